@@ -1,0 +1,60 @@
+# WECARE platform. `make run` brings everything up locally; `make test` installs and runs every test.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR):$(CURDIR)/gen
+export PYTHONUNBUFFERED := 1
+PROTOS := $(shell find protos -name '*.proto' | sort)
+BUF := .tools/node_modules/.bin/buf
+BUF_VERSION := 1.61.0
+
+.PHONY: run test token lint fmt gen gen-check bench venv clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+$(BUF):
+	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION)
+
+# Third-party protos come from the installed packages, never from the repo.
+.build/third_party: $(VENV)/.installed
+	$(PY) -m scripts.third_party_protos .build/third_party
+
+gen: $(VENV)/.installed .build/third_party
+	$(PY) -m scripts.gen_protos gen
+
+# Fails when gen/ is not what `make gen` produces from protos/.
+gen-check: $(VENV)/.installed .build/third_party
+	$(PY) -m scripts.gen_protos --check gen
+
+lint: $(VENV)/.installed $(BUF) .build/third_party
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(BUF) lint --path protos/wecare
+	$(BUF) format --diff --exit-code protos
+
+fmt: $(VENV)/.installed $(BUF)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+	$(BUF) format -w protos
+
+test: $(VENV)/.installed gen-check lint
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+run: $(VENV)/.installed
+	$(PY) -m localrun.stack
+
+token: $(VENV)/.installed
+	@$(PY) -m localrun.token
+
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .build .tools .run
