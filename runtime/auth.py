@@ -1,0 +1,224 @@
+"""Who is calling, and may they: Cognito JWTs for people, short-lived service tokens for work with no person
+behind it, and the per-RPC access table declared in the protos (wecare.auth.v1.access).
+
+People: RS256 tokens from the Cognito user pool, checked against the pool's JWKS (issuer, token_use,
+client id — `client_id` in access tokens, `aud` in ID tokens — and expiry); roles from `cognito:groups`.
+Services: HS256 tokens minted from the deployment's shared key, role `service`, a few minutes long."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import aiohttp
+import jwt
+from google.protobuf import descriptor_pool
+
+from runtime.errors import PermissionDenied, Unauthenticated
+from runtime.settings import Settings
+from wecare.auth.v1 import access_pb2
+
+SERVICE_ISSUER = "wecare:service"
+SERVICE_AUDIENCE = "wecare"
+PERSON_ROLES = {"viewer": access_pb2.ROLE_VIEWER, "operator": access_pb2.ROLE_OPERATOR, "admin": access_pb2.ROLE_ADMIN}
+# moto's Cognito signs with a key published in its source. A production deployment must never trust it.
+MOTO_JWKS_MODULUS_SHA256 = "a546642aa4c7ab20f8c4f44630d64157359052f3b7ca6f75f2d3609d7b0aa150"
+
+
+@dataclass(frozen=True)
+class Identity:
+    subject: str  # a person's Cognito `sub`, or `service:<name>`
+    roles: tuple[str, ...]
+    is_service: bool
+    token: str
+    expires_at: float
+
+    @property
+    def level(self) -> int:
+        """The person's highest role as an access_pb2.Role value (0 for services)."""
+        return max((PERSON_ROLES.get(r, 0) for r in self.roles), default=0)
+
+
+def allows(access: access_pb2.Access | None, who: Identity) -> bool:
+    if access is None:
+        return False  # fail closed: an RPC without a declared access rule is nobody's
+    if who.is_service:
+        return access.allow_service
+    return access.min_role != access_pb2.ROLE_UNSPECIFIED and who.level >= access.min_role
+
+
+def access_table(service_names: list[str]) -> dict[str, access_pb2.Access]:
+    """`/pkg.Service/Method` -> its declared Access, read from the generated descriptors."""
+    pool = descriptor_pool.Default()
+    table: dict[str, access_pb2.Access] = {}
+    for service_name in service_names:
+        service = pool.FindServiceByName(service_name)
+        for method in service.methods:
+            options = method.GetOptions()
+            if options.HasExtension(access_pb2.access):
+                table[f"/{service_name}/{method.name}"] = options.Extensions[access_pb2.access]
+    return table
+
+
+def require(access: access_pb2.Access | None, who: Identity, method: str) -> None:
+    if not allows(access, who):
+        raise PermissionDenied(f"{', '.join(who.roles) or 'this caller'} may not call {method}")
+
+
+class ServiceTokens:
+    """Mints this service's own identity token and renews it before it expires."""
+
+    def __init__(self, settings: Settings, service_name: str):
+        self._key = settings.effective_service_token_key
+        self._ttl = settings.service_token_ttl_seconds
+        self._subject = f"service:{service_name}"
+        self._token = ""
+        self._renew_at = 0.0
+
+    def token(self) -> str:
+        now = time.time()
+        if now >= self._renew_at:
+            claims = {
+                "iss": SERVICE_ISSUER,
+                "aud": SERVICE_AUDIENCE,
+                "sub": self._subject,
+                "role": "service",
+                "iat": int(now),
+                "exp": int(now + self._ttl),
+            }
+            self._token = jwt.encode(claims, self._key, algorithm="HS256")
+            self._renew_at = now + self._ttl / 2
+        return self._token
+
+
+class Jwks:
+    """The user pool's signing keys, fetched without blocking the event loop, cached, refreshed when a token
+    names a key we have not seen (at most once every `min_refresh` seconds)."""
+
+    def __init__(self, url: str, *, production: bool, min_refresh: float = 30.0):
+        self._url = url
+        self._production = production
+        self._min_refresh = min_refresh
+        self._keys: dict[str, object] = {}
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def key(self, kid: str):
+        if kid not in self._keys and time.monotonic() - self._fetched_at > self._min_refresh:
+            async with self._lock:
+                if kid not in self._keys and time.monotonic() - self._fetched_at > self._min_refresh:
+                    await self._fetch()
+        try:
+            return self._keys[kid]
+        except KeyError:
+            raise Unauthenticated("token signed by an unknown key") from None
+
+    async def _fetch(self) -> None:
+        self._fetched_at = time.monotonic()
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+                async with http.get(self._url) as response:
+                    response.raise_for_status()
+                    document = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise Unauthenticated(f"cannot fetch the user pool's keys from {self._url}: {exc}") from exc
+        keys = {}
+        for entry in document.get("keys", []):
+            if self._production and _is_moto_key(entry):
+                raise Unauthenticated("the JWKS is moto's well-known test key; refusing it in production")
+            keys[entry["kid"]] = jwt.PyJWK(entry, algorithm="RS256").key
+        self._keys = keys
+
+
+def _is_moto_key(entry: dict) -> bool:
+    return hashlib.sha256(entry.get("n", "").encode()).hexdigest() == MOTO_JWKS_MODULUS_SHA256
+
+
+class TokenVerifier:
+    """Turns a bearer token into an Identity, or raises Unauthenticated saying why.
+
+    Verified tokens are remembered until they expire, so a busy caller pays for the signature check once."""
+
+    def __init__(self, settings: Settings, jwks: Jwks | None = None, cache_size: int = 4096):
+        self._issuer = settings.cognito_issuer
+        self._client_id = settings.cognito_client_id
+        self._service_key = settings.effective_service_token_key
+        self._jwks = jwks or Jwks(settings.cognito_jwks_url, production=settings.environment == "production")
+        self._cache: OrderedDict[str, Identity] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def verify(self, token: str) -> Identity:
+        if not token:
+            raise Unauthenticated("missing bearer token: send `authorization: Bearer <token>`")
+        cached = self._cache.get(token)
+        if cached is not None and cached.expires_at > time.time():
+            return cached
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise Unauthenticated("malformed bearer token") from None
+        alg = header.get("alg")
+        if alg == "HS256":
+            identity = self._verify_service(token)
+        elif alg == "RS256":
+            identity = await self._verify_person(token, header.get("kid", ""))
+        else:
+            raise Unauthenticated(f"token algorithm {alg!r} is not accepted")
+        self._cache[token] = identity
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return identity
+
+    def _verify_service(self, token: str) -> Identity:
+        try:
+            claims = jwt.decode(
+                token,
+                self._service_key,
+                algorithms=["HS256"],
+                audience=SERVICE_AUDIENCE,
+                issuer=SERVICE_ISSUER,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"service token refused: {exc}") from None
+        if claims.get("role") != "service":
+            raise Unauthenticated("service token without the service role")
+        return Identity(claims["sub"], ("service",), True, token, float(claims["exp"]))
+
+    async def _verify_person(self, token: str, kid: str) -> Identity:
+        if not self._issuer or not self._client_id:
+            raise Unauthenticated("person tokens are not configured (WECARE_COGNITO_ISSUER, _CLIENT_ID)")
+        key = await self._jwks.key(kid)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                issuer=self._issuer,
+                options={"require": ["exp", "iss", "sub", "token_use"], "verify_aud": False},
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"token refused: {exc}") from None
+        use = claims.get("token_use")
+        if use == "access":
+            client = claims.get("client_id")
+        elif use == "id":
+            aud = claims.get("aud")
+            client = aud if isinstance(aud, str) else (aud[0] if isinstance(aud, list) and len(aud) == 1 else None)
+        else:
+            raise Unauthenticated(f"token_use {use!r} is neither access nor id")
+        if client != self._client_id:
+            raise Unauthenticated("token was issued to a different app client")
+        groups = claims.get("cognito:groups") or []
+        roles = tuple(g for g in groups if g in PERSON_ROLES)
+        return Identity(claims["sub"], roles, False, token, float(claims["exp"]))
+
+
+def bearer(metadata_value: str | None) -> str:
+    if not metadata_value:
+        return ""
+    scheme, _, token = metadata_value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""

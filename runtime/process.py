@@ -1,0 +1,52 @@
+"""What every service's main() does before and after its own wiring: settings, logs, tracing, the token
+verifier, the audit store, and running the process until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from runtime.audit.model import AuditStore
+from runtime.auth import TokenVerifier
+from runtime.aws import AwsClients
+from runtime.logs import setup_logging
+from runtime.server import GrpcProcess
+from runtime.settings import Settings
+from runtime.tracing import setup_tracing
+
+log = logging.getLogger("wecare.process")
+
+
+def audit_store(settings: Settings, aws: AwsClients) -> AuditStore:
+    if settings.store == "dynamodb":
+        from runtime.audit.dynamodb_store import DynamoAuditStore
+
+        return DynamoAuditStore(aws, settings.table(settings.audit_table))
+    from runtime.audit.sqlite_store import SqliteAuditStore
+
+    return SqliteAuditStore(settings.data_dir / f"{settings.table(settings.audit_table)}.sqlite3")
+
+
+async def run_service(
+    name: str, address: Callable[[Settings], str], wire: Callable[[GrpcProcess, AwsClients], Awaitable[None]]
+) -> None:
+    settings = Settings.from_env()
+    setup_logging(name, settings.log_level)
+    tracer_provider = setup_tracing(settings, name)
+    aws = AwsClients(settings)
+    audit = audit_store(settings, aws)
+    process = GrpcProcess(name, settings, address(settings), audit, TokenVerifier(settings))
+    process.depends_on("audit", audit.ping)
+    process.on_close(aws.close)
+    process.on_close(audit.close)
+    await wire(process, aws)
+    log.info("settings", extra={"settings": settings.redacted()})
+    try:
+        await process.run()
+    finally:
+        tracer_provider.shutdown()
+
+
+def main(name: str, address: Callable[[Settings], str], wire) -> None:
+    asyncio.run(run_service(name, address, wire))

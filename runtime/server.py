@@ -1,0 +1,132 @@
+"""Starts a grpc.aio server the same way for every service: the interceptor chain, health (NOT_SERVING while a
+backend it needs is unreachable, and from the moment SIGTERM arrives), reflection listing every service, metrics,
+and a graceful stop: SIGTERM -> NOT_SERVING -> drain delay -> stop taking calls -> in-flight calls finish -> exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from runtime.audit.model import AuditStore
+from runtime.auth import TokenVerifier, access_table
+from runtime.interceptors import AuditInterceptor, AuthInterceptor, ErrorInterceptor, TelemetryInterceptor
+from runtime.metrics import serve_metrics
+from runtime.settings import Settings
+
+log = logging.getLogger("wecare.server")
+Probe = Callable[[], Awaitable[Any]]
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+@dataclass
+class GrpcProcess:
+    """One service process: what it serves, what it depends on, what to close at the end."""
+
+    name: str
+    settings: Settings
+    address: str
+    audit: AuditStore
+    verifier: TokenVerifier
+    probe_interval: float = 2.0
+    _services: list[tuple[Callable[[Any, grpc.aio.Server], None], Any, str]] = field(default_factory=list)
+    _probes: dict[str, Probe] = field(default_factory=dict)
+    _closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    _background: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+
+    def add_service(self, add_to_server, servicer, full_name: str) -> None:
+        self._services.append((add_to_server, servicer, full_name))
+
+    def depends_on(self, name: str, probe: Probe) -> None:
+        """Health is NOT_SERVING while probe() fails or takes over a second."""
+        self._probes[name] = probe
+
+    def on_close(self, closer: Callable[[], Awaitable[Any]]) -> None:
+        self._closers.append(closer)
+
+    def run_in_background(self, task: Callable[[], Awaitable[Any]]) -> None:
+        """A coroutine started with the server and cancelled when it stops (workers, pollers)."""
+        self._background.append(task)
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        names = [full_name for _, _, full_name in self._services]
+        table = access_table(names)
+        server = grpc.aio.server(
+            interceptors=[
+                TelemetryInterceptor(self.name),
+                AuthInterceptor(self.verifier, table),
+                AuditInterceptor(self.audit, table),
+                ErrorInterceptor(),
+            ],
+            # A second process on the same port must fail loudly, not share it.
+            options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 8 * 1024 * 1024)],
+        )
+        for add_to_server, servicer, _ in self._services:
+            add_to_server(servicer, server)
+        health_servicer = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+
+        address = self.settings.listen_address or self.address
+        if server.add_insecure_port(address) == 0:
+            raise RuntimeError(f"cannot listen on {address}")
+        serve_metrics(self.settings.metrics_port)
+        await server.start()
+        log.info("serving", extra={"address": address, "services": names})
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        watcher = asyncio.create_task(self._watch_health(health_servicer, names, stop))
+        background = [asyncio.create_task(task()) for task in self._background]
+        await stop.wait()
+
+        # Drain: tell the load balancers first, keep serving for drain_seconds, then stop accepting.
+        log.info("stopping: health NOT_SERVING, draining", extra={"grace_seconds": self.settings.grace_seconds})
+        watcher.cancel()
+        await health_servicer.enter_graceful_shutdown()
+        if self.settings.drain_seconds:
+            await asyncio.sleep(self.settings.drain_seconds)
+        await server.stop(self.settings.grace_seconds)
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        for closer in reversed(self._closers):
+            try:
+                await closer()
+            except Exception:
+                log.exception("close failed")
+        log.info("stopped")
+
+    async def _watch_health(self, servicer, names: list[str], stop: asyncio.Event) -> None:
+        current = None
+        while not stop.is_set():
+            failures = {}
+            for name, probe in self._probes.items():
+                try:
+                    await asyncio.wait_for(probe(), timeout=1.0)
+                except Exception as exc:
+                    failures[name] = repr(exc)
+            status = NOT_SERVING if failures else SERVING
+            if status != current:
+                for service in ["", *names]:
+                    await servicer.set(service, status)
+                if failures:
+                    log.warning("backend unreachable: NOT_SERVING", extra={"failures": failures})
+                else:
+                    log.info("all backends reachable: SERVING")
+                current = status
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.probe_interval)
+            except TimeoutError:
+                pass

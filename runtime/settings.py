@@ -1,0 +1,145 @@
+"""The one typed settings object, read from the environment once at start and passed down.
+
+Every address, table, queue, bucket, prefix, limit, region and credential of a deployment is here with the
+default of DESIGN.md; handlers never read the environment themselves."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+PREFIX = "WECARE_"
+
+
+def setting(default: Any, env: str | None = None, secret: bool = False) -> Any:
+    """A field read from `WECARE_<NAME>` (or `env`), with a default."""
+    return field(default=default, metadata={"env": env, "secret": secret})
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Deployment
+    environment: str = setting("local")  # local | production: production refuses local-only settings
+    region: str = setting("us-east-1", env="AWS_REGION")
+    default_phone_region: str = setting("IN")
+    # Where each process listens / is reached.
+    contacts_address: str = setting("127.0.0.1:50051")
+    messaging_address: str = setting("127.0.0.1:50052")
+    bulk_address: str = setting("127.0.0.1:50053")
+    ai_address: str = setting("127.0.0.1:50054")
+    gateway_address: str = setting("127.0.0.1:8080")
+    listen_address: str = setting("")  # overrides the process's own address (e.g. 0.0.0.0:50051 in a pod)
+    metrics_port: int = setting(0)  # Prometheus /metrics; 0 = off
+    # Storage
+    store: str = setting("sqlite")  # sqlite (embedded default) | dynamodb
+    data_dir: Path = setting(Path(".run/data"))
+    table_prefix: str = setting("")
+    contacts_table: str = setting("ContactsTable")
+    audit_table: str = setting("AuditTable")
+    whatsapp_inbound_table: str = setting("WhatsAppInboundTable")
+    whatsapp_outbound_table: str = setting("WhatsAppOutboundTable")
+    bulk_jobs_table: str = setting("BulkJobsTable")
+    bulk_job_chunks_table: str = setting("BulkJobChunksTable")
+    docs_table: str = setting("DocsTable")
+    # AWS endpoints: empty means AWS itself; locally they point at the embedded AWS (moto server).
+    aws_endpoint_url: str = setting("")
+    dynamodb_endpoint_url: str = setting("")
+    media_bucket: str = setting("stream.wecare.digital")
+    # Identity
+    cognito_issuer: str = setting("")
+    cognito_jwks_url: str = setting("")  # its own setting: locally moto serves it, the issuer stays AWS's
+    cognito_client_id: str = setting("")
+    service_token_key: str = setting("", secret=True)
+    service_token_ttl_seconds: int = setting(300)
+    page_token_key: str = setting("", secret=True)
+    # Telemetry
+    log_level: str = setting("INFO")
+    trace_file: str = setting("")  # JSON lines of finished spans, for local runs and tests
+    otlp_endpoint: str = setting("", env="OTEL_EXPORTER_OTLP_ENDPOINT")
+    # Shutdown: health turns NOT_SERVING, then after drain_seconds the server stops taking new calls and
+    # gives in-flight calls grace_seconds to finish.
+    drain_seconds: float = setting(0.0)
+    grace_seconds: float = setting(20.0)
+    # Gateway
+    cors_origins: tuple[str, ...] = setting(("http://localhost:3000",))
+    max_body_bytes: int = setting(1_048_576)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        environ = os.environ if environ is None else environ
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            name = f.metadata.get("env") or PREFIX + f.name.upper()
+            if name in environ:
+                values[f.name] = _parse(hints[f.name], environ[name], name)
+        values.update(overrides)
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuses combinations that would be unsafe in a real deployment."""
+        if self.store not in ("sqlite", "dynamodb"):
+            raise ValueError(f"WECARE_STORE must be sqlite or dynamodb, not {self.store!r}")
+        if self.environment == "production":
+            problems = []
+            if not self.service_token_key or self.service_token_key == LOCAL_SERVICE_TOKEN_KEY:
+                problems.append("WECARE_SERVICE_TOKEN_KEY must be set to the deployment's secret")
+            if not self.page_token_key or self.page_token_key == LOCAL_PAGE_TOKEN_KEY:
+                problems.append("WECARE_PAGE_TOKEN_KEY must be set to the deployment's secret")
+            if not self.cognito_jwks_url.startswith("https://"):
+                problems.append("WECARE_COGNITO_JWKS_URL must be an https URL of the real user pool")
+            if self.aws_endpoint_url or self.dynamodb_endpoint_url:
+                problems.append("AWS endpoint overrides are for the local run only")
+            if problems:
+                raise ValueError("unsafe production settings: " + "; ".join(problems))
+
+    def table(self, name: str) -> str:
+        return self.table_prefix + name
+
+    @property
+    def effective_service_token_key(self) -> str:
+        return self.service_token_key or LOCAL_SERVICE_TOKEN_KEY
+
+    @property
+    def effective_page_token_key(self) -> str:
+        return self.page_token_key or LOCAL_PAGE_TOKEN_KEY
+
+    def redacted(self) -> dict[str, Any]:
+        """For start-up logs: every setting, secrets masked."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = "***" if f.metadata.get("secret") and value else str(value)
+        return out
+
+
+# Keys for the local run only; Settings.check refuses them in production.
+LOCAL_SERVICE_TOKEN_KEY = "local-only-service-token-key-change-me-in-any-deployment"
+LOCAL_PAGE_TOKEN_KEY = "local-only-page-token-key-change-me-in-any-deployment"
+
+
+def _parse(kind: Any, raw: str, name: str) -> Any:
+    try:
+        if kind is bool:
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(raw)
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        if kind is Path:
+            return Path(raw)
+        if kind == tuple[str, ...]:
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+        return raw
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} is not a valid {getattr(kind, '__name__', kind)}") from exc

@@ -1,0 +1,79 @@
+"""The embedded default's storage engine: one SQLite file per table under WECARE_DATA_DIR, in WAL mode, safe
+for several processes at once (the file lock serialises writers; busy_timeout waits for it).
+
+Calls run on worker threads so the event loop never waits on the disk: one writer thread per database (writes
+in a process are serialised anyway) and a few reader threads, each with its own connection."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class SqliteDatabase:
+    def __init__(self, path: Path, schema: str, readers: int = 2):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._schema = schema
+        self._local = threading.local()
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix=f"sqlite-w-{self.path.stem}")
+        self._readers = ThreadPoolExecutor(readers, thread_name_prefix=f"sqlite-r-{self.path.stem}")
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        # Create the schema once, up front, so readers never see a half-made database.
+        with self._connect() as conn:
+            conn.executescript(schema)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes; WAL fsyncs at checkpoints
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._readers, lambda: fn(self._conn()))
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Runs fn inside one IMMEDIATE transaction: all of it commits, or none of it."""
+
+        def run() -> T:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        return await asyncio.get_running_loop().run_in_executor(self._writer, run)
+
+    async def ping(self) -> None:
+        await self.read(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()

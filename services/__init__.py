@@ -1,0 +1,1 @@
+"""The four gRPC services, one folder each: wiring (main), servicer, domain, adapters."""

@@ -1,0 +1,3 @@
+from services.contacts.main import main
+
+main()
