@@ -1,0 +1,1 @@
+"""The embedded default: everything `make run` starts on one machine with no AWS account."""

@@ -1,0 +1,73 @@
+"""Starting and stopping local processes: free ports, waiting for a port or a health check, stopping in order.
+Used by `make run` and by the tests that start processes the same way."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def python_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = f"{ROOT}{os.pathsep}{ROOT / 'gen'}"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def start(args: list[str], env: dict[str, str], log_path: Path | None = None) -> subprocess.Popen:
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    return subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def start_python(module: str, env: dict[str, str], log_path: Path | None = None, *args: str) -> subprocess.Popen:
+    return start([sys.executable, "-m", module, *args], python_env(env), log_path)
+
+
+def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f}s")
+
+
+def stop(proc: subprocess.Popen, timeout: float = 30.0) -> int | None:
+    """SIGTERM, wait, then SIGKILL: the way Kubernetes stops a pod."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def start_moto(port: int, log_path: Path | None = None) -> subprocess.Popen:
+    """The embedded AWS: moto in server mode (S3, SQS, SNS, Cognito, SES, and DynamoDB for the AWS-side tests)."""
+    proc = start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], python_env(), log_path)
+    wait_http(f"http://127.0.0.1:{port}/moto-api/", proc=proc)
+    return proc
