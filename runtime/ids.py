@@ -3,15 +3,27 @@ in creation order and ids from several processes never collide."""
 
 import os
 import re
+import threading
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ID_PATTERN = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 
+_last = [0, 0]  # (ms, random part) of the last id this process made
+_lock = threading.Lock()
+
+
 def new_id(now_ms: int | None = None) -> str:
+    """Ids made by one process are strictly increasing, also within one millisecond (ULID monotonic rule)."""
     ms = int(time.time() * 1000) if now_ms is None else now_ms
-    value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+    with _lock:
+        if ms <= _last[0]:
+            ms, rand = _last[0], _last[1] + 1
+        else:
+            rand = int.from_bytes(os.urandom(10), "big") >> 1  # headroom for increments
+        _last[0], _last[1] = ms, rand
+    value = (ms << 80) | rand
     chars = []
     for _ in range(26):
         chars.append(_ALPHABET[value & 31])

@@ -1,8 +1,8 @@
 """The server interceptors every service runs, outermost first:
 
   telemetry (span from the caller's W3C context, metrics, one log line a call)
+  -> audit (every mutating RPC by an authenticated caller, whatever its outcome, refusals included)
   -> authentication and authorization (the access table of the protos)
-  -> audit (every mutating RPC, whatever its outcome)
   -> error mapping (domain errors to google.rpc.Status with details; anything else INTERNAL with the trace id)
 
 Each interceptor wraps the handler's behaviour in an async context manager, the same way for unary and
@@ -180,20 +180,25 @@ class AuditInterceptor(_ScopedInterceptor):
         finally:
             call = current_call.get()
             identity = call.identity if call else None
-            resource = (call.resource if call else "") or getattr(request, "name", "") or ""
-            entry = AuditEntry(
-                id=ids.new_id(),
-                time=time.time(),
-                actor=identity.subject if identity else "",
-                actor_roles=identity.roles if identity else (),
-                method=method,
-                resource=resource,
-                outcome=_code_of(error, context).name,
-                trace_id=call.trace_id if call else "",
-                before=call.before if call else None,
-                after=call.after if call else None,
-            )
-            await self._append(entry)
+            # Unauthenticated calls are logged, not audited: nobody may fill the audit log anonymously.
+            if identity is not None:
+                await self._append(self._entry(method, request, context, call, identity, error))
+
+    @staticmethod
+    def _entry(method, request, context, call, identity, error) -> AuditEntry:
+        resource = call.resource or _resource_of(request)
+        return AuditEntry(
+            id=ids.new_id(),
+            time=time.time(),
+            actor=identity.subject,
+            actor_roles=identity.roles,
+            method=method,
+            resource=resource,
+            outcome=_code_of(error, context).name,
+            trace_id=call.trace_id,
+            before=call.before,
+            after=call.after,
+        )
 
     async def _append(self, entry: AuditEntry) -> None:
         for attempt in range(3):
@@ -204,6 +209,18 @@ class AuditInterceptor(_ScopedInterceptor):
                 if attempt == 2:
                     # Not lost: the JSON log line carries the whole record to the log pipeline.
                     log.exception("audit write failed; record follows", extra={"audit": entry.__dict__})
+
+
+def _resource_of(request: Any) -> str:
+    """The resource a request names: its `name`, or the `name` of the resource it carries (UpdateX)."""
+    name = getattr(request, "name", "")
+    if isinstance(name, str) and name:
+        return name
+    for field, value in request.ListFields() if hasattr(request, "ListFields") else ():
+        inner = getattr(value, "name", "") if field.message_type is not None else ""
+        if isinstance(inner, str) and inner:
+            return inner
+    return ""
 
 
 class ErrorInterceptor(_ScopedInterceptor):

@@ -42,6 +42,7 @@ class GrpcProcess:
     _probes: dict[str, Probe] = field(default_factory=dict)
     _closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     _background: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     def add_service(self, add_to_server, servicer, full_name: str) -> None:
         self._services.append((add_to_server, servicer, full_name))
@@ -57,15 +58,15 @@ class GrpcProcess:
         """A coroutine started with the server and cancelled when it stops (workers, pollers)."""
         self._background.append(task)
 
-    async def run(self, stop: asyncio.Event | None = None) -> None:
+    async def run(self, stop: asyncio.Event | None = None, handle_signals: bool = True) -> None:
         stop = stop or asyncio.Event()
         names = [full_name for _, _, full_name in self._services]
         table = access_table(names)
         server = grpc.aio.server(
             interceptors=[
                 TelemetryInterceptor(self.name),
+                AuditInterceptor(self.audit, table),  # outside auth: refused attempts by known callers count too
                 AuthInterceptor(self.verifier, table),
-                AuditInterceptor(self.audit, table),
                 ErrorInterceptor(),
             ],
             # A second process on the same port must fail loudly, not share it.
@@ -84,11 +85,13 @@ class GrpcProcess:
         await server.start()
         log.info("serving", extra={"address": address, "services": names})
 
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+        if handle_signals:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
         watcher = asyncio.create_task(self._watch_health(health_servicer, names, stop))
         background = [asyncio.create_task(task()) for task in self._background]
+        self.ready.set()
         await stop.wait()
 
         # Drain: tell the load balancers first, keep serving for drain_seconds, then stop accepting.
