@@ -22,11 +22,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def python_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+def python_env(extra: dict[str, str | None] | None = None) -> dict[str, str]:
+    """This process's environment plus `extra`; a None value removes that variable."""
     env = dict(os.environ)
     env["PYTHONPATH"] = f"{ROOT}{os.pathsep}{ROOT / 'gen'}"
     env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra or {})
+    for key, value in (extra or {}).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
     return env
 
 
@@ -35,7 +40,7 @@ def start(args: list[str], env: dict[str, str], log_path: Path | None = None) ->
     return subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def start_python(module: str, env: dict[str, str], log_path: Path | None = None, *args: str) -> subprocess.Popen:
+def start_python(module: str, env: dict[str, str | None], log_path: Path | None = None, *args: str) -> subprocess.Popen:
     return start([sys.executable, "-m", module, *args], python_env(env), log_path)
 
 
@@ -69,5 +74,9 @@ def stop(proc: subprocess.Popen, timeout: float = 30.0) -> int | None:
 def start_moto(port: int, log_path: Path | None = None) -> subprocess.Popen:
     """The embedded AWS: moto in server mode (S3, SQS, SNS, Cognito, SES, and DynamoDB for the AWS-side tests)."""
     proc = start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], python_env(), log_path)
-    wait_http(f"http://127.0.0.1:{port}/moto-api/", proc=proc)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/moto-api/", proc=proc)
+    except BaseException:
+        stop(proc, timeout=5)  # never leave a half-started server behind
+        raise
     return proc

@@ -1,0 +1,229 @@
+"""`make run`: the whole platform on this one machine, no AWS account. Starts the embedded AWS (moto server),
+creates its resources (localrun.bootstrap), then starts every process of PROCESSES in order, waits until each is
+healthy, prints where everything is and a ready line, and on Ctrl-C or SIGTERM stops everything in reverse order.
+
+The run dir (`.run/`, or WECARE_RUN_DIR) holds `data/` (every embedded table), `logs/<process>.log`,
+`traces.jsonl` and `local.env`. Every address comes from the environment (WECARE_MOTO_PORT, WECARE_<NAME>_ADDRESS),
+so a second stack (the process tests) runs beside a developer's on other ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from localrun.bootstrap import LocalAws, Options, bootstrap
+from localrun.procs import ROOT, start_moto, start_python, stop
+from localrun.rundir import RunDir
+from runtime.settings import Settings
+
+GRPC = "grpc"
+HTTP = "http"
+READY = "wecare: ready"  # the line tests and scripts wait for
+
+
+@dataclass(frozen=True)
+class Process:
+    """One platform process as the local run starts it."""
+
+    name: str
+    module: str  # run as `python -m <module>`
+    address_setting: str  # the Settings field holding its address; the environment sets it as WECARE_<FIELD>
+    health: str  # GRPC: grpc.health.v1 Check of `health_target`; HTTP: GET `health_target` answers 200
+    health_target: str
+
+    @property
+    def address_env(self) -> str:
+        return "WECARE_" + self.address_setting.upper()
+
+    def address(self, settings: Settings) -> str:
+        return getattr(settings, self.address_setting)
+
+    def installed(self) -> bool:
+        """Whether `python -m <module>` can run it yet (a package with __main__.py, or a module file)."""
+        path = ROOT / self.module.replace(".", "/")
+        return (path / "__main__.py").exists() or path.with_suffix(".py").exists()
+
+
+# Started in this order, stopped in reverse. A new process joins with one line here (and its address in Settings).
+PROCESSES: tuple[Process, ...] = (
+    Process("contacts", "services.contacts", "contacts_address", GRPC, "wecare.contacts.v1.ContactsService"),
+    Process("gateway", "gateway", "gateway_address", HTTP, "/healthz"),
+)
+
+
+class StartFailed(Exception):
+    pass
+
+
+@dataclass
+class Running:
+    name: str
+    proc: subprocess.Popen
+    log: Path
+
+
+def main() -> int:
+    started_at = time.monotonic()
+    settings = Settings.from_env()
+    run = RunDir.from_env()
+    for folder in (run.logs, run.data):
+        folder.mkdir(parents=True, exist_ok=True)
+    moto_port = int(os.environ.get("WECARE_MOTO_PORT", "4566"))
+    processes = [p for p in PROCESSES if p.installed()]
+    for p in PROCESSES:
+        if not p.installed():
+            print(f"  {p.name}: skipped, `python -m {p.module}` has nothing to run yet", flush=True)
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, lambda signum, frame: stopping.set())
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
+
+    running: list[Running] = []
+    code = 0
+    try:
+        _check_free([("embedded AWS, WECARE_MOTO_PORT", f"127.0.0.1:{moto_port}")])
+        _check_free([(p.address_env, p.address(settings)) for p in processes])
+        try:
+            running.append(Running("moto", start_moto(moto_port, run.log("moto")), run.log("moto")))
+        except (RuntimeError, TimeoutError) as exc:
+            raise StartFailed(f"the embedded AWS did not start: {exc}\n{_tail(run.log('moto'))}") from None
+        endpoint = f"http://127.0.0.1:{moto_port}"
+        local = bootstrap(endpoint, run.local_env, Options.from_env(os.environ))
+
+        env: dict[str, str | None] = {
+            **local.settings_env(),
+            "WECARE_DATA_DIR": str(run.data),
+            "WECARE_TRACE_FILE": str(run.traces),
+            # Each process listens on its own address from the table; a pod-style override would make them collide.
+            "WECARE_LISTEN_ADDRESS": None,
+            "WECARE_METRICS_PORT": None,
+            # The embedded AWS takes any credentials; these keep a developer's real ones out of the local run.
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_SESSION_TOKEN": None,
+            "AWS_PROFILE": None,
+        }
+        env.update({p.address_env: p.address(settings) for p in PROCESSES})  # everyone knows where everyone is
+        for p in processes:
+            if stopping.is_set():
+                break
+            running.append(Running(p.name, start_python(p.module, env, run.log(p.name)), run.log(p.name)))
+            _wait_healthy(p, p.address(settings), running[-1], stopping)
+
+        if not stopping.is_set():
+            _print_where(settings, run, endpoint, local, processes)
+            print(f"{READY} in {time.monotonic() - started_at:.1f}s (Ctrl-C stops everything)", flush=True)
+            code = _supervise(running, stopping)
+    except StartFailed as exc:
+        print(f"wecare: {exc}", file=sys.stderr, flush=True)
+        code = 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the orderly stop short
+        for r in reversed(running):
+            returncode = stop(r.proc)
+            print(f"  stopped {r.name} (exit {returncode})", flush=True)
+    print("wecare: stopped", flush=True)
+    return code
+
+
+def _check_free(addresses: list[tuple[str, str]]) -> None:
+    for what, address in addresses:
+        host, _, port = address.rpartition(":")
+        with socket.socket() as s:
+            try:
+                s.bind((host or "127.0.0.1", int(port)))
+            except OSError as exc:
+                raise StartFailed(f"{address} ({what}) is in use: is another `make run` up? ({exc})") from None
+
+
+def _wait_healthy(p: Process, address: str, r: Running, stopping: threading.Event, timeout: float = 120.0) -> None:
+    check: Callable[[], bool] = (
+        (lambda: grpc_serving(address, p.health_target))
+        if p.health == GRPC
+        else (lambda: _http_ok(f"http://{address}{p.health_target}"))
+    )
+    deadline = time.monotonic() + timeout
+    while not stopping.is_set():
+        if r.proc.poll() is not None:
+            raise StartFailed(f"{p.name} exited with {r.proc.returncode} while starting:\n{_tail(r.log)}")
+        if check():
+            return
+        if time.monotonic() > deadline:
+            raise StartFailed(f"{p.name} not healthy at {address} after {timeout:.0f}s:\n{_tail(r.log)}")
+        stopping.wait(0.2)
+
+
+def grpc_serving(address: str, service: str = "") -> bool:
+    """One grpc.health.v1 Check with a deadline: True only for SERVING."""
+    with grpc.insecure_channel(address) as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=service), timeout=1.0
+            )
+        except grpc.RpcError:
+            return False  # not listening yet, or the service is not registered as SERVING yet
+    return reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1.0) as reply:
+            return reply.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _supervise(running: list[Running], stopping: threading.Event) -> int:
+    """Until a signal: a process that dies takes the whole stack down, loudly."""
+    while not stopping.wait(0.5):
+        for r in running:
+            if r.proc.poll() is not None:
+                print(f"wecare: {r.name} exited with {r.proc.returncode}:\n{_tail(r.log)}", file=sys.stderr, flush=True)
+                return 1
+    return 0
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return f"    ({path} unreadable)"
+    return "\n".join("    " + line for line in text[-lines:]) + f"\n    (full log: {path})"
+
+
+def _print_where(settings: Settings, run: RunDir, endpoint: str, local: LocalAws, processes: list[Process]) -> None:
+    lines = [
+        "",
+        "WECARE local stack",
+        f"  run dir          {run.root}",
+        f"  data             {run.data}",
+        f"  traces           {run.traces}",
+        f"  connection facts {run.local_env}",
+        f"  embedded AWS     {endpoint}  (log {run.log('moto')})",
+    ]
+    for p in processes:
+        where = f"http://{p.address(settings)}" if p.health == HTTP else f"{p.address(settings)} (gRPC)"
+        lines.append(f"  {p.name:<16} {where}  (log {run.log(p.name)})")
+    lines += [
+        f"  admin user       admin / {local.passwords['admin']}  (operator and viewer: see {run.local_env.name})",
+        "  bearer token     make token   (python -m localrun.token --user operator|viewer [--id-token])",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
