@@ -107,7 +107,9 @@ class Jwks:
         self._lock = asyncio.Lock()
 
     async def key(self, kid: str):
-        if kid not in self._keys and time.monotonic() - self._fetched_at > self._min_refresh:
+        if kid not in self._keys:
+            # Callers that arrive while a fetch runs wait for it: checking the refresh interval outside the lock
+            # refused every concurrent first call of a fresh process ("unknown key").
             async with self._lock:
                 if kid not in self._keys and time.monotonic() - self._fetched_at > self._min_refresh:
                     await self._fetch()
