@@ -1,0 +1,344 @@
+"""The ContactStore contract, run against every implementation: SQLite in a temporary directory and DynamoDB on
+moto (server mode, a fresh table per test). Volumes stay small: moto copies a table on every transaction."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+import pytest
+
+from runtime.aws import AwsClients
+from runtime.errors import Aborted, AlreadyExists, NotFound
+from runtime.settings import Settings
+from services.contacts.adapters import dynamodb_store
+from services.contacts.adapters.dynamodb_store import DynamoContactStore
+from services.contacts.adapters.sqlite_store import SqliteContactStore
+from services.contacts.domain import ChannelConsent, ConsentState, Contact
+
+NOW = 1_718_000_000.25
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+async def store(request, tmp_path):
+    aws = None
+    if request.param == "sqlite":
+        made = SqliteContactStore(tmp_path / "contacts.sqlite3")
+    else:
+        # moto only when a DynamoDB case runs: `-k sqlite` needs no server.
+        aws = AwsClients(Settings.from_env({}, dynamodb_endpoint_url=request.getfixturevalue("moto_endpoint")))
+        table = f"contacts-{uuid.uuid4().hex[:12]}"
+        await dynamodb_store.ensure_table(await aws.client("dynamodb"), table)
+        made = DynamoContactStore(aws, table)
+    yield made
+    await made.close()
+    if aws is not None:
+        await aws.close()
+
+
+def contact(cid: str, name: str = "", phone: str = "", email: str = "", tags: tuple[str, ...] = (), **extra) -> Contact:
+    return Contact(
+        id=cid,
+        display_name=name,
+        phone_number=phone,
+        email=email,
+        tags=tags,
+        create_time=NOW,
+        update_time=NOW,
+        **extra,
+    )
+
+
+def bumped(c: Contact, **changes) -> Contact:
+    return dataclasses.replace(c, **changes, version=c.version + 1, update_time=c.update_time + 1.5)
+
+
+def ids(contacts: list[Contact]) -> list[str]:
+    return [c.id for c in contacts]
+
+
+async def test_create_then_get_gives_back_every_field(store):
+    made = contact(
+        "C1",
+        "Ana María Núñez",
+        "+919330994400",
+        "Ana@Example.com",
+        ("vip", "pune"),
+        consent={
+            "whatsapp": ChannelConsent(ConsentState.OPTED_IN, 1_717_999_999.123456, "whatsapp:keyword:START"),
+            "sms": ChannelConsent(ConsentState.OPTED_OUT, None, "operator:u1"),
+        },
+        attributes={"plan": "gold", "empty": ""},
+    )
+    await store.create(made)
+    assert await store.get("C1") == made
+    assert await store.get("C2") is None
+
+
+async def test_create_refuses_a_taken_number_naming_the_field(store):
+    first = contact("C1", "First", "+919330994400", "first@example.com")
+    await store.create(first)
+    with pytest.raises(AlreadyExists) as caught:
+        await store.create(contact("C2", "Second", "+919330994400", "second@example.com"))
+    assert caught.value.reason == "PHONE_NUMBER_TAKEN"
+    assert caught.value.metadata == {"field": "contact.phone_number"}
+    assert await store.get("C2") is None
+    assert await store.find_by_email("second@example.com") is None
+    assert await store.by_name_prefix("second", 10) == []
+    assert await store.get("C1") == first
+
+
+async def test_create_refuses_a_taken_email_whatever_its_case(store):
+    await store.create(contact("C1", "First", "", "Ana@Example.com"))
+    with pytest.raises(AlreadyExists) as caught:
+        await store.create(contact("C2", "Second", "+919330994400", "ana@EXAMPLE.com"))
+    assert caught.value.reason == "EMAIL_TAKEN"
+    assert caught.value.metadata == {"field": "contact.email"}
+    assert await store.get("C2") is None
+    # The number of the refused contact stays free.
+    assert await store.find_by_phone("+919330994400") is None
+    await store.create(contact("C3", "Third", "+919330994400", ""))
+
+
+async def test_find_by_phone_and_by_email(store):
+    made = contact("C1", "Ana", "+919330994400", "Ana@Example.com")
+    await store.create(made)
+    assert await store.find_by_phone("+919330994400") == made
+    assert await store.find_by_phone("+919903300044") is None
+    assert await store.find_by_email("ana@example.COM") == made
+    assert await store.find_by_email("  ANA@example.com ") == made
+    assert await store.find_by_email("bob@example.com") is None
+
+
+async def test_replace_writes_the_new_version(store):
+    made = contact("C1", "Ana", "+919330994400", "ana@example.com", ("a",))
+    await store.create(made)
+    changed = bumped(made, tags=("a", "b"), attributes={"k": "v"})
+    await store.replace(changed, expected_version=1)
+    assert await store.get("C1") == changed
+
+
+async def test_replace_with_a_stale_version_is_aborted_and_changes_nothing(store):
+    made = contact("C1", "Ana", "+919330994400", "ana@example.com")
+    await store.create(made)
+    await store.replace(bumped(made), expected_version=1)
+    stored = await store.get("C1")
+    stale = bumped(made, display_name="Zed", phone_number="+919903300044", email="zed@example.com")
+    with pytest.raises(Aborted) as caught:
+        await store.replace(stale, expected_version=1)
+    assert caught.value.reason == "ETAG_MISMATCH"
+    assert await store.get("C1") == stored
+    assert await store.find_by_phone("+919903300044") is None
+    assert await store.find_by_email("zed@example.com") is None
+    assert await store.by_name_prefix("zed", 10) == []
+    assert await store.by_words(("zed",), 10) == []
+    assert ids(await store.by_name_prefix("ana", 10)) == ["C1"]
+
+
+async def test_replace_of_a_missing_contact_is_not_found(store):
+    with pytest.raises(NotFound):
+        await store.replace(contact("C9", "Nobody", "+919330994400"), expected_version=1)
+    assert await store.find_by_phone("+919330994400") is None
+
+
+async def test_replace_refuses_the_number_or_address_of_another_contact(store):
+    ana = contact("C1", "Ana", "+919330994400", "ana@example.com")
+    bob = contact("C2", "Bob", "+919903300044", "bob@example.com")
+    await store.create(ana)
+    await store.create(bob)
+    with pytest.raises(AlreadyExists) as caught:
+        await store.replace(bumped(bob, phone_number=ana.phone_number, display_name="Robert"), bob.version)
+    assert caught.value.reason == "PHONE_NUMBER_TAKEN"
+    assert caught.value.metadata == {"field": "contact.phone_number"}
+    with pytest.raises(AlreadyExists) as caught:
+        await store.replace(bumped(bob, email="ANA@example.com"), bob.version)
+    assert caught.value.reason == "EMAIL_TAKEN"
+    assert caught.value.metadata == {"field": "contact.email"}
+    assert await store.get("C2") == bob
+    assert await store.by_name_prefix("robert", 10) == []
+    assert await store.find_by_phone(ana.phone_number) == ana
+
+
+async def test_replace_moves_the_claims_and_the_search_entries(store):
+    ana = contact("C1", "Alice Smith", "+919330994400", "alice@example.com", ("gold",))
+    await store.create(ana)
+    moved = bumped(ana, display_name="Bob Jones", phone_number="+919903300044", email="bob@example.org", tags=("new",))
+    await store.replace(moved, expected_version=1)
+
+    assert await store.find_by_phone("+919330994400") is None
+    assert await store.find_by_email("alice@example.com") is None
+    assert await store.find_by_phone("+919903300044") == moved
+    assert await store.find_by_email("BOB@example.org") == moved
+    assert await store.by_name_prefix("ali", 10) == []
+    assert ids(await store.by_name_prefix("bob j", 10)) == ["C1"]
+    for gone in (("smith",), ("gold",), ("alice",)):
+        assert await store.by_words(gone, 10) == [], gone
+    for found in (("jones",), ("new",), ("org", "bob")):
+        assert ids(await store.by_words(found, 10)) == ["C1"], found
+    # The old number and address are free for another contact.
+    await store.create(contact("C2", "Other", "+919330994400", "alice@example.com"))
+    assert ids(await store.by_words(("alice",), 10)) == ["C2"]
+
+
+async def test_replace_keeping_the_number_and_address(store):
+    """A change that keeps the claims must not trip over its own claims."""
+    ana = contact("C1", "Ana", "+919330994400", "ana@example.com")
+    await store.create(ana)
+    renamed = bumped(ana, display_name="Anabel", email="ANA@example.com")
+    await store.replace(renamed, expected_version=1)
+    assert await store.get("C1") == renamed
+    assert await store.find_by_email("ana@example.com") == renamed
+    assert ids(await store.by_name_prefix("anab", 10)) == ["C1"]
+
+
+async def test_delete_removes_everything_and_returns_what_it_removed(store):
+    ana = contact("C1", "Ana Silva", "+919330994400", "ana@example.com", ("vip",))
+    bob = contact("C2", "Bob", "+919903300044", "bob@example.com")
+    await store.create(ana)
+    await store.create(bob)
+
+    assert await store.delete("C1") == ana
+    assert await store.get("C1") is None
+    assert await store.find_by_phone(ana.phone_number) is None
+    assert await store.find_by_email(ana.email) is None
+    assert ids(await store.list(None, 10)) == ["C2"]
+    assert await store.by_name_prefix("ana", 10) == []
+    assert await store.by_words(("vip",), 10) == []
+    assert await store.delete("C1") is None
+    # The number and the address are free again.
+    await store.create(contact("C3", "Ana again", ana.phone_number, ana.email))
+    assert ids(await store.by_name_prefix("ana", 10)) == ["C3"]
+
+
+async def test_delete_with_a_stale_version_is_aborted(store):
+    ana = contact("C1", "Ana", "+919330994400")
+    await store.create(ana)
+    await store.replace(bumped(ana), expected_version=1)
+    with pytest.raises(Aborted):
+        await store.delete("C1", expected_version=1)
+    assert (await store.get("C1")).version == 2
+    removed = await store.delete("C1", expected_version=2)
+    assert removed is not None and removed.version == 2
+    assert await store.get("C1") is None
+
+
+async def test_list_is_in_id_order_and_pages_after_an_id(store):
+    given = ["C07", "C02", "C10", "C01", "C05", "C09", "C03", "C08", "C04", "C06"]
+    for i, cid in enumerate(given):
+        await store.create(contact(cid, f"Person {i}", email=f"p{i}@example.com"))
+    everything = sorted(given)
+    assert ids(await store.list(None, 100)) == everything
+    assert ids(await store.list(None, 3)) == everything[:3]
+    pages, after = [], None
+    while True:
+        page = await store.list(after, 3)
+        if not page:
+            break
+        assert len(page) <= 3
+        pages.append(ids(page))
+        after = page[-1].id
+    assert pages == [everything[0:3], everything[3:6], everything[6:9], everything[9:]]
+    assert ids(await store.list("C055", 2)) == ["C06", "C07"]
+    assert await store.list("C10", 5) == []
+    got = await store.list("C04", 1)
+    assert got == [await store.get("C05")]
+
+
+async def test_by_name_prefix_folds_case_and_accents_and_orders_by_name_then_id(store):
+    names = {
+        "C5": "Émile Zola",
+        "C1": "emma stone",
+        "C3": "Emil",
+        "C4": "EMIL",
+        "C2": "Bob Emil",
+        "C6": "Emilia",
+    }
+    for i, (cid, name) in enumerate(names.items()):
+        await store.create(contact(cid, name, email=f"p{i}@example.com"))
+    # Folded: "emile zola", "emma stone", "emil" (C3, C4), "emilia"; ties by id.
+    assert ids(await store.by_name_prefix("emil", 10)) == ["C3", "C4", "C5", "C6"]
+    assert ids(await store.by_name_prefix("em", 10)) == ["C3", "C4", "C5", "C6", "C1"]
+    assert ids(await store.by_name_prefix("em", 2)) == ["C3", "C4"]
+    assert ids(await store.by_name_prefix("emile zola", 10)) == ["C5"]
+    assert ids(await store.by_name_prefix("bob", 10)) == ["C2"]
+    assert await store.by_name_prefix("emile zolas", 10) == []
+    assert await store.by_name_prefix("zola", 10) == []
+    assert await store.by_name_prefix("", 10) == []
+
+
+async def test_by_words_needs_every_word_as_a_prefix_of_some_word(store):
+    await store.create(contact("C1", "Ana Silva", "+919330994400", "ana.silva@acme.com", ("vip", "pune")))
+    await store.create(contact("C2", "Anand Rao", "+919903300044", "rao@globex.org", ("pune",)))
+    await store.create(contact("C3", "Bruno Díaz", "", "bruno@acme.com", ("mumbai",)))
+    await store.create(contact("C4", "", "+918888888888", ""))
+
+    async def found(*words: str) -> set[str]:
+        return set(ids(await store.by_words(words, 10)))
+
+    assert await found("ana") == {"C1", "C2"}
+    assert await found("ana", "silva") == {"C1"}
+    assert await found("pune") == {"C1", "C2"}
+    assert await found("pune", "glob") == {"C2"}
+    assert await found("acme") == {"C1", "C3"}
+    assert await found("diaz") == {"C3"}  # the name is folded, the accent gone
+    assert await found("mum", "bru", "acm") == {"C3"}
+    assert await found("ana", "mumbai") == set()
+    assert await found("zzz") == set()
+    assert await store.by_words((), 10) == []
+    limited = await store.by_words(("a",), 2)
+    assert len(limited) == 2 and set(ids(limited)) <= {"C1", "C2", "C3"}
+
+
+async def test_create_many_gives_a_result_per_item_in_input_order(store):
+    await store.create(contact("C0", "Existing", "+919330994400", "taken@example.com"))
+    batch = [
+        contact("C1", "One", "+919903300044", "one@example.com"),
+        contact("C2", "Two", "+919330994400", "two@example.com"),  # number of C0
+        contact("C3", "Three", "+918888888881", "three@example.com"),
+        contact("C4", "Four", "+918888888882", "ONE@example.com"),  # address of C1, earlier in the batch
+        contact("C5", "Five", "+918888888883", "TAKEN@example.com"),  # address of C0; its number stays free
+        contact("C6", "Six", "+918888888883", "six@example.com"),  # the number C5 could not take
+    ]
+    results = await store.create_many(batch)
+    assert len(results) == len(batch)
+    assert [r is None for r in results] == [True, False, True, False, False, True]
+    assert (results[1].reason, results[1].metadata) == (
+        "PHONE_NUMBER_TAKEN",
+        {"field": "requests[1].contact.phone_number"},
+    )
+    assert (results[3].reason, results[3].metadata) == ("EMAIL_TAKEN", {"field": "requests[3].contact.email"})
+    assert (results[4].reason, results[4].metadata) == ("EMAIL_TAKEN", {"field": "requests[4].contact.email"})
+    for error in (results[1], results[3], results[4]):
+        assert isinstance(error, AlreadyExists)
+    for c in batch:
+        assert await store.get(c.id) == (c if c.id in ("C1", "C3", "C6") else None)
+    assert (await store.find_by_email("one@example.com")).id == "C1"
+    assert (await store.find_by_phone("+918888888883")).id == "C6"
+
+
+async def test_a_contact_with_many_words_is_created_replaced_and_deleted(store):
+    """Fifty tags and a long name: more words than one transaction could index twice over."""
+    name = " ".join(f"name{i:02d}" for i in range(30))
+    tags = tuple(f"tag{i:02d}x" for i in range(50))
+    big = contact("C1", name, "+919330994400", "many.words@example.com", tags)
+    await store.create(big)
+    assert await store.get("C1") == big
+    assert ids(await store.by_words(("name00",), 10)) == ["C1"]
+    assert ids(await store.by_words(("name00", "tag49x"), 10)) == ["C1"]
+    other = bumped(
+        big,
+        display_name=" ".join(f"other{i:02d}" for i in range(30)),
+        tags=tuple(f"new{i:02d}y" for i in range(50)),
+        email="other.words@example.org",
+    )
+    await store.replace(other, expected_version=1)
+    assert await store.get("C1") == other
+    assert await store.by_words(("name00",), 10) == []
+    assert ids(await store.by_words(("other00",), 10)) == ["C1"]
+    assert ids(await store.by_words(("other29", "new49y"), 10)) == ["C1"]
+    assert await store.delete("C1") == other
+    assert await store.by_words(("other00",), 10) == []
+
+
+async def test_ping(store):
+    await store.ping()
