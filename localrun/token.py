@@ -49,11 +49,13 @@ def fetch_token(run_dir: RunDir, user: str = "admin", id_token: bool = False) ->
     except EndpointConnectionError:
         raise StackNotUp(f"the embedded AWS at {endpoint} is not answering: start the stack with `make run`") from None
     except ClientError as exc:
+        code = exc.response["Error"]["Code"]
+        if code == "NotAuthorizedException":  # the pool is there but the password in local.env is not its own
+            raise StackNotUp(
+                f"{endpoint} refused the password in {env_file} for {user!r}: restart `make run`"
+            ) from None
         # Another moto on that port, or one restarted without bootstrapping: the pool in local.env is not there.
-        raise StackNotUp(
-            f"{endpoint} does not know the local user pool ({exc.response['Error']['Code']}): "
-            "restart the stack with `make run`"
-        ) from None
+        raise StackNotUp(f"{endpoint} does not know the local user pool ({code}): restart `make run`") from None
     except BotoCoreError as exc:
         raise StackNotUp(f"cannot reach the embedded AWS at {endpoint} ({exc}): start it with `make run`") from None
     result = reply["AuthenticationResult"]
