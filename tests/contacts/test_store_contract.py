@@ -7,6 +7,9 @@ import dataclasses
 import uuid
 
 import pytest
+from aiobotocore.session import get_session
+from aiobotocore.stub import AioStubber
+from botocore.exceptions import ClientError
 
 from runtime.aws import AwsClients
 from runtime.errors import Aborted, AlreadyExists, NotFound
@@ -342,3 +345,70 @@ async def test_a_contact_with_many_words_is_created_replaced_and_deleted(store):
 
 async def test_ping(store):
     await store.ping()
+
+
+# DynamoDB only: cancellations moto never produces (it runs one transaction at a time), through botocore's stubber.
+
+
+class _StubbedClients:
+    def __init__(self, client):
+        self._client = client
+
+    async def client(self, service: str):
+        return self._client
+
+
+def _cancelled(*codes: str) -> dict:
+    return {"CancellationReasons": [{"Code": code} for code in codes]}
+
+
+@pytest.fixture
+async def stubbed():
+    session = get_session()
+    async with session.create_client("dynamodb", region_name="us-east-1", endpoint_url="http://127.0.0.1:9") as client:
+        with AioStubber(client) as stub:
+            yield stub, DynamoContactStore(_StubbedClients(client), "ContactsTable")
+            stub.assert_no_pending_responses()
+
+
+async def test_dynamodb_create_retries_a_transaction_that_met_another(stubbed):
+    stub, store = stubbed
+    for _ in range(2):
+        stub.add_client_error(
+            "transact_write_items",
+            "TransactionCanceledException",
+            modeled_fields=_cancelled("None", "TransactionConflict", "None"),
+        )
+    stub.add_response("transact_write_items", {})
+    await store.create(contact("C1", "", "+919330994400", "ana@example.com"))
+
+
+async def test_dynamodb_a_failed_claim_is_final_even_beside_a_conflict(stubbed):
+    stub, store = stubbed
+    stub.add_client_error(
+        "transact_write_items",
+        "TransactionCanceledException",
+        modeled_fields=_cancelled("None", "TransactionConflict", "ConditionalCheckFailed"),
+    )
+    with pytest.raises(AlreadyExists) as caught:
+        await store.create(contact("C1", "", "+919330994400", "ana@example.com"))
+    assert caught.value.reason == "EMAIL_TAKEN"
+
+
+async def test_dynamodb_a_conflict_that_persists_is_reported_not_swallowed(stubbed):
+    stub, store = stubbed
+    for _ in range(6):
+        stub.add_client_error(
+            "transact_write_items", "TransactionCanceledException", modeled_fields=_cancelled("TransactionConflict")
+        )
+    with pytest.raises(ClientError):
+        await store.create(contact("C1", "", "+919330994400"))
+
+
+async def test_dynamodb_create_many_reports_a_fault_on_its_item_only(stubbed):
+    stub, store = stubbed
+    # Two independent contacts go in parallel, so which call meets the fault is not fixed: check by outcome.
+    stub.add_client_error("transact_write_items", "InternalServerError", http_status_code=400)
+    stub.add_response("transact_write_items", {})
+    results = await store.create_many([contact("C1", "", "+919330994400"), contact("C2", "", "+919903300044")])
+    assert sorted(type(r).__name__ for r in results) == ["NoneType", "Unavailable"]
