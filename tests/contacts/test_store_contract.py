@@ -292,6 +292,20 @@ async def test_by_words_needs_every_word_as_a_prefix_of_some_word(store):
     assert len(limited) == 2 and set(ids(limited)) <= {"C1", "C2", "C3"}
 
 
+async def test_by_words_takes_words_as_the_domain_splits_them(store):
+    """A word is what domain.words finds (\\w+): an underscore joins, a dot or an @ separates."""
+    await store.create(contact("C1", "", "+919330994400", "x_y@ex.com", ("vip_gold", "a.b")))
+
+    async def found(*words: str) -> list[str]:
+        return ids(await store.by_words(words, 10))
+
+    assert await found("vip_g") == ["C1"]
+    assert await found("x_y") == ["C1"]
+    assert await found("b") == ["C1"]
+    assert await found("gold") == []
+    assert await found("y") == []
+
+
 async def test_create_many_gives_a_result_per_item_in_input_order(store):
     await store.create(contact("C0", "Existing", "+919330994400", "taken@example.com"))
     batch = [

@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS contacts (
 );
 CREATE INDEX IF NOT EXISTS contacts_by_name ON contacts(name_key, id);
 CREATE VIRTUAL TABLE IF NOT EXISTS contacts_words USING fts5(
-  words, tokenize='unicode61 remove_diacritics 2'
+  words, tokenize="unicode61 remove_diacritics 2 tokenchars '_'"
 );
 """
 SELECT = "SELECT doc FROM contacts"
