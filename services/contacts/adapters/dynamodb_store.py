@@ -25,7 +25,9 @@ removes them in the same TransactWriteItems, so no reader ever sees half a chang
   answers every prefix query the shorter would), and at most MAX_INDEXED_WORDS of them, name words first,
   then email, then tags: replace() may remove every old entry and put every new one in one transaction of at
   most 100 items (1 contact + 2x phone + 2x email + 2x name + 2x46 words = 99). Words past the cap still match
-  as further words of a multi-word search, through `words`.
+  as further words of a multi-word search, through `words`. A word search reads at most SEARCH_READS pages
+  of entries (20,000): a search whose longest word is common and whose other words are rare may then return
+  fewer matches than exist (and logs so), a bound on latency that search ranking can afford.
 - ListContacts reads the GSI `list`: gsi1pk = contacts#<crc32(id) mod LIST_SHARDS>, gsi1sk = id. Ids grow with
   time, so one partition key would put every new contact on the same GSI partition (about 1,000 writes/s);
   eight shards spread them and a list page merges the shards in id order (runtime.dynamo.merged_query).
@@ -58,7 +60,8 @@ MAX_INDEXED_WORDS = 46
 NAME_KEY_BYTES = 800  # sort keys take 1,024 bytes: room for the separator and the id
 WORD_KEY_BYTES = 200
 WRITE_CONCURRENCY = 16  # transactions in flight for one create_many
-SEARCH_PAGE = 200
+SEARCH_PAGE = 1000  # entries a search Query reads at most (entries are small: well under 1 MB)
+SEARCH_READS = 20  # Query calls one search may make: bounds a word search whose filter keeps little
 SEP = "\x01"  # below every character a folded name or a word holds (bar control characters)
 
 # CreateTable arguments (without TableName): ensure_table() below for local runs and tests; the CloudFormation
@@ -405,18 +408,27 @@ class DynamoContactStore:
     async def _entries(self, request: dict[str, Any], limit: int) -> list[str]:
         """Contact ids from a query of name or word entries, in key order, each once, at most `limit`."""
         client = await self._client()
-        request = {"TableName": self._table, "ConsistentRead": True, "Limit": SEARCH_PAGE, **request}
+        # Limit counts entries before the filter: read whole pages when a filter may drop most of them.
+        page = SEARCH_PAGE if "FilterExpression" in request else min(limit + 10, SEARCH_PAGE)
+        request = {"TableName": self._table, "ConsistentRead": True, "Limit": page, **request}
         ids: dict[str, None] = {}
-        while len(ids) < limit:
+        for _ in range(SEARCH_READS):
             response = await client.query(**request)
             for item in response.get("Items", []):
                 ids.setdefault(item["contact_id"]["S"], None)
                 if len(ids) == limit:
-                    break
+                    return list(ids)
             start = response.get("LastEvaluatedKey")
             if not start:
-                break
+                return list(ids)
             request["ExclusiveStartKey"] = start
+        log.info(
+            "search stopped after %d reads with %d of %d results",
+            SEARCH_READS,
+            len(ids),
+            limit,
+            extra={"key_condition": request["KeyConditionExpression"]},
+        )
         return list(ids)
 
     async def _contacts(self, ids: list[str]) -> list[Contact]:
