@@ -426,3 +426,20 @@ async def test_dynamodb_create_many_reports_a_fault_on_its_item_only(stubbed):
     stub.add_response("transact_write_items", {})
     results = await store.create_many([contact("C1", "", "+919330994400"), contact("C2", "", "+919903300044")])
     assert sorted(type(r).__name__ for r in results) == ["NoneType", "Unavailable"]
+
+
+async def test_dynamodb_a_word_search_reads_a_bounded_number_of_pages(moto_endpoint, monkeypatch):
+    aws = AwsClients(Settings.from_env({}, dynamodb_endpoint_url=moto_endpoint))
+    try:
+        table = f"contacts-{uuid.uuid4().hex[:12]}"
+        await dynamodb_store.ensure_table(await aws.client("dynamodb"), table)
+        store = DynamoContactStore(aws, table)
+        for i in range(1, 7):
+            await store.create(contact(f"C{i}", f"aa{i}" + (" zed" if i == 6 else ""), f"+91933099440{i}"))
+        assert ids(await store.by_words(("aa", "z"), 10)) == ["C6"]
+        monkeypatch.setattr(dynamodb_store, "SEARCH_PAGE", 2)
+        monkeypatch.setattr(dynamodb_store, "SEARCH_READS", 2)
+        assert await store.by_words(("aa", "z"), 10) == []  # C6's entry is the sixth: past 2 reads of 2
+        assert ids(await store.by_words(("aa",), 3)) == ["C1", "C2", "C3"]
+    finally:
+        await aws.close()
