@@ -55,11 +55,10 @@ class Options:
     dlq_retention_seconds: int = 14 * DAY
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Options:
-        return cls(
-            region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or cls.region,
-            bulk_max_receive_count=int(environ.get("WECARE_BULK_MAX_RECEIVE_COUNT", cls.bulk_max_receive_count)),
-        )
+    def from_env(cls, environ: Mapping[str, str], region: str) -> Options:
+        """`region` is the services' own (Settings.region), so the resources are where they will look."""
+        count = environ.get("WECARE_BULK_MAX_RECEIVE_COUNT")
+        return cls(region=region, bulk_max_receive_count=int(count) if count else cls.bulk_max_receive_count)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+from botocore.exceptions import BotoCoreError, ClientError
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from localrun.bootstrap import LocalAws, Options, bootstrap
@@ -101,7 +102,10 @@ def main() -> int:
         except (RuntimeError, TimeoutError) as exc:
             raise StartFailed(f"the embedded AWS did not start: {exc}\n{_tail(run.log('moto'))}") from None
         endpoint = f"http://127.0.0.1:{moto_port}"
-        local = bootstrap(endpoint, run.local_env, Options.from_env(os.environ))
+        try:
+            local = bootstrap(endpoint, run.local_env, Options.from_env(os.environ, settings.region))
+        except (BotoCoreError, ClientError) as exc:
+            raise StartFailed(f"creating the local AWS resources failed: {exc}\n{_tail(run.log('moto'))}") from None
 
         env: dict[str, str | None] = {
             **local.settings_env(),
@@ -132,9 +136,15 @@ def main() -> int:
         code = 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the orderly stop short
+        unclean = []
         for r in reversed(running):
             returncode = stop(r.proc)
             print(f"  stopped {r.name} (exit {returncode})", flush=True)
+            if returncode != 0:
+                unclean.append(r.name)
+    if unclean and code == 0:
+        print(f"wecare: {', '.join(unclean)} did not stop cleanly: see their logs", file=sys.stderr, flush=True)
+        code = 1  # a graceful stop is part of the contract: exit 0 only when every process gave one
     print("wecare: stopped", flush=True)
     return code
 

@@ -1,67 +1,26 @@
 """Whole-process fixtures: one local stack for the session, started exactly as `make run` starts it (the same
-`python -m localrun.stack`, in a temporary run dir, on free ports for moto and every process), and single
-contacts processes on their own data dirs for the stop and restart tests. Tests talk to them over the network."""
+`python -m localrun.stack`, in a temporary run dir, on free ports for moto and every process in its table), stopped
+with SIGTERM at the end, which must give exit code 0. Tests talk to it over the network only."""
 
 from __future__ import annotations
 
 import re
-import subprocess
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from localrun.bootstrap import read_env_file
-from localrun.procs import free_port, start_python, stop
+from localrun.procs import start_python, stop
 from localrun.rundir import RunDir
-from localrun.stack import PROCESSES, READY, grpc_serving
-from localrun.token import fetch_token
-
-CONTACTS_SERVICE = "wecare.contacts.v1.ContactsService"
-
-
-@dataclass
-class Stack:
-    run: RunDir
-    proc: subprocess.Popen
-    output: Path  # the stack's own console output
-    addresses: dict[str, str]  # process name -> address
-    ready_seconds: float
-
-    @property
-    def facts(self) -> dict[str, str]:
-        return read_env_file(self.run.local_env)
-
-    def settings_env(self) -> dict[str, str]:
-        """The settings the stack gives its processes (no local passwords)."""
-        return {k: v for k, v in self.facts.items() if not k.startswith("WECARE_LOCAL_")}
-
-    def token(self, user: str = "admin", id_token: bool = False) -> str:
-        return fetch_token(self.run, user, id_token)
-
-
-def wait_for_line(path: Path, needle: str, proc: subprocess.Popen, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
-        for line in text.splitlines():
-            if line.startswith(needle):
-                return line
-        if proc.poll() is not None:
-            raise AssertionError(f"exited with {proc.returncode} before {needle!r}:\n{text}")
-        time.sleep(0.1)
-    raise AssertionError(f"no {needle!r} within {timeout:.0f}s:\n{path.read_text(errors='replace')}")
+from localrun.stack import PROCESSES, READY
+from tests.process.localstack import Stack, stack_env, wait_for_line
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("stack")
     run = RunDir(root / "run")
-    addresses = {p.name: f"127.0.0.1:{free_port()}" for p in PROCESSES}
-    env = {"WECARE_RUN_DIR": str(run.root), "WECARE_MOTO_PORT": str(free_port())}
-    env.update({p.address_env: addresses[p.name] for p in PROCESSES})
+    env = stack_env(run.root)
+    addresses = {p.name: env[p.address_env] for p in PROCESSES}
     output = root / "stack.out"
     proc = start_python("localrun.stack", env, output)
     try:
@@ -73,27 +32,3 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     yield Stack(run, proc, output, addresses, seconds)
     code = stop(proc, timeout=60)
     assert code == 0, f"the stack exited with {code} on SIGTERM:\n{output.read_text(errors='replace')}"
-
-
-@dataclass
-class ContactsProcess:
-    proc: subprocess.Popen
-    address: str
-    log: Path
-
-    def stop(self) -> int | None:
-        return stop(self.proc, timeout=60)
-
-
-def start_contacts(stack: Stack, data_dir: Path, log: Path, **settings: str) -> ContactsProcess:
-    """One contacts process on its own, against the stack's user pool, serving SQLite in data_dir."""
-    address = f"127.0.0.1:{free_port()}"
-    env = {**stack.settings_env(), "WECARE_DATA_DIR": str(data_dir), "WECARE_CONTACTS_ADDRESS": address, **settings}
-    proc = start_python("services.contacts", env, log)
-    deadline = time.monotonic() + 60
-    while not grpc_serving(address, CONTACTS_SERVICE):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop(proc, timeout=10)
-            raise AssertionError(f"contacts did not become SERVING:\n{log.read_text(errors='replace')}")
-        time.sleep(0.1)
-    return ContactsProcess(proc, address, log)

@@ -22,7 +22,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.process.conftest import CONTACTS_SERVICE, start_contacts
+from tests.process.localstack import CONTACTS_SERVICE, start_contacts
 from wecare.contacts.v1 import contacts_service_pb2 as pb
 from wecare.contacts.v1 import contacts_service_pb2_grpc
 

@@ -18,7 +18,7 @@ import boto3
 import grpc
 import pytest
 
-from localrun.bootstrap import BUCKET, PREFIXES, QUEUES, ROLES, SES_IDENTITY, TOPIC, USER_POOL, bootstrap
+from localrun.bootstrap import BUCKET, PREFIXES, QUEUES, ROLES, SES_IDENTITY, TOPIC, USER_POOL, Options, bootstrap
 from wecare.contacts.v1 import contacts_service_pb2 as pb
 from wecare.contacts.v1 import contacts_service_pb2_grpc
 
@@ -58,7 +58,7 @@ def test_queues_and_their_dead_letter_redrive(aws):
     bulk, bulk_dlq = attributes("bulk-queue"), attributes("bulk-dlq")
     redrive = json.loads(bulk["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"] == bulk_dlq["QueueArn"]
-    assert int(redrive["maxReceiveCount"]) == 5
+    assert int(redrive["maxReceiveCount"]) == Options.from_env(os.environ, "").bulk_max_receive_count  # 5 by default
     assert int(bulk["MessageRetentionPeriod"]) == 4 * DAY
     for dlq in ("bulk-dlq", "whatsapp-inbound-dlq", "inbound-dlq", "outbound-dlq"):
         assert int(attributes(dlq)["MessageRetentionPeriod"]) == 14 * DAY

@@ -12,7 +12,7 @@ import grpc
 import pytest
 from google.protobuf import field_mask_pb2
 
-from tests.process.conftest import start_contacts
+from tests.process.localstack import start_contacts
 from wecare.audit.v1 import audit_service_pb2, audit_service_pb2_grpc
 from wecare.contacts.v1 import contacts_service_pb2 as pb
 from wecare.contacts.v1 import contacts_service_pb2_grpc

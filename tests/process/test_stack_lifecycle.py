@@ -1,9 +1,10 @@
 """How `make run` starts, fails and stops, and how `make token` fails, seen from outside as a user sees them.
 
-Proves: Ctrl-C (SIGINT to the stack) stops every process it started and exits 0; a process that exits while
-starting makes the stack print the tail of that process's log, stop everything else (the embedded AWS included)
-and exit non-zero; an address already in use is refused up front with a message naming it, before anything
-starts; `make token` without a running stack tells the user to run `make run` and exits non-zero."""
+Proves: Ctrl-C (SIGINT to the stack) stops every process it started and exits 0, while a process that does not
+stop cleanly turns that into a non-zero exit; a process that exits while starting makes the stack print the tail
+of that process's log, stop everything else (the embedded AWS included) and exit non-zero; an address already in
+use is refused up front with a message naming it, before anything starts; `make token` without a running stack
+tells the user to run `make run` and exits non-zero."""
 
 from __future__ import annotations
 
@@ -17,16 +18,22 @@ import urllib.request
 import pytest
 
 from localrun.procs import free_port, python_env, start, start_python, stop
-from localrun.stack import PROCESSES, READY
-from tests.process.conftest import wait_for_line
+from localrun.stack import READY
+from tests.process.localstack import stack_env, wait_for_line
 
 pytestmark = pytest.mark.process
 
 
-def stack_env(run_dir) -> dict[str, str]:
-    env = {"WECARE_RUN_DIR": str(run_dir), "WECARE_MOTO_PORT": str(free_port())}
-    env.update({p.address_env: f"127.0.0.1:{free_port()}" for p in PROCESSES})
-    return env
+def start_stack_with(process: str, env: dict[str, str], output) -> subprocess.Popen:
+    """The real stack code (`localrun.stack.main`) with a table of one test process, given as Python source."""
+    program = (
+        "import sys\n"
+        "from localrun import stack\n"
+        "from localrun.stack import GRPC, HTTP, Process\n"
+        f"stack.PROCESSES = ({process},)\n"
+        "sys.exit(stack.main())\n"
+    )
+    return start([sys.executable, "-c", program], python_env(env), output)
 
 
 def answers(url: str) -> bool:
@@ -69,15 +76,11 @@ def test_ctrl_c_stops_everything_and_exits_0(tmp_path):
 
 def test_a_process_that_exits_while_starting_stops_the_stack(tmp_path):
     # The real stack code with one broken process (tests/process/exits_at_start.py) in its table.
-    program = (
-        "import sys\n"
-        "import localrun.stack as stack\n"
-        "stack.PROCESSES = (stack.Process('broken', 'tests.process.exits_at_start', 'contacts_address', 'grpc', ''),)\n"
-        "sys.exit(stack.main())\n"
-    )
     env = stack_env(tmp_path / "run")
     output = tmp_path / "stack.out"
-    proc = start([sys.executable, "-c", program], python_env(env), output)
+    proc = start_stack_with(
+        "Process('broken', 'tests.process.exits_at_start', 'contacts_address', GRPC, '')", env, output
+    )
     try:
         code = proc.wait(120)
     finally:
@@ -89,6 +92,23 @@ def test_a_process_that_exits_while_starting_stops_the_stack(tmp_path):
     assert "stopped moto" in text
     assert READY not in text
     assert not answers(f"http://127.0.0.1:{env['WECARE_MOTO_PORT']}/moto-api/")
+
+
+def test_a_process_that_does_not_stop_cleanly_makes_the_stack_exit_non_zero(tmp_path):
+    # The exit code the session fixture asserts is 0 means something: every process stopped with exit 0.
+    output = tmp_path / "stack.out"
+    table = "Process('rough', 'tests.process.stops_badly', 'contacts_address', HTTP, '/healthz')"
+    proc = start_stack_with(table, stack_env(tmp_path / "run"), output)
+    try:
+        wait_for_line(output, READY, proc, timeout=120)
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(60)
+    finally:
+        stop(proc)
+    text = output.read_text()
+    assert code == 1, text
+    assert "stopped rough (exit 2)" in text and "stopped moto (exit 0)" in text
+    assert "rough did not stop cleanly" in text
 
 
 def test_an_address_in_use_is_refused_before_anything_starts(tmp_path):
