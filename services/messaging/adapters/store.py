@@ -1,0 +1,216 @@
+"""The messaging store's interfaces. Implementations: sqlite_store (embedded default), dynamodb_store (AWS).
+Both pass tests/messaging/test_store_contract.py.
+
+- OutboundStore (WhatsAppOutboundTable): outbound messages of every channel, the send queue and its hand-off
+  marks, idempotency keys, withdrawal, status application, the outbound-dlq outbox, and beside them the
+  dispatcher's coordination document, the template catalogue, registered media ids and suppressions.
+- InboundStore (WhatsAppInboundTable): inbound messages, SNS deduplication, 24-hour windows, conversations,
+  voice calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from services.messaging.domain.model import (
+    AcceptOutcome,
+    Channel,
+    Conversation,
+    InboundMessage,
+    OutboundMessage,
+    SendResult,
+    StatusEvent,
+    Template,
+    VoiceCall,
+)
+
+
+@dataclass(frozen=True)
+class StatusApplied:
+    """What applying one status event did."""
+
+    message: OutboundMessage | None  # the message after the event, when it is known
+    changed: bool  # the status moved (False: duplicate, out of order, or its message is not known yet)
+    duplicate: bool = False  # this (provider id, status) was applied before
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    withdrawn: list[OutboundMessage]
+    in_flight: int  # matching messages already handed off: they complete normally
+
+
+class OutboundStore(Protocol):
+    # --- accepting ---------------------------------------------------------------------------------
+    async def accept(self, messages: list[OutboundMessage]) -> list[AcceptOutcome]:
+        """Stores the messages as ACCEPTED, all durably before it returns, in one write where the engine
+        allows. A message whose idempotency key is held by an earlier message that is not withdrawn is not
+        stored: its outcome is that earlier message (duplicate=True). A key held by a withdrawn message is
+        taken over by the new one (the old keeps it as former_idempotency_key). Outcomes line up with input."""
+        ...
+
+    async def get(self, message_id: str) -> OutboundMessage | None: ...
+
+    async def get_by_key(self, idempotency_key: str) -> OutboundMessage | None: ...
+
+    async def get_by_provider_id(self, provider_message_id: str) -> OutboundMessage | None: ...
+
+    # --- the send queue -----------------------------------------------------------------------------
+    async def queued(self, origination: str, now: float, limit: int) -> list[OutboundMessage]:
+        """ACCEPTED and not handed off, due by now, for one sender: lane first (conversation replies ahead of
+        bulk), then acceptance order."""
+        ...
+
+    async def hand_off(self, message_ids: list[str], now: float) -> list[str]:
+        """Durably marks the messages handed to the provider (attempts + 1), only those still queued (not
+        withdrawn meanwhile). Returns the ids marked: only those may be sent."""
+        ...
+
+    async def record_results(self, results: list[SendResult]) -> list[OutboundMessage]:
+        """Records provider call outcomes of handed-off messages: sent (provider id), failed (error; queued
+        for outbound-dlq), retry (back in the queue at retry_at), in_doubt (stays handed off for
+        reconciliation). A status event that got there first is kept (statuses move forward only).
+        Returns the messages as they are now."""
+        ...
+
+    async def in_doubt(self, handed_off_before: float, limit: int) -> list[OutboundMessage]:
+        """Handed off before that time and still without an outcome."""
+        ...
+
+    async def mark_unknown(self, message_ids: list[str], now: float) -> list[str]:
+        """Ends in-doubt messages as UNKNOWN (only those still in doubt); returns those changed."""
+        ...
+
+    async def apply_status(self, event: StatusEvent) -> StatusApplied:
+        """Applies a status event to the message its callback data (else its provider id) names, forward only;
+        deduplicated by (provider id, status). An event for a message not known yet is kept and applied when
+        a message gets that provider id."""
+        ...
+
+    # --- withdrawal ---------------------------------------------------------------------------------
+    async def withdraw_by_key_prefix(self, prefix: str, now: float) -> Withdrawal: ...
+
+    async def withdraw_batch(self, batch_id: str, now: float) -> Withdrawal: ...
+
+    async def batch_changes(self, batch_id: str, since: float) -> list[OutboundMessage]:
+        """The batch's messages updated at or after `since` (callers overlap and deduplicate)."""
+        ...
+
+    # --- outbound-dlq outbox ------------------------------------------------------------------------
+    async def dead_letters_pending(self, limit: int) -> list[OutboundMessage]: ...
+
+    async def dead_letters_sent(self, message_ids: list[str]) -> None: ...
+
+    async def requeue(self, message_id: str, now: float) -> OutboundMessage | None:
+        """outbound-dlq replay: a FAILED message that was never sent goes back to the queue (a fresh attempt
+        budget); returns None and changes nothing when it was sent, withdrawn or is gone (no duplicate)."""
+        ...
+
+    # --- conversations ------------------------------------------------------------------------------
+    async def list_for_customer(
+        self, channel: Channel | None, customer: str, before: tuple[float, str] | None, limit: int
+    ) -> list[OutboundMessage]:
+        """Newest first by (create_time, id), strictly before `before`."""
+        ...
+
+    async def delete(self, message_id: str) -> OutboundMessage | None: ...
+
+    # --- coordination, catalogue, media, suppressions -----------------------------------------------
+    async def load_coordination(self) -> tuple[dict[str, Any], int]:
+        """The dispatcher's coordination document and its version (0 when there is none yet)."""
+        ...
+
+    async def save_coordination(self, doc: dict[str, Any], expected_version: int) -> bool:
+        """Compare-and-swap: writes doc as version expected_version + 1 only if the stored version is still
+        expected_version."""
+        ...
+
+    async def replace_templates(self, waba: str, templates: list[Template]) -> tuple[int, int]:
+        """Makes the catalogue of one WABA exactly `templates`; returns (added, removed)."""
+        ...
+
+    async def list_templates(self, language: str, after: str, limit: int) -> list[Template]:
+        """By key (`name.language`), keys strictly after `after`."""
+        ...
+
+    async def get_template(self, template_name: str, language: str) -> Template | None: ...
+
+    async def media_id(self, origination: str, media_key: str, now: float) -> str | None:
+        """The id of media registered for that phone, while it lives."""
+        ...
+
+    async def put_media_id(self, origination: str, media_key: str, media_id: str, expires_at: float) -> None: ...
+
+    async def suppress(self, recipient: str, kind: str, until: float, reason: str) -> None:
+        """kind: `marketing` (131050) or `all`; `until` may be far in the future."""
+        ...
+
+    async def suppressed(self, recipient: str, kind: str, now: float) -> str | None:
+        """The reason, while suppressed."""
+        ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class InboundStore(Protocol):
+    async def event_seen(self, sns_message_id: str) -> bool: ...
+
+    async def mark_event(self, sns_message_id: str, now: float) -> bool:
+        """Records an SNS MessageId as applied; False when it was already recorded."""
+        ...
+
+    async def add_message(self, message: InboundMessage) -> tuple[InboundMessage, bool]:
+        """Stores an inbound message once per wamid (provider_message_id) and opens or refreshes the 24-hour
+        window of (origination, customer) at its receive_time; updates the conversation. Returns the stored
+        message and whether it is new."""
+        ...
+
+    async def get(self, message_id: str) -> InboundMessage | None: ...
+
+    async def get_by_provider_id(self, provider_message_id: str) -> InboundMessage | None: ...
+
+    async def update_message(self, message: InboundMessage) -> None:
+        """Replaces a stored message's content/extra (e.g. the media key once the copy landed)."""
+        ...
+
+    async def delete(self, message_id: str) -> InboundMessage | None: ...
+
+    async def last_inbound(self, origination: str, customer: str) -> float | None:
+        """The receive time of the customer's latest message to that phone: the window is open until + 24 h."""
+        ...
+
+    async def inbound_count(self, origination: str, since: float) -> int:
+        """Messages received on that phone since `since` (the observed inbound rate the dispatcher reserves)."""
+        ...
+
+    async def list_for_customer(
+        self, channel: Channel | None, customer: str, before: tuple[float, str] | None, limit: int
+    ) -> list[InboundMessage]:
+        """Newest first by (receive_time, id)."""
+        ...
+
+    async def note_outbound(self, conversations: list[Conversation]) -> None:
+        """Outbound messages touch their conversations (latest first; unanswered back to 0)."""
+        ...
+
+    async def list_conversations(
+        self, channel: Channel | None, before: tuple[float, str] | None, limit: int
+    ) -> list[Conversation]:
+        """Latest first by (update_time, id)."""
+        ...
+
+    async def get_conversation(self, conversation_id: str) -> Conversation | None: ...
+
+    async def add_voice_call(self, call: VoiceCall) -> bool:
+        """Once per (call_id, event); False for a repeat."""
+        ...
+
+    async def list_voice_calls(self, customer: str, before: tuple[float, str] | None, limit: int) -> list[VoiceCall]:
+        """Newest first by (time, id)."""
+        ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
