@@ -683,7 +683,8 @@ class SqliteInboundStore:
             )
             conn.execute(
                 "INSERT INTO windows (origination, customer, last_inbound) VALUES (?,?,?)"
-                " ON CONFLICT (origination, customer) DO UPDATE SET last_inbound = max(last_inbound, excluded.last_inbound)",
+                " ON CONFLICT (origination, customer)"
+                " DO UPDATE SET last_inbound = max(last_inbound, excluded.last_inbound)",
                 (message.origination, message.customer, message.receive_time),
             )
             self._touch(
@@ -801,7 +802,8 @@ class SqliteInboundStore:
             await self._db.write(
                 lambda c: (
                     c.execute(
-                        "INSERT OR IGNORE INTO voice_calls (id, call_id, event, customer, time, doc) VALUES (?,?,?,?,?,?)",
+                        "INSERT OR IGNORE INTO voice_calls (id, call_id, event, customer, time, doc)"
+                        " VALUES (?,?,?,?,?,?)",
                         (call.id, call.call_id, call.event, call.customer, call.time, dumps(voice_call_to_dict(call))),
                     ).rowcount
                 )
