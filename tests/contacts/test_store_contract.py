@@ -17,7 +17,7 @@ from runtime.settings import Settings
 from services.contacts.adapters import dynamodb_store
 from services.contacts.adapters.dynamodb_store import DynamoContactStore
 from services.contacts.adapters.sqlite_store import SqliteContactStore
-from services.contacts.domain import ChannelConsent, ConsentState, Contact
+from services.contacts.domain import ChannelConsent, ConsentState, Contact, fold
 
 NOW = 1_718_000_000.25
 
@@ -307,6 +307,23 @@ async def test_by_words_takes_words_as_the_domain_splits_them(store):
     assert await found("b") == ["C1"]
     assert await found("gold") == []
     assert await found("y") == []
+
+
+async def test_names_and_words_longer_than_a_key_holds(store):
+    """NFKD turns one character into up to 18, so a folded name can outgrow a DynamoDB sort key (1 KB)."""
+    salute = "\ufdfa" * 40  # folds to about 1.3 KB of Arabic
+    await store.create(contact("C1", salute + " alpha", "+919330994401"))
+    await store.create(contact("C2", salute + " beta", "+919330994402"))
+    await store.create(contact("C3", "ж" * 199, "+919330994403"))  # one word of 398 bytes
+    assert len(fold(salute).encode()) > 1024
+    assert ids(await store.by_name_prefix(fold(salute), 10)) == ["C1", "C2"]
+    assert ids(await store.by_name_prefix(fold(salute + " b"), 10)) == ["C2"]
+    assert ids(await store.by_name_prefix(fold(salute + " b"), 1)) == ["C2"]
+    assert await store.by_name_prefix(fold(salute + " c"), 10) == []
+    assert ids(await store.by_words(("ж" * 150,), 10)) == ["C3"]
+    assert ids(await store.by_words(("ж" * 199,), 10)) == ["C3"]
+    assert await store.by_words(("ж" * 120 + "x",), 10) == []
+    assert await store.by_words(("ж" * 200,), 10) == []
 
 
 async def test_create_many_gives_a_result_per_item_in_input_order(store):

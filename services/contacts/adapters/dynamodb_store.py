@@ -123,10 +123,16 @@ class _Layout:
             if name_key
             else None
         )
-        self.words = [
-            _key(f"word#{w[0]}", dynamo.truncate_utf8(w, WORD_KEY_BYTES) + SEP + contact.id)
-            for w in indexed_words(all_words)
-        ]
+        # Two words cut to the same key would be two writes of one item, which a transaction refuses.
+        self.words = list(
+            {
+                _frozen(k): k
+                for k in (
+                    _key(f"word#{w[0]}", dynamo.truncate_utf8(w, WORD_KEY_BYTES) + SEP + contact.id)
+                    for w in indexed_words(all_words)
+                )
+            }.values()
+        )
 
     def owned(self) -> list[dict[str, Any]]:
         return [k for k in (self.phone, self.email, self.name) if k] + self.words
