@@ -67,6 +67,41 @@ class Settings:
     # Gateway
     cors_origins: tuple[str, ...] = setting(("http://localhost:3000",))
     max_body_bytes: int = setting(1_048_576)
+    # Messaging: channels. Empty endpoints mean AWS itself; locally EUM Social and EUM SMS are the sandbox.
+    social_messaging_endpoint_url: str = setting("")
+    sms_voice_endpoint_url: str = setting("")
+    whatsapp_phone_number_ids: tuple[str, ...] = setting(
+        ("phone-number-id-00000000000000000000919330994400", "phone-number-id-00000000000000000000919903300044")
+    )
+    whatsapp_wabas: tuple[str, ...] = setting(
+        ("waba-00000000000000000000000000000001", "waba-00000000000000000000000000000002")
+    )
+    whatsapp_meta_api_version: str = setting("v20.0")
+    sms_origination_identities: tuple[str, ...] = setting(("pool-00000000000000000000000000000001",))
+    email_sender: str = setting("one@wecare.digital")
+    # Messaging: limits (DESIGN.md "Limits the dispatcher enforces"); per-phone overrides as `<id>=<rate>`.
+    whatsapp_phone_rate: float = setting(80.0)
+    whatsapp_phone_rates: tuple[str, ...] = setting(())
+    whatsapp_account_rate: float = setting(1000.0)
+    whatsapp_media_post_rate: float = setting(100.0)
+    whatsapp_media_get_rate: float = setting(100.0)
+    whatsapp_pair_interval_seconds: float = setting(6.0)
+    sms_rate: float = setting(20.0)  # per origination identity (the pool's MPS)
+    email_rate: float = setting(14.0)  # the SES account's send rate
+    dispatch_pace: float = setting(0.99)  # calls are paced at this fraction of each limit
+    marketing_requires_opt_in: bool = setting(False)
+    # Messaging: durability and queues.
+    dispatch_max_attempts: int = setting(5)
+    dispatch_reconcile_seconds: float = setting(60.0)  # in doubt this long without a status event -> unknown
+    dispatch_call_timeout_seconds: float = setting(2.0)
+    send_messages_max: int = setting(25_000)
+    media_url_ttl_seconds: int = setting(900)
+    outbound_dlq: str = setting("outbound-dlq")
+    inbound_dlq: str = setting("inbound-dlq")
+    whatsapp_inbound_dlq: str = setting("whatsapp-inbound-dlq")
+    # Sandbox (embedded default only): the local EUM Social / EUM SMS and its log of accepted calls.
+    sandbox_address: str = setting("127.0.0.1:4599")
+    sandbox_log: Path = setting(Path(".run/sandbox-sent.jsonl"))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
