@@ -113,31 +113,43 @@ def openapi_path(template: PathTemplate) -> tuple[str, list[dict]]:
     parameters: list[dict] = []
     used: set[str] = set()
 
-    def wildcard(previous: str, variable: Variable | None, star: str) -> str:
+    def name_for(previous: str, variable: Variable | None) -> str:
         base = f"{_singular(previous)}Id" if previous else (variable.field_path.split(".")[-1] if variable else "part")
         name, n = base, 2
         while name in used:
             name, n = f"{base}{n}", n + 1
         used.add(name)
-        description = "A path segment"
-        if variable is not None:
-            shape = "/".join("{" + name + "}" if s in ("*", "**") else s for s in variable.segments)
-            description = f"`{variable.field_path}` is `{shape}`"
+        return name
+
+    def parameter(name: str, description: str, star: str) -> dict:
         if star == "**":
             description += " (may span several segments)"
-        parameters.append(
-            {"name": name, "in": "path", "required": True, "description": description, "schema": {"type": "string"}}
-        )
-        return "{" + name + "}"
+        return {"name": name, "in": "path", "required": True, "description": description, "schema": {"type": "string"}}
 
     previous = ""
     for segment in template.segments:
         if isinstance(segment, Variable):
+            shape: list[str] = []
+            wildcards: list[tuple[str, str]] = []
+            previous = ""  # `{service}` is named for its field; `{name=books/*}` for its collection
             for inner in segment.segments:
-                parts.append(wildcard(previous, segment, inner) if inner in ("*", "**") else inner)
+                if inner in ("*", "**"):
+                    name = name_for(previous, segment)
+                    wildcards.append((name, inner))
+                    shape.append("{" + name + "}")
+                else:
+                    shape.append(inner)
                 previous = inner
+            parts.extend(shape)
+            described = f"`{segment.field_path}` is `{'/'.join(shape)}`"
+            parameters.extend(parameter(name, described, star) for name, star in wildcards)
+        elif segment in ("*", "**"):
+            name = name_for(previous, None)
+            parts.append("{" + name + "}")
+            parameters.append(parameter(name, "A path segment", segment))
+            previous = segment
         else:
-            parts.append(wildcard(previous, None, segment) if segment in ("*", "**") else segment)
+            parts.append(segment)
             previous = segment
     return "/" + "/".join(parts) + (":" + template.verb if template.verb else ""), parameters
 

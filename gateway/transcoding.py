@@ -55,8 +55,8 @@ def expected(field: FieldDescriptor, element: bool = False) -> str:
     """What a field takes, in words, for error messages."""
     if field.is_repeated and not element:
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
-            return f"an object of {expected(field.message_type.fields_by_name['value'])}"
-        return f"a list of {expected(field, element=True)}"
+            return f"a JSON object whose values are each {expected(field.message_type.fields_by_name['value'])}"
+        return f"a JSON array whose items are each {expected(field, element=True)}"
     if field.cpp_type == FieldDescriptor.CPPTYPE_ENUM:
         return "one of " + ", ".join(v.name for v in field.enum_type.values)
     if field.cpp_type == FieldDescriptor.CPPTYPE_STRING:
@@ -129,7 +129,9 @@ def locate(value: Any, message_class: type, path: str = "") -> FieldViolation:
             return locate(item, _message_class(nested), where)
         else:
             return FieldViolation(where, f"expected {expected(field)}, got {_show(item)}")
-        return FieldViolation(where, f"expected {expected(field)}, got {_show(item)} ({failure})")
+        if isinstance(item, (dict, list)) and field.is_repeated:  # every item alone is fine: say what json_format said
+            return FieldViolation(where, f"expected {expected(field)} ({failure})")
+        return FieldViolation(where, f"expected {expected(field)}, got {_show(item)}")
     return FieldViolation(path or "body", "not a valid request")
 
 

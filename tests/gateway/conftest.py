@@ -14,6 +14,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives.asymmetric import rsa
+from google.api import http_pb2
+from google.protobuf import descriptor_pb2, descriptor_pool, field_mask_pb2, timestamp_pb2, wrappers_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
@@ -21,6 +23,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from gateway.app import Gateway
+from gateway.routes import Route
 from runtime.audit.sqlite_store import SqliteAuditStore
 from runtime.auth import TokenVerifier, access_table
 from runtime.interceptors import AuditInterceptor, AuthInterceptor, ErrorInterceptor, TelemetryInterceptor
@@ -201,3 +204,90 @@ def new_trace():
         return trace_id, span_id, f"00-{trace_id}-{span_id}-01"
 
     return make
+
+
+# A probe service whose request has a field of every kind the transcoding rules treat differently (bool, repeated,
+# enum, int64, uint32, double, Timestamp, FieldMask, wrapper, nested and recursive messages, maps, repeated
+# messages), for the rules the contacts protos alone cannot show.
+F = descriptor_pb2.FieldDescriptorProto
+
+
+def _probe_file() -> descriptor_pb2.FileDescriptorProto:
+    deps = [timestamp_pb2.DESCRIPTOR.name, field_mask_pb2.DESCRIPTOR.name, wrappers_pb2.DESCRIPTOR.name]
+    file = descriptor_pb2.FileDescriptorProto(
+        name="wecare/gatewaytest/v1/probe.proto", package="wecare.gatewaytest.v1", syntax="proto3", dependency=deps
+    )
+    kind = file.enum_type.add(name="Kind")
+    for number, name in enumerate(["KIND_UNSPECIFIED", "KIND_RED", "KIND_BLUE"]):
+        kind.value.add(name=name, number=number)
+    inner = file.message_type.add(name="Inner")
+    inner.field.add(name="label", number=1, type=F.TYPE_STRING, label=F.LABEL_OPTIONAL, json_name="label")
+    inner.field.add(name="count", number=2, type=F.TYPE_INT32, label=F.LABEL_OPTIONAL, json_name="count")
+    inner.field.add(
+        name="child", number=3, type=F.TYPE_MESSAGE, type_name=".wecare.gatewaytest.v1.Inner", json_name="child"
+    )
+    probe = file.message_type.add(name="Probe")
+    entry = probe.nested_type.add(name="AttrsEntry")
+    entry.options.map_entry = True
+    entry.field.add(name="key", number=1, type=F.TYPE_STRING, json_name="key")
+    entry.field.add(name="value", number=2, type=F.TYPE_STRING, json_name="value")
+    fields = [
+        ("name", F.TYPE_STRING, "", False),
+        ("flag", F.TYPE_BOOL, "", False),
+        ("tags", F.TYPE_STRING, "", True),
+        ("numbers", F.TYPE_INT32, "", True),
+        ("kind", F.TYPE_ENUM, ".wecare.gatewaytest.v1.Kind", False),
+        ("big", F.TYPE_INT64, "", False),
+        ("at", F.TYPE_MESSAGE, ".google.protobuf.Timestamp", False),
+        ("mask", F.TYPE_MESSAGE, ".google.protobuf.FieldMask", False),
+        ("inner", F.TYPE_MESSAGE, ".wecare.gatewaytest.v1.Inner", False),
+        ("attrs", F.TYPE_MESSAGE, ".wecare.gatewaytest.v1.Probe.AttrsEntry", True),
+        ("ratio", F.TYPE_DOUBLE, "", False),
+        ("maybe", F.TYPE_MESSAGE, ".google.protobuf.BoolValue", False),
+        ("items", F.TYPE_MESSAGE, ".wecare.gatewaytest.v1.Inner", True),
+        ("small", F.TYPE_UINT32, "", False),
+        ("display_name", F.TYPE_STRING, "", False),
+    ]
+    for number, (name, kind_, type_name, repeated) in enumerate(fields, start=1):
+        camel = name.split("_")[0] + "".join(p.title() for p in name.split("_")[1:])
+        field = probe.field.add(
+            name=name,
+            number=number,
+            type=kind_,
+            label=F.LABEL_REPEATED if repeated else F.LABEL_OPTIONAL,
+            json_name=camel,
+        )
+        if type_name:
+            field.type_name = type_name
+    service = file.service.add(name="ProbeService")
+    service.method.add(
+        name="Echo", input_type=".wecare.gatewaytest.v1.Probe", output_type=".wecare.gatewaytest.v1.Probe"
+    )
+    service.method.add(
+        name="Watch",
+        input_type=".wecare.gatewaytest.v1.Probe",
+        output_type=".wecare.gatewaytest.v1.Probe",
+        server_streaming=True,
+    )
+    return file
+
+
+@pytest.fixture(scope="module")
+def probe_service():
+    pool = descriptor_pool.Default()
+    try:
+        return pool.FindServiceByName("wecare.gatewaytest.v1.ProbeService")
+    except KeyError:
+        pool.AddSerializedFile(_probe_file().SerializeToString())
+        return pool.FindServiceByName("wecare.gatewaytest.v1.ProbeService")
+
+
+@pytest.fixture
+async def route_for(probe_service):
+    channel = grpc.aio.insecure_channel("127.0.0.1:1")  # never called: these tests stop before the backend
+
+    def make(rule: http_pb2.HttpRule, method: str = "Echo") -> Route:
+        return Route.build(probe_service.methods_by_name[method], rule, None, channel, "127.0.0.1:1")
+
+    yield make
+    await channel.close()

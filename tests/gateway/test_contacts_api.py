@@ -158,7 +158,7 @@ async def test_audit_log_reads_through_its_route(api, user_pool):
             "contact.favouriteColour",
             "unknown field",
         ),
-        ('{"email": "x@example.com", "tags": "vip"}', "contact.tags", "expected a list of a string"),
+        ('{"email": "x@example.com", "tags": "vip"}', "contact.tags", "expected a JSON array"),
         (
             '{"email": "x@example.com", "whatsappConsent": {"state": "MAYBE"}}',
             "contact.whatsapp_consent.state",
