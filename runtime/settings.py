@@ -49,6 +49,8 @@ class Settings:
     aws_endpoint_url: str = setting("")
     dynamodb_endpoint_url: str = setting("")
     media_bucket: str = setting("stream.wecare.digital")
+    media_incoming_prefix: str = setting("whatsapp-media/whatsapp-media-incoming/")
+    media_outgoing_prefix: str = setting("whatsapp-media/whatsapp-media-outgoing/")
     # Identity
     cognito_issuer: str = setting("")
     cognito_jwks_url: str = setting("")  # its own setting: locally moto serves it, the issuer stays AWS's
@@ -67,6 +69,16 @@ class Settings:
     # Gateway
     cors_origins: tuple[str, ...] = setting(("http://localhost:3000",))
     max_body_bytes: int = setting(1_048_576)
+    # Gateway: the SNS endpoint (DESIGN.md "Inbound events"). Only these topics are taken (full ARNs: SNS signs
+    # every account's topics with the same certificate); none listed refuses every message.
+    sns_topic_arns: tuple[str, ...] = setting(())
+    sns_max_age_seconds: float = setting(3600.0)
+    sns_max_body_bytes: int = setting(524_288)  # a 256 KB SNS message with its JSON escaping
+    # Messaging: inbound. Media copies are retried with backoff, then go to inbound-dlq; the inbox stream polls
+    # the store's change feed (it sees what every messaging process ingests).
+    inbound_media_attempts: int = setting(4)
+    inbound_media_backoff_seconds: float = setting(0.25)
+    inbound_watch_poll_seconds: float = setting(0.5)
     # Messaging: channels. Empty endpoints mean AWS itself; locally EUM Social and EUM SMS are the sandbox.
     social_messaging_endpoint_url: str = setting("")
     sms_voice_endpoint_url: str = setting("")
