@@ -70,6 +70,10 @@ class Channels:
             )
         return self._channels[address]
 
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return tuple(self._channels)
+
     async def close(self) -> None:
         channels, self._channels = list(self._channels.values()), {}
         for channel in channels:
@@ -152,11 +156,12 @@ class Gateway:
                 return response
             finally:
                 route = request.get(ROUTE)
-                template = route.template.text if route else ""
+                template = route.template.text if route else self._own_route(request)
                 span.update_name(f"{request.method} {template}" if template else request.method)
                 span.set_attribute("http.response.status_code", status)
                 if template:
                     span.set_attribute("http.route", template)
+                if route:
                     span.set_attribute("rpc.method", route.rpc_path)
                 if status >= 500:
                     span.set_status(trace.StatusCode.ERROR)
@@ -170,6 +175,13 @@ class Gateway:
                         "ms": round((time.perf_counter() - started) * 1000, 2),
                     },
                 )
+
+    def _own_route(self, request: web.Request) -> str:
+        """The route of a non-transcoded handler (/healthz, an extra route); "" when nothing matched."""
+        match = request.match_info
+        if match.http_exception is not None or match.handler == self._transcode:
+            return ""
+        return match.route.resource.canonical if match.route.resource else ""
 
     @web.middleware
     async def _preflight(self, request: web.Request, handler) -> web.StreamResponse:

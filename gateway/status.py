@@ -12,8 +12,6 @@ from aiohttp import web
 from google.protobuf import json_format
 from google.rpc import code_pb2, error_details_pb2, status_pb2  # noqa: F401  (registers the detail types for JSON)
 
-from runtime.errors import DomainError
-
 log = logging.getLogger("wecare.gateway")
 DETAILS_KEY = "grpc-status-details-bin"
 
@@ -64,10 +62,6 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> status_pb2.Status:
         log.warning("backend unavailable", extra={"grpc_details": error.details()})
         return status_pb2.Status(code=code, message="the service is unavailable; retry shortly")
     return status_pb2.Status(code=code, message=error.details() or error.code().name)
-
-
-def status_of(error: DomainError) -> status_pb2.Status:
-    return error.to_status()
 
 
 def error_response(status: status_pb2.Status, http: int | None = None, headers: dict | None = None) -> web.Response:

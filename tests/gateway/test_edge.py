@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
+from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from openapi_spec_validator import validate
 
 from gateway.app import Gateway
 from runtime.auth import TokenVerifier
+from runtime.errors import ResourceExhausted
 
 ORIGIN = "http://localhost:3000"  # the test settings' one allowed origin
 
@@ -200,3 +202,37 @@ async def test_the_callers_trace_continues_into_the_service(api, user_pool, span
     assert format(edge.parent.span_id, "016x") == client_span
     assert service.parent.span_id == edge.context.span_id
     assert edge.attributes["http.response.status_code"] == 200
+
+
+class Closed:
+    """An admission policy that refuses everyone, as a rate limiter does when a caller is over its rate."""
+
+    def __init__(self):
+        self.asked: list[tuple[str, str]] = []
+
+    async def admit(self, request, route, identity) -> None:
+        self.asked.append((route.rpc.name, identity.subject))
+        raise ResourceExhausted("over the rate; retry later")
+
+
+async def test_seams_for_extra_routes_and_admission(user_pool, contacts_backend, make_client, settings_for):
+    async def sns(request: web.Request) -> web.Response:  # stands in for the SNS endpoint of the messaging work
+        return web.json_response({"took": len(await request.read())})
+
+    settings = settings_for(contacts_backend.address)
+    admission = Closed()
+    gateway = Gateway(
+        settings, TokenVerifier(settings), extra_routes=[web.post("/v1/events/sns", sns)], admission=admission
+    )
+    client = await make_client(gateway)
+    extra = await client.post("/v1/events/sns", data=b"{}")  # its own authentication; no bearer token
+    assert extra.status == 200 and await extra.json() == {"took": 2}
+    refused = await client.post("/v1/contacts", json={"email": "x@example.com"}, headers=user_pool.auth("operator"))
+    assert refused.status == 429
+    assert (await refused.json())["code"] == 8
+    assert admission.asked == [("CreateContact", "user-operator")]
+    # Unauthenticated callers are refused before admission is asked
+    assert (await client.get("/v1/contacts")).status == 401
+    assert len(admission.asked) == 1
+    # One channel for the contacts process, shared by ContactsService and AuditService
+    assert gateway.channels.addresses == (contacts_backend.address,)
