@@ -114,6 +114,15 @@ class Settings:
     # Sandbox (embedded default only): the local EUM Social / EUM SMS and its log of accepted calls.
     sandbox_address: str = setting("127.0.0.1:4599")
     sandbox_log: Path = setting(Path(".run/sandbox-sent.jsonl"))
+    # AI: the provider (local: the embedded default, retrieval over DocsTable; bedrock: production), Bedrock's
+    # knowledge base and model, when to say "I don't know", and how long and how many sessions are kept.
+    ai_provider: str = setting("local")
+    ai_min_confidence: float = setting(0.32)  # local provider: the share of a question the best passage covers
+    ai_session_ttl_seconds: int = setting(30 * 24 * 3600)
+    ai_max_sessions: int = setting(20)  # per person; one more forgets the oldest
+    bedrock_knowledge_base_id: str = setting("FZBPKGTOYE")
+    bedrock_model_id: str = setting("amazon.nova-pro-v1:0")  # a model id, or an inference-profile ARN
+    bedrock_min_score: float = setting(0.4)  # Bedrock retrieval score below which the answer is "I don't know"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -133,6 +142,8 @@ class Settings:
         """Refuses combinations that would be unsafe in a real deployment."""
         if self.store not in ("sqlite", "dynamodb"):
             raise ValueError(f"WECARE_STORE must be sqlite or dynamodb, not {self.store!r}")
+        if self.ai_provider not in ("local", "bedrock"):
+            raise ValueError(f"WECARE_AI_PROVIDER must be local or bedrock, not {self.ai_provider!r}")
         if self.environment == "production":
             problems = []
             if not self.service_token_key or self.service_token_key == LOCAL_SERVICE_TOKEN_KEY:
