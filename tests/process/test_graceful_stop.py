@@ -6,7 +6,10 @@ stream watches it. Then SIGTERM. Proves, from the client and from the server's o
 - health turns NOT_SERVING first, and calls started after that still succeed (the drain), before the server stops
   accepting (later calls are refused with UNAVAILABLE);
 - every call the server accepted finished OK, including calls still in flight when it stopped accepting: each call
-  carries its own trace id, and every OK call has its server span with status OK, while no refused call has one;
+  carries its own trace id, and every OK call has its server span with status OK, while no refused call has one.
+  Refused means UNAVAILABLE, or CANCELLED at the very instant of the stop: gRPC cancels calls still queued in its
+  core, not yet handed to the service, when the server stops (the service never ran them; a client that honours
+  NOT_SERVING, as a load balancer does during the drain, sends none);
 - the process exits 0."""
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ DRAIN_SECONDS = 1.0
 UNARY_WORKERS = 8
 BATCH_WORKERS = 4
 BATCH_SIZE = 400
+STOP_INSTANT_SECONDS = 0.25
 
 
 @dataclass
@@ -127,18 +131,30 @@ async def test_sigterm_drains_then_stops_and_loses_no_accepted_call(stack, tmp_p
 
     ok = [r for r in records if r.code is grpc.StatusCode.OK]
     refused = [r for r in records if r.code is not grpc.StatusCode.OK]
-    assert {r.code for r in refused} == {grpc.StatusCode.UNAVAILABLE}, [r.code for r in refused]
     assert len(refused) == UNARY_WORKERS + BATCH_WORKERS  # each worker stopped at its first refusal
+    unavailable = [r for r in refused if r.code is grpc.StatusCode.UNAVAILABLE]
+    assert unavailable, "no call was refused: the server never stopped accepting while calls came"
+    stopped_accepting = min(r.end for r in unavailable)
+    # gRPC itself cancels calls that reached its queue but were not yet handed to the service when the stop began
+    # (clients that ignore NOT_SERVING can land one in that instant). They end at the stop, never ran (no span,
+    # below) and are the only other refusal allowed.
+    cancelled_at_stop = [
+        r
+        for r in refused
+        if r.code is grpc.StatusCode.CANCELLED and abs(r.end - stopped_accepting) < STOP_INSTANT_SECONDS
+    ]
+    assert len(unavailable) + len(cancelled_at_stop) == len(refused), [
+        (r.code, r.end - stopped_accepting) for r in refused
+    ]
 
     # NOT_SERVING came first; the server kept serving through the drain, then stopped accepting.
     (t_not_serving,) = not_serving_at
     assert sigterm_at[0] < t_not_serving < min(r.start for r in refused)
     assert [r for r in ok if r.start > t_not_serving], "no call was served during the drain"
     # Calls in flight when the server had already refused a new one: accepted before it stopped, finished OK after.
-    stopped_accepting = min(r.end for r in refused)
     assert [r for r in ok if r.end > stopped_accepting], "no call was in flight when the server stopped accepting"
 
-    # The server's side: every call it accepted has a span, and every such span ended OK.
+    # The server's side: every call it accepted has a span, and every such span ended OK; no refused call ran.
     spans = [json.loads(line) for line in traces.read_text().splitlines()]
     served = {s["trace_id"]: s for s in spans if s["name"].startswith(CONTACTS_SERVICE) and s["kind"] == "SERVER"}
     assert all(s["attributes"]["rpc.grpc.status_code"] == 0 for s in served.values())
