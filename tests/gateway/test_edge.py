@@ -4,13 +4,13 @@ routes (404) and methods (405), CORS, readiness, the OpenAPI document, and the t
 from __future__ import annotations
 
 import asyncio
+import time
 
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from openapi_spec_validator import validate
 
 from gateway.app import Gateway
-from runtime.auth import TokenVerifier
 from runtime.errors import ResourceExhausted
 
 ORIGIN = "http://localhost:3000"  # the test settings' one allowed origin
@@ -27,7 +27,7 @@ async def test_missing_or_bad_tokens_are_401_before_the_service(api, user_pool):
         "none": {},
         "not a jwt": {"Authorization": "Bearer not-a-jwt"},
         "basic": {"Authorization": "Basic dXNlcjpwYXNz"},
-        "expired": {"Authorization": f"Bearer {user_pool.token('admin', expires_in=-60)}"},
+        "expired": {"Authorization": f"Bearer {user_pool.token('admin', exp=int(time.time()) - 60)}"},
         "foreign key": {"Authorization": f"Bearer {user_pool.token('admin', key=stranger)}"},
     }
     for label, headers in cases.items():
@@ -38,7 +38,7 @@ async def test_missing_or_bad_tokens_are_401_before_the_service(api, user_pool):
         assert status["code"] == 16 and status["message"], label
     assert "/wecare.contacts.v1.ContactsService/CreateContact" not in await audit_methods(api, user_pool)
     # An ID token (aud instead of client_id) is as good as an access token
-    id_token = user_pool.token("viewer", use="id")
+    id_token = user_pool.token("viewer", token_use="id")
     response = await api.get("/v1/contacts", headers={"Authorization": f"Bearer {id_token}"})
     assert response.status == 200
 
@@ -131,11 +131,15 @@ async def test_cors_preflight_and_origin_echo(api, user_pool):
     assert "Access-Control-Allow-Origin" not in other.headers and "Origin" in other.headers["Vary"]
 
 
-async def test_health_and_readiness(user_pool, contacts_backend, make_client, settings_for):
+async def test_health_and_readiness(user_pool, contacts_backend, make_client, settings_for, verifier):
     settings = settings_for(contacts_backend.address)
-    client = await make_client(Gateway(settings, TokenVerifier(settings)))
+    client = await make_client(Gateway(settings, verifier(settings)))
     assert (await client.get("/healthz")).status == 200
-    ready = await client.get("/readyz")
+    for _ in range(100):  # the process turns SERVING once its first probes pass
+        ready = await client.get("/readyz")
+        if ready.status == 200:
+            break
+        await asyncio.sleep(0.05)
     assert ready.status == 200
     body = await ready.json()
     assert body["ready"] is True
@@ -215,15 +219,13 @@ class Closed:
         raise ResourceExhausted("over the rate; retry later")
 
 
-async def test_seams_for_extra_routes_and_admission(user_pool, contacts_backend, make_client, settings_for):
+async def test_seams_for_extra_routes_and_admission(user_pool, contacts_backend, make_client, settings_for, verifier):
     async def sns(request: web.Request) -> web.Response:  # stands in for the SNS endpoint of the messaging work
         return web.json_response({"took": len(await request.read())})
 
     settings = settings_for(contacts_backend.address)
     admission = Closed()
-    gateway = Gateway(
-        settings, TokenVerifier(settings), extra_routes=[web.post("/v1/events/sns", sns)], admission=admission
-    )
+    gateway = Gateway(settings, verifier(settings), extra_routes=[web.post("/v1/events/sns", sns)], admission=admission)
     client = await make_client(gateway)
     extra = await client.post("/v1/events/sns", data=b"{}")  # its own authentication; no bearer token
     assert extra.status == 200 and await extra.json() == {"took": 2}

@@ -18,7 +18,6 @@ from gateway.app import Channels, Gateway
 from gateway.main import serve
 from gateway.routes import Route
 from localrun.procs import free_port, start_python
-from runtime.auth import TokenVerifier
 from wecare.auth.v1 import access_pb2
 
 HEALTH = health_pb2.DESCRIPTOR.services_by_name["Health"]
@@ -60,7 +59,7 @@ async def wait_until_up(url: str, proc=None, within: float = 30.0) -> None:
     raise TimeoutError(url)
 
 
-async def test_graceful_stop_finishes_in_flight_work(slow_backend, settings_for, user_pool):
+async def test_graceful_stop_finishes_in_flight_work(slow_backend, settings_for, verifier, user_pool):
     port = free_port()
     settings = settings_for("127.0.0.1:1", gateway_address=f"127.0.0.1:{port}", grace_seconds=10.0)
     channels = Channels()
@@ -72,7 +71,7 @@ async def test_graceful_stop_finishes_in_flight_work(slow_backend, settings_for,
             ("Watch", http_pb2.HttpRule(get="/v1/health/{service}:watch")),
         ]
     ]
-    gateway = Gateway(settings, TokenVerifier(settings), channels=channels, extra_rpc_routes=routes)
+    gateway = Gateway(settings, verifier(settings), channels=channels, extra_rpc_routes=routes)
     stop, started = asyncio.Event(), asyncio.Event()
     serving = asyncio.create_task(serve(gateway, stop, started))
     await asyncio.wait_for(started.wait(), 10)
@@ -98,15 +97,15 @@ async def test_graceful_stop_finishes_in_flight_work(slow_backend, settings_for,
     assert gateway.draining
 
 
-async def test_python_m_gateway_serves_logs_and_exits_0_on_sigterm(contacts_backend, user_pool, tmp_path):
+async def test_python_m_gateway_serves_logs_and_exits_0_on_sigterm(contacts_backend, user_pool, jwks_url, tmp_path):
     port = free_port()
     log_path = tmp_path / "gateway.log"
     env = {
         "WECARE_GATEWAY_ADDRESS": f"127.0.0.1:{port}",
         "WECARE_CONTACTS_ADDRESS": contacts_backend.address,
-        "WECARE_COGNITO_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_gatewaytest",
-        "WECARE_COGNITO_CLIENT_ID": "gateway-test-client",
-        "WECARE_COGNITO_JWKS_URL": user_pool.jwks_url,
+        "WECARE_COGNITO_ISSUER": user_pool.pool.issuer,
+        "WECARE_COGNITO_CLIENT_ID": user_pool.pool.client_id,
+        "WECARE_COGNITO_JWKS_URL": jwks_url,
         "WECARE_GRACE_SECONDS": "5",
         "WECARE_LOG_LEVEL": "INFO",
     }

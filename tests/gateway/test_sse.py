@@ -15,7 +15,6 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from gateway.app import Channels, Gateway
 from gateway.routes import Route
 from gateway.sse import event
-from runtime.auth import TokenVerifier
 from wecare.auth.v1 import access_pb2
 
 WATCH = health_pb2.DESCRIPTOR.services_by_name["Health"].methods_by_name["Watch"]
@@ -50,7 +49,7 @@ async def health_backend():
     await server.stop(0)
 
 
-async def sse_gateway(settings_for, make_client, address: str, keepalive: float = 15.0):
+async def sse_gateway(settings_for, verifier, make_client, address: str, keepalive: float = 15.0):
     settings = settings_for("127.0.0.1:1")  # the contacts routes exist but are never called here
     channels = Channels()
     watch = Route.build(
@@ -61,7 +60,7 @@ async def sse_gateway(settings_for, make_client, address: str, keepalive: float 
         address,
     )
     gateway = Gateway(
-        settings, TokenVerifier(settings), channels=channels, extra_rpc_routes=[watch], sse_keepalive=keepalive
+        settings, verifier(settings), channels=channels, extra_rpc_routes=[watch], sse_keepalive=keepalive
     )
     return await make_client(gateway)
 
@@ -80,10 +79,10 @@ async def next_event(response) -> dict[str, str]:
 
 
 async def test_messages_stream_as_events_and_a_failure_as_an_error_event(
-    health_backend, settings_for, make_client, user_pool
+    health_backend, settings_for, verifier, make_client, user_pool
 ):
     server, servicer, address = health_backend
-    client = await sse_gateway(settings_for, make_client, address)
+    client = await sse_gateway(settings_for, verifier, make_client, address)
     response = await client.get("/v1/health/probe:watch", headers=user_pool.auth("viewer"))
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/event-stream")
@@ -99,17 +98,19 @@ async def test_messages_stream_as_events_and_a_failure_as_an_error_event(
     assert await asyncio.wait_for(response.content.read(), 5) == b""  # and the stream ends
 
 
-async def test_a_failure_before_the_first_message_is_a_plain_http_error(settings_for, make_client, user_pool):
-    client = await sse_gateway(settings_for, make_client, "127.0.0.1:1")  # nothing listens there
+async def test_a_failure_before_the_first_message_is_a_plain_http_error(settings_for, verifier, make_client, user_pool):
+    client = await sse_gateway(settings_for, verifier, make_client, "127.0.0.1:1")  # nothing listens there
     response = await client.get("/v1/health/probe:watch", headers=user_pool.auth("viewer"))
     assert response.status == 503
     assert response.headers["Content-Type"].startswith("application/json")
     assert (await response.json())["code"] == 14
 
 
-async def test_access_token_parameter_on_event_stream_routes_only(health_backend, settings_for, make_client, user_pool):
+async def test_access_token_parameter_on_event_stream_routes_only(
+    health_backend, settings_for, verifier, make_client, user_pool
+):
     _, _, address = health_backend
-    client = await sse_gateway(settings_for, make_client, address)
+    client = await sse_gateway(settings_for, verifier, make_client, address)
     token = user_pool.token("viewer")
     response = await client.get("/v1/health/probe:watch", params={"access_token": token})
     assert response.status == 200
@@ -129,9 +130,9 @@ async def test_access_token_parameter_on_event_stream_routes_only(health_backend
     assert nobody.status == 403
 
 
-async def test_client_disconnect_cancels_the_grpc_call(health_backend, settings_for, make_client, user_pool):
+async def test_client_disconnect_cancels_the_grpc_call(health_backend, settings_for, verifier, make_client, user_pool):
     _, servicer, address = health_backend
-    client = await sse_gateway(settings_for, make_client, address)
+    client = await sse_gateway(settings_for, verifier, make_client, address)
     response = await client.get("/v1/health/probe:watch", headers=user_pool.auth("viewer"))
     assert await next_event(response) == {"data": '{"status":"SERVING"}'}
     assert servicer.watching == 1
@@ -143,9 +144,9 @@ async def test_client_disconnect_cancels_the_grpc_call(health_backend, settings_
     assert servicer.watching == 0, "the server-side Watch is still running after the client left"
 
 
-async def test_idle_streams_carry_keepalive_comments(health_backend, settings_for, make_client, user_pool):
+async def test_idle_streams_carry_keepalive_comments(health_backend, settings_for, verifier, make_client, user_pool):
     _, _, address = health_backend
-    client = await sse_gateway(settings_for, make_client, address, keepalive=0.05)
+    client = await sse_gateway(settings_for, verifier, make_client, address, keepalive=0.05)
     response = await client.get("/v1/health/probe:watch", headers=user_pool.auth("viewer"))
     assert await next_event(response) == {"data": '{"status":"SERVING"}'}
     assert await next_event(response) == {":": "keep-alive"}
