@@ -94,5 +94,5 @@ async def relay(
         stopping.cancel()
         if pending is not None:
             pending.cancel()
-            with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError, Exception):
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # its outcome no longer matters
                 await pending
