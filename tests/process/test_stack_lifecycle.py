@@ -17,9 +17,9 @@ import urllib.request
 
 import pytest
 
+from localrun.handle import stack_env, wait_for_line
 from localrun.procs import free_port, python_env, start, start_python, stop
 from localrun.stack import READY
-from tests.process.localstack import stack_env, wait_for_line
 
 pytestmark = pytest.mark.process
 

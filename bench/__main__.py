@@ -1,0 +1,45 @@
+"""`make bench`: starts the platform as `make run` does (own run dir, free ports), runs every section, prints
+one table with the baseline measured in the same run, and writes it to bench-out/BENCHMARKS.latest.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from bench import contacts_bench
+from bench.report import Report
+from localrun.handle import running_stack
+from localrun.procs import ROOT
+
+SECTIONS = {"contacts": contacts_bench.run}
+
+
+async def main(selected: list[str]) -> None:
+    report = Report()
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="wecare-bench-") as tmp, running_stack(Path(tmp)) as stack:
+        report.note(f"stack ready in {stack.ready_seconds:.1f}s; run dir {stack.run.root}")
+        for name in selected:
+            report.progress(f"section {name}")
+            await SECTIONS[name](stack, report)
+    report.note(
+        f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
+        f"{__import__('os').cpu_count()} cores; whole run {time.perf_counter() - began:.0f}s"
+    )
+    table = report.markdown()
+    print()
+    print(table)
+    out = ROOT / "bench-out"
+    out.mkdir(exist_ok=True)
+    (out / "BENCHMARKS.latest.md").write_text(table + "\n", encoding="utf-8")
+    print(f"\n(written to {out / 'BENCHMARKS.latest.md'}; docs/BENCHMARKS.md records a run)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="make bench")
+    parser.add_argument("sections", nargs="*", default=list(SECTIONS), choices=list(SECTIONS))
+    asyncio.run(main(parser.parse_args().sections))
