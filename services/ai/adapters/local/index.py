@@ -40,6 +40,7 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index buil
 
 HEADING_WEIGHT = 3
 MIN_SHARED_PREFIX = 6
+CONTEXT_SHARE = 0.5
 MAX_SUFFIX_DIFFERENCE = 3
 RARITY_POWER = 2.0
 UNKNOWN_WEIGHT = 3.0  # a word the knowledge base never uses: no passage can answer that part of the question
@@ -59,6 +60,15 @@ class QueryTerms:
     stems: tuple[str, ...]  # the question's topic words, rewritten, corrected and stemmed, that the index knows
     unknown: tuple[str, ...]  # topic words the knowledge base never uses, even allowing for typos
     corrected: tuple[tuple[str, str], ...]  # (as typed, as understood)
+    context: tuple[str, ...] = ()  # stems from the question before (a follow-up): they count CONTEXT_SHARE
+
+    def share(self, stem: str) -> float:
+        return CONTEXT_SHARE if stem in self.context else 1.0
+
+    def following(self, earlier: QueryTerms) -> QueryTerms:
+        """This question read as a follow-up of `earlier`: its own words first, the earlier ones after."""
+        context = tuple(s for s in earlier.stems if s not in self.stems)
+        return QueryTerms(self.stems + context, self.unknown, self.corrected, context)
 
 
 @dataclass(frozen=True)
@@ -174,12 +184,13 @@ class PassageIndex:
         if not self.entries or not terms.stems:
             return []
         ids = [self._vocab[s] for s in terms.stems]
+        shares = np.array([terms.share(s) for s in terms.stems])
         per_term = np.stack([self._bm25.get_scores_from_ids([i]) for i in ids])
-        scores = per_term.sum(axis=0)
+        scores = (per_term * shares[:, None]).sum(axis=0)
         k = min(k, len(self.entries))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
-        weights = np.array([self.weight(s) for s in terms.stems])
+        weights = np.array([self.weight(s) for s in terms.stems]) * shares
         total = weights.sum() + sum(self.unknown_weight(w) for w in terms.unknown)
         hits = []
         for i in top:

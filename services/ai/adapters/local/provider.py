@@ -84,7 +84,7 @@ class LocalProvider:
     def _answer(self, index: PassageIndex, question: Question) -> Answer:
         terms = index.understand(question.text)
         if len(terms.stems) + len(terms.unknown) < MIN_TOPIC_WORDS and question.earlier:
-            terms = index.understand(question.earlier[-1] + " " + question.text)
+            terms = terms.following(index.understand(question.earlier[-1]))
         hits = index.search(terms, k=max(question.max_passages, 3))
         passages = tuple(citation(h) for h in hits[: question.max_passages])
         confidence = round(hits[0].coverage, 4) if hits else 0.0

@@ -1,0 +1,168 @@
+"""Issue 5's figures: the local provider over a synthetic knowledge base of 10,000 passages — index build time,
+QueryKnowledgeBase latency (p50/p99, the assistant's whole path: retrieval, extraction, redaction, the session
+write to SQLite) and the time to the first streamed piece of a suggested reply.
+
+Measured in process, over a private SQLite DocsTable in a temporary folder, so the figures are the service's
+own cost without the network and interceptors in front of it (which the contacts section measures). The
+section takes the `stack` argument of the harness but does not need it. About 20-40 s on 2 cores."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from bench.load import Measurement, sequential
+from bench.report import Report
+from runtime import ids
+from services.ai.adapters.local.provider import LocalProvider
+from services.ai.adapters.sqlite_store import SqliteDocsStore
+from services.ai.assistant import Assistant, SessionPolicy, SuggestionPiece
+from services.ai.domain import documents
+from services.ai.domain.conversations import ContactCard, Conversation, ConversationMessage, Direction
+from services.ai.domain.documents import ContentType, DocumentInput
+
+PASSAGES = 10_000
+PASSAGES_PER_DOCUMENT = 20
+QUERIES = 400
+REPLIES = 50
+SEED = 5
+# A care company's vocabulary, plus generated rarer words so the index has a realistic long tail.
+COMMON = (
+    "plan visit caregiver doctor consultation refund payment billing cancel reschedule booking home medicine "
+    "delivery order pharmacy prescription senior family basic annual monthly grace period charge fee credit "
+    "support whatsapp message stop start hours weekend sunday saturday city pin code hub surcharge nurse "
+    "report record privacy delete data employee company invoice quota specialist language video call reminder"
+).split()
+FILLER = "the a of to and for in on with your you we our is are can be will within after before".split()
+
+
+def vocabulary(rng: random.Random) -> list[str]:
+    letters = "abcdefghiklmnoprstuvy"
+    rare = {"".join(rng.choice(letters) for _ in range(rng.randint(5, 10))) for _ in range(6_000)}
+    return COMMON + sorted(rare)
+
+
+def sentence(rng: random.Random, words: list[str]) -> str:
+    picked = [rng.choice(COMMON) if rng.random() < 0.5 else rng.choice(words) for _ in range(rng.randint(6, 14))]
+    mixed = [w if rng.random() < 0.7 else f"{rng.choice(FILLER)} {w}" for w in picked]
+    return " ".join(mixed).capitalize() + f" within {rng.randint(1, 60)} days."
+
+
+def synthetic_documents(rng: random.Random, words: list[str]) -> list[str]:
+    out = []
+    for d in range(PASSAGES // PASSAGES_PER_DOCUMENT):
+        parts = [f"# Document {d} about {rng.choice(COMMON)}"]
+        for p in range(PASSAGES_PER_DOCUMENT):
+            heading = f"{rng.choice(COMMON).capitalize()} {rng.choice(words)} {p}"
+            body = " ".join(sentence(rng, words) for _ in range(rng.randint(2, 5)))
+            parts.append(f"## {heading}\n\n{body}")
+        out.append("\n\n".join(parts))
+    return out
+
+
+def typo(rng: random.Random, word: str) -> str:
+    if len(word) < 5:
+        return word
+    i = rng.randrange(len(word) - 1)
+    return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+
+
+def questions(rng: random.Random, texts: list[str]) -> list[str]:
+    """Questions made of words from one random passage, written loosely (a fifth of the words with a typo);
+    a quarter are about nothing in the base."""
+    out = []
+    for _ in range(QUERIES):
+        if rng.random() < 0.25:
+            out.append(f"do u have {rng.choice(['referral bonus', 'dog walking', 'emi option', 'thyroid test'])}?")
+            continue
+        passage = rng.choice(rng.choice(texts).split("\n## ")[1:])
+        words = [w.strip(".#").lower() for w in passage.split() if len(w) > 3]
+        picked = [typo(rng, w) if rng.random() < 0.2 else w for w in rng.sample(words, min(6, len(words)))]
+        out.append("hi " + " ".join(picked) + " kitna??")
+    return out
+
+
+class OneConversation:
+    """The conversation port for the benchmark: one customer who wrote a minute ago."""
+
+    def __init__(self, text: str):
+        self._conversation = Conversation(
+            (ConversationMessage(Direction.INBOUND, text, time.time() - 60),), time.time() - 60
+        )
+
+    async def recent(self, contact, limit=20):
+        return self._conversation
+
+
+class OneContact:
+    async def get(self, name):
+        return ContactCard(name, "Asha Verma", "+919812345678", "asha@example.com")
+
+
+async def run(stack, report: Report) -> None:
+    rng = random.Random(SEED)
+    words = vocabulary(rng)
+    with tempfile.TemporaryDirectory(prefix="wecare-ai-bench-") as tmp:
+        store = SqliteDocsStore(Path(tmp) / "DocsTable.sqlite3")
+        try:
+            report.progress(f"ai: writing {PASSAGES:,} passages")
+            texts = synthetic_documents(rng, words)
+            for text in texts:
+                document = documents.new_document(
+                    ids.new_id(), DocumentInput("", text, ContentType.MARKDOWN), time.time(), "bench"
+                )
+                await store.create_document(document)
+            provider = LocalProvider(store, 0.32)
+            began = time.perf_counter()
+            index = await provider.index()
+            build = time.perf_counter() - began
+            report.add(f"ai: local index build ({len(index):,} passages)", f"{build:.2f} s")
+
+            assistant = Assistant(store, provider, None, None, SessionPolicy())
+            asked = questions(rng, texts)
+            answered = [0]
+
+            async def query(i: int) -> None:
+                answer, _ = await assistant.query(f"bench-{i % 7}", asked[i], None, 3)
+                answered[0] += answer.answered
+
+            report.progress(f"ai: {QUERIES} questions")
+            measured = await sequential(query, QUERIES)
+            report.latency_row(f"ai: QueryKnowledgeBase, local, {len(index):,} passages", measured)
+            report.note(
+                f"ai: {answered[0]} of {QUERIES} synthetic questions answered (3 in 4 are drawn from a passage)"
+            )
+
+            firsts: list[float] = []
+            whole: list[float] = []
+            for i in range(REPLIES):
+                replying = Assistant(store, provider, OneContact(), OneConversation(asked[i]), SessionPolicy())
+                began = time.perf_counter()
+                first = None
+                async for event in replying.suggest("bench-op", "contacts/01J0000000000000000000000A", None, ""):
+                    if first is None and isinstance(event, SuggestionPiece):
+                        first = time.perf_counter() - began
+                firsts.append((first or 0.0) * 1000)
+                whole.append((time.perf_counter() - began) * 1000)
+            ttft = Measurement(REPLIES, sum(whole) / 1000, firsts)
+            report.add(
+                "ai: GenerateResponse, local: time to first streamed piece",
+                f"{ttft.percentile(50):.2f} ms (p50)",
+                latency=f"{ttft.percentile(50):.2f} / {ttft.percentile(99):.2f}",
+            )
+        finally:
+            await store.close()
+
+
+async def _alone() -> None:
+    report = Report()
+    await run(None, report)
+    print(report.markdown())
+
+
+if __name__ == "__main__":
+    import asyncio
+
+    asyncio.run(_alone())

@@ -1,0 +1,74 @@
+"""The local provider's parts: how WhatsApp writing is normalised (texting shorthand, Hinglish, typos), which
+words are left alone, and an index that follows the knowledge base as documents change."""
+
+from __future__ import annotations
+
+import time
+
+from runtime import ids
+from services.ai.adapters.local.index import Entry, PassageIndex
+from services.ai.adapters.local.provider import LocalProvider
+from services.ai.adapters.local.speech import Speech
+from services.ai.adapters.sqlite_store import SqliteDocsStore
+from services.ai.domain import documents
+from services.ai.domain.answers import Question
+from services.ai.domain.documents import ContentType, DocumentInput, Passage
+
+
+def test_texting_and_hinglish_become_plain_english():
+    speech = Speech()
+    assert speech.words("kitna paisa lagega ek saath?") == [
+        "how",
+        "much",
+        "cost",
+        "money",
+        "cost",
+        "together",
+        "at",
+        "once",
+    ]
+    assert speech.words("msg u bcoz tmrw") == ["message", "you", "because", "tomorrow"]
+    assert speech.words("Papa ka BP") == ["father", "blood", "pressure"]
+    assert speech.words("family wala plan") == ["family", "plan"]
+
+
+def index_of(*texts: str) -> PassageIndex:
+    return PassageIndex([Entry("d", "Doc", Passage(str(i), f"Heading {i}", t)) for i, t in enumerate(texts)])
+
+
+def test_typos_are_matched_to_the_words_the_knowledge_base_uses_but_english_words_are_not_changed():
+    index = index_of("You can cancel a booking free of charge.", "Cash is not accepted for subscriptions.")
+    terms = index.understand("how to cancle my bookng")
+    assert ("cancle", "cancel") in terms.corrected and ("bookng", "booking") in terms.corrected
+    assert index.search(terms)[0].entry.passage.id == "0"
+    rash = index.understand("i have a rash")  # an English word: not a slip for "cash"
+    assert rash.stems == () and rash.unknown == ("rash",)
+
+
+def test_word_families_the_stemmer_keeps_apart_are_joined():
+    index = index_of("Our psychiatry consultations are scheduled.", "Complaints reach the grievance officer.")
+    assert index.understand("psychiatrist please").stems == ("psychiatri",)
+    assert index.understand("where to complain").stems == ("complaint",)
+
+
+def test_unknown_rare_words_lower_confidence_more_than_everyday_ones():
+    index = index_of("The Senior plan costs ₹2,299 per month.", "Something else entirely.")
+    everyday = index.search(index.understand("senior plan cost tomorrow"))[0]
+    rare = index.search(index.understand("senior plan cost thyroid"))[0]
+    assert everyday.coverage > rare.coverage
+
+
+async def test_the_index_follows_documents_as_they_change(tmp_path):
+    store = SqliteDocsStore(tmp_path / "docs.sqlite3")
+    provider = LocalProvider(store, 0.32)
+    assert not (await provider.answer(Question("what are the visit hours on sunday?"))).answered
+
+    content = "# Visits\n\n## Visit hours\n\nSunday visits run from 9 AM to 1 PM for Senior members."
+    doc = documents.new_document(ids.new_id(), DocumentInput("", content, ContentType.MARKDOWN), time.time(), "a")
+    await store.create_document(doc)  # another replica could have written it: only the revision tells
+    answer = await provider.answer(Question("what are the visit hours on sunday?"))
+    assert answer.answered and "9 AM to 1 PM" in answer.text and answer.citations[0].heading == "Visit hours"
+
+    await store.delete_document(doc.id)
+    assert not (await provider.answer(Question("what are the visit hours on sunday?"))).answered
+    await store.close()
