@@ -66,3 +66,15 @@ async def test_suggestions_need_a_conversation_source(assistant):
     with pytest.raises(FailedPrecondition) as refused:
         [e async for e in helper.suggest("op", "contacts/01J0000000000000000000000A", None, "")]
     assert refused.value.reason == "CONVERSATIONS_UNAVAILABLE"
+
+
+def test_a_session_keeps_its_latest_turns_within_one_items_size():
+    from services.ai.domain import sessions
+    from services.ai.domain.sessions import Speaker, Turn
+
+    session = sessions.start("01J0000000000000000000000S", "alice", "hello", 0.0)
+    for i in range(60):  # long answers in Devanagari: 3 bytes a character
+        session = sessions.record(session, (Turn(Speaker.ASSISTANT, f"{i} " + "क" * 5000, float(i)),), float(i))
+    assert len(session.turns) <= sessions.MAX_TURNS
+    assert sum(len(t.text.encode()) for t in session.turns) <= sessions.MAX_SESSION_BYTES
+    assert session.turns[-1].text.startswith("59 ") and len(session.turns[-1].text) == sessions.MAX_TURN_CHARS

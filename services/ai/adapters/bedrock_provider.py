@@ -222,10 +222,14 @@ class BedrockProvider:
                 messages=[{"role": "user", "content": [{"text": self._reply_prompt(request, grounding)}]}],
                 inferenceConfig={"maxTokens": MAX_REPLY_TOKENS, "temperature": 0.2},
             )
-            async for event in response["stream"]:
-                delta = event.get("contentBlockDelta", {}).get("delta", {}).get("text")
-                if delta:
-                    yield ReplyPiece(delta)
+            stream = response["stream"]
+            try:
+                async for event in stream:
+                    delta = event.get("contentBlockDelta", {}).get("delta", {}).get("text")
+                    if delta:
+                        yield ReplyPiece(delta)
+            finally:
+                stream.close()  # an operator who stops reading releases the model's connection at once
         except (ClientError, BotoCoreError) as exc:
             raise bedrock_error(exc, "ConverseStream", "WECARE_BEDROCK_MODEL_ID") from exc
         confidence = retrieved[0].score if retrieved else 0.0

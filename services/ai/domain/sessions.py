@@ -2,7 +2,8 @@
 
 A session belongs to the person who started it (their Cognito subject) and nobody else sees it. It is kept
 SESSION_TTL after its last use, and a person keeps at most MAX_SESSIONS: starting one more forgets the oldest.
-Only the last MAX_TURNS turns are kept, each cut to MAX_TURN_CHARS."""
+Only the last MAX_TURNS turns are kept, each cut to MAX_TURN_CHARS, and no more of them than fit MAX_SESSION_BYTES
+(a session is one DynamoDB item, 400 KB at most, and Indian scripts take 3 bytes a character)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ MAX_TURNS = 40
 MAX_TURN_CHARS = 4_000
 MAX_TITLE = 80
 MAX_QUOTE = 300  # a session keeps where an answer came from, not the whole passage
+MAX_SESSION_BYTES = 250_000
 
 
 class Speaker(Enum):
@@ -75,7 +77,17 @@ def start(session_id: str, owner: str, opening: str, now: float, ttl: float = SE
     return Session(session_id, owner, title_of(opening), (), now, now, now + ttl, version=0)
 
 
+def _size(turn: Turn) -> int:
+    quoted = sum(len(c.quote.encode()) + len(c.heading.encode()) + len(c.document) + 64 for c in turn.citations)
+    return len(turn.text.encode()) + len(turn.contact) + quoted + 64
+
+
 def record(session: Session, turns: tuple[Turn, ...], now: float, ttl: float = SESSION_TTL_SECONDS) -> Session:
-    """The session with new turns, used now: its TTL starts again."""
-    kept = (*session.turns, *(_cut(t) for t in turns))[-MAX_TURNS:]
-    return dataclasses.replace(session, turns=kept, update_time=now, expire_time=now + ttl, version=session.version + 1)
+    """The session with new turns, used now: its TTL starts again. The oldest turns go first when it is full."""
+    kept = list((*session.turns, *(_cut(t) for t in turns))[-MAX_TURNS:])
+    size = sum(_size(t) for t in kept)
+    while len(kept) > 1 and size > MAX_SESSION_BYTES:
+        size -= _size(kept.pop(0))
+    return dataclasses.replace(
+        session, turns=tuple(kept), update_time=now, expire_time=now + ttl, version=session.version + 1
+    )
