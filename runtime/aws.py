@@ -16,22 +16,30 @@ class AwsClients:
         self._settings = settings
         self._session = get_session()
         self._stack = contextlib.AsyncExitStack()
-        self._clients: dict[tuple[str, str], object] = {}
+        self._clients: dict[tuple[str, str, int, float], object] = {}
 
     def endpoint_for(self, service: str) -> str | None:
         specific = {"dynamodb": self._settings.dynamodb_endpoint_url}.get(service, "")
         return specific or self._settings.aws_endpoint_url or None
 
-    async def client(self, service: str, endpoint_url: str | None = None, max_pool: int = 50):
-        """A long-lived client (its connection pool is reused); closed with the process."""
+    async def client(
+        self,
+        service: str,
+        endpoint_url: str | None = None,
+        max_pool: int = 50,
+        max_attempts: int = 4,
+        read_timeout: float = 30,
+    ):
+        """A long-lived client (its connection pool is reused); closed with the process. Callers that retry
+        on their own terms (a provider send must never be repeated by the SDK) pass max_attempts=1."""
         endpoint = endpoint_url or self.endpoint_for(service)
-        key = (service, endpoint or "")
+        key = (service, endpoint or "", max_attempts, read_timeout)
         if key not in self._clients:
             config = AioConfig(
                 max_pool_connections=max_pool,
-                retries={"mode": "standard", "max_attempts": 4},
+                retries={"mode": "standard", "max_attempts": max_attempts},
                 connect_timeout=5,
-                read_timeout=30,
+                read_timeout=read_timeout,
             )
             self._clients[key] = await self._stack.enter_async_context(
                 self._session.create_client(

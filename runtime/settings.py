@@ -114,6 +114,7 @@ class Settings:
     # Sandbox (embedded default only): the local EUM Social / EUM SMS and its log of accepted calls.
     sandbox_address: str = setting("127.0.0.1:4599")
     sandbox_log: Path = setting(Path(".run/sandbox-sent.jsonl"))
+    sandbox_config: str = setting("")  # JSON: status delays, injected faults (localrun.sandbox.server.Config)
     # AI: the provider (local: the embedded default, retrieval over DocsTable; bedrock: production), Bedrock's
     # knowledge base and model, when to say "I don't know", and how long and how many sessions are kept.
     ai_provider: str = setting("local")

@@ -28,6 +28,7 @@ from services.messaging.adapters.codec import (
     voice_call_to_dict,
 )
 from services.messaging.adapters.store import StatusApplied, Withdrawal
+from services.messaging.domain.inbound import Change
 from services.messaging.domain.model import (
     AcceptOutcome,
     Category,
@@ -234,6 +235,9 @@ class SqliteOutboundStore:
         )
         return _message(r) if r else None
 
+    async def get_many(self, message_ids: list[str]) -> list[OutboundMessage]:
+        return await self._db.read(lambda c: _by_ids(c, list(message_ids))) if message_ids else []
+
     # --- the send queue -----------------------------------------------------------------------------
     async def queued(self, origination: str, now: float, limit: int) -> list[OutboundMessage]:
         rows = await self._db.read(
@@ -403,6 +407,9 @@ class SqliteOutboundStore:
     async def withdraw_by_key_prefix(self, prefix: str, now: float) -> Withdrawal:
         return await self._withdraw("idem_key >= ? AND idem_key < ?", (prefix, prefix + TOP), now)
 
+    async def withdraw_by_key(self, idempotency_key: str, now: float) -> Withdrawal:
+        return await self._withdraw("idem_key = ?", (idempotency_key,), now)
+
     async def withdraw_batch(self, batch_id: str, now: float) -> Withdrawal:
         return await self._withdraw("batch = ?", (batch_id,), now)
 
@@ -452,6 +459,22 @@ class SqliteOutboundStore:
                 " error = NULL, dead_letter = 0, update_time = ?"
                 " WHERE id = ? AND status = 'FAILED' AND provider_id IS NULL AND send_time IS NULL RETURNING id",
                 (now, now, message_id),
+            ).fetchone()
+            return _by_ids(conn, [r[0]])[0] if r else None
+
+        return await self._db.write(run)
+
+    async def retry_later(self, message_id: str, due: float, now: float) -> OutboundMessage | None:
+        def run(conn: sqlite3.Connection) -> OutboundMessage | None:
+            r = conn.execute(
+                "UPDATE outbound SET status = 'ACCEPTED', handoff_time = NULL, due_time = ?, attempts = 0,"
+                " dead_letter = 0, update_time = ?, send_time = NULL, deliver_time = NULL, read_time = NULL,"
+                " doc = json_set(doc, '$.extra.previous_provider_ids',"
+                "   json_insert(COALESCE(json_extract(doc, '$.extra.previous_provider_ids'), json('[]')),"
+                "               '$[#]', provider_id)),"
+                " provider_id = NULL"
+                " WHERE id = ? AND status = 'FAILED' AND json_extract(error, '$.code') = '131049' RETURNING id",
+                (due, now, message_id),
             ).fetchone()
             return _by_ids(conn, [r[0]])[0] if r else None
 
@@ -637,7 +660,14 @@ CREATE TABLE IF NOT EXISTS voice_calls (
 );
 CREATE INDEX IF NOT EXISTS voice_calls_customer ON voice_calls(customer, time, id);
 CREATE INDEX IF NOT EXISTS voice_calls_time ON voice_calls(time, id);
+CREATE TABLE IF NOT EXISTS changes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, conversation TEXT NOT NULL,
+  time REAL NOT NULL, written REAL NOT NULL, doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_written ON changes(written);
 """
+CHANGES_KEPT_SECONDS = 86_400.0
+CHANGES_TRIM_EVERY = 1000
 
 
 class SqliteInboundStore:
@@ -821,6 +851,40 @@ class SqliteInboundStore:
         sql += " ORDER BY time DESC, id DESC LIMIT ?"
         rows = await self._db.read(lambda c: c.execute(sql, (*params, limit)).fetchall())
         return [voice_call_from_dict(json.loads(r[0])) for r in rows]
+
+    # The writes of one SQLite file are serialised, so seq (AUTOINCREMENT: never reused after a trim) grows in
+    # commit order: a poller that read up to n never misses a change committed later.
+    async def commit_event(self, sns_message_id: str, changes: list[Change], now: float) -> bool:
+        def run(conn: sqlite3.Connection) -> bool:
+            fresh = conn.execute(
+                "INSERT OR IGNORE INTO sns_events (message_id, time) VALUES (?, ?)", (sns_message_id, now)
+            ).rowcount
+            if not fresh:
+                return False
+            for change in changes:
+                r = conn.execute(
+                    "INSERT OR IGNORE INTO changes (key, kind, conversation, time, written, doc) VALUES (?,?,?,?,?,?)"
+                    " RETURNING seq",
+                    (change.key, change.kind, change.conversation_id, change.time, now, dumps(change.record)),
+                ).fetchone()
+                if r is not None and r[0] % CHANGES_TRIM_EVERY == 0:
+                    conn.execute("DELETE FROM changes WHERE written < ?", (now - CHANGES_KEPT_SECONDS,))
+            return True
+
+        return await self._db.write(run)
+
+    async def changes_after(self, seq: int, limit: int) -> list[Change]:
+        rows = await self._db.read(
+            lambda c: c.execute(
+                "SELECT seq, key, kind, conversation, time, doc FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+                (seq, limit),
+            ).fetchall()
+        )
+        return [Change(r[1], r[2], r[3], r[4], json.loads(r[5]), seq=r[0]) for r in rows]
+
+    async def last_change_seq(self) -> int:
+        r = await self._db.read(lambda c: c.execute("SELECT max(seq) FROM changes").fetchone())
+        return int(r[0] or 0)
 
     async def ping(self) -> None:
         await self._db.ping()

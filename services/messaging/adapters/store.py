@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from services.messaging.domain.inbound import Change
 from services.messaging.domain.model import (
     AcceptOutcome,
     Channel,
@@ -53,6 +54,10 @@ class OutboundStore(Protocol):
 
     async def get_by_key(self, idempotency_key: str) -> OutboundMessage | None: ...
 
+    async def get_many(self, message_ids: list[str]) -> list[OutboundMessage]:
+        """Those that exist, in the given order."""
+        ...
+
     async def get_by_provider_id(self, provider_message_id: str) -> OutboundMessage | None: ...
 
     # --- the send queue -----------------------------------------------------------------------------
@@ -88,7 +93,11 @@ class OutboundStore(Protocol):
         ...
 
     # --- withdrawal ---------------------------------------------------------------------------------
-    async def withdraw_by_key_prefix(self, prefix: str, now: float) -> Withdrawal: ...
+    async def withdraw_by_key_prefix(self, prefix: str, now: float) -> Withdrawal:
+        """Queued messages whose key starts with `prefix` (`<kind>/<id>/...`, see domain.rules.key_scope)."""
+        ...
+
+    async def withdraw_by_key(self, idempotency_key: str, now: float) -> Withdrawal: ...
 
     async def withdraw_batch(self, batch_id: str, now: float) -> Withdrawal: ...
 
@@ -104,6 +113,11 @@ class OutboundStore(Protocol):
     async def requeue(self, message_id: str, now: float) -> OutboundMessage | None:
         """outbound-dlq replay: a FAILED message that was never sent goes back to the queue (a fresh attempt
         budget); returns None and changes nothing when it was sent, withdrawn or is gone (no duplicate)."""
+        ...
+
+    async def retry_later(self, message_id: str, due: float, now: float) -> OutboundMessage | None:
+        """131049 (per-user marketing cap): a message that FAILED with that code is queued again as a new
+        attempt due at `due` (its previous provider id kept in extra.previous_provider_ids). Only then."""
         ...
 
     # --- conversations ------------------------------------------------------------------------------
@@ -209,6 +223,21 @@ class InboundStore(Protocol):
 
     async def list_voice_calls(self, customer: str, before: tuple[float, str] | None, limit: int) -> list[VoiceCall]:
         """Newest first by (time, id)."""
+        ...
+
+    # --- the inbox's change feed (WatchConversations, across every messaging process) ---------------
+    async def commit_event(self, sns_message_id: str, changes: list[Change], now: float) -> bool:
+        """Marks an SNS message applied (as mark_event) and appends its changes to the feed, in one write, each
+        after every change appended before (a reader that saw seq n never later finds one below n). False, and
+        nothing appended, when the message was marked before. Drops changes written over a day ago now and then."""
+        ...
+
+    async def changes_after(self, seq: int, limit: int) -> list[Change]:
+        """The feed's changes with seq > `seq`, in order, with their seq."""
+        ...
+
+    async def last_change_seq(self) -> int:
+        """The seq of the latest change (0 for an empty feed): where a new watcher starts."""
         ...
 
     async def ping(self) -> None: ...

@@ -1,0 +1,63 @@
+"""`python -m localrun.sandbox`: serves the sandbox on settings.sandbox_address (127.0.0.1:4599), appends to
+WECARE_SANDBOX_LOG, delivers status events to messaging at settings.messaging_address. Stops on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+
+from aiohttp import web
+
+from localrun.sandbox.events import EventSink
+from localrun.sandbox.log import LogWriter
+from localrun.sandbox.server import Config, Sandbox
+from runtime.logs import setup_logging
+from runtime.settings import Settings
+
+log = logging.getLogger("wecare.sandbox")
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    config = Config()
+    if settings.sandbox_config:
+        config.update(json.loads(settings.sandbox_config))
+    writer = LogWriter(settings.sandbox_log)
+    sink = EventSink(settings, batch=config.ingest_batch, interval=config.ingest_interval)
+    sandbox = Sandbox(writer, sink, config, settings.region)
+    runner = web.AppRunner(sandbox.app(), access_log=None)
+    await runner.setup()
+    host, _, port = settings.sandbox_address.rpartition(":")
+    site = web.TCPSite(runner, host or "127.0.0.1", int(port), reuse_address=False)
+    await site.start()
+    delivering = asyncio.create_task(sink.run())
+    log.info("sandbox serving", extra={"address": settings.sandbox_address, "log": str(settings.sandbox_log)})
+    try:
+        await stop.wait()
+    finally:
+        delivering.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await delivering
+        await runner.cleanup()
+        writer.close()
+        log.info("sandbox stopped", extra={"events_undelivered": sink.pending()})
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    setup_logging("sandbox", settings.log_level)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(settings, stop)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,488 @@
+"""The sandbox: a local stand-in for AWS End User Messaging Social (WhatsApp) and End User Messaging SMS,
+speaking their wire protocols (rest-json for `socialmessaging`, JSON 1.0 for `pinpoint-sms-voice-v2`) so that
+the very same aiobotocore clients work against it with an endpoint URL.
+
+It answers like the real services: ids in their shapes, ValidationException for what the real API refuses,
+ResourceNotFoundException for unknown media, ThrottledRequestException / ThrottlingException when asked to
+(control endpoint or WECARE_SANDBOX_CONFIG). It never deduplicates (the real ones do not). Each accepted call
+is appended to the sandbox log (localrun.sandbox.log) stamped with time.time_ns() at acceptance, and each
+accepted WhatsApp message produces sent/delivered/read (or failed) status events, in EUM Social's SNS event
+shape, delivered in batches to messaging's IngestEvents (localrun.sandbox.events).
+
+What Meta would refuse only later (unknown template, wrong parameter count, unknown media id, a recipient
+configured to fail) is accepted and then reported by a `failed` status event with Meta's code, as in reality.
+
+Control (for tests and benchmarks, not part of any AWS API): GET /sandbox/health, GET/POST /sandbox/config,
+POST /sandbox/inbound (a customer writes: emits an inbound message event)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import re
+import secrets
+import time
+import uuid
+import zlib
+from collections import defaultdict, deque
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from aiohttp import web
+
+from localrun.sandbox.events import EventSink, inbound_text_event, status_event
+from localrun.sandbox.log import Call, LogWriter
+
+log = logging.getLogger("wecare.sandbox")
+
+PHONE_ID = re.compile(r"^phone-number-id-[0-9a-f]{32}$")
+PHONE_ARN = re.compile(r"^arn:aws:social-messaging:[a-z0-9-]+:\d{12}:phone-number-id/([0-9a-f]{32})$")
+WABA_ID = re.compile(r"^(waba-[0-9a-f]{32}|arn:aws:social-messaging:[a-z0-9-]+:\d{12}:waba/[0-9a-f]{32})$")
+API_VERSION = re.compile(r"^v\d+\.\d+$")
+E164 = re.compile(r"^\+?[1-9]\d{6,18}$")
+MEDIA_ID = re.compile(r"^[A-Za-z0-9]{1,100}$")
+MESSAGE_TYPES = {
+    "text",
+    "image",
+    "audio",
+    "video",
+    "document",
+    "sticker",
+    "location",
+    "contacts",
+    "interactive",
+    "reaction",
+    "template",
+}
+MAX_MESSAGE_BYTES = 2_048_000
+MAX_CALLBACK = 512
+
+# The sandbox's template catalogue: what ListWhatsAppMessageTemplates / GetWhatsAppMessageTemplate return.
+TEMPLATES: list[dict[str, Any]] = [
+    {
+        "name": "order_update",
+        "language": "en_US",
+        "category": "UTILITY",
+        "components": [{"type": "BODY", "text": "Hi {{1}}, your order {{2}} has shipped."}],
+    },
+    {
+        "name": "promo_offer",
+        "language": "en_US",
+        "category": "MARKETING",
+        "components": [
+            {"type": "HEADER", "format": "IMAGE"},
+            {"type": "BODY", "text": "{{1}}, get {{2}} off this week only."},
+            {"type": "BUTTONS", "buttons": [{"type": "URL", "text": "Shop", "url": "https://wecare.digital/{{1}}"}]},
+        ],
+    },
+    {
+        "name": "otp_code",
+        "language": "en_US",
+        "category": "AUTHENTICATION",
+        "components": [{"type": "BODY", "text": "{{1}} is your verification code."}],
+    },
+    {
+        "name": "hello_world",
+        "language": "en_US",
+        "category": "UTILITY",
+        "components": [{"type": "BODY", "text": "Hello from WECARE."}],
+    },
+]
+
+
+@dataclass
+class Config:
+    """How the sandbox behaves; changed at run time with POST /sandbox/config (a partial JSON object)."""
+
+    statuses: list[str] = field(default_factory=lambda: ["sent", "delivered", "read"])
+    sent_after: float = 0.05  # seconds after acceptance
+    delivered_after: float = 0.3
+    read_after: float = 1.0
+    accept_delay_ms: float = 0.0  # before acceptance
+    response_delay_ms: float = 0.0  # after acceptance, before the answer
+    throttle_next: int = 0  # the next N sends get ThrottledRequestException (not accepted, not logged)
+    rate_limit_next: int = 0  # the next N sends are accepted, then fail with 130429
+    error_next: int = 0  # the next N sends get InternalServiceException (not accepted)
+    fail_recipients: dict[str, str] = field(default_factory=dict)  # recipient -> Meta error code
+    account_limit: float = 0.0  # >0: sends over this in a sliding second are throttled (like EUM's quota)
+    ingest_batch: int = 200  # events per IngestEvents call
+    ingest_interval: float = 0.2  # seconds between flushes
+
+    def update(self, changes: dict[str, Any]) -> None:
+        names = {f.name for f in fields(self)}
+        unknown = set(changes) - names
+        if unknown:
+            raise ValueError(f"unknown sandbox settings: {sorted(unknown)}")
+        for key, value in changes.items():
+            setattr(self, key, value)
+
+
+class AwsError(Exception):
+    def __init__(self, code: str, message: str, status: int):
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+def _validation(message: str) -> AwsError:
+    return AwsError("ValidationException", message, 400)
+
+
+def phone_hex_of(origination: str) -> str:
+    if PHONE_ID.match(origination):
+        return origination.removeprefix("phone-number-id-")
+    match = PHONE_ARN.match(origination)
+    if match:
+        return match.group(1)
+    raise _validation("originationPhoneNumberId must be `phone-number-id-<32 hex>` or its ARN")
+
+
+def check_meta_message(message: dict[str, Any]) -> None:
+    """What EUM Social / the Cloud API refuse synchronously."""
+    if message.get("messaging_product") != "whatsapp":
+        raise _validation("message.messaging_product must be 'whatsapp'")
+    to = str(message.get("to", ""))
+    if not E164.match(to):
+        raise _validation("message.to must be a phone number")
+    kind = message.get("type", "text")
+    if kind not in MESSAGE_TYPES:
+        raise _validation(f"message.type {kind!r} is not supported")
+    body = message.get(kind)
+    if not isinstance(body, dict):
+        raise _validation(f"message.{kind} is required for type {kind}")
+    callback = message.get("biz_opaque_callback_data", "")
+    if not isinstance(callback, str) or len(callback) > MAX_CALLBACK:
+        raise _validation(f"biz_opaque_callback_data must be a string of at most {MAX_CALLBACK} characters")
+    if kind == "text" and not (isinstance(body.get("body"), str) and 0 < len(body["body"]) <= 4096):
+        raise _validation("message.text.body must be 1 to 4096 characters")
+    if kind in ("image", "audio", "video", "document", "sticker") and bool(body.get("id")) == bool(body.get("link")):
+        raise _validation(f"message.{kind} needs exactly one of id and link")
+    if kind == "template":
+        if not body.get("name") or not isinstance(body.get("language"), dict) or not body["language"].get("code"):
+            raise _validation("message.template needs name and language.code")
+    if kind == "location" and not ("latitude" in body and "longitude" in body):
+        raise _validation("message.location needs latitude and longitude")
+    if kind == "reaction" and not body.get("message_id"):
+        raise _validation("message.reaction.message_id is required")
+
+
+def template_problem(message: dict[str, Any]) -> tuple[str, str] | None:
+    """Meta's asynchronous verdict on a template message: (code, title), or None when it is fine."""
+    body = message["template"]
+    found = next(
+        (t for t in TEMPLATES if t["name"] == body["name"] and t["language"] == body["language"]["code"]), None
+    )
+    if found is None:
+        return "132001", "Template name does not exist in the translation"
+    wanted = {c["type"].lower(): len(re.findall(r"\{\{\w+\}\}", c.get("text", ""))) for c in found["components"]}
+    given = {c.get("type"): len(c.get("parameters", [])) for c in body.get("components", [])}
+    if wanted.get("body", 0) != given.get("body", 0):
+        return "132000", "Number of parameters does not match the expected number of params"
+    if any(c["type"] == "HEADER" and c.get("format") in ("IMAGE", "VIDEO", "DOCUMENT") for c in found["components"]):
+        if given.get("header", 0) != 1:
+            return "132012", "Parameter format does not match format in the created template"
+    return None
+
+
+class Sandbox:
+    def __init__(self, log_writer: LogWriter, sink: EventSink | None, config: Config, region: str = "us-east-1"):
+        self.log = log_writer
+        self.sink = sink
+        self.config = config
+        self.region = region
+        self.account = "000000000000"
+        self._media: dict[str, tuple[str, str]] = {}  # media id -> (phone hex, mime type)
+        self._recent_sends: deque[int] = deque()
+        self.accepted: dict[str, int] = defaultdict(int)
+
+    # --- request plumbing ---------------------------------------------------------------------------
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app.router.add_post("/v1/whatsapp/send", self._rest(self.send_whatsapp_message))
+        app.router.add_post("/v1/whatsapp/media", self._rest(self.post_media))
+        app.router.add_post("/v1/whatsapp/media/get", self._rest(self.get_media))
+        app.router.add_get("/v1/whatsapp/template/list", self._rest(self.list_templates))
+        app.router.add_get("/v1/whatsapp/template", self._rest(self.get_template))
+        app.router.add_post("/", self.json_protocol)
+        app.router.add_get("/sandbox/health", self.health)
+        app.router.add_get("/sandbox/config", self.get_config)
+        app.router.add_post("/sandbox/config", self.set_config)
+        app.router.add_post("/sandbox/inbound", self.customer_writes)
+        return app
+
+    def _rest(self, handler):
+        async def handle(request: web.Request) -> web.Response:
+            if not request.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256"):
+                return _rest_error(AwsError("UnrecognizedClientException", "missing SigV4 signature", 403))
+            try:
+                body = await request.json() if request.method == "POST" else dict(request.query)
+                if not isinstance(body, dict):
+                    raise _validation("the request body must be a JSON object")
+                result = await handler(body)
+            except AwsError as exc:
+                return _rest_error(exc)
+            except (ValueError, json.JSONDecodeError) as exc:
+                return _rest_error(_validation(f"malformed request: {exc}"))
+            return web.json_response(result)
+
+        return handle
+
+    async def json_protocol(self, request: web.Request) -> web.Response:
+        target = request.headers.get("X-Amz-Target", "")
+        try:
+            if not request.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256"):
+                raise AwsError("UnrecognizedClientException", "missing SigV4 signature", 400)
+            if target != "PinpointSMSVoiceV2.SendTextMessage":
+                raise AwsError("UnknownOperationException", f"the sandbox does not serve {target or 'that'}", 400)
+            body = json.loads(await request.read())
+            result = await self.send_text_message(body)
+        except AwsError as exc:
+            payload = {"__type": exc.code, "Message": exc.message}
+            if exc.code == "ValidationException":
+                payload["Reason"] = "OTHER"
+            return web.json_response(payload, status=exc.status, content_type="application/x-amz-json-1.0")
+        except (ValueError, json.JSONDecodeError) as exc:
+            payload = {"__type": "ValidationException", "Message": f"malformed request: {exc}", "Reason": "OTHER"}
+            return web.json_response(payload, status=400, content_type="application/x-amz-json-1.0")
+        return web.json_response(result, content_type="application/x-amz-json-1.0")
+
+    async def _delays(self) -> None:
+        if self.config.accept_delay_ms:
+            await asyncio.sleep(self.config.accept_delay_ms / 1000)
+
+    # --- EUM Social ---------------------------------------------------------------------------------
+    async def send_whatsapp_message(self, body: dict[str, Any]) -> dict[str, Any]:
+        origination = body.get("originationPhoneNumberId", "")
+        phone_hex = phone_hex_of(origination)
+        if not API_VERSION.match(str(body.get("metaApiVersion", ""))):
+            raise _validation("metaApiVersion must look like v20.0")
+        try:
+            raw = base64.b64decode(body.get("message", ""), validate=True)
+        except (binascii.Error, TypeError):
+            raise _validation("message must be base64 (a blob)") from None
+        if not 0 < len(raw) <= MAX_MESSAGE_BYTES:
+            raise _validation(f"message must be 1 to {MAX_MESSAGE_BYTES} bytes")
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            raise _validation("message is not a JSON object (Meta's message object)") from None
+        if not isinstance(message, dict):
+            raise _validation("message is not a JSON object (Meta's message object)")
+        check_meta_message(message)
+        await self._delays()
+        if self.config.throttle_next > 0:
+            self.config.throttle_next -= 1
+            raise AwsError("ThrottledRequestException", "Rate exceeded", 429)
+        if self.config.error_next > 0:
+            self.config.error_next -= 1
+            raise AwsError("InternalServiceException", "An internal error occurred", 500)
+        now_ns = time.time_ns()
+        if self.config.account_limit > 0:
+            while self._recent_sends and self._recent_sends[0] <= now_ns - 1_000_000_000:
+                self._recent_sends.popleft()
+            if len(self._recent_sends) + 1 > self.config.account_limit:
+                raise AwsError("ThrottledRequestException", "Rate exceeded", 429)
+            self._recent_sends.append(now_ns)
+
+        wamid = "wamid." + base64.b64encode(secrets.token_bytes(24)).decode().rstrip("=").replace("/", "_")
+        to = str(message["to"])
+        callback = message.get("biz_opaque_callback_data", "")
+        self.log.append(Call(now_ns, "WHATSAPP", origination, to, wamid, callback))
+        self.accepted["WHATSAPP"] += 1
+        self._emit_statuses(phone_hex, to, wamid, callback, message)
+        if self.config.response_delay_ms:
+            await asyncio.sleep(self.config.response_delay_ms / 1000)
+        return {"messageId": wamid}
+
+    def _emit_statuses(self, phone_hex: str, to: str, wamid: str, callback: str, message: dict[str, Any]) -> None:
+        if self.sink is None:
+            return
+        now = time.time()
+        failure: tuple[str, str] | None = None
+        if self.config.rate_limit_next > 0:
+            self.config.rate_limit_next -= 1
+            failure = ("130429", "Rate limit hit")
+        elif (code := self.config.fail_recipients.get(to) or self.config.fail_recipients.get("+" + to)) is not None:
+            failure = (str(code), "Message failed to send")
+        elif message.get("type") == "template":
+            failure = template_problem(message)
+        elif message.get("type") in ("image", "audio", "video", "document", "sticker"):
+            media_id = message[message["type"]].get("id")
+            if media_id and self._media.get(media_id, ("", ""))[0] != phone_hex:
+                failure = ("131053", "Media upload error")
+        c = self.config
+        plan = [("sent", c.sent_after)] if "sent" in c.statuses else []
+        if failure:
+            plan.append(("failed", c.sent_after + 0.01))
+        else:
+            plan += [(s, getattr(c, f"{s}_after")) for s in ("delivered", "read") if s in c.statuses]
+        for status, after in plan:
+            event = status_event(
+                phone_hex=phone_hex,
+                to=to,
+                wamid=wamid,
+                status=status,
+                at=now + after,
+                callback=callback,
+                error=failure if status == "failed" else None,
+                region=self.region,
+                account=self.account,
+            )
+            self.sink.schedule(now + after, event)
+
+    async def post_media(self, body: dict[str, Any]) -> dict[str, Any]:
+        origination = body.get("originationPhoneNumberId", "")
+        phone_hex = phone_hex_of(origination)
+        sources = [k for k in ("sourceS3File", "sourceS3PresignedUrl") if body.get(k)]
+        if len(sources) != 1:
+            raise AwsError("InvalidParametersException", "exactly one of sourceS3File and sourceS3PresignedUrl", 400)
+        source = body[sources[0]]
+        if sources[0] == "sourceS3File":
+            if not source.get("bucketName") or not source.get("key"):
+                raise _validation("sourceS3File needs bucketName and key")
+            ref, mime = f"s3://{source['bucketName']}/{source['key']}", _mime_of(source["key"])
+        else:
+            headers = source.get("headers") or {}
+            if not source.get("url") or "Content-Type" not in headers:
+                raise _validation("sourceS3PresignedUrl needs url and headers with Content-Type")
+            ref, mime = source["url"].split("?")[0], headers["Content-Type"]
+        await self._delays()
+        media_id = str(secrets.randbelow(10**15)).rjust(15, "1")
+        self._media[media_id] = (phone_hex, mime)
+        self.log.append(Call(time.time_ns(), "MEDIA_POST", origination, "", media_id, ref))
+        self.accepted["MEDIA_POST"] += 1
+        return {"mediaId": media_id}
+
+    async def get_media(self, body: dict[str, Any]) -> dict[str, Any]:
+        origination = body.get("originationPhoneNumberId", "")
+        phone_hex_of(origination)
+        media_id = body.get("mediaId", "")
+        if not MEDIA_ID.match(str(media_id)):
+            raise _validation("mediaId must be 1 to 100 letters and digits")
+        destinations = [k for k in ("destinationS3File", "destinationS3PresignedUrl") if body.get(k)]
+        if len(destinations) > 1 or (not destinations and not body.get("metadataOnly")):
+            raise AwsError("InvalidParametersException", "one destination, or metadataOnly", 400)
+        await self._delays()
+        mime = self._media.get(media_id, ("", "image/jpeg"))[1]
+        self.log.append(Call(time.time_ns(), "MEDIA_GET", origination, "", media_id, ""))
+        self.accepted["MEDIA_GET"] += 1
+        # The sandbox has no bytes of the customer's media: it reports a small image (writing is the real
+        # service's side effect, S3 is not the sandbox's to fill).
+        return {"mimeType": mime, "fileSize": 12}
+
+    async def list_templates(self, query: dict[str, Any]) -> dict[str, Any]:
+        if not WABA_ID.match(query.get("id", "")):
+            raise _validation("id must be `waba-<32 hex>` or its ARN")
+        start = int(query.get("nextToken") or 0)
+        size = int(query.get("maxResults") or 50)
+        if not 1 <= size <= 100:
+            raise _validation("maxResults must be 1 to 100")
+        page = TEMPLATES[start : start + size]
+        out: dict[str, Any] = {
+            "templates": [
+                {
+                    "templateName": t["name"],
+                    "metaTemplateId": _template_id(t),
+                    "templateStatus": "APPROVED",
+                    "templateLanguage": t["language"],
+                    "templateCategory": t["category"],
+                }
+                for t in page
+            ]
+        }
+        if start + size < len(TEMPLATES):
+            out["nextToken"] = str(start + size)
+        return out
+
+    async def get_template(self, query: dict[str, Any]) -> dict[str, Any]:
+        if not WABA_ID.match(query.get("id", "")):
+            raise _validation("id must be `waba-<32 hex>` or its ARN")
+        for t in TEMPLATES:
+            if query.get("metaTemplateId") == _template_id(t):
+                meta = {**t, "id": _template_id(t), "status": "APPROVED"}
+                return {"template": json.dumps(meta)}
+        raise AwsError("ResourceNotFoundException", "template not found", 404)
+
+    # --- EUM SMS ------------------------------------------------------------------------------------
+    async def send_text_message(self, body: dict[str, Any]) -> dict[str, Any]:
+        to = str(body.get("DestinationPhoneNumber", ""))
+        if not E164.match(to) or not to.startswith("+"):
+            raise _validation("DestinationPhoneNumber must be E.164")
+        text = body.get("MessageBody", "")
+        if not isinstance(text, str) or not 0 < len(text) <= 1600:
+            raise _validation("MessageBody must be 1 to 1600 characters")
+        origin = body.get("OriginationIdentity", "")
+        if not origin:
+            raise _validation("OriginationIdentity is required by the sandbox")
+        context = body.get("Context") or {}
+        if not isinstance(context, dict) or len(context) > 5:
+            raise _validation("Context holds at most 5 entries")
+        await self._delays()
+        if self.config.throttle_next > 0:
+            self.config.throttle_next -= 1
+            raise AwsError("ThrottlingException", "Rate exceeded", 400)
+        message_id = str(uuid.uuid4())
+        ref = str(context.get("ref", ""))
+        self.log.append(Call(time.time_ns(), "SMS", origin, to, message_id, ref))
+        self.accepted["SMS"] += 1
+        return {"MessageId": message_id}
+
+    # --- control ------------------------------------------------------------------------------------
+    async def health(self, request: web.Request) -> web.Response:
+        pending = self.sink.pending() if self.sink else 0
+        return web.json_response({"ok": True, "accepted": dict(self.accepted), "events_pending": pending})
+
+    async def get_config(self, request: web.Request) -> web.Response:
+        return web.json_response(asdict(self.config))
+
+    async def set_config(self, request: web.Request) -> web.Response:
+        try:
+            self.config.update(await request.json())
+        except (ValueError, TypeError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response(asdict(self.config))
+
+    async def customer_writes(self, request: web.Request) -> web.Response:
+        """{"phone": "<phone number id>", "from": "+91...", "text": "...", "name": "..."}: an inbound message."""
+        body = await request.json()
+        try:
+            phone_hex = phone_hex_of(body.get("phone", ""))
+        except AwsError as exc:
+            return web.json_response({"error": exc.message}, status=400)
+        sender = str(body.get("from", ""))
+        if not E164.match(sender):
+            return web.json_response({"error": "from must be a phone number"}, status=400)
+        if self.sink is None:
+            return web.json_response({"error": "no ingest configured"}, status=409)
+        wamid = "wamid." + base64.b64encode(secrets.token_bytes(24)).decode().rstrip("=").replace("/", "_")
+        event = inbound_text_event(
+            phone_hex, sender, wamid, str(body.get("text", "")), str(body.get("name", "")), time.time(), self.region
+        )
+        self.sink.schedule(time.time(), event)
+        return web.json_response({"wamid": wamid})
+
+
+def _template_id(t: dict[str, Any]) -> str:
+    return str(zlib.crc32(f"{t['name']}.{t['language']}".encode())).rjust(15, "7")
+
+
+def _mime_of(key: str) -> str:
+    ext = key.rsplit(".", 1)[-1].lower() if "." in key else ""
+    return {
+        "jpg": "image/jpeg",
+        "jpeg": "image/jpeg",
+        "png": "image/png",
+        "webp": "image/webp",
+        "mp4": "video/mp4",
+        "pdf": "application/pdf",
+        "mp3": "audio/mpeg",
+        "ogg": "audio/ogg",
+    }.get(ext, "application/octet-stream")
+
+
+def _rest_error(exc: AwsError) -> web.Response:
+    return web.json_response(
+        {"message": exc.message}, status=exc.status, headers={"x-amzn-ErrorType": f"{exc.code}:http://sandbox/"}
+    )

@@ -1,0 +1,230 @@
+"""The channel providers behind one interface: WhatsApp (EUM Social `socialmessaging`), SMS (EUM SMS
+`pinpoint-sms-voice-v2`) and email (SES v2), all through runtime.aws.AwsClients so the endpoint (AWS, the
+sandbox, moto) is configuration.
+
+A provider call is made once: the SDK's own retries are off (max_attempts=1), because a retried send is a
+call the dispatcher did not admit under its limits, and a send repeated after an ambiguous failure may be a
+duplicate. Every outcome is classified for the dispatcher:
+  sent       the provider took it (its id)
+  throttled  refused for rate (not taken): slow the sender down, retry later
+  retry      refused or failed before it was taken (connection refused, 5xx): retry with backoff
+  failed     refused for good (validation, access, unknown resource): no retry, dead-lettered
+  in_doubt   the request may have reached the provider but no answer came (read timeout, dropped
+             connection): never re-sent; reconciled from status events, else reported unknown"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiohttp
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from runtime.aws import AwsClients
+from services.messaging.domain import meta
+from services.messaging.domain.model import Category, Channel, MessageError, OutboundMessage
+
+log = logging.getLogger("wecare.messaging.providers")
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    kind: str  # sent | throttled | retry | failed | in_doubt
+    provider_message_id: str = ""
+    error: MessageError | None = None
+
+
+THROTTLING = {
+    "ThrottledRequestException",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "LimitExceededException",
+    "Throttling",
+}
+TRANSIENT = {
+    "InternalServiceException",
+    "InternalServerException",
+    "DependencyException",
+    "ServiceUnavailable",
+    "ServiceQuotaExceededException",
+    "InternalFailure",
+}
+
+
+def classify(exc: BaseException) -> CallOutcome:
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "ClientError")
+        detail = exc.response.get("Error", {}).get("Message", str(exc))
+        error = MessageError(code, code, detail[:1000])
+        if code in THROTTLING:
+            return CallOutcome("throttled", error=error)
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in TRANSIENT or status >= 500:
+            return CallOutcome("retry", error=error)
+        return CallOutcome("failed", error=error)
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | aiohttp.ClientConnectorError):
+        return CallOutcome("retry", error=MessageError("ConnectionFailed", "could not connect", str(exc)[:500]))
+    if isinstance(exc, ReadTimeoutError | ConnectionClosedError | aiohttp.ClientError | asyncio.TimeoutError):
+        return CallOutcome("in_doubt", error=MessageError("NoAnswer", type(exc).__name__, str(exc)[:500]))
+    return CallOutcome("in_doubt", error=MessageError("NoAnswer", type(exc).__name__, str(exc)[:500]))
+
+
+class ChannelProvider(Protocol):
+    channel: Channel
+
+    async def send(self, message: OutboundMessage, media_ids: dict[str, str]) -> CallOutcome: ...
+
+
+@dataclass(frozen=True)
+class ProviderOptions:
+    social_endpoint: str | None
+    sms_endpoint: str | None
+    meta_api_version: str = "v20.0"
+    call_timeout: float = 2.0
+    media_bucket: str = "stream.wecare.digital"
+    email_sender: str = "one@wecare.digital"
+
+
+class WhatsAppProvider:
+    """EUM Social: send_whatsapp_message, post/get_whatsapp_message_media, the template catalogue."""
+
+    channel = Channel.WHATSAPP
+
+    def __init__(self, aws: AwsClients, options: ProviderOptions):
+        self._aws = aws
+        self._options = options
+
+    async def _client(self, retries: bool = False):
+        return await self._aws.client(
+            "socialmessaging",
+            endpoint_url=self._options.social_endpoint,
+            max_pool=200,
+            max_attempts=4 if retries else 1,
+            read_timeout=self._options.call_timeout if not retries else 30,
+        )
+
+    async def send(self, message: OutboundMessage, media_ids: dict[str, str]) -> CallOutcome:
+        body = meta.encode(meta.message_object(message, media_ids))
+        client = await self._client()
+        try:
+            reply = await client.send_whatsapp_message(
+                originationPhoneNumberId=message.origination,
+                message=body,
+                metaApiVersion=self._options.meta_api_version,
+            )
+        except Exception as exc:
+            return classify(exc)
+        return CallOutcome("sent", provider_message_id=reply["messageId"])
+
+    async def post_media(self, origination: str, media_key: str) -> tuple[str | None, CallOutcome | None]:
+        """Registers an outgoing object with the phone: (media id, None) or (None, why not)."""
+        client = await self._client()
+        try:
+            reply = await client.post_whatsapp_message_media(
+                originationPhoneNumberId=origination,
+                sourceS3File={"bucketName": self._options.media_bucket, "key": media_key},
+            )
+        except Exception as exc:
+            return None, classify(exc)
+        return reply["mediaId"], None
+
+    async def get_media(self, origination: str, media_id: str, destination_prefix: str) -> dict[str, object]:
+        """Copies inbound media into the bucket under a prefix (AWS appends the id and extension); returns
+        {"mimeType", "fileSize" (KB)}. Raises ClientError; the caller retries and dead-letters."""
+        client = await self._client()
+        reply = await client.get_whatsapp_message_media(
+            mediaId=media_id,
+            originationPhoneNumberId=origination,
+            destinationS3File={"bucketName": self._options.media_bucket, "key": destination_prefix},
+        )
+        return {"mimeType": reply.get("mimeType", ""), "fileSize": reply.get("fileSize", 0)}
+
+    async def list_templates(self, waba: str) -> list[dict[str, object]]:
+        client = await self._client(retries=True)
+        out: list[dict[str, object]] = []
+        token = None
+        while True:
+            kwargs = {"id": waba, "maxResults": 100}
+            if token:
+                kwargs["nextToken"] = token
+            reply = await client.list_whatsapp_message_templates(**kwargs)
+            out += reply.get("templates", [])
+            token = reply.get("nextToken")
+            if not token:
+                return out
+
+    async def get_template(self, waba: str, meta_template_id: str) -> str:
+        client = await self._client(retries=True)
+        reply = await client.get_whatsapp_message_template(id=waba, metaTemplateId=meta_template_id)
+        return reply.get("template", "{}")
+
+
+class SmsProvider:
+    """EUM SMS: send_text_message, the callback data carried in Context["ref"]."""
+
+    channel = Channel.SMS
+    CONTEXT_KEY = "ref"
+
+    def __init__(self, aws: AwsClients, options: ProviderOptions):
+        self._aws = aws
+        self._options = options
+
+    async def send(self, message: OutboundMessage, media_ids: dict[str, str]) -> CallOutcome:
+        client = await self._aws.client(
+            "pinpoint-sms-voice-v2",
+            endpoint_url=self._options.sms_endpoint,
+            max_pool=100,
+            max_attempts=1,
+            read_timeout=self._options.call_timeout,
+        )
+        try:
+            reply = await client.send_text_message(
+                DestinationPhoneNumber=message.recipient,
+                OriginationIdentity=message.origination,
+                MessageBody=message.content["text"]["body"],
+                MessageType="PROMOTIONAL" if message.category == Category.MARKETING else "TRANSACTIONAL",
+                Context={self.CONTEXT_KEY: message.callback_data},
+            )
+        except Exception as exc:
+            return classify(exc)
+        return CallOutcome("sent", provider_message_id=reply["MessageId"])
+
+
+class EmailProvider:
+    """SES v2 send_email (simple content) from the configured identity; the message id travels as a tag."""
+
+    channel = Channel.EMAIL
+
+    def __init__(self, aws: AwsClients, options: ProviderOptions):
+        self._aws = aws
+        self._options = options
+
+    async def send(self, message: OutboundMessage, media_ids: dict[str, str]) -> CallOutcome:
+        client = await self._aws.client("sesv2", max_attempts=1, read_timeout=max(5.0, self._options.call_timeout))
+        email = message.content["email"]
+        body: dict[str, object] = {}
+        if email.get("text_body"):
+            body["Text"] = {"Data": email["text_body"], "Charset": "UTF-8"}
+        if email.get("html_body"):
+            body["Html"] = {"Data": email["html_body"], "Charset": "UTF-8"}
+        try:
+            reply = await client.send_email(
+                FromEmailAddress=message.origination or self._options.email_sender,
+                Destination={"ToAddresses": [message.recipient]},
+                Content={"Simple": {"Subject": {"Data": email["subject"], "Charset": "UTF-8"}, "Body": body}},
+                EmailTags=[
+                    {"Name": "wecare_message", "Value": message.id},
+                    {"Name": "wecare_category", "Value": message.category.value.lower()},
+                ],
+            )
+        except Exception as exc:
+            return classify(exc)
+        return CallOutcome("sent", provider_message_id=reply["MessageId"])

@@ -1,0 +1,125 @@
+"""Exact rate limits for provider calls: a paced sliding-window log per limit, the pair rule, and the
+slow-down/recover rule of a throttled sender. Pure (time is passed in), used by the dispatcher.
+
+"Never above" is judged on the provider's side, at acceptance, which the caller cannot see: a call is accepted
+some time between its start and its completion. So a call occupies its limit from the moment it starts until
+one window after it completes (while in flight it counts, whatever its fate). A new call may start only while
+fewer than `limit` calls occupy it. Proof that no window of acceptances exceeds the limit: take any window
+with k acceptances and let n be the last of those calls to start; each other one was accepted inside the same
+window, so after start(n) - width, so it completed after that, so it still occupied the limit when n started:
+k - 1 <= limit - 1. This holds whatever the latency or jitter; a token bucket deeper than one token does not.
+
+On top of that exact guard the calls are paced, `interval = width / (limit * pace)` apart, so they flow evenly
+(short provider queues, low latency) instead of bursting `limit` at once and then waiting; a pace just under
+1 absorbs the jitter so the guard rarely has to hold a call back. Sustained throughput is then
+min(pace, 1 / (1 + latency / width)) of the limit."""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+
+class CallWindow:
+    def __init__(self, limit: float, width: float = 1.0, pace: float = 0.99):
+        self.width = width
+        self.pace = pace
+        self._done: list[float] = []  # completion times (a heap), pruned after width
+        self.in_flight = 0
+        self._next_start = 0.0
+        self.set_limit(limit)
+
+    def set_limit(self, limit: float) -> None:
+        """The count that may occupy the window (a share of an account limit may be fractional: floor)."""
+        self.limit = limit
+        self.capacity = max(0, math.floor(limit + 1e-9))
+        self.interval = self.width / (self.capacity * self.pace) if self.capacity else math.inf
+
+    def _prune(self, now: float) -> None:
+        while self._done and self._done[0] <= now - self.width:
+            heapq.heappop(self._done)
+
+    def occupancy(self, now: float) -> int:
+        self._prune(now)
+        return self.in_flight + len(self._done)
+
+    def wait(self, now: float) -> float:
+        """Seconds until a call may start (0: now). math.inf when the limit is 0."""
+        if self.capacity == 0:
+            return math.inf
+        pace_wait = max(0.0, self._next_start - now)
+        if self.occupancy(now) < self.capacity:
+            return pace_wait
+        if self._done:
+            return max(pace_wait, self._done[0] + self.width - now)
+        return max(pace_wait, 0.002)  # all in flight: a completion will free it
+
+    def start(self, now: float) -> None:
+        self.in_flight += 1
+        # Virtual schedule with one interval of catch-up: a late start does not push every later one back.
+        self._next_start = max(self._next_start, now - self.interval) + self.interval
+
+    def finish(self, now: float) -> None:
+        self.in_flight -= 1
+        heapq.heappush(self._done, now)
+
+    def count_recent(self, now: float) -> int:
+        """Completions within the last window (the current send rate, for progress)."""
+        self._prune(now)
+        return len(self._done)
+
+
+class PairGuard:
+    """One sender to one recipient at most once every `gap` seconds (Meta's pair limit, 131056), counted by
+    completion like CallWindow."""
+
+    def __init__(self, gap: float):
+        self.gap = gap
+        self._last: dict[str, float] = {}  # recipient -> completion time, or inf while in flight
+        self._swept = 0.0
+
+    def wait(self, recipient: str, now: float) -> float:
+        last = self._last.get(recipient)
+        if last is None:
+            return 0.0
+        return max(0.0, last + self.gap - now)
+
+    def start(self, recipient: str) -> None:
+        self._last[recipient] = math.inf
+
+    def finish(self, recipient: str, now: float) -> None:
+        self._last[recipient] = now
+        if now - self._swept > self.gap:
+            self._swept = now
+            for key in [k for k, t in self._last.items() if t + self.gap <= now]:
+                del self._last[key]
+
+
+class SenderRate:
+    """A sender's effective limit: its configured limit, less the inbound rate observed on it, times a factor
+    that halves on throttling (130429, ThrottledRequestException) and recovers 5% of the limit a second."""
+
+    def __init__(self, limit: float, floor: float = 0.1, recovery_per_second: float = 0.05):
+        self.limit = limit
+        self.factor = 1.0
+        self.floor = floor
+        self.recovery = recovery_per_second
+        self.reserve = 0.0
+        self._at = 0.0
+        self._last_throttle = -math.inf
+
+    def throttled(self, now: float) -> None:
+        # One halving per window: a burst of throttled answers to calls already in flight is one signal.
+        if now - self._last_throttle >= 1.0:
+            self.factor = max(self.floor, self.factor / 2)
+            self._last_throttle = now
+        self._at = now
+
+    def observe_inbound(self, per_second: float) -> None:
+        self.reserve = max(0.0, math.ceil(per_second))
+
+    def effective(self, now: float) -> float:
+        if self._at and now > self._at:
+            self.factor = min(1.0, self.factor + self.recovery * (now - self._at))
+        self._at = now
+        return max(1.0, math.floor(self.limit * self.factor) - self.reserve)

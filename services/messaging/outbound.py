@@ -1,0 +1,383 @@
+"""Accepting outbound messages: shape, idempotency, the sending rules with the facts they need (consent from
+contacts, the 24-hour window, the template catalogue, suppressions, paused senders), durable acceptance in the
+store, and the progress of a streamed send until every message is sent, failed, withdrawn or unknown.
+
+Sending itself is the Dispatcher's; this module only tells it that a sender has new work."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from runtime import ids
+from runtime.errors import DomainError, InvalidArgument, NotFound
+from services.messaging.adapters.consent import ConsentReader
+from services.messaging.adapters.store import InboundStore, OutboundStore, Withdrawal
+from services.messaging.dispatcher import Dispatcher
+from services.messaging.domain import rules
+from services.messaging.domain.model import (
+    SETTLED,
+    Category,
+    Channel,
+    Conversation,
+    Lane,
+    OutboundMessage,
+    Status,
+    Template,
+    conversation_id,
+)
+from services.messaging.domain.rules import Draft, RuleFacts
+
+log = logging.getLogger("wecare.messaging.outbound")
+CHUNK = 500  # messages accepted per store write in a streamed send
+TEMPLATE_CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class OutboundConfig:
+    region: str
+    senders: dict[Channel, tuple[str, ...]]
+    marketing_requires_opt_in: bool = False
+    max_batch: int = 25_000
+
+
+@dataclass
+class Item:
+    """One message of a streamed send: its index, then its acceptance or refusal, then its state."""
+
+    index: int
+    message: OutboundMessage | None = None
+    refusal: DomainError | None = None
+    duplicate: bool = False
+    reported: tuple | None = None  # what the stream last said about it
+
+
+@dataclass
+class Progress:
+    """One step of a streamed send: the items that changed, and totals over the whole request."""
+
+    changed: list[Item]
+    totals: dict[str, float] = field(default_factory=dict)
+    done: bool = False
+
+
+class Outbound:
+    def __init__(
+        self,
+        store: OutboundStore,
+        inbound: InboundStore,
+        consent: ConsentReader,
+        dispatcher: Dispatcher,
+        config: OutboundConfig,
+        wall=time.time,
+    ):
+        self._store = store
+        self._inbound = inbound
+        self._consent = consent
+        self._dispatcher = dispatcher
+        self.config = config
+        self._wall = wall
+        self._templates: dict[str, Template] = {}
+        self._templates_at = -1e9
+        self._templates_lock = asyncio.Lock()
+
+    # --- facts --------------------------------------------------------------------------------------
+    async def _template(self, name: str, language: str) -> Template | None:
+        if time.monotonic() - self._templates_at > TEMPLATE_CACHE_SECONDS:
+            async with self._templates_lock:
+                if time.monotonic() - self._templates_at > TEMPLATE_CACHE_SECONDS:
+                    catalogue: dict[str, Template] = {}
+                    after = ""
+                    while True:
+                        page = await self._store.list_templates("", after, 500)
+                        catalogue.update({t.key: t for t in page})
+                        if len(page) < 500:
+                            break
+                        after = page[-1].key
+                    self._templates = catalogue
+                    self._templates_at = time.monotonic()
+        return self._templates.get(f"{name}.{language}")
+
+    def forget_templates(self) -> None:
+        self._templates_at = -1e9
+
+    async def _origination(self, draft: Draft) -> tuple[str, float | None]:
+        """The sender, and for WhatsApp the customer's last message time to it (the window)."""
+        channel = draft.channel
+        assert channel is not None
+        if channel != Channel.WHATSAPP:
+            return draft.origination or self.config.senders[channel][0], None
+        if draft.origination:
+            return draft.origination, await self._inbound.last_inbound(draft.origination, draft.recipient)
+        # Unnamed: reply from the phone the customer wrote to last, else the first phone.
+        best, best_time = self.config.senders[channel][0], None
+        for phone in self.config.senders[channel]:
+            last = await self._inbound.last_inbound(phone, draft.recipient)
+            if last is not None and (best_time is None or last > best_time):
+                best, best_time = phone, last
+        return best, best_time
+
+    async def _wamid(self, name: str, field_path: str) -> str:
+        message_id = name.removeprefix("messages/")
+        if not ids.is_id(message_id):
+            raise InvalidArgument(field_path, f"{name!r} is not a message name")
+        found = await self._store.get(message_id)
+        wamid = found.provider_message_id if found else ""
+        if not found:
+            inbound = await self._inbound.get(message_id)
+            wamid = inbound.provider_message_id if inbound else ""
+            if inbound is None:
+                raise InvalidArgument(field_path, f"{name} does not exist")
+        if not wamid:
+            raise InvalidArgument(field_path, f"{name} has no WhatsApp id yet (not sent)")
+        return wamid
+
+    # --- accepting ----------------------------------------------------------------------------------
+    async def prepare(
+        self, draft: Draft, prefix: str, lane: Lane, batch_id: str = "", opt_out_confirmation: bool = False
+    ) -> OutboundMessage | tuple[OutboundMessage, bool]:
+        """A message ready to store, or (the earlier message, True) when its idempotency key is taken."""
+        draft = rules.validate(draft, prefix, self.config.region, self.config.senders)
+        assert draft.channel is not None and draft.category is not None
+        if draft.idempotency_key:
+            held = await self._store.get_by_key(draft.idempotency_key)
+            if held is not None and held.status != Status.WITHDRAWN:
+                return held, True
+        channel = draft.channel.value
+        if draft.contact:
+            found = await self._consent.by_contact(channel, draft.contact)
+            address = found.email if draft.channel == Channel.EMAIL else found.phone_number
+            if not address:
+                raise InvalidArgument(f"{prefix}.contact", f"{draft.contact} has no address on {channel}")
+            if draft.recipient and draft.recipient != address:
+                raise InvalidArgument(f"{prefix}.recipient", f"is not {draft.contact}'s address on {channel}")
+            draft = rules.validate(
+                Draft(**{**draft.__dict__, "recipient": address}), prefix, self.config.region, self.config.senders
+            )
+            recipient = found
+        else:
+            recipient = await self._consent.by_address(channel, draft.recipient)
+        origination, last_inbound = await self._origination(draft)
+        now = self._wall()
+        window_open = rules.window_open(last_inbound, now)
+        template = None
+        if "template" in draft.content:
+            t = draft.content["template"]
+            template = await self._template(t.get("template_name", ""), t.get("language", ""))
+        suppressed = None
+        if draft.category == Category.MARKETING or (template and template.category == Category.MARKETING):
+            suppressed = await self._store.suppressed(draft.recipient, "marketing", now)
+        facts = RuleFacts(
+            consent=recipient.consent,
+            window_open=window_open,
+            template=template,
+            suppressed=suppressed,
+            sender_paused_until=self._dispatcher.paused_until(draft.channel, origination),
+            marketing_requires_opt_in=self.config.marketing_requires_opt_in,
+            opt_out_confirmation=opt_out_confirmation,
+        )
+        category = rules.check_rules(draft, facts, now)
+        extra: dict[str, str] = {}
+        if draft.reply_to:
+            extra["context_wamid"] = await self._wamid(draft.reply_to, f"{prefix}.reply_to")
+        if "reaction" in draft.content:
+            extra["reaction_wamid"] = await self._wamid(
+                draft.content["reaction"]["message"], f"{prefix}.content.reaction.message"
+            )
+        if draft.channel == Channel.WHATSAPP and window_open:
+            lane = Lane.CONVERSATION
+        return OutboundMessage(
+            id=ids.new_id(),
+            channel=draft.channel,
+            category=category,
+            origination=origination,
+            recipient=draft.recipient,
+            content=draft.content,
+            create_time=now,
+            contact_id=recipient.contact_id,
+            idempotency_key=draft.idempotency_key,
+            reply_to=draft.reply_to.removeprefix("messages/"),
+            lane=lane,
+            batch_id=batch_id,
+            due_time=now,
+            update_time=now,
+            extra=extra,
+        )
+
+    async def _store_and_notify(self, messages: list[OutboundMessage]) -> list:
+        outcomes = await self._store.accept(messages)
+        fresh = [o.message for o in outcomes if not o.duplicate]
+        for channel, origination in {(m.channel, m.origination) for m in fresh}:
+            self._dispatcher.notify(channel, origination)
+        if fresh:
+            try:
+                await self._inbound.note_outbound(
+                    [
+                        Conversation(
+                            conversation_id(m.channel, m.recipient),
+                            m.channel,
+                            m.recipient,
+                            m.create_time,
+                            m.id,
+                            contact_id=m.contact_id,
+                        )
+                        for m in fresh
+                    ]
+                )
+            except Exception:
+                # The messages are accepted; the inbox ordering catches up with the next message.
+                log.exception("conversation update failed")
+        return outcomes
+
+    async def send_one(self, draft: Draft, opt_out_confirmation: bool = False) -> tuple[OutboundMessage, bool]:
+        prepared = await self.prepare(draft, "message", Lane.SINGLE, opt_out_confirmation=opt_out_confirmation)
+        if isinstance(prepared, tuple):
+            return prepared
+        [outcome] = await self._store_and_notify([prepared])
+        return outcome.message, outcome.duplicate
+
+    async def send_many(self, drafts: list[Draft], batch_id: str, interval: float = 0.25) -> AsyncIterator[Progress]:
+        """Accepts in chunks (each durable before its results are streamed), then follows every accepted
+        message until it is settled. Yields progress at most every `interval` seconds."""
+        if not drafts:
+            raise InvalidArgument("messages", "at least one message")
+        if len(drafts) > self.config.max_batch:
+            raise InvalidArgument("messages", f"at most {self.config.max_batch} messages a call")
+        items = [Item(i) for i in range(len(drafts))]
+        tracker = Tracker(items, self._wall)
+        for start in range(0, len(drafts), CHUNK):
+            chunk = list(range(start, min(start + CHUNK, len(drafts))))
+            prepared = await asyncio.gather(
+                *(self.prepare(drafts[i], f"messages[{i}]", Lane.BULK, batch_id) for i in chunk),
+                return_exceptions=True,
+            )
+            to_store: list[tuple[int, OutboundMessage]] = []
+            for i, p in zip(chunk, prepared, strict=True):
+                if isinstance(p, DomainError):
+                    items[i].refusal = p
+                elif isinstance(p, BaseException):
+                    raise p
+                elif isinstance(p, tuple):
+                    items[i].message, items[i].duplicate = p[0], True
+                else:
+                    to_store.append((i, p))
+            if to_store:
+                outcomes = await self._store_and_notify([m for _, m in to_store])
+                for (i, _), o in zip(to_store, outcomes, strict=True):
+                    items[i].message, items[i].duplicate = o.message, o.duplicate
+            tracker.accepted_through(chunk[-1])
+            if tracker.due(interval):
+                yield tracker.step(done=False)
+        while not tracker.settled():
+            await asyncio.sleep(interval)
+            changed = await self._store.batch_changes(batch_id, tracker.since())
+            others = tracker.foreign_pending()
+            if others:
+                changed += await self._store.get_many(others)
+            tracker.observe(changed)
+            if tracker.due(interval):
+                yield tracker.step(done=False)
+        yield tracker.step(done=True)
+
+    async def withdraw(self, prefix: str) -> Withdrawal:
+        target = rules.withdrawal_target(prefix)
+        now = self._wall()
+        if target == "prefix":
+            return await self._store.withdraw_by_key_prefix(prefix, now)
+        return await self._store.withdraw_by_key(prefix, now)
+
+    async def withdraw_batch(self, batch_id: str) -> Withdrawal:
+        return await self._store.withdraw_batch(batch_id, self._wall())
+
+    async def list_templates(self, language: str, after: str, limit: int) -> list[Template]:
+        return await self._store.list_templates(language, after, limit)
+
+    async def get(self, message_id: str) -> OutboundMessage:
+        found = await self._store.get(message_id)
+        if found is None:
+            raise NotFound(f"messages/{message_id} does not exist")
+        return found
+
+
+class Tracker:
+    """Follows the messages of one streamed send from their store changes."""
+
+    def __init__(self, items: list[Item], wall):
+        self.items = items
+        self._wall = wall
+        self._by_id: dict[str, Item] = {}
+        self._accepted_through = -1
+        self._last_poll = wall()
+        self._last_step = 0.0
+        self._sends: deque[float] = deque()
+
+    def accepted_through(self, index: int) -> None:
+        self._accepted_through = index
+        for item in self.items[: index + 1]:
+            if item.message is not None:
+                self._by_id.setdefault(item.message.id, item)
+
+    def since(self) -> float:
+        # Overlap the previous poll: clocks of several writers, and writes that committed late.
+        since = self._last_poll - 2.0
+        self._last_poll = self._wall()
+        return since
+
+    def foreign_pending(self) -> list[str]:
+        """Duplicates of messages from other sends that are not settled yet (their changes are not ours)."""
+        return [
+            i.message.id
+            for i in self.items
+            if i.duplicate and i.message is not None and i.message.status not in SETTLED
+        ]
+
+    def observe(self, messages: list[OutboundMessage]) -> None:
+        now = time.monotonic()
+        for m in messages:
+            item = self._by_id.get(m.id)
+            if item is None or item.message is None:
+                continue
+            if item.message.status not in SETTLED and m.status in SETTLED and m.status != Status.WITHDRAWN:
+                self._sends.append(now)
+            if m.update_time >= item.message.update_time:
+                item.message = m
+
+    def settled(self) -> bool:
+        return all(i.refusal is not None or (i.message is not None and i.message.status in SETTLED) for i in self.items)
+
+    def due(self, interval: float) -> bool:
+        return time.monotonic() - self._last_step >= interval
+
+    def step(self, done: bool) -> Progress:
+        self._last_step = now = time.monotonic()
+        while self._sends and self._sends[0] < now - 1.0:
+            self._sends.popleft()
+        changed = []
+        totals = {"requested": len(self.items), "accepted": 0, "refused": 0, "sent": 0, "failed": 0}
+        totals.update({"withdrawn": 0, "unknown": 0, "pending": 0, "current_rate": float(len(self._sends))})
+        for item in self.items[: self._accepted_through + 1]:
+            if item.refusal is not None:
+                totals["refused"] += 1
+                state: tuple = ("refused",)
+            else:
+                assert item.message is not None
+                totals["accepted"] += 1
+                s = item.message.status
+                key = {
+                    Status.SENT: "sent",
+                    Status.DELIVERED: "sent",
+                    Status.READ: "sent",
+                    Status.FAILED: "failed",
+                    Status.WITHDRAWN: "withdrawn",
+                    Status.UNKNOWN: "unknown",
+                }.get(s, "pending")
+                totals[key] += 1
+                state = (s, item.message.provider_message_id)
+            if item.reported != state:
+                item.reported = state
+                changed.append(item)
+        return Progress(changed, totals, done)
