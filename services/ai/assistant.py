@@ -118,7 +118,7 @@ class Assistant:
         now = self._clock()
         open_window = window(conversation.last_inbound_time, now)
         template_required = not open_window.open
-        request = ReplyRequest(contact, conversation, guidance, current.questions() if current else ())
+        request = ReplyRequest(contact, conversation, guidance)
         redact: StreamRedactor | None = None
         pieces: list[str] = []
         end = ReplyEnd((), 0.0, False)

@@ -72,3 +72,31 @@ async def test_the_index_follows_documents_as_they_change(tmp_path):
     await store.delete_document(doc.id)
     assert not (await provider.answer(Question("what are the visit hours on sunday?"))).answered
     await store.close()
+
+
+async def test_a_customers_short_follow_up_is_read_with_what_they_asked_before(tmp_path):
+    from services.ai.adapters.provider import ReplyRequest
+    from services.ai.domain.answers import ReplyPiece
+    from services.ai.domain.conversations import ContactCard, Conversation, ConversationMessage, Direction
+
+    store = SqliteDocsStore(tmp_path / "docs.sqlite3")
+    content = (
+        "# Plans\n\n## CarePlus Family\n\nCarePlus Family costs ₹1,499 per month for up to 4 members.\n\n"
+        "## CarePlus Senior\n\nCarePlus Senior costs ₹2,299 per month for one person aged 60 or above.\n\n"
+        "## Pausing\n\nA plan can be paused once a year for up to 60 days.\n"
+    )
+    doc = documents.new_document(ids.new_id(), DocumentInput("", content, ContentType.MARKDOWN), time.time(), "a")
+    await store.create_document(doc)
+    conversation = Conversation(
+        (
+            ConversationMessage(Direction.INBOUND, "how much is the family plan per month?", 1.0),
+            ConversationMessage(Direction.OUTBOUND, "It is ₹1,499 per month.", 2.0),
+            ConversationMessage(Direction.INBOUND, "and the senior one?", 3.0),
+        ),
+        3.0,
+    )
+    contact = ContactCard("contacts/01J0000000000000000000000A", "Asha", "", "")
+    events = [e async for e in LocalProvider(store, 0.32).reply(ReplyRequest(contact, conversation))]
+    reply = "".join(e.text for e in events if isinstance(e, ReplyPiece))
+    assert reply.startswith("Hi Asha, CarePlus Senior costs ₹2,299")  # the follow-up's own subject leads
+    await store.close()

@@ -18,7 +18,6 @@ class ReplyRequest:
     contact: ContactCard
     conversation: Conversation
     guidance: str = ""  # the operator's note on what to address
-    earlier: tuple[str, ...] = ()  # the operator's earlier turns in the session
 
 
 class KnowledgeProvider(Protocol):

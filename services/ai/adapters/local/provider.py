@@ -21,6 +21,7 @@ from services.ai.adapters.local.speech import Speech
 from services.ai.adapters.provider import ReplyRequest
 from services.ai.adapters.store import DocsStore
 from services.ai.domain.answers import DONT_KNOW, Answer, Citation, Question, ReplyEnd, ReplyPiece, ReplyStart
+from services.ai.domain.conversations import Direction
 from services.ai.domain.documents import Document
 
 log = logging.getLogger("wecare.ai.local")
@@ -96,9 +97,14 @@ class LocalProvider:
         return Answer(found.text, True, confidence, tuple(citation(h) for h in found.sources), passages)
 
     async def reply(self, request: ReplyRequest) -> AsyncIterator[ReplyStart | ReplyPiece | ReplyEnd]:
-        asked = " ".join(m.text for m in request.conversation.latest_from_contact())
+        latest = request.conversation.latest_from_contact()
+        asked = " ".join(m.text for m in latest)
         question = " ".join(part for part in (asked, request.guidance) if part)
-        answer = await self.answer(Question(question, request.earlier))
+        # A short follow-up ("and for family?") is read with what the contact asked before it.
+        before = tuple(
+            m.text for m in request.conversation.messages if m.direction is Direction.INBOUND and m not in latest
+        )
+        answer = await self.answer(Question(question, before[-1:]))
         name = request.contact.display_name.split()[0] if request.contact.display_name.split() else "there"
         body = answer.text if answer.answered else NOT_FOUND_REPLY
         yield ReplyStart(answer.citations)
