@@ -89,14 +89,17 @@ async def test_a_customers_short_follow_up_is_read_with_what_they_asked_before(t
     await store.create_document(doc)
     conversation = Conversation(
         (
-            ConversationMessage(Direction.INBOUND, "how much is the family plan per month?", 1.0),
-            ConversationMessage(Direction.OUTBOUND, "It is ₹1,499 per month.", 2.0),
-            ConversationMessage(Direction.INBOUND, "and the senior one?", 3.0),
+            ConversationMessage(Direction.INBOUND, "tell me about the senior plan", 1.0),
+            ConversationMessage(Direction.OUTBOUND, "Happy to help!", 2.0),
+            ConversationMessage(Direction.INBOUND, "how much?", 3.0),
         ),
         3.0,
     )
     contact = ContactCard("contacts/01J0000000000000000000000A", "Asha", "", "")
     events = [e async for e in LocalProvider(store, 0.32).reply(ReplyRequest(contact, conversation))]
     reply = "".join(e.text for e in events if isinstance(e, ReplyPiece))
-    assert reply.startswith("Hi Asha, CarePlus Senior costs ₹2,299")  # the follow-up's own subject leads
+    assert reply.startswith("Hi Asha, CarePlus Senior costs ₹2,299")
+    alone = Conversation(conversation.messages[2:], 3.0)  # without what came before, "how much?" says nothing
+    events = [e async for e in LocalProvider(store, 0.32).reply(ReplyRequest(contact, alone))]
+    assert "₹2,299" not in "".join(e.text for e in events if isinstance(e, ReplyPiece))
     await store.close()
