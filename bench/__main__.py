@@ -41,5 +41,9 @@ async def main(selected: list[str]) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="make bench")
-    parser.add_argument("sections", nargs="*", default=list(SECTIONS), choices=list(SECTIONS))
-    asyncio.run(main(parser.parse_args().sections))
+    parser.add_argument("sections", nargs="*", help=f"any of {', '.join(SECTIONS)} (default: all)")
+    chosen = parser.parse_args().sections or list(SECTIONS)
+    unknown = sorted(set(chosen) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown section {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    asyncio.run(main(chosen))

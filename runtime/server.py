@@ -18,7 +18,7 @@ from grpc_reflection.v1alpha import reflection
 
 from runtime.audit.model import AuditStore
 from runtime.auth import TokenVerifier, access_table
-from runtime.interceptors import AuditInterceptor, AuthInterceptor, ErrorInterceptor, TelemetryInterceptor
+from runtime.interceptors import AuditTrail, Authenticator, RpcPipeline, Telemetry
 from runtime.metrics import serve_metrics
 from runtime.settings import Settings
 
@@ -64,10 +64,7 @@ class GrpcProcess:
         table = access_table(names)
         server = grpc.aio.server(
             interceptors=[
-                TelemetryInterceptor(self.name),
-                AuditInterceptor(self.audit, table),  # outside auth: refused attempts by known callers count too
-                AuthInterceptor(self.verifier, table),
-                ErrorInterceptor(),
+                RpcPipeline(Telemetry(self.name), AuditTrail(self.audit, table), Authenticator(self.verifier, table))
             ],
             # A second process on the same port must fail loudly, not share it.
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 8 * 1024 * 1024)],

@@ -78,7 +78,7 @@ class SqliteContactStore:
         )
 
     async def get(self, contact_id: str) -> Contact | None:
-        rows = await self._db.read(lambda c: c.execute(SELECT + " WHERE id = ?", (contact_id,)).fetchall())
+        rows = self._db.read_point(lambda c: c.execute(SELECT + " WHERE id = ?", (contact_id,)).fetchall())
         return _decode(rows)[0] if rows else None
 
     async def create(self, contact: Contact) -> None:
@@ -149,12 +149,12 @@ class SqliteContactStore:
         return _decode(rows)
 
     async def find_by_phone(self, phone_number: str) -> Contact | None:
-        rows = await self._db.read(lambda c: c.execute(SELECT + " WHERE phone = ?", (phone_number,)).fetchall())
+        rows = self._db.read_point(lambda c: c.execute(SELECT + " WHERE phone = ?", (phone_number,)).fetchall())
         return _decode(rows)[0] if rows else None
 
     async def find_by_email(self, email: str) -> Contact | None:
         key = email.strip().lower()
-        rows = await self._db.read(lambda c: c.execute(SELECT + " WHERE email_key = ?", (key,)).fetchall())
+        rows = self._db.read_point(lambda c: c.execute(SELECT + " WHERE email_key = ?", (key,)).fetchall())
         return _decode(rows)[0] if rows else None
 
     async def by_name_prefix(self, prefix: str, limit: int) -> list[Contact]:
