@@ -2,8 +2,9 @@
 normalisation of questions and passages alike.
 
 Text is folded (case, accents, punctuation), texting shorthand and common Hinglish words are rewritten by a
-small table, words are stemmed, and a question word the knowledge base never uses is matched to the nearest
-word it does use (one or two typing slips). The table is general: how people text, not answers to questions."""
+small table, words are stemmed, and a question word the knowledge base never uses, and that is no English
+word either, is matched to the nearest word it does use (one or two typing slips). The table is general: how
+people text and everyday synonyms, not answers to particular questions."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import Stemmer
 from spellchecker import SpellChecker
 
 WORD = re.compile(r"[a-z0-9]+")
-# Rarity scale over the English word counts of the dictionary: about a million uses is everyday, four orders
+# Rarity scale over the English word counts of the dictionary: about a million uses is everyday, three orders
 # of magnitude fewer is rare.
 COMMON_COUNT = 1_000_000
 RARITY_SPAN = 3.0
@@ -285,6 +286,9 @@ STOPWORDS = frozenset(
 )
 
 
+PHRASE_SIZES = sorted({len(p) for p in PHRASES}, reverse=True)
+
+
 def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -295,7 +299,7 @@ def rewrite(words: list[str]) -> list[str]:
     out: list[str] = []
     i = 0
     while i < len(words):
-        for size in (3, 2):
+        for size in PHRASE_SIZES:
             phrase = tuple(words[i : i + size])
             if len(phrase) == size and phrase in PHRASES:
                 out.extend(PHRASES[phrase].split())
@@ -309,8 +313,8 @@ def rewrite(words: list[str]) -> list[str]:
 
 
 class Speech:
-    """Turns text into index terms. `known` (the corpus's surface words) lets questions be corrected toward
-    the words the knowledge base actually uses."""
+    """Turns text into index terms, and knows English: which words are words (a word in the dictionary is not
+    a typo) and how common each is (pyspellchecker's word counts)."""
 
     def __init__(self) -> None:
         self._stemmer = Stemmer.Stemmer("english")
