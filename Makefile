@@ -51,7 +51,7 @@ run: $(VENV)/.installed
 	$(PY) -m localrun.stack
 
 token: $(VENV)/.installed
-	@$(PY) -m localrun.token
+	@$(PY) -m localrun.token $(if $(ROLE),--user $(ROLE))
 
 bench: $(VENV)/.installed
 	$(PY) -m bench
