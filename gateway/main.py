@@ -12,6 +12,7 @@ import signal
 from aiohttp import web
 
 from gateway.app import Gateway
+from gateway.sns import SnsEndpoint
 from runtime.auth import TokenVerifier
 from runtime.logs import setup_logging
 from runtime.settings import Settings
@@ -57,7 +58,8 @@ async def run() -> None:
     setup_logging("gateway", settings.log_level)
     tracer_provider = setup_tracing(settings, "gateway")
     log.info("settings", extra={"settings": settings.redacted()})
-    gateway = Gateway(settings, TokenVerifier(settings))
+    sns = SnsEndpoint.for_settings(settings)
+    gateway = Gateway(settings, TokenVerifier(settings), extra_routes=sns.routes())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -65,6 +67,7 @@ async def run() -> None:
     try:
         await serve(gateway, stop)
     finally:
+        await sns.close()
         tracer_provider.shutdown()
 
 
