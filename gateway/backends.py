@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from runtime.settings import Settings
+from wecare.ai.v1 import ai_service_pb2
 from wecare.audit.v1 import audit_service_pb2
 from wecare.contacts.v1 import contacts_service_pb2
 
@@ -32,5 +33,5 @@ BACKENDS: tuple[Backend, ...] = (
     Backend(audit_service_pb2, "wecare.audit.v1.AuditService", "contacts_address"),
     # Backend(messaging_service_pb2, "wecare.messaging.v1.MessagingService", "messaging_address"),
     # Backend(bulk_service_pb2, "wecare.bulk.v1.BulkService", "bulk_address"),
-    # Backend(ai_service_pb2, "wecare.ai.v1.AIService", "ai_address"),
+    Backend(ai_service_pb2, "wecare.ai.v1.AIService", "ai_address"),
 )

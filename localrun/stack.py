@@ -61,6 +61,7 @@ class Process:
 # Started in this order, stopped in reverse. A new process joins with one line here (and its address in Settings).
 PROCESSES: tuple[Process, ...] = (
     Process("contacts", "services.contacts", "contacts_address", GRPC, "wecare.contacts.v1.ContactsService"),
+    Process("ai", "services.ai", "ai_address", GRPC, "wecare.ai.v1.AIService"),
     Process("gateway", "gateway", "gateway_address", HTTP, "/healthz"),
 )
 

@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from gateway.app import Gateway
+from gateway.backends import BACKENDS
 from gateway.routes import Route
 from runtime.settings import Settings
 from services.contacts.main import wire as wire_contacts
@@ -118,6 +119,10 @@ def settings_for(user_pool):
     return make
 
 
+# The gateway in these tests fronts the contacts process only (the other services have tests of their own).
+CONTACTS_BACKENDS = tuple(b for b in BACKENDS if b.address_setting == "contacts_address")
+
+
 @pytest.fixture
 def verifier(user_pool):
     """The gateway's TokenVerifier, knowing the pool's key."""
@@ -144,7 +149,7 @@ async def make_client():
 async def api(contacts_backend, make_client, spans, settings_for, verifier):
     """The gateway in front of the contacts backend; `api.gateway` is the Gateway."""
     settings = settings_for(contacts_backend.address)
-    gateway = Gateway(settings, verifier(settings))
+    gateway = Gateway(settings, verifier(settings), backends=CONTACTS_BACKENDS)
     client = await make_client(gateway)
     client.gateway = gateway
     return client

@@ -11,7 +11,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from openapi_spec_validator import validate
 
 from gateway.app import Gateway
+from gateway.backends import BACKENDS
 from runtime.errors import ResourceExhausted
+
+CONTACTS_BACKENDS = tuple(b for b in BACKENDS if b.address_setting == "contacts_address")
 
 ORIGIN = "http://localhost:3000"  # the test settings' one allowed origin
 
@@ -133,7 +136,7 @@ async def test_cors_preflight_and_origin_echo(api, user_pool):
 
 async def test_health_and_readiness(user_pool, contacts_backend, make_client, settings_for, verifier):
     settings = settings_for(contacts_backend.address)
-    client = await make_client(Gateway(settings, verifier(settings)))
+    client = await make_client(Gateway(settings, verifier(settings), backends=CONTACTS_BACKENDS))
     assert (await client.get("/healthz")).status == 200
     for _ in range(100):  # the process turns SERVING once its first probes pass
         ready = await client.get("/readyz")
@@ -225,7 +228,13 @@ async def test_seams_for_extra_routes_and_admission(user_pool, contacts_backend,
 
     settings = settings_for(contacts_backend.address)
     admission = Closed()
-    gateway = Gateway(settings, verifier(settings), extra_routes=[web.post("/v1/events/sns", sns)], admission=admission)
+    gateway = Gateway(
+        settings,
+        verifier(settings),
+        backends=CONTACTS_BACKENDS,
+        extra_routes=[web.post("/v1/events/sns", sns)],
+        admission=admission,
+    )
     client = await make_client(gateway)
     extra = await client.post("/v1/events/sns", data=b"{}")  # its own authentication; no bearer token
     assert extra.status == 200 and await extra.json() == {"took": 2}

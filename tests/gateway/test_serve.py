@@ -115,7 +115,11 @@ async def test_python_m_gateway_serves_logs_and_exits_0_on_sigterm(contacts_back
         await wait_until_up(f"{base}/healthz", proc=proc)
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{base}/readyz") as ready:
-                assert ready.status == 200
+                # Only contacts runs here, and ready means every backend: the others are named as missing.
+                body = await ready.json()
+                assert ready.status == 503 and not body["ready"]
+                assert body["backends"]["contacts/wecare.contacts.v1.ContactsService"] == "SERVING"
+                assert any(name.startswith("ai/") and state != "SERVING" for name, state in body["backends"].items())
             async with http.get(f"{base}/v1/contacts", headers=user_pool.auth("viewer")) as listed:
                 assert listed.status == 200
             async with http.get(f"{base}/v1/contacts", params={"access_token": "secret-in-url"}) as refused:
@@ -131,6 +135,6 @@ async def test_python_m_gateway_serves_logs_and_exits_0_on_sigterm(contacts_back
     listed_line = next(r for r in requests if r["path"] == "/v1/contacts" and r["status"] == 200)
     assert listed_line["method"] == "GET" and listed_line["route"] == "/v1/contacts" and listed_line["ms"] >= 0
     assert listed_line["service"] == "gateway" and len(listed_line["trace_id"]) == 32
-    assert any(r["path"] == "/readyz" and r["status"] == 200 for r in requests)
+    assert any(r["path"] == "/readyz" and r["status"] == 503 for r in requests)
     assert "secret-in-url" not in log_path.read_text()  # tokens in query strings never reach the log
     assert lines[-1]["message"] == "stopped"
