@@ -8,6 +8,7 @@ so a second stack (the process tests) runs beside a developer's on other ports."
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -107,6 +108,12 @@ def main() -> int:
             local = bootstrap(endpoint, run.local_env, Options.from_env(os.environ, settings.region))
         except (BotoCoreError, ClientError) as exc:
             raise StartFailed(f"creating the local AWS resources failed: {exc}\n{_tail(run.log('moto'))}") from None
+        if settings.store == "dynamodb":  # the AWS store on the embedded AWS: its tables first
+            from localrun.tables import ensure_tables
+
+            os.environ.update(_local_credentials())  # aiobotocore reads credentials from this process's environment
+            tables = asyncio.run(ensure_tables(Settings.from_env({**os.environ, **local.settings_env()})))
+            print(f"  DynamoDB tables on the embedded AWS: {', '.join(tables)}", flush=True)
 
         env: dict[str, str | None] = {
             **local.settings_env(),
@@ -116,8 +123,7 @@ def main() -> int:
             "WECARE_LISTEN_ADDRESS": None,
             "WECARE_METRICS_PORT": None,
             # The embedded AWS takes any credentials; these keep a developer's real ones out of the local run.
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
+            **_local_credentials(),
             "AWS_SESSION_TOKEN": None,
             "AWS_PROFILE": None,
         }
@@ -148,6 +154,10 @@ def main() -> int:
         code = 1  # a graceful stop is part of the contract: exit 0 only when every process gave one
     print("wecare: stopped", flush=True)
     return code
+
+
+def _local_credentials() -> dict[str, str]:
+    return {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
 
 def _check_free(addresses: list[tuple[str, str]]) -> None:
