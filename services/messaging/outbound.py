@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from runtime import ids
 from runtime.errors import DomainError, InvalidArgument, NotFound
-from services.messaging.adapters.consent import ConsentReader
+from services.messaging.adapters.consent import ConsentReader, Recipient
 from services.messaging.adapters.store import InboundStore, OutboundStore, Withdrawal
 from services.messaging.dispatcher import Dispatcher
 from services.messaging.domain import rules
@@ -25,15 +25,19 @@ from services.messaging.domain.model import (
     Channel,
     Conversation,
     Lane,
+    MessageState,
     OutboundMessage,
     Status,
     Template,
     conversation_id,
+    state_of,
 )
 from services.messaging.domain.rules import Draft, RuleFacts
 
 log = logging.getLogger("wecare.messaging.outbound")
-CHUNK = 500  # messages accepted per store write in a streamed send
+CHUNK = 200  # messages accepted per store write in a streamed send
+OVERLAP = 1.0  # seconds a streamed send re-reads of its changes
+PREFETCH_SPAN = 5000  # recipients whose consent is read at once (consent.prefetch)
 TEMPLATE_CACHE_SECONDS = 5.0
 
 
@@ -50,7 +54,7 @@ class Item:
     """One message of a streamed send: its index, then its acceptance or refusal, then its state."""
 
     index: int
-    message: OutboundMessage | None = None
+    message: MessageState | None = None
     refusal: DomainError | None = None
     duplicate: bool = False
     reported: tuple | None = None  # what the stream last said about it
@@ -105,22 +109,6 @@ class Outbound:
     def forget_templates(self) -> None:
         self._templates_at = -1e9
 
-    async def _origination(self, draft: Draft) -> tuple[str, float | None]:
-        """The sender, and for WhatsApp the customer's last message time to it (the window)."""
-        channel = draft.channel
-        assert channel is not None
-        if channel != Channel.WHATSAPP:
-            return draft.origination or self.config.senders[channel][0], None
-        if draft.origination:
-            return draft.origination, await self._inbound.last_inbound(draft.origination, draft.recipient)
-        # Unnamed: reply from the phone the customer wrote to last, else the first phone.
-        best, best_time = self.config.senders[channel][0], None
-        for phone in self.config.senders[channel]:
-            last = await self._inbound.last_inbound(phone, draft.recipient)
-            if last is not None and (best_time is None or last > best_time):
-                best, best_time = phone, last
-        return best, best_time
-
     async def _wamid(self, name: str, field_path: str) -> str:
         message_id = name.removeprefix("messages/")
         if not ids.is_id(message_id):
@@ -137,40 +125,129 @@ class Outbound:
         return wamid
 
     # --- accepting ----------------------------------------------------------------------------------
-    async def prepare(
-        self, draft: Draft, prefix: str, lane: Lane, batch_id: str = "", opt_out_confirmation: bool = False
-    ) -> OutboundMessage | tuple[OutboundMessage, bool]:
-        """A message ready to store, or (the earlier message, True) when its idempotency key is taken."""
-        draft = rules.validate(draft, prefix, self.config.region, self.config.senders)
-        assert draft.channel is not None and draft.category is not None
-        if draft.idempotency_key:
-            held = await self._store.get_by_key(draft.idempotency_key)
-            if held is not None and held.status != Status.WITHDRAWN:
-                return held, True
-        channel = draft.channel.value
-        if draft.contact:
-            found = await self._consent.by_contact(channel, draft.contact)
-            address = found.email if draft.channel == Channel.EMAIL else found.phone_number
-            if not address:
-                raise InvalidArgument(f"{prefix}.contact", f"{draft.contact} has no address on {channel}")
-            if draft.recipient and draft.recipient != address:
-                raise InvalidArgument(f"{prefix}.recipient", f"is not {draft.contact}'s address on {channel}")
-            draft = rules.validate(
-                Draft(**{**draft.__dict__, "recipient": address}), prefix, self.config.region, self.config.senders
-            )
-            recipient = found
-        else:
-            recipient = await self._consent.by_address(channel, draft.recipient)
-        origination, last_inbound = await self._origination(draft)
+    async def prepare_many(
+        self,
+        entries: list[tuple[Draft, str]],
+        lane: Lane,
+        batch_id: str = "",
+        opt_out_confirmation: bool = False,
+    ) -> list[OutboundMessage | tuple[OutboundMessage, bool] | DomainError]:
+        """For each (draft, field prefix): a message ready to store, (the earlier message, True) when its
+        idempotency key is taken, or why it is refused. The facts are read for all of them at once."""
+        out: list = [None] * len(entries)
+        valid: list[tuple[int, Draft]] = []
+        for i, (draft, prefix) in enumerate(entries):
+            try:
+                valid.append((i, rules.validate(draft, prefix, self.config.region, self.config.senders)))
+            except DomainError as exc:
+                out[i] = exc
+        keys = [d.idempotency_key for _, d in valid if d.idempotency_key]
+        held = {m.idempotency_key: m for m in await self._store.get_by_keys(keys)} if keys else {}
+        fresh: list[tuple[int, Draft]] = []
+        for i, d in valid:
+            earlier = held.get(d.idempotency_key) if d.idempotency_key else None
+            if earlier is not None and earlier.status != Status.WITHDRAWN:
+                out[i] = (earlier, True)
+            else:
+                fresh.append((i, d))
+
+        found = await asyncio.gather(*(self._recipient(d, entries[i][1]) for i, d in fresh), return_exceptions=True)
+        resolved: list[tuple[int, Draft, Recipient]] = []
+        for (i, _), r in zip(fresh, found, strict=True):
+            if isinstance(r, DomainError):
+                out[i] = r
+            elif isinstance(r, BaseException):
+                raise r
+            else:
+                resolved.append((i, r[0], r[1]))
+
+        phones = self.config.senders.get(Channel.WHATSAPP, ())
+        pairs = {
+            (p, d.recipient)
+            for _, d, _ in resolved
+            if d.channel == Channel.WHATSAPP
+            for p in ([d.origination] if d.origination else phones)
+        }
+        last = await self._inbound.last_inbound_many(sorted(pairs)) if pairs else {}
+        templates = {}
+        for _, d, _ in resolved:
+            if "template" in d.content:
+                t = d.content["template"]
+                key = (t.get("template_name", ""), t.get("language", ""))
+                if key not in templates:
+                    templates[key] = await self._template(*key)
         now = self._wall()
+        marketing = {
+            d.recipient
+            for _, d, _ in resolved
+            if d.category == Category.MARKETING
+            or (_template_of(d, templates) is not None and _template_of(d, templates).category == Category.MARKETING)
+        }
+        suppressed = await self._store.suppressed_many(sorted(marketing), "marketing", now) if marketing else {}
+
+        for i, d, recipient in resolved:
+            prefix = entries[i][1]
+            try:
+                out[i] = await self._build(
+                    d,
+                    prefix,
+                    recipient,
+                    last,
+                    _template_of(d, templates),
+                    suppressed.get(d.recipient),
+                    lane,
+                    batch_id,
+                    opt_out_confirmation,
+                    now,
+                )
+            except DomainError as exc:
+                out[i] = exc
+        return out
+
+    async def _recipient(self, draft: Draft, prefix: str) -> tuple[Draft, Recipient]:
+        assert draft.channel is not None
+        channel = draft.channel.value
+        if not draft.contact:
+            return draft, await self._consent.by_address(channel, draft.recipient)
+        found = await self._consent.by_contact(channel, draft.contact)
+        address = found.email if draft.channel == Channel.EMAIL else found.phone_number
+        if not address:
+            raise InvalidArgument(f"{prefix}.contact", f"{draft.contact} has no address on {channel}")
+        if draft.recipient and draft.recipient != address:
+            raise InvalidArgument(f"{prefix}.recipient", f"is not {draft.contact}'s address on {channel}")
+        draft = rules.validate(
+            Draft(**{**draft.__dict__, "recipient": address}), prefix, self.config.region, self.config.senders
+        )
+        return draft, found
+
+    async def _build(
+        self,
+        draft: Draft,
+        prefix: str,
+        recipient: Recipient,
+        last: dict[tuple[str, str], float],
+        template: Template | None,
+        suppressed: str | None,
+        lane: Lane,
+        batch_id: str,
+        opt_out_confirmation: bool,
+        now: float,
+    ) -> OutboundMessage:
+        assert draft.channel is not None
+        origination, last_inbound = draft.origination, None
+        if draft.channel == Channel.WHATSAPP:
+            if origination:
+                last_inbound = last.get((origination, draft.recipient))
+            else:
+                # Unnamed: reply from the phone the customer wrote to last, else the first phone.
+                origination = self.config.senders[Channel.WHATSAPP][0]
+                for phone in self.config.senders[Channel.WHATSAPP]:
+                    t = last.get((phone, draft.recipient))
+                    if t is not None and (last_inbound is None or t > last_inbound):
+                        origination, last_inbound = phone, t
+        elif not origination:
+            origination = self.config.senders[draft.channel][0]
         window_open = rules.window_open(last_inbound, now)
-        template = None
-        if "template" in draft.content:
-            t = draft.content["template"]
-            template = await self._template(t.get("template_name", ""), t.get("language", ""))
-        suppressed = None
-        if draft.category == Category.MARKETING or (template and template.category == Category.MARKETING):
-            suppressed = await self._store.suppressed(draft.recipient, "marketing", now)
         facts = RuleFacts(
             consent=recipient.consent,
             window_open=window_open,
@@ -234,7 +311,11 @@ class Outbound:
         return outcomes
 
     async def send_one(self, draft: Draft, opt_out_confirmation: bool = False) -> tuple[OutboundMessage, bool]:
-        prepared = await self.prepare(draft, "message", Lane.SINGLE, opt_out_confirmation=opt_out_confirmation)
+        [prepared] = await self.prepare_many(
+            [(draft, "message")], Lane.SINGLE, opt_out_confirmation=opt_out_confirmation
+        )
+        if isinstance(prepared, DomainError):
+            raise prepared
         if isinstance(prepared, tuple):
             return prepared
         [outcome] = await self._store_and_notify([prepared])
@@ -249,39 +330,55 @@ class Outbound:
             raise InvalidArgument("messages", f"at most {self.config.max_batch} messages a call")
         items = [Item(i) for i in range(len(drafts))]
         tracker = Tracker(items, self._wall)
-        for start in range(0, len(drafts), CHUNK):
-            chunk = list(range(start, min(start + CHUNK, len(drafts))))
-            prepared = await asyncio.gather(
-                *(self.prepare(drafts[i], f"messages[{i}]", Lane.BULK, batch_id) for i in chunk),
-                return_exceptions=True,
+        for start in range(0, len(drafts), PREFETCH_SPAN):
+            span = drafts[start : start + PREFETCH_SPAN]
+            await self._consent.prefetch(
+                {_consent_key(d, self.config.region) for d in span if d.channel and not d.contact}
             )
-            to_store: list[tuple[int, OutboundMessage]] = []
-            for i, p in zip(chunk, prepared, strict=True):
-                if isinstance(p, DomainError):
-                    items[i].refusal = p
-                elif isinstance(p, BaseException):
-                    raise p
-                elif isinstance(p, tuple):
-                    items[i].message, items[i].duplicate = p[0], True
-                else:
-                    to_store.append((i, p))
-            if to_store:
-                outcomes = await self._store_and_notify([m for _, m in to_store])
-                for (i, _), o in zip(to_store, outcomes, strict=True):
-                    items[i].message, items[i].duplicate = o.message, o.duplicate
-            tracker.accepted_through(chunk[-1])
-            if tracker.due(interval):
-                yield tracker.step(done=False)
+            async for progress in self._accept_span(
+                drafts, items, tracker, start, start + len(span), batch_id, interval
+            ):
+                yield progress
         while not tracker.settled():
             await asyncio.sleep(interval)
             changed = await self._store.batch_changes(batch_id, tracker.since())
             others = tracker.foreign_pending()
             if others:
-                changed += await self._store.get_many(others)
+                changed += [state_of(m) for m in await self._store.get_many(others)]
             tracker.observe(changed)
             if tracker.due(interval):
                 yield tracker.step(done=False)
         yield tracker.step(done=True)
+
+    async def _accept_span(
+        self,
+        drafts: list[Draft],
+        items: list[Item],
+        tracker: Tracker,
+        begin: int,
+        end: int,
+        batch_id: str,
+        interval: float,
+    ) -> AsyncIterator[Progress]:
+        for start in range(begin, end, CHUNK):
+            await asyncio.sleep(0)  # let the dispatcher run between chunks
+            chunk = list(range(start, min(start + CHUNK, end)))
+            prepared = await self.prepare_many([(drafts[i], f"messages[{i}]") for i in chunk], Lane.BULK, batch_id)
+            to_store: list[tuple[int, OutboundMessage]] = []
+            for i, p in zip(chunk, prepared, strict=True):
+                if isinstance(p, DomainError):
+                    items[i].refusal = p
+                elif isinstance(p, tuple):
+                    items[i].message, items[i].duplicate = state_of(p[0]), True
+                else:
+                    to_store.append((i, p))
+            if to_store:
+                outcomes = await self._store_and_notify([m for _, m in to_store])
+                for (i, _), o in zip(to_store, outcomes, strict=True):
+                    items[i].message, items[i].duplicate = state_of(o.message), o.duplicate
+            tracker.accepted_through(chunk[-1])
+            if tracker.due(interval):
+                yield tracker.step(done=False)
 
     async def withdraw(self, prefix: str) -> Withdrawal:
         target = rules.withdrawal_target(prefix)
@@ -311,7 +408,7 @@ class Tracker:
         self._wall = wall
         self._by_id: dict[str, Item] = {}
         self._accepted_through = -1
-        self._last_poll = wall()
+        self._seen_until = wall()
         self._last_step = 0.0
         self._sends: deque[float] = deque()
 
@@ -322,10 +419,8 @@ class Tracker:
                 self._by_id.setdefault(item.message.id, item)
 
     def since(self) -> float:
-        # Overlap the previous poll: clocks of several writers, and writes that committed late.
-        since = self._last_poll - 2.0
-        self._last_poll = self._wall()
-        return since
+        # Overlap what was seen: writes stamped before they committed, and several writers' clocks.
+        return self._seen_until - OVERLAP
 
     def foreign_pending(self) -> list[str]:
         """Duplicates of messages from other sends that are not settled yet (their changes are not ours)."""
@@ -335,9 +430,10 @@ class Tracker:
             if i.duplicate and i.message is not None and i.message.status not in SETTLED
         ]
 
-    def observe(self, messages: list[OutboundMessage]) -> None:
+    def observe(self, messages: list[MessageState]) -> None:
         now = time.monotonic()
         for m in messages:
+            self._seen_until = max(self._seen_until, m.update_time)
             item = self._by_id.get(m.id)
             if item is None or item.message is None:
                 continue
@@ -381,3 +477,16 @@ class Tracker:
                 item.reported = state
                 changed.append(item)
         return Progress(changed, totals, done)
+
+
+def _consent_key(draft: Draft, region: str) -> tuple[str, str]:
+    """(channel, address) as the consent lookup will ask for it."""
+    assert draft.channel is not None
+    if draft.channel == Channel.EMAIL:
+        return draft.channel.value, draft.recipient.strip().lower()
+    return draft.channel.value, rules.normalize_phone(draft.recipient, region) or draft.recipient
+
+
+def _template_of(draft: Draft, templates: dict[tuple[str, str], Template | None]) -> Template | None:
+    t = draft.content.get("template")
+    return templates.get((t.get("template_name", ""), t.get("language", ""))) if t else None

@@ -38,6 +38,7 @@ from services.messaging.domain.model import (
     InboundMessage,
     Lane,
     MessageError,
+    MessageState,
     OutboundMessage,
     SendResult,
     Status,
@@ -235,6 +236,15 @@ class SqliteOutboundStore:
         )
         return _message(r) if r else None
 
+    async def get_by_keys(self, idempotency_keys: list[str]) -> list[OutboundMessage]:
+        def run(conn: sqlite3.Connection) -> list[OutboundMessage]:
+            out: list[OutboundMessage] = []
+            for part in _chunks(list(idempotency_keys)):
+                out += [_message(r) for r in conn.execute(f"{SELECT} WHERE idem_key IN ({_marks(len(part))})", part)]
+            return out
+
+        return await self._db.read(run) if idempotency_keys else []
+
     async def get_many(self, message_ids: list[str]) -> list[OutboundMessage]:
         return await self._db.read(lambda c: _by_ids(c, list(message_ids))) if message_ids else []
 
@@ -431,11 +441,23 @@ class SqliteOutboundStore:
 
         return await self._db.write(run)
 
-    async def batch_changes(self, batch_id: str, since: float) -> list[OutboundMessage]:
+    async def batch_changes(self, batch_id: str, since: float) -> list[MessageState]:
         rows = await self._db.read(
-            lambda c: c.execute(f"{SELECT} WHERE batch = ? AND update_time >= ?", (batch_id, since)).fetchall()
+            lambda c: c.execute(
+                "SELECT id, status, update_time, provider_id, error FROM outbound WHERE batch = ? AND update_time >= ?",
+                (batch_id, since),
+            ).fetchall()
         )
-        return [_message(r) for r in rows]
+        return [
+            MessageState(
+                r[0],
+                Status(r[1]),
+                r[2],
+                r[3] or "",
+                MessageError.from_dict(json.loads(r[4])) if r[4] else None,
+            )
+            for r in rows
+        ]
 
     # --- outbound-dlq outbox ------------------------------------------------------------------------
     async def dead_letters_pending(self, limit: int) -> list[OutboundMessage]:
@@ -593,6 +615,20 @@ class SqliteOutboundStore:
             ).fetchone()
         )
         return r[0] if r else None
+
+    async def suppressed_many(self, recipients: list[str], kind: str, now: float) -> dict[str, str]:
+        def run(conn: sqlite3.Connection) -> dict[str, str]:
+            out: dict[str, str] = {}
+            for part in _chunks(list(recipients)):
+                for r in conn.execute(
+                    f"SELECT recipient, reason FROM suppressions WHERE recipient IN ({_marks(len(part))})"
+                    " AND kind IN (?, 'all') AND until > ?",
+                    (*part, kind, now),
+                ):
+                    out[r[0]] = r[1]
+            return out
+
+        return await self._db.read(run) if recipients else {}
 
     async def ping(self) -> None:
         await self._db.ping()
@@ -778,6 +814,24 @@ class SqliteInboundStore:
             ).fetchone()
         )
         return r[0] if r else None
+
+    async def last_inbound_many(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], float]:
+        def run(conn: sqlite3.Connection) -> dict[tuple[str, str], float]:
+            out: dict[tuple[str, str], float] = {}
+            by_phone: dict[str, list[str]] = {}
+            for origination, customer in pairs:
+                by_phone.setdefault(origination, []).append(customer)
+            for origination, customers in by_phone.items():
+                for part in _chunks(customers):
+                    for r in conn.execute(
+                        "SELECT customer, last_inbound FROM windows WHERE origination = ?"
+                        f" AND customer IN ({_marks(len(part))})",
+                        (origination, *part),
+                    ):
+                        out[(origination, r[0])] = r[1]
+            return out
+
+        return await self._db.read(run) if pairs else {}
 
     async def inbound_count(self, origination: str, since: float) -> int:
         r = await self._db.read(

@@ -18,6 +18,7 @@ from services.messaging.domain.model import (
     Channel,
     Conversation,
     InboundMessage,
+    MessageState,
     OutboundMessage,
     SendResult,
     StatusEvent,
@@ -53,6 +54,10 @@ class OutboundStore(Protocol):
     async def get(self, message_id: str) -> OutboundMessage | None: ...
 
     async def get_by_key(self, idempotency_key: str) -> OutboundMessage | None: ...
+
+    async def get_by_keys(self, idempotency_keys: list[str]) -> list[OutboundMessage]:
+        """The messages holding these keys now (in no particular order)."""
+        ...
 
     async def get_many(self, message_ids: list[str]) -> list[OutboundMessage]:
         """Those that exist, in the given order."""
@@ -101,8 +106,8 @@ class OutboundStore(Protocol):
 
     async def withdraw_batch(self, batch_id: str, now: float) -> Withdrawal: ...
 
-    async def batch_changes(self, batch_id: str, since: float) -> list[OutboundMessage]:
-        """The batch's messages updated at or after `since` (callers overlap and deduplicate)."""
+    async def batch_changes(self, batch_id: str, since: float) -> list[MessageState]:
+        """The states of the batch's messages updated at or after `since` (callers overlap and deduplicate)."""
         ...
 
     # --- outbound-dlq outbox ------------------------------------------------------------------------
@@ -163,6 +168,10 @@ class OutboundStore(Protocol):
         """The reason, while suppressed."""
         ...
 
+    async def suppressed_many(self, recipients: list[str], kind: str, now: float) -> dict[str, str]:
+        """recipient -> reason, for those suppressed now."""
+        ...
+
     async def ping(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -193,6 +202,10 @@ class InboundStore(Protocol):
 
     async def last_inbound(self, origination: str, customer: str) -> float | None:
         """The receive time of the customer's latest message to that phone: the window is open until + 24 h."""
+        ...
+
+    async def last_inbound_many(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], float]:
+        """last_inbound for many (origination, customer) pairs; pairs without a window are left out."""
         ...
 
     async def inbound_count(self, origination: str, since: float) -> int:

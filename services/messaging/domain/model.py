@@ -138,6 +138,25 @@ class OutboundMessage:
         return dataclasses.replace(self, **changes)
 
 
+@dataclass(frozen=True)
+class MessageState:
+    """The changing part of an outbound message: what a streamed send follows."""
+
+    id: str
+    status: Status
+    update_time: float
+    provider_message_id: str = ""
+    error: MessageError | None = None
+
+    @property
+    def name(self) -> str:
+        return f"messages/{self.id}"
+
+
+def state_of(m: OutboundMessage) -> MessageState:
+    return MessageState(m.id, m.status, m.update_time, m.provider_message_id, m.error)
+
+
 def message_id_of(callback_data: str) -> str:
     """The message id inside `biz_opaque_callback_data` (`<id>` or `<id>|<idempotency key>`)."""
     return callback_data.split("|", 1)[0]

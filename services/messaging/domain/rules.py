@@ -8,6 +8,7 @@ TEMPLATE_NOT_APPROVED, TEMPLATE_VARIABLES_INCOMPLETE, CATEGORY_MISMATCH, SENDER_
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -76,6 +77,7 @@ def _v(violations: list[FieldViolation], path: str, description: str) -> None:
     violations.append(FieldViolation(path, description))
 
 
+@functools.lru_cache(maxsize=65536)
 def normalize_phone(raw: str, region: str) -> str | None:
     try:
         number = phonenumbers.parse(raw, region)
