@@ -14,6 +14,7 @@ from aiohttp import web
 from localrun.sandbox.events import EventSink
 from localrun.sandbox.log import LogWriter
 from localrun.sandbox.server import Config, Sandbox
+from runtime.aws import AwsClients
 from runtime.logs import setup_logging
 from runtime.settings import Settings
 
@@ -26,7 +27,14 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         config.update(json.loads(settings.sandbox_config))
     writer = LogWriter(settings.sandbox_log)
     sink = EventSink(settings, batch=config.ingest_batch, interval=config.ingest_interval)
-    sandbox = Sandbox(writer, sink, config, settings.region)
+    aws = AwsClients(settings)
+
+    async def put_media(bucket: str, key: str, data: bytes, content_type: str) -> None:
+        s3 = await aws.client("s3")
+        await s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+
+    media_store = put_media if settings.aws_endpoint_url else None  # S3 locally is the embedded AWS
+    sandbox = Sandbox(writer, sink, config, settings.region, media_store=media_store)
     runner = web.AppRunner(sandbox.app(), access_log=None)
     await runner.setup()
     host, _, port = settings.sandbox_address.rpartition(":")
@@ -41,6 +49,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await delivering
         await runner.cleanup()
+        await aws.close()
         writer.close()
         log.info("sandbox stopped", extra={"events_undelivered": sink.pending()})
 

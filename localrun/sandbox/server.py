@@ -28,6 +28,7 @@ import time
 import uuid
 import zlib
 from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -58,6 +59,22 @@ MESSAGE_TYPES = {
     "template",
 }
 MAX_MESSAGE_BYTES = 2_048_000
+MEDIA_EXTENSIONS = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "audio/ogg": ".ogg",
+    "audio/mpeg": ".mp3",
+    "audio/aac": ".aac",
+    "audio/amr": ".amr",
+    "audio/mp4": ".m4a",
+    "video/mp4": ".mp4",
+    "video/3gpp": ".3gp",
+    "application/pdf": ".pdf",
+    "text/plain": ".txt",
+}
+# Writes a media copy into the bucket: (bucket, key, bytes, content type).
+MediaStore = Callable[[str, str, bytes, str], Awaitable[None]]
 MAX_CALLBACK = 512
 
 # The sandbox's template catalogue: what ListWhatsAppMessageTemplates / GetWhatsAppMessageTemplate return.
@@ -187,8 +204,16 @@ def template_problem(message: dict[str, Any]) -> tuple[str, str] | None:
 
 
 class Sandbox:
-    def __init__(self, log_writer: LogWriter, sink: EventSink | None, config: Config, region: str = "us-east-1"):
+    def __init__(
+        self,
+        log_writer: LogWriter,
+        sink: EventSink | None,
+        config: Config,
+        region: str = "us-east-1",
+        media_store: MediaStore | None = None,
+    ):
         self.log = log_writer
+        self.media_store = media_store
         self.sink = sink
         self.config = config
         self.region = region
@@ -366,10 +391,22 @@ class Sandbox:
             raise AwsError("InvalidParametersException", "one destination, or metadataOnly", 400)
         await self._delays()
         mime = self._media.get(media_id, ("", "image/jpeg"))[1]
+        # The sandbox has no bytes of the customer's media. Like the real service it writes the copy under the
+        # destination prefix as `<prefix><media id><extension>` (a small stand-in object), when it was given a
+        # place to write (the embedded AWS); otherwise it only answers. A copy that cannot be written is an
+        # error, not an accepted call.
+        destination = body.get("destinationS3File")
+        if destination and self.media_store is not None:
+            if not destination.get("bucketName") or not isinstance(destination.get("key", ""), str):
+                raise _validation("destinationS3File needs bucketName and key")
+            key = f"{destination['key']}{media_id}{MEDIA_EXTENSIONS.get(mime, '.bin')}"
+            data = b"sandbox media " + media_id.encode()
+            try:
+                await self.media_store(destination["bucketName"], key, data, mime)
+            except Exception as exc:
+                raise AwsError("DependencyException", f"could not write the media to S3: {exc}", 424) from exc
         self.log.append(Call(time.time_ns(), "MEDIA_GET", origination, "", media_id, ""))
         self.accepted["MEDIA_GET"] += 1
-        # The sandbox has no bytes of the customer's media: it reports a small image (writing is the real
-        # service's side effect, S3 is not the sandbox's to fill).
         return {"mimeType": mime, "fileSize": 12}
 
     async def list_templates(self, query: dict[str, Any]) -> dict[str, Any]:

@@ -31,15 +31,18 @@ def phone_ids(n: int) -> list[str]:
 
 
 @contextlib.asynccontextmanager
-async def sandbox_here(log_path: Path, messaging_address: str = "", **config) -> AsyncIterator[tuple[str, Sandbox]]:
-    """The sandbox served from this event loop on a free port; events go to messaging_address when given."""
+async def sandbox_here(
+    log_path: Path, messaging_address: str = "", media_store=None, **config
+) -> AsyncIterator[tuple[str, Sandbox]]:
+    """The sandbox served from this event loop on a free port; events go to messaging_address when given; media
+    copies are written with media_store when given."""
     conf = Config()
     conf.update(config)
     writer = LogWriter(log_path)
     sink = None
     if messaging_address:
         sink = EventSink(Settings(messaging_address=messaging_address), conf.ingest_batch, conf.ingest_interval)
-    sandbox = Sandbox(writer, sink, conf)
+    sandbox = Sandbox(writer, sink, conf, media_store=media_store)
     runner = web.AppRunner(sandbox.app(), access_log=None)
     await runner.setup()
     port = free_port()
