@@ -40,6 +40,8 @@ class AwsClients:
                 retries={"mode": "standard", "max_attempts": max_attempts},
                 connect_timeout=5,
                 read_timeout=read_timeout,
+                # S3 pre-signed URLs sign Content-Type and Content-Length only with SigV4 (upload limits hold).
+                signature_version="s3v4" if service == "s3" else None,
             )
             self._clients[key] = await self._stack.enter_async_context(
                 self._session.create_client(

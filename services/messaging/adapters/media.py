@@ -38,10 +38,11 @@ class MediaBucket:
         s3 = await self._aws.client("s3")
         url = await s3.generate_presigned_url(
             "put_object",
-            Params={"Bucket": self.bucket, "Key": key, "ContentType": mime_type},
+            # Both signed: a PUT of another type or another size than the one checked is refused by S3.
+            Params={"Bucket": self.bucket, "Key": key, "ContentType": mime_type, "ContentLength": size},
             ExpiresIn=self.url_ttl,
         )
-        return url, {"Content-Type": mime_type}, time.time() + self.url_ttl
+        return url, {"Content-Type": mime_type, "Content-Length": str(size)}, time.time() + self.url_ttl
 
     async def download_url(self, key: str) -> str:
         if not key.startswith((OUTGOING_PREFIX, INCOMING_PREFIX)):

@@ -52,6 +52,16 @@ class SqsQueue:
         )
         return reply.get("Messages", [])
 
+    async def release(self, receipt_handles: list[str]) -> None:
+        """Makes received messages visible again at once (a peek or a dry run leaves the queue as it was)."""
+        sqs = await self._client()
+        for i in range(0, len(receipt_handles), 10):
+            part = receipt_handles[i : i + 10]
+            await sqs.change_message_visibility_batch(
+                QueueUrl=await self.url(),
+                Entries=[{"Id": str(n), "ReceiptHandle": h, "VisibilityTimeout": 0} for n, h in enumerate(part)],
+            )
+
     async def delete(self, receipt_handle: str) -> None:
         await (await self._client()).delete_message(QueueUrl=await self.url(), ReceiptHandle=receipt_handle)
 
