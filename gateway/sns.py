@@ -216,8 +216,9 @@ class SnsEndpoint:
         self._closers: list[Callable[[], Awaitable[Any]]] = []
 
     @classmethod
-    def for_settings(cls, settings: Settings) -> SnsEndpoint:
-        """Production wiring: certificates over HTTPS, IngestEvents on messaging with the gateway's identity."""
+    def for_settings(cls, settings: Settings, certificates: CertificateSource | None = None) -> SnsEndpoint:
+        """Production wiring: certificates over HTTPS (unless given), IngestEvents on messaging with the gateway's
+        service identity."""
         tokens = ServiceTokens(settings, "gateway")
         channel = service_channel(settings.messaging_address, tokens.token)
         stub = messaging_service_pb2_grpc.MessagingServiceStub(channel)
@@ -225,7 +226,7 @@ class SnsEndpoint:
         async def ingest(request: pb.IngestEventsRequest) -> pb.IngestEventsResponse:
             return await stub.IngestEvents(request, timeout=INGEST_TIMEOUT)
 
-        endpoint = cls(settings, SnsVerifier(settings, HttpsCertificates()), ingest)
+        endpoint = cls(settings, SnsVerifier(settings, certificates or HttpsCertificates()), ingest)
         endpoint._closers.append(channel.close)
         return endpoint
 

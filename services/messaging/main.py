@@ -17,6 +17,8 @@ from services.messaging.adapters.store import InboundStore, OutboundStore
 from services.messaging.catalogue import Catalogue
 from services.messaging.dispatcher import DispatchConfig, Dispatcher
 from services.messaging.domain.model import Channel
+from services.messaging.inbound.wiring import InboundParts, inbound_parts
+from services.messaging.inbound_servicer import InboundRpcs
 from services.messaging.outbound import Outbound, OutboundConfig
 from services.messaging.servicer import MessagingServicer
 from wecare.messaging.v1 import messaging_service_pb2_grpc
@@ -84,13 +86,20 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
         ),
     )
     catalogue = Catalogue(outbound_store, whatsapp, settings.whatsapp_wabas)
-    servicer = MessagingServicer(
-        outbound,
-        inbound_store,
-        MediaBucket(aws, settings.media_bucket, settings.media_url_ttl_seconds),
-        catalogue,
-        PageTokens(settings.effective_page_token_key),
+    media = MediaBucket(aws, settings.media_bucket, settings.media_url_ttl_seconds)
+    page_tokens = PageTokens(settings.effective_page_token_key)
+    inbound = inbound_parts(
+        settings,
+        aws,
+        outbound_store=outbound_store,
+        inbound_store=inbound_store,
+        whatsapp=whatsapp,
+        dispatcher=dispatcher,
+        contacts=contacts,
+        media=media,
+        tokens=page_tokens,
     )
+    servicer = MessagingService(inbound, outbound, inbound_store, media, catalogue, page_tokens)
     process.add_service(
         messaging_service_pb2_grpc.add_MessagingServiceServicer_to_server,
         servicer,
@@ -103,6 +112,7 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
     process.on_close(outbound_store.close)
     process.on_close(inbound_store.close)
     process.on_close(contacts.close)
+    process.on_close(inbound.close)  # closers run last-first: the inbox feed stops before the stores close
     # For the inbound half (ingest) and tests: the parts of this process by name.
     process.messaging = {  # type: ignore[attr-defined]
         "outbound": outbound,
@@ -110,7 +120,16 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
         "outbound_store": outbound_store,
         "inbound_store": inbound_store,
         "whatsapp": whatsapp,
+        "inbound": inbound,
     }
+
+
+class MessagingService(MessagingServicer, InboundRpcs):
+    """The one MessagingService servicer: the outbound RPCs (servicer.py) and the inbound ones (inbound_servicer.py)."""
+
+    def __init__(self, inbound: InboundParts, *outbound_parts):
+        MessagingServicer.__init__(self, *outbound_parts)
+        InboundRpcs.__init__(self, inbound)
 
 
 def main() -> None:
