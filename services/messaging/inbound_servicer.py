@@ -221,6 +221,7 @@ class InboundRpcs(messaging_service_pb2_grpc.MessagingServiceServicer):
         if request.include_status_changes:
             kinds.add(ChangeKind.STATUS_CHANGED)
         async with self._inbound_parts.feed.watch() as changes:
+            await context.send_initial_metadata(())  # the watch is live: a caller may act and expect to see it
             try:
                 async for change in changes:
                     if change.kind in kinds and (not wanted or change.conversation_id == wanted):

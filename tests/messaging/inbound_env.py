@@ -85,6 +85,16 @@ class Inbox:
     moto: str
     queues: dict[str, str]  # inbound-dlq etc. -> this test's queue name
     data_dir: Path
+    settings: dict[str, Any]
+
+    @contextlib.asynccontextmanager
+    async def another_messaging(self) -> AsyncIterator[pb_grpc.MessagingServiceStub]:
+        """A second messaging process on the same store (as one more replica would run)."""
+        async with (
+            running("messaging", messaging_wire, POOL, self.data_dir, **self.settings) as process,
+            grpc.aio.insecure_channel(process.address) as channel,
+        ):
+            yield pb_grpc.MessagingServiceStub(channel)
 
     async def post(self, message: Any, headers: dict[str, str] | None = None) -> int:
         """POSTs a notification to the gateway's SNS endpoint; the HTTP status."""
@@ -182,6 +192,7 @@ async def inbox(tmp_path: Path, moto: str, **messaging_settings: Any) -> AsyncIt
                             moto=moto,
                             queues=queues,
                             data_dir=data_dir,
+                            settings=settings,
                         )
                 finally:
                     await client.close()
