@@ -37,7 +37,9 @@ class AwsClients:
         if key not in self._clients:
             config = AioConfig(
                 max_pool_connections=max_pool,
-                retries={"mode": "standard", "max_attempts": max_attempts},
+                # total_max_attempts counts the first call (botocore's `max_attempts` counts retries only:
+                # max_attempts=1 made two calls, so a provider send was not made once).
+                retries={"mode": "standard", "total_max_attempts": max_attempts},
                 connect_timeout=5,
                 read_timeout=read_timeout,
                 # S3 pre-signed URLs sign Content-Type and Content-Length only with SigV4 (upload limits hold).
