@@ -45,15 +45,8 @@ def service() -> tuple[tuple[str, str]]:
     return (("authorization", f"Bearer {ServiceTokens(POOL.settings(), 'test').token()}"),)
 
 
-BUCKET = "stream.wecare.digital"
 INCOMING = "whatsapp-media/whatsapp-media-incoming/"
 PHONES = phone_ids(1)
-
-
-def ensure_bucket(moto: str) -> None:
-    s3 = boto3.client("s3", endpoint_url=moto, region_name="us-east-1")
-    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
-        s3.create_bucket(Bucket=BUCKET)
 
 
 @dataclass
@@ -84,6 +77,7 @@ class Inbox:
     media: MediaStore
     moto: str
     queues: dict[str, str]  # inbound-dlq etc. -> this test's queue name
+    bucket: str  # this test's media bucket (moto is shared by the session)
     data_dir: Path
     settings: dict[str, Any]
 
@@ -119,8 +113,8 @@ class Inbox:
 
     def objects(self, prefix: str = INCOMING) -> dict[str, bytes]:
         s3 = boto3.client("s3", endpoint_url=self.moto, region_name="us-east-1")
-        listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
-        return {o["Key"]: s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listed}
+        listed = s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix).get("Contents", [])
+        return {o["Key"]: s3.get_object(Bucket=self.bucket, Key=o["Key"])["Body"].read() for o in listed}
 
     def media_gets(self) -> int:
         return sum(1 for c in sandbox_log.read(self.sandbox_log) if c.channel == "MEDIA_GET")
@@ -139,8 +133,9 @@ class Inbox:
 
 @contextlib.asynccontextmanager
 async def inbox(tmp_path: Path, moto: str, **messaging_settings: Any) -> AsyncIterator[Inbox]:
-    ensure_bucket(moto)
     suffix = uuid.uuid4().hex[:8]
+    bucket = f"stream-wecare-{suffix}"
+    boto3.client("s3", endpoint_url=moto, region_name="us-east-1").create_bucket(Bucket=bucket)
     queues = {q: f"{q}-{suffix}" for q in ("inbound-dlq", "outbound-dlq", "whatsapp-inbound-dlq")}
     sqs = boto3.client("sqs", endpoint_url=moto, region_name="us-east-1")
     for name in queues.values():
@@ -160,6 +155,7 @@ async def inbox(tmp_path: Path, moto: str, **messaging_settings: Any) -> AsyncIt
                 social_messaging_endpoint_url=url,
                 sms_voice_endpoint_url=url,
                 aws_endpoint_url=moto,
+                media_bucket=bucket,
                 whatsapp_phone_number_ids=tuple(PHONES),
                 whatsapp_pair_interval_seconds=0.0,
                 inbound_dlq=queues["inbound-dlq"],
@@ -191,6 +187,7 @@ async def inbox(tmp_path: Path, moto: str, **messaging_settings: Any) -> AsyncIt
                             media=media,
                             moto=moto,
                             queues=queues,
+                            bucket=bucket,
                             data_dir=data_dir,
                             settings=settings,
                         )

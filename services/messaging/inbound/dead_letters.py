@@ -111,10 +111,8 @@ class DeadLetters:
         """Up to `limit` letters (left in the queue) and the queue's approximate size."""
         q = self._queues[queue]
         letters, seen = await self._receive_distinct(q, limit, visibility=30)
-        try:
-            return letters, await q.approximate_count()
-        finally:
-            await q.release([letter.receipt for letter in seen])
+        await q.release([letter.receipt for letter in seen])
+        return letters, await q.approximate_count()  # counted once they are visible again
 
     async def _receive_distinct(self, q: LetterQueue, limit: int, visibility: int) -> tuple[list[Letter], list]:
         letters: list[Letter] = []
