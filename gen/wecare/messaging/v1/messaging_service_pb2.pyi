@@ -474,6 +474,34 @@ class WithdrawMessagesResponse(_message.Message):
     in_flight_count: int
     def __init__(self, withdrawn_count: _Optional[int] = ..., in_flight_count: _Optional[int] = ...) -> None: ...
 
+class BatchGetMessageStatesRequest(_message.Message):
+    __slots__ = ("idempotency_keys",)
+    IDEMPOTENCY_KEYS_FIELD_NUMBER: _ClassVar[int]
+    idempotency_keys: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, idempotency_keys: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class BatchGetMessageStatesResponse(_message.Message):
+    __slots__ = ("states",)
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    states: _containers.RepeatedCompositeFieldContainer[MessageState]
+    def __init__(self, states: _Optional[_Iterable[_Union[MessageState, _Mapping]]] = ...) -> None: ...
+
+class MessageState(_message.Message):
+    __slots__ = ("idempotency_key", "message", "status", "provider_message_id", "error", "update_time")
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    message: str
+    status: Status
+    provider_message_id: str
+    error: MessageError
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, idempotency_key: _Optional[str] = ..., message: _Optional[str] = ..., status: _Optional[_Union[Status, str]] = ..., provider_message_id: _Optional[str] = ..., error: _Optional[_Union[MessageError, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class GetMessageRequest(_message.Message):
     __slots__ = ("name",)
     NAME_FIELD_NUMBER: _ClassVar[int]

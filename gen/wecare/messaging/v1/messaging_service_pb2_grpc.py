@@ -53,6 +53,11 @@ class MessagingServiceStub:
                 request_serializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.WithdrawMessagesRequest.SerializeToString,
                 response_deserializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.WithdrawMessagesResponse.FromString,
                 _registered_method=True)
+        self.BatchGetMessageStates = channel.unary_unary(
+                '/wecare.messaging.v1.MessagingService/BatchGetMessageStates',
+                request_serializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.BatchGetMessageStatesRequest.SerializeToString,
+                response_deserializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.BatchGetMessageStatesResponse.FromString,
+                _registered_method=True)
         self.GetMessage = channel.unary_unary(
                 '/wecare.messaging.v1.MessagingService/GetMessage',
                 request_serializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.GetMessageRequest.SerializeToString,
@@ -144,6 +149,16 @@ class MessagingServiceServicer:
     def WithdrawMessages(self, request, context):
         """Withdraws the messages whose idempotency key starts with a prefix and that are not handed to a provider
         yet: they end WITHDRAWN within a second and are never sent. Ones already handed off complete normally.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchGetMessageStates(self, request, context):
+        """Gets the current state of the messages holding these idempotency keys, for a caller that follows its own
+        messages after their send: bulk attributes later statuses (delivered, read, failed with its code) to a
+        job's recipients with it, and learns what a paused or cancelled job's in-flight sends became. Keys no
+        message holds are left out. (Added for the bulk service; additive.)
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -254,6 +269,11 @@ def add_MessagingServiceServicer_to_server(servicer, server):
                     servicer.WithdrawMessages,
                     request_deserializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.WithdrawMessagesRequest.FromString,
                     response_serializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.WithdrawMessagesResponse.SerializeToString,
+            ),
+            'BatchGetMessageStates': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchGetMessageStates,
+                    request_deserializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.BatchGetMessageStatesRequest.FromString,
+                    response_serializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.BatchGetMessageStatesResponse.SerializeToString,
             ),
             'GetMessage': grpc.unary_unary_rpc_method_handler(
                     servicer.GetMessage,
@@ -400,6 +420,33 @@ class MessagingService:
             '/wecare.messaging.v1.MessagingService/WithdrawMessages',
             wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.WithdrawMessagesRequest.SerializeToString,
             wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.WithdrawMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchGetMessageStates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.messaging.v1.MessagingService/BatchGetMessageStates',
+            wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.BatchGetMessageStatesRequest.SerializeToString,
+            wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.BatchGetMessageStatesResponse.FromString,
             options,
             channel_credentials,
             insecure,
