@@ -1,0 +1,198 @@
+"""Ingest (services/messaging/inbound/ingest.py) with SQLite stores and stand-ins for contacts and the queue:
+results in request order; consent that contacts cannot take is dead-lettered and finished by a replay; a
+reaction names our message; Meta's failure code reaches the dispatcher once; and a failure before an event is
+marked (the store, the queue) fails the call so that the sender's retry applies it, once."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+
+import pytest
+
+from runtime import ids
+from services.messaging.adapters.consent import Recipient
+from services.messaging.adapters.consent_changes import ConsentNotRecorded
+from services.messaging.adapters.incoming_media import StoredObject
+from services.messaging.adapters.sqlite_store import SqliteInboundStore, SqliteOutboundStore
+from services.messaging.domain.model import Category, Channel, Lane, OutboundMessage, SendResult, Status
+from services.messaging.inbound.ingest import (
+    APPLIED,
+    DEAD_LETTERED,
+    DUPLICATE,
+    REJECTED,
+    InboundEvent,
+    Ingest,
+    UnfinishedTask,
+)
+from services.messaging.inbound.media import MediaCopy
+from tests.support.sns import CUSTOMER, PHONE_ID, load, with_event
+
+FAILED_WAMID = "wamid.HBgMOTE5ODEyMzQ1Njc4FQIAERgSRkFJTEVEMDEyMzQ1Njc4OTAA"
+
+
+class Contacts:
+    """ContactsService as ingest uses it: records consent (or is down), finds contacts by phone."""
+
+    def __init__(self):
+        self.down = False
+        self.changes: list[tuple] = []
+        self.ids: dict[str, str] = {}
+
+    async def record(self, phone: str, opted_out: bool, at: float, source: str, display_name: str) -> str:
+        if self.down:
+            raise ConsentNotRecorded("UNAVAILABLE: contacts is down")
+        self.changes.append((phone, opted_out, at, source, display_name))
+        self.ids.setdefault(phone, ids.new_id())
+        return f"contacts/{self.ids[phone]}"
+
+    async def by_address(self, channel: str, address: str) -> Recipient:
+        return Recipient(self.ids.get(address, ""), "UNKNOWN")
+
+
+class Letters:
+    def __init__(self):
+        self.sent: list[tuple[dict, str]] = []
+        self.down = False
+
+    async def send(self, body: dict, reason: str) -> None:
+        if self.down:
+            raise ConnectionError("SQS is unreachable")
+        self.sent.append((body, reason))
+
+
+class NoMedia:
+    async def get_media(self, origination, media_id, prefix):
+        raise AssertionError("no media in these tests")
+
+    async def find(self, media_id: str) -> StoredObject | None:
+        return None
+
+
+class FlakyInbound(SqliteInboundStore):
+    """The inbound store, with add_voice_call failing once when asked to."""
+
+    fail_calls = 0
+
+    async def add_voice_call(self, call):
+        if self.fail_calls:
+            self.fail_calls -= 1
+            raise OSError("disk I/O error")
+        return await super().add_voice_call(call)
+
+
+@pytest.fixture
+async def setup(tmp_path):
+    inbound = FlakyInbound(tmp_path / "in.sqlite3")
+    outbound = SqliteOutboundStore(tmp_path / "out.sqlite3")
+    contacts, letters, failures = Contacts(), Letters(), []
+
+    async def on_failed(message, code):
+        failures.append((message.id, code))
+
+    @contextlib.asynccontextmanager
+    async def slot():
+        yield
+
+    media = MediaCopy(NoMedia(), NoMedia(), inbound, "whatsapp-media/whatsapp-media-incoming/", slot)
+    ingest = Ingest(inbound, outbound, contacts, contacts, media, letters, on_failed=on_failed)
+    yield ingest, inbound, outbound, contacts, letters, failures
+    await inbound.close()
+    await outbound.close()
+
+
+def event(name: str, sns_id: str | None = None, change=None) -> InboundEvent:
+    message = load(name) if change is None else with_event(load(name), change)
+    return InboundEvent(sns_id or message["MessageId"], message["Message"], "test")
+
+
+async def test_results_in_order_rejected_applied_duplicate(setup):
+    ingest, *_ = setup
+    results = await ingest.ingest(
+        [event("sns-inbound-text"), InboundEvent("junk", "{}"), event("sns-inbound-text", "again")]
+    )
+    assert [r.outcome for r in results] == [APPLIED, REJECTED, DUPLICATE]
+    assert [r.sns_message_id for r in results] == ["a1b2c3d4-0001-4000-8000-000000000001", "junk", "again"]
+    assert results[0].messages == results[2].messages and len(results[0].messages) == 1
+
+
+async def test_consent_contacts_cannot_take_is_dead_lettered_then_finished(setup):
+    ingest, inbound, _, contacts, letters, _ = setup
+    contacts.down = True
+    [result] = await ingest.ingest([event("sns-inbound-stop")])
+    assert result.outcome == DEAD_LETTERED and "contacts is down" in result.detail
+    [(letter, reason)] = letters.sent
+    assert letter["task"] == "consent" and letter["opted_out"] is True
+    assert letter["source"] == "whatsapp:keyword:STOP" and letter["phone_number"] == CUSTOMER
+    message = await inbound.get(letter["message"].removeprefix("messages/"))
+    assert message is not None and message.contact_id == ""
+    assert await inbound.event_seen(result.sns_message_id)  # taken: SNS is done with it
+
+    contacts.down = False
+    body = json.dumps({**letter, "reason": reason})
+    assert await ingest.finish(body) is True
+    assert contacts.changes == [(CUSTOMER, True, 1795167200.0, "whatsapp:keyword:STOP", "Asha Verma")]
+    assert (await inbound.get(message.id)).contact_id == contacts.ids[CUSTOMER]
+    contacts.down = True
+    with pytest.raises(UnfinishedTask):
+        await ingest.finish(body)
+    with pytest.raises(UnfinishedTask):
+        await ingest.finish("not a letter")
+
+
+async def test_a_reaction_names_our_message(setup):
+    ingest, inbound, *_ = setup
+    [text] = await ingest.ingest([event("sns-inbound-text")])
+    target = text.messages[0]
+    wamid = (await inbound.get(target.removeprefix("messages/"))).provider_message_id
+
+    def react(entry):
+        m = entry["changes"][0]["value"]["messages"][0]
+        m.update(id="wamid.reaction", type="reaction", reaction={"message_id": wamid, "emoji": "👍"})
+        m.pop("text")
+
+    [result] = await ingest.ingest([event("sns-inbound-text", "reaction", react)])
+    reaction = await inbound.get(result.messages[0].removeprefix("messages/"))
+    assert reaction.content == {"reaction": {"message": target, "emoji": "👍"}}
+
+
+async def test_a_failure_code_reaches_the_dispatcher_once(setup):
+    ingest, _, outbound, _, _, failures = setup
+    now = time.time()
+    message = OutboundMessage(
+        ids.new_id(), Channel.WHATSAPP, Category.MARKETING, PHONE_ID, CUSTOMER, {"text": {"body": "x"}}, now
+    )
+    message = message.replace(lane=Lane.SINGLE, due_time=now + 3600, update_time=now)
+    await outbound.accept([message])
+    await outbound.hand_off([message.id], now)
+    await outbound.record_results([SendResult(message.id, "sent", now, provider_message_id=FAILED_WAMID)])
+    await ingest.ingest([event("sns-status-failed-131047"), event("sns-status-failed-131047", "again")])
+    assert failures == [(message.id, "131047")]
+    assert (await outbound.get(message.id)).status == Status.FAILED
+
+
+async def test_a_store_failure_fails_the_call_and_the_retry_applies_it_once(setup):
+    ingest, inbound, *_ = setup
+    inbound.fail_calls = 1
+    with pytest.raises(OSError):
+        await ingest.ingest([event("sns-call-terminate")])
+    assert not await inbound.event_seen("a1b2c3d4-0008-4000-8000-000000000008")  # not marked: SNS retries
+    [result] = await ingest.ingest([event("sns-call-terminate")])
+    assert result.outcome == APPLIED
+    assert len(await inbound.list_voice_calls("", None, 10)) == 1
+    [again] = await ingest.ingest([event("sns-call-terminate", "other-sns-id")])
+    assert again.outcome == DUPLICATE
+
+
+async def test_a_queue_that_cannot_take_the_letter_fails_the_call(setup):
+    ingest, inbound, _, contacts, letters, _ = setup
+    contacts.down = letters.down = True
+    with pytest.raises(ConnectionError):
+        await ingest.ingest([event("sns-inbound-stop")])
+    assert not await inbound.event_seen("a1b2c3d4-0003-4000-8000-000000000003")
+    letters.down = False
+    [result] = await ingest.ingest([event("sns-inbound-stop")])
+    assert result.outcome == DEAD_LETTERED
+    assert len(letters.sent) == 1
+    assert len(await inbound.list_for_customer(None, CUSTOMER, None, 10)) == 1
