@@ -29,6 +29,7 @@ import os
 import random
 import socket
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -182,6 +183,7 @@ class Dispatcher:
         self._rr = 0
         self.sent = 0
         self.heartbeats = 0
+        self.outcomes: Counter[str] = Counter()  # "<kind>:<error code>" of every provider call, for metrics
 
     # --- public -------------------------------------------------------------------------------------
     def notify(self, channel: Channel, origination: str) -> None:
@@ -393,10 +395,11 @@ class Dispatcher:
     async def _refill(self, lane: SenderLane) -> None:
         try:
             limit = len(lane.known) + REFILL
-            rows = await self._store.queued(lane.origination, self._wall(), limit)
+            known = frozenset(lane.known)
+            rows = await self._store.queued(lane.origination, self._wall(), limit, known)
             if lane.owned:
                 lane.add([m for m in rows if m.channel == lane.channel])
-            lane.more = len(rows) >= limit
+            lane.more = len(rows) + len(known) >= limit
         except Exception:
             log.exception("refill failed", extra={"sender": lane.key})
         finally:
@@ -465,6 +468,7 @@ class Dispatcher:
             log.exception("provider call raised", extra={"message": m.id})
             outcome = CallOutcome("in_doubt", error=MessageError("NoAnswer", type(exc).__name__, str(exc)[:500]))
         self._release(lane, m, called)
+        self.outcomes[f"{outcome.kind}:{outcome.error.code if outcome.error else ''}"] += 1
         now = self._wall()
         if outcome.kind == "throttled":
             lane.rate.throttled(time.monotonic())

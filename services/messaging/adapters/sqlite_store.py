@@ -249,15 +249,18 @@ class SqliteOutboundStore:
         return await self._db.read(lambda c: _by_ids(c, list(message_ids))) if message_ids else []
 
     # --- the send queue -----------------------------------------------------------------------------
-    async def queued(self, origination: str, now: float, limit: int) -> list[OutboundMessage]:
-        rows = await self._db.read(
-            lambda c: c.execute(
+    async def queued(
+        self, origination: str, now: float, limit: int, exclude: frozenset[str] = frozenset()
+    ) -> list[OutboundMessage]:
+        def run(conn: sqlite3.Connection) -> list[OutboundMessage]:
+            rows = conn.execute(
                 f"{SELECT} WHERE origination = ? AND status = 'ACCEPTED' AND handoff_time IS NULL"
                 " AND due_time <= ? ORDER BY lane, seq LIMIT ?",
                 (origination, now, limit),
             ).fetchall()
-        )
-        return [_message(r) for r in rows]
+            return [_message(r) for r in rows if r["id"] not in exclude]
+
+        return await self._db.read(run)
 
     async def hand_off(self, message_ids: list[str], now: float) -> list[str]:
         def run(conn: sqlite3.Connection) -> list[str]:

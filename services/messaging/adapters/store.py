@@ -66,9 +66,12 @@ class OutboundStore(Protocol):
     async def get_by_provider_id(self, provider_message_id: str) -> OutboundMessage | None: ...
 
     # --- the send queue -----------------------------------------------------------------------------
-    async def queued(self, origination: str, now: float, limit: int) -> list[OutboundMessage]:
+    async def queued(
+        self, origination: str, now: float, limit: int, exclude: frozenset[str] = frozenset()
+    ) -> list[OutboundMessage]:
         """ACCEPTED and not handed off, due by now, for one sender: lane first (conversation replies ahead of
-        bulk), then acceptance order."""
+        bulk), then acceptance order; at most `limit` rows are looked at, those in `exclude` (the caller has
+        them already) are left out of the result."""
         ...
 
     async def hand_off(self, message_ids: list[str], now: float) -> list[str]:

@@ -1,0 +1,148 @@
+"""Dispatch scenarios shared by the process tests and the benchmark (bench/messaging_bench.py): start a
+sandbox, contacts and N messaging processes on one embedded store, stream a send of many WhatsApp template
+messages over several phones, and read the sandbox log back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+from localrun.sandbox import log as sandbox_log
+from runtime.auth import ServiceTokens
+from runtime.settings import Settings
+from tests.messaging.support import Processes, phone_ids, processes, recipients, whatsapp_template
+from wecare.messaging.v1 import messaging_service_pb2 as pb
+from wecare.messaging.v1 import messaging_service_pb2_grpc as pb_grpc
+
+
+@dataclass
+class Outcome:
+    name: str
+    log_path: Path
+    messages: int
+    phones: int
+    processes: int
+    calls: list[sandbox_log.Call]
+    report: sandbox_log.WindowReport
+    binding_limit: float
+    sustained: float
+    totals: pb.SendTotals | None = None
+    elapsed: float = 0.0
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        return self.sustained / self.binding_limit if self.binding_limit else 0.0
+
+    def summary(self) -> str:
+        r = self.report
+        return (
+            f"{self.name}: {len(self.calls)} calls, worst second per phone {r.max_per_phone}, account {r.account}, "
+            f"sustained {self.sustained:.1f}/s = {self.ratio:.3f} of {self.binding_limit:g}/s; log {self.log_path}"
+        )
+
+
+def service_metadata(name: str = "bulk") -> tuple[tuple[str, str]]:
+    return (("authorization", f"Bearer {ServiceTokens(Settings(), name).token()}"),)
+
+
+async def stream_send(address: str, messages: list[pb.Message], interval_ms: int = 500) -> pb.SendTotals:
+    async with grpc.aio.insecure_channel(
+        address, options=[("grpc.max_send_message_length", 64 * 1024 * 1024)]
+    ) as channel:
+        stub = pb_grpc.MessagingServiceStub(channel)
+        last = None
+        async for progress in stub.SendMessages(
+            pb.SendMessagesRequest(messages=messages, progress_interval_ms=interval_ms),
+            metadata=service_metadata(),
+            timeout=600,
+        ):
+            last = progress
+        return last.totals
+
+
+def template_batch(count: int, phones: list[str], key_prefix: str = "") -> list[pb.Message]:
+    return [
+        whatsapp_template(r, phones[i % len(phones)], key=f"{key_prefix}{i}" if key_prefix else "")
+        for i, r in enumerate(recipients(count))
+    ]
+
+
+def wait_for_leases(ps: Processes, seconds: float) -> None:
+    """Gives the processes time to share the phones and the account budget (a few heartbeats and a hold)."""
+    time.sleep(seconds)
+
+
+def run_dispatch(
+    root: Path,
+    *,
+    name: str,
+    messages: int,
+    phones: int,
+    process_count: int,
+    phone_rate: float = 80.0,
+    account_rate: float = 1000.0,
+    settle_seconds: float | None = None,
+    sandbox_config: dict | None = None,
+    extra_settings: dict[str, str] | None = None,
+) -> Outcome:
+    ids = phone_ids(phones)
+    settings = {
+        "WECARE_WHATSAPP_PHONE_RATE": str(phone_rate),
+        "WECARE_WHATSAPP_ACCOUNT_RATE": str(account_rate),
+        "WECARE_LOG_LEVEL": "WARNING",
+        **(extra_settings or {}),
+    }
+    config = {"statuses": [], **(sandbox_config or {})}
+    with processes(root, ids, settings=settings, sandbox_config=config) as ps:
+        ports = [f"127.0.0.1:{p}" for p in _ports(process_count)]
+        ps.start_sandbox(ports[0])
+        ps.start_contacts()
+        for address in ports:
+            ps.start_messaging(address)
+        wait_for_leases(ps, settle_seconds if settle_seconds is not None else (1.5 if process_count == 1 else 8.0))
+        batch = template_batch(messages, ids)
+        started = time.monotonic()
+        totals = asyncio.run(_send_split(ports, batch))
+        elapsed = time.monotonic() - started
+        calls = [c for c in sandbox_log.read(ps.sandbox_log) if c.channel == "WHATSAPP"]
+        report = sandbox_log.report(calls)
+        binding = min(phones * phone_rate, account_rate)
+        return Outcome(
+            name,
+            ps.sandbox_log,
+            messages,
+            phones,
+            process_count,
+            calls,
+            report,
+            binding,
+            sandbox_log.sustained_rate(c.t_ns for c in calls),
+            totals,
+            elapsed,
+        )
+
+
+async def _send_split(addresses: list[str], batch: list[pb.Message]) -> pb.SendTotals:
+    """The send arrives as one stream at the first process: every process dispatches what it owns."""
+    return await stream_send(addresses[0], batch)
+
+
+def _ports(n: int) -> list[int]:
+    from localrun.procs import free_port
+
+    out: list[int] = []
+    while len(out) < n:
+        p = free_port()
+        if p not in out:
+            out.append(p)
+    return out
+
+
+async def wait_grpc(address: str) -> None:
+    async with grpc.aio.insecure_channel(address) as channel:
+        await channel.channel_ready()
