@@ -138,7 +138,7 @@ class DeadLetters:
         # Letters stay invisible to other readers for the whole run (a failed one must not come back into
         # this run, nor be replayed by another one meanwhile); the ones left are made visible at the end.
         visibility = int(min(43_200, max(60, max_count * interval * 2 + 60)))
-        kept: list[Letter] = []
+        held: dict[str, Letter] = {}  # received and not deleted: made visible again at the end, whatever happens
         seen: set[str] = set()
         handled = 0
         next_at = self._clock()
@@ -147,14 +147,13 @@ class DeadLetters:
                 batch = [letter_of(m) for m in await q.receive(min(MAX_BATCH, max_count - handled), visibility)]
                 if not batch:
                     break
+                held.update((letter.receipt, letter) for letter in batch)
                 for letter in batch:
                     if letter.id in seen or handled >= max_count:
-                        kept.append(letter)  # a copy SQS handed out twice, or past the maximum: left alone
-                        continue
+                        continue  # a copy SQS handed out twice, or past the maximum: left alone
                     seen.add(letter.id)
                     handled += 1
                     if dry_run:
-                        kept.append(letter)
                         yield ReplayStep(letter, WOULD_REPLAY)
                         continue
                     wait = next_at - self._clock()
@@ -162,12 +161,12 @@ class DeadLetters:
                         await self._sleep(wait)
                     next_at = max(next_at, self._clock()) + interval
                     step = await self._replay_one(q, handler, letter)
-                    if step.outcome == FAILED:
-                        kept.append(letter)
+                    if step.outcome != FAILED:
+                        del held[letter.receipt]
                     yield step
         finally:
-            if kept:
-                await q.release([letter.receipt for letter in kept])
+            if held:
+                await q.release(list(held))
 
     async def _replay_one(self, q: LetterQueue, handler: Handler, letter: Letter) -> ReplayStep:
         try:
@@ -175,6 +174,9 @@ class DeadLetters:
         except ReplayFailed as exc:
             log.warning("replay failed", extra={"queue": q.name, "letter": letter.id, "why": str(exc)})
             return ReplayStep(letter, FAILED, str(exc))
+        except Exception as exc:  # e.g. the store unreachable: this letter stays, the next one is tried
+            log.exception("replay failed", extra={"queue": q.name, "letter": letter.id})
+            return ReplayStep(letter, FAILED, f"{type(exc).__name__}: {exc}")
         await q.delete(letter.receipt)
         return ReplayStep(letter, REPLAYED if done_now else ALREADY_DONE)
 
