@@ -226,6 +226,8 @@ class SnsEndpoint:
         async def ingest(request: pb.IngestEventsRequest) -> pb.IngestEventsResponse:
             return await stub.IngestEvents(request, timeout=INGEST_TIMEOUT)
 
+        if not settings.sns_topic_arns:
+            log.warning("no SNS topic allowed (WECARE_SNS_TOPIC_ARNS): every SNS message will be refused")
         endpoint = cls(settings, SnsVerifier(settings, certificates or HttpsCertificates()), ingest)
         endpoint._closers.append(channel.close)
         return endpoint
