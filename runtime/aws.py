@@ -1,19 +1,36 @@
 """AWS clients for the asyncio services (aiobotocore: no blocking call in the event loop), one session per
-process, endpoints from settings so the same code talks to AWS, to the embedded AWS (moto) or to the sandbox."""
+process, endpoints from settings so the same code talks to AWS, to the embedded AWS (moto) or to the sandbox.
+
+Every client is instrumented through botocore's event hooks: a client span per API call (a child of the RPC that
+made it, so one trace runs from the gateway down to DynamoDB), and, when WECARE_AWS_CALL_LOG names a file, one
+JSON line per call naming the caller, the operation and the resources it touches (the IAM check in tests reads
+them; values that could hold personal data are not written)."""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import re
+import threading
+from typing import Any
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
+from opentelemetry import trace
 
 from runtime.settings import Settings
 
+_tracer = trace.get_tracer("wecare.aws")
+_SPAN = "wecare.span"  # where a call's span waits in botocore's per-call context, between the hooks
+# Parameters that name a resource (never an item, a message or a phone number): the call log keeps these only.
+_RESOURCE_PARAM = re.compile(r"(Name|Arn|Url|Id|Bucket|Key|CopySource|FromEmailAddress|OriginationIdentity)$")
+_log_lock = threading.Lock()
+
 
 class AwsClients:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, owner: str = ""):
         self._settings = settings
+        self._owner = owner  # the process's name, in the call log
         self._session = get_session()
         self._stack = contextlib.AsyncExitStack()
         self._clients: dict[tuple[str, str, int, float], object] = {}
@@ -45,13 +62,96 @@ class AwsClients:
                 # S3 pre-signed URLs sign Content-Type and Content-Length only with SigV4 (upload limits hold).
                 signature_version="s3v4" if service == "s3" else None,
             )
-            self._clients[key] = await self._stack.enter_async_context(
+            client = await self._stack.enter_async_context(
                 self._session.create_client(
                     service, region_name=self._settings.region, endpoint_url=endpoint, config=config
                 )
             )
+            self._instrument(client)
+            self._clients[key] = client
         return self._clients[key]
+
+    def _instrument(self, client) -> None:
+        events = client.meta.events
+        events.register("before-call", _start_span)
+        events.register("after-call", _end_span)
+        events.register("after-call-error", _end_span_with_error)
+        if self._settings.aws_call_log:
+            path, owner, region = self._settings.aws_call_log, self._owner, self._settings.region
+
+            def record(params, model, **_):
+                _append(path, call_record(owner, region, model, params))
+
+            events.register("before-parameter-build", record)
 
     async def close(self) -> None:
         await self._stack.aclose()
         self._clients.clear()
+
+
+def _start_span(model, context, **_) -> None:
+    service = model.service_model
+    context[_SPAN] = _tracer.start_span(
+        f"{service.service_id} {model.name}",  # e.g. "DynamoDB PutItem"
+        kind=trace.SpanKind.CLIENT,
+        attributes={
+            "rpc.system": "aws-api",
+            "rpc.service": str(service.service_id),
+            "rpc.method": model.name,
+            "aws.signing_name": service.signing_name,
+        },
+    )
+
+
+def _end_span(http_response, parsed, context, **_) -> None:
+    span = context.pop(_SPAN, None)
+    if span is None:
+        return
+    meta = (parsed or {}).get("ResponseMetadata", {})
+    status = meta.get("HTTPStatusCode") or getattr(http_response, "status_code", 0)
+    span.set_attribute("http.response.status_code", status)
+    if meta.get("RequestId"):
+        span.set_attribute("aws.request_id", meta["RequestId"])
+    span.set_attribute("aws.retry_attempts", meta.get("RetryAttempts", 0))
+    error = (parsed or {}).get("Error", {}).get("Code")
+    if error:
+        span.set_attribute("aws.error_code", error)
+    if status >= 400 or error:
+        span.set_status(trace.StatusCode.ERROR, error or str(status))
+    span.end()
+
+
+def _end_span_with_error(exception, context, **_) -> None:
+    span = context.pop(_SPAN, None)
+    if span is not None:
+        span.record_exception(exception)
+        span.set_status(trace.StatusCode.ERROR, type(exception).__name__)
+        span.end()
+
+
+def call_record(owner: str, region: str, model, params: dict[str, Any]) -> dict[str, Any]:
+    """What the call log keeps of one call: who, which operation, and the parameters that name resources."""
+    service = model.service_model
+    kept: dict[str, Any] = {
+        k: v for k, v in params.items() if isinstance(v, str) and len(v) <= 1024 and _RESOURCE_PARAM.search(k)
+    }
+    if isinstance(params.get("RequestItems"), dict):  # BatchGetItem / BatchWriteItem: the tables
+        kept["RequestItems"] = sorted(params["RequestItems"])
+    if isinstance(params.get("TransactItems"), list):  # TransactWriteItems / TransactGetItems: kind and table
+        kept["TransactItems"] = [
+            {kind: body.get("TableName") for kind, body in item.items()} for item in params["TransactItems"]
+        ]
+    return {
+        "owner": owner,
+        "service": service.service_name,
+        "signing_name": service.signing_name,
+        "operation": model.name,
+        "region": region,
+        "params": kept,
+    }
+
+
+def _append(path: str, record: dict[str, Any]) -> None:
+    # Opt-in, for tests: one short append under a lock, shared by every client of the process.
+    with _log_lock, open(path, "a", encoding="utf-8") as out:
+        out.write(json.dumps(record, separators=(",", ":")) + "\n")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import grpc
 
+from runtime import tls
 from runtime.tracing import inject_headers
 
 
@@ -44,8 +45,16 @@ class _OutgoingMetadata(
 
 def service_channel(address: str, token: Callable[[], str]) -> grpc.aio.Channel:
     """A channel to another service that authenticates as `token()` (a service token) on every call."""
-    return grpc.aio.insecure_channel(
+    return dial(
         address,
         interceptors=[_OutgoingMetadata(token)],
         options=[("grpc.max_receive_message_length", 8 * 1024 * 1024), ("grpc.enable_retries", 1)],
     )
+
+
+def dial(address: str, *, interceptors=None, options=()) -> grpc.aio.Channel:
+    """A channel to another process: TLS when the process was started with a CA (runtime.tls.use), else plaintext."""
+    credentials = tls.client_credentials()
+    if credentials is None:
+        return grpc.aio.insecure_channel(address, options=list(options), interceptors=interceptors)
+    return grpc.aio.secure_channel(address, credentials, options=list(options), interceptors=interceptors)

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from runtime import tls
 from runtime.audit.model import AuditStore
 from runtime.auth import TokenVerifier
 from runtime.aws import AwsClients
@@ -34,7 +35,8 @@ async def run_service(
     settings = Settings.from_env()
     setup_logging(name, settings.log_level)
     tracer_provider = setup_tracing(settings, name)
-    aws = AwsClients(settings)
+    tls.use(settings)
+    aws = AwsClients(settings, owner=name)
     audit = audit_store(settings, aws)
     process = GrpcProcess(name, settings, address(settings), audit, TokenVerifier(settings))
     process.depends_on("audit", audit.ping)

@@ -16,6 +16,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from runtime import tls
 from runtime.audit.model import AuditStore
 from runtime.auth import TokenVerifier, access_table
 from runtime.interceptors import AuditTrail, Authenticator, RpcPipeline, Telemetry
@@ -76,11 +77,16 @@ class GrpcProcess:
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
 
         address = self.settings.listen_address or self.address
-        if server.add_insecure_port(address) == 0:
+        credentials = tls.server_credentials(self.settings)
+        port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
+        if port == 0:
             raise RuntimeError(f"cannot listen on {address}")
+        probes = self._health_listener(health_servicer)
         serve_metrics(self.settings.metrics_port)
         await server.start()
-        log.info("serving", extra={"address": address, "services": names})
+        if probes is not None:
+            await probes.start()
+        log.info("serving", extra={"address": address, "services": names, "tls": credentials is not None})
 
         if handle_signals:
             loop = asyncio.get_running_loop()
@@ -98,6 +104,8 @@ class GrpcProcess:
         if self.settings.drain_seconds:
             await asyncio.sleep(self.settings.drain_seconds)
         await server.stop(self.settings.grace_seconds)
+        if probes is not None:
+            await probes.stop(None)
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
@@ -107,6 +115,17 @@ class GrpcProcess:
             except Exception:
                 log.exception("close failed")
         log.info("stopped")
+
+    def _health_listener(self, servicer) -> grpc.aio.Server | None:
+        """Health alone, in plaintext on settings.health_port, for kubelet's gRPC probes when the service port
+        speaks TLS. It shares the servicer, so it turns NOT_SERVING with the service."""
+        if not self.settings.health_port:
+            return None
+        probes = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        health_pb2_grpc.add_HealthServicer_to_server(servicer, probes)
+        if probes.add_insecure_port(f"0.0.0.0:{self.settings.health_port}") == 0:
+            raise RuntimeError(f"cannot listen for health probes on port {self.settings.health_port}")
+        return probes
 
     async def _watch_health(self, servicer, names: list[str], stop: asyncio.Event) -> None:
         current = None

@@ -34,6 +34,13 @@ class Settings:
     gateway_address: str = setting("127.0.0.1:8080")
     listen_address: str = setting("")  # overrides the process's own address (e.g. 0.0.0.0:50051 in a pod)
     metrics_port: int = setting(0)  # Prometheus /metrics; 0 = off
+    # gRPC TLS between the processes (off locally, on in the prod overlay). A server given a certificate and key
+    # serves TLS only; a client given a CA file dials TLS and trusts that CA alone.
+    tls_cert_file: str = setting("")
+    tls_key_file: str = setting("")
+    tls_ca_file: str = setting("")
+    # A plaintext listener serving grpc.health.v1 only, for kubelet's native gRPC probes (they cannot speak TLS).
+    health_port: int = setting(0)  # 0 = off: probes use the service port
     # Storage
     store: str = setting("sqlite")  # sqlite (embedded default) | dynamodb
     data_dir: Path = setting(Path(".run/data"))
@@ -61,6 +68,7 @@ class Settings:
     # Telemetry
     log_level: str = setting("INFO")
     trace_file: str = setting("")  # JSON lines of finished spans, for local runs and tests
+    aws_call_log: str = setting("")  # JSON lines naming every AWS call and its resources (the IAM check in tests)
     otlp_endpoint: str = setting("", env="OTEL_EXPORTER_OTLP_ENDPOINT")
     # Shutdown: health turns NOT_SERVING, then after drain_seconds the server stops taking new calls and
     # gives in-flight calls grace_seconds to finish.
@@ -69,6 +77,13 @@ class Settings:
     # Gateway
     cors_origins: tuple[str, ...] = setting(("http://localhost:3000",))
     max_body_bytes: int = setting(1_048_576)
+    # Gateway: request rate limits (gateway/ratelimit.py), per person and per client address; 0 = off (the local
+    # run). X-Forwarded-For is believed only from these proxies (CIDRs: the load balancer's subnets).
+    rate_limit_user_per_second: float = setting(0.0)
+    rate_limit_user_burst: int = setting(0)
+    rate_limit_address_per_second: float = setting(0.0)
+    rate_limit_address_burst: int = setting(0)
+    trusted_proxies: tuple[str, ...] = setting(())
     # Gateway: the SNS endpoint (DESIGN.md "Inbound events"). Only these topics are taken (full ARNs: SNS signs
     # every account's topics with the same certificate); none listed refuses every message.
     sns_topic_arns: tuple[str, ...] = setting(())
@@ -115,6 +130,18 @@ class Settings:
     sandbox_address: str = setting("127.0.0.1:4599")
     sandbox_log: Path = setting(Path(".run/sandbox-sent.jsonl"))
     sandbox_config: str = setting("")  # JSON: status delays, injected faults (localrun.sandbox.server.Config)
+    # Bulk: its queues and reports, chunking, workers. A chunk's SQS visibility and its recipients' claims last
+    # bulk_lease_seconds and are renewed while a worker works it, so a killed worker's chunk comes back then.
+    bulk_queue: str = setting("bulk-queue")
+    bulk_dlq: str = setting("bulk-dlq")
+    bulk_max_receive_count: int = setting(5)  # bulk-queue's redrive to bulk-dlq (localrun.bootstrap reads it too)
+    bulk_reports_prefix: str = setting("base-wecare-digital/reports/")
+    bulk_report_url_ttl_seconds: int = setting(900)
+    bulk_chunk_size: int = setting(500)  # recipients a chunk: hundreds, so few messages cross SQS
+    bulk_worker_chunks: int = setting(4)  # chunks one bulk process works at once (0: serve the API only)
+    bulk_lease_seconds: float = setting(30.0)
+    bulk_poll_seconds: float = setting(0.25)  # how often a worker looks at its job's state (pause, cancel)
+    bulk_settle_seconds: float = setting(10.0)  # a report waits this long at most for sends still in flight
     # AI: the provider (local: the embedded default, retrieval over DocsTable; bedrock: production), Bedrock's
     # knowledge base and model, when to say "I don't know", and how long and how many sessions are kept.
     ai_provider: str = setting("local")
@@ -145,6 +172,8 @@ class Settings:
             raise ValueError(f"WECARE_STORE must be sqlite or dynamodb, not {self.store!r}")
         if self.ai_provider not in ("local", "bedrock"):
             raise ValueError(f"WECARE_AI_PROVIDER must be local or bedrock, not {self.ai_provider!r}")
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise ValueError("WECARE_TLS_CERT_FILE and WECARE_TLS_KEY_FILE are set together or not at all")
         if self.environment == "production":
             problems = []
             if not self.service_token_key or self.service_token_key == LOCAL_SERVICE_TOKEN_KEY:
