@@ -36,7 +36,9 @@ class CallWindow:
         self.interval = self.width / (self.capacity * self.pace) if self.capacity else math.inf
 
     def _prune(self, now: float) -> None:
-        while self._done and self._done[0] <= now - self.width:
+        # The same expression as wait()'s: a completion occupies while now < completion + width. (Written as
+        # `done <= now - width`, float rounding could keep an entry that wait() already counts as gone.)
+        while self._done and self._done[0] + self.width <= now:
             heapq.heappop(self._done)
 
     def occupancy(self, now: float) -> int:
