@@ -112,7 +112,9 @@ async def test_results_in_order_rejected_applied_duplicate(setup):
     results = await ingest.ingest(
         [event("sns-inbound-text"), InboundEvent("junk", "{}"), event("sns-inbound-text", "again")]
     )
-    assert [r.outcome for r in results] == [APPLIED, REJECTED, DUPLICATE]
+    # The events of one call are applied concurrently: which copy of the message comes first is open.
+    assert results[1].outcome == REJECTED
+    assert sorted([results[0].outcome, results[2].outcome]) == [APPLIED, DUPLICATE]
     assert [r.sns_message_id for r in results] == ["a1b2c3d4-0001-4000-8000-000000000001", "junk", "again"]
     assert results[0].messages == results[2].messages and len(results[0].messages) == 1
 
