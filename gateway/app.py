@@ -29,6 +29,7 @@ from gateway.sse import relay
 from gateway.status import error_response, failure, from_rpc_error
 from gateway.transcoding import build_request, response_json
 from runtime.auth import Identity, TokenVerifier, allows, bearer
+from runtime.clients import dial
 from runtime.errors import DomainError, InvalidArgument, PermissionDenied, internal_status
 from runtime.settings import Settings
 from runtime.tracing import current_trace_id, inject_headers
@@ -65,9 +66,8 @@ class Channels:
 
     def get(self, address: str) -> grpc.aio.Channel:
         if address not in self._channels:
-            self._channels[address] = grpc.aio.insecure_channel(
-                address, options=[("grpc.max_receive_message_length", 8 * 1024 * 1024)]
-            )
+            # Plaintext, or TLS when the process was started with a CA (runtime.tls.use).
+            self._channels[address] = dial(address, options=[("grpc.max_receive_message_length", 8 * 1024 * 1024)])
         return self._channels[address]
 
     @property

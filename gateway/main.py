@@ -12,7 +12,9 @@ import signal
 from aiohttp import web
 
 from gateway.app import Gateway
+from gateway.ratelimit import RateLimiter
 from gateway.sns import SnsEndpoint
+from runtime import tls
 from runtime.auth import TokenVerifier
 from runtime.logs import setup_logging
 from runtime.settings import Settings
@@ -58,8 +60,11 @@ async def run() -> None:
     setup_logging("gateway", settings.log_level)
     tracer_provider = setup_tracing(settings, "gateway")
     log.info("settings", extra={"settings": settings.redacted()})
+    tls.use(settings)
     sns = SnsEndpoint.for_settings(settings)
-    gateway = Gateway(settings, TokenVerifier(settings), extra_routes=sns.routes())
+    gateway = Gateway(
+        settings, TokenVerifier(settings), extra_routes=sns.routes(), admission=RateLimiter.for_settings(settings)
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
