@@ -328,11 +328,11 @@ class Dispatcher:
             if not lane.owned:
                 lane.owned = True
                 lane.wanted = True
+                lane.slow_seen = sv.slow_seen  # a signal from before we owned it is the old owner's business
             lane.start_at = mono + (sv.start_at - now)
             lane.paused_until = mono + (sv.paused_until - now)
             if sv.slow_seen > lane.slow_seen:
-                if lane.slow_seen:
-                    lane.rate.throttled(mono)
+                lane.rate.throttled(mono)
                 lane.slow_seen = sv.slow_seen
         self._wake.set()
 

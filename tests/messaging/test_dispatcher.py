@@ -1,0 +1,224 @@
+"""The Dispatcher in one process against the sandbox (in this event loop) and moto's SQS: throttling slows a
+phone and the message is retried; out of retries a message fails with its reason into outbound-dlq; replies in a
+customer's window go ahead of bulk; Meta's failure codes act on later sends (131048 pause, 131050 suppress,
+131049 again after a day, 130429 slow down); a stop lets calls in flight finish and frees the senders."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import boto3
+import pytest
+
+from localrun.sandbox import log as sandbox_log
+from runtime import ids
+from runtime.aws import AwsClients
+from runtime.settings import Settings
+from services.messaging.adapters.providers import ProviderOptions, WhatsAppProvider
+from services.messaging.adapters.queues import SqsQueue
+from services.messaging.adapters.sqlite_store import SqliteInboundStore, SqliteOutboundStore
+from services.messaging.dispatcher import DispatchConfig, Dispatcher
+from services.messaging.domain.model import Category, Channel, Lane, MessageError, OutboundMessage, Status
+from tests.messaging.support import phone_ids, sandbox_here
+
+PHONES = phone_ids(2)
+
+
+@pytest.fixture
+async def parts(tmp_path, moto_endpoint):
+    queue = f"outbound-dlq-{ids.new_id().lower()}"
+    boto3.client("sqs", endpoint_url=moto_endpoint, region_name="us-east-1").create_queue(QueueName=queue)
+    log_path = tmp_path / "sandbox.jsonl"
+    out = SqliteOutboundStore(tmp_path / "out.sqlite3")
+    inbound = SqliteInboundStore(tmp_path / "in.sqlite3")
+    aws = AwsClients(Settings(aws_endpoint_url=moto_endpoint))
+    async with sandbox_here(log_path, statuses=[]) as (url, sandbox):
+        provider = WhatsAppProvider(aws, ProviderOptions(social_endpoint=url, sms_endpoint=url))
+
+        def make(**config) -> Dispatcher:
+            base = {"phone_rates": {p: 10.0 for p in PHONES}, "pair_gap": 0.0, "max_attempts": 3}
+            base.update(config)
+            return Dispatcher(out, inbound, {Channel.WHATSAPP: provider}, SqsQueue(aws, queue), DispatchConfig(**base))
+
+        yield out, inbound, sandbox, log_path, make, (moto_endpoint, queue)
+    await out.close()
+    await inbound.close()
+    await aws.close()
+
+
+def text(recipient: str, lane: Lane = Lane.BULK, origination: str = PHONES[0], **kw) -> OutboundMessage:
+    now = time.time()
+    return OutboundMessage(
+        id=ids.new_id(),
+        channel=Channel.WHATSAPP,
+        category=kw.pop("category", Category.UTILITY),
+        origination=origination,
+        recipient=recipient,
+        content={"text": {"body": "hi"}},
+        create_time=now,
+        lane=lane,
+        due_time=now,
+        update_time=now,
+        **kw,
+    )
+
+
+async def until(predicate, within: float = 15.0):
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        value = await predicate()
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.fixture
+async def running_dispatcher():
+    tasks = []
+
+    async def start(dispatcher: Dispatcher) -> Dispatcher:
+        tasks.append(asyncio.create_task(dispatcher.run()))
+        await until(lambda: _true(dispatcher.heartbeats > 0))
+        return dispatcher
+
+    yield start
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _true(value):
+    return value
+
+
+async def test_throttled_calls_are_retried_and_slow_the_phone(parts, running_dispatcher):
+    out, _, sandbox, log_path, make, _ = parts
+    sandbox.config.throttle_next = 2
+    d = await running_dispatcher(make())
+    m = text("+919812340001")
+    await out.accept([m])
+    d.notify(Channel.WHATSAPP, PHONES[0])
+    sent = await until(lambda: _status(out, m.id, Status.SENT))
+    assert sent.attempts == 3  # two throttled, then taken
+    assert d.outcomes["throttled:ThrottledRequestException"] == 2
+    lane = d._lanes[f"WHATSAPP:{PHONES[0]}"]
+    assert lane.rate.factor < 1.0  # slowed down, recovering gradually
+    assert [c.ref for c in sandbox_log.read(log_path)] == [m.id]
+
+
+async def test_out_of_retries_fails_with_the_reason_into_outbound_dlq(parts, running_dispatcher):
+    out, _, sandbox, _, make, (endpoint, queue) = parts
+    sandbox.config.error_next = 10
+    await running_dispatcher(make(max_attempts=2))
+    m = text("+919812340002")
+    await out.accept([m])
+    failed = await until(lambda: _status(out, m.id, Status.FAILED))
+    assert failed.error.code == "RETRIES_EXHAUSTED" and "InternalServiceException" in failed.error.detail
+    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1")
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+
+    def received():
+        got = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"], WaitTimeSeconds=1)
+        return got.get("Messages", [])
+
+    letters = await until(lambda: asyncio.to_thread(received))
+    body = json.loads(letters[0]["Body"])
+    assert body["message"] == m.name and body["error"]["code"] == "RETRIES_EXHAUSTED"
+    assert letters[0]["MessageAttributes"]["reason"]["StringValue"] == "RETRIES_EXHAUSTED"
+    assert await out.dead_letters_pending(10) == []  # handed to SQS once
+
+
+async def test_validation_refusal_fails_without_retry(parts, running_dispatcher):
+    out, _, _, _, make, _ = parts
+    await running_dispatcher(make())
+    m = text("+919812340003").replace(content={"text": {"body": "x" * 5000}})  # over Meta's limit
+    await out.accept([m])
+    failed = await until(lambda: _status(out, m.id, Status.FAILED))
+    assert failed.error.code == "ValidationException" and failed.attempts == 1
+
+
+async def test_conversation_replies_go_ahead_of_bulk(parts, running_dispatcher):
+    out, _, _, log_path, make, _ = parts
+    bulk = [text(f"+9198123{i:05d}") for i in range(30)]
+    await out.accept(bulk)
+    reply = text("+919899999999", lane=Lane.CONVERSATION)
+    await out.accept([reply])
+    d = await running_dispatcher(make(phone_rates={p: 5.0 for p in PHONES}))
+    d.notify(Channel.WHATSAPP, PHONES[0])
+    await until(lambda: _status(out, reply.id, Status.SENT))
+    refs = [c.ref for c in sandbox_log.read(log_path)]
+    assert refs.index(reply.id) == 0  # accepted last, sent first
+
+
+async def test_failure_codes_act_on_later_sends(parts, running_dispatcher):
+    out, _, _, _, make, _ = parts
+    d = await running_dispatcher(make())
+    m = text("+919812340004", category=Category.MARKETING)
+    await out.accept([m])
+    await until(lambda: _status(out, m.id, Status.SENT))
+
+    await d.react_to_failure(m, "131050")
+    assert await out.suppressed(m.recipient, "marketing", time.time()) == "131050"
+    assert await out.suppressed(m.recipient, "utility", time.time()) is None
+
+    await d.react_to_failure(m, "131048")
+    await until(lambda: _true(d.paused_until(Channel.WHATSAPP, PHONES[0]) > time.time() + 60))
+    held = text("+919812340005")
+    await out.accept([held])
+    d.notify(Channel.WHATSAPP, PHONES[0])
+    await asyncio.sleep(1.5)
+    assert (await out.get(held.id)).status == Status.ACCEPTED  # the paused phone sends nothing
+
+    other = text("+919812340006", origination=PHONES[1])
+    await out.accept([other])
+    d.notify(Channel.WHATSAPP, PHONES[1])
+    await until(lambda: _status(out, other.id, Status.SENT))  # the other phone is not paused
+
+    from services.messaging.domain.model import StatusEvent
+
+    capped = text("+919812340007", origination=PHONES[1], category=Category.MARKETING)
+    await out.accept([capped])
+    sent = await until(lambda: _status(out, capped.id, Status.SENT))
+    await out.apply_status(
+        StatusEvent(sent.provider_message_id, Status.FAILED, time.time(), capped.id, error=MessageError("131049"))
+    )
+    await d.react_to_failure(capped, "131049")
+    again = await out.get(capped.id)
+    assert again.status == Status.ACCEPTED and again.due_time > time.time() + 23 * 3600
+    assert again.extra["previous_provider_ids"] == [sent.provider_message_id]
+
+    before = d._lanes[f"WHATSAPP:{PHONES[1]}"].rate.factor
+    await d.react_to_failure(other, "130429")
+    await until(lambda: _true(d._lanes[f"WHATSAPP:{PHONES[1]}"].rate.factor < before))
+
+
+async def test_stop_finishes_calls_in_flight_and_frees_the_senders(parts):
+    out, _, sandbox, log_path, make, _ = parts
+    sandbox.config.response_delay_ms = 400
+    d = make(phone_rates={p: 50.0 for p in PHONES})
+    task = asyncio.create_task(d.run())
+    await until(lambda: _true(d.heartbeats > 0))
+    batch = [text(f"+9197123{i:05d}", origination=PHONES[i % 2]) for i in range(40)]
+    await out.accept(batch)
+    for p in PHONES:
+        d.notify(Channel.WHATSAPP, p)
+    await until(lambda: _true(len(sandbox_log.read(log_path)) >= 5))
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    states = [await out.get(m.id) for m in batch]
+    logged = {c.ref for c in sandbox_log.read(log_path)}
+    for m in states:
+        if m.id in logged:
+            assert m.status == Status.SENT  # taken by the provider, answer awaited and recorded
+        else:
+            assert m.queued  # never handed over: still queued for whoever owns the phone next
+    doc, _ = await out.load_coordination()
+    assert all(entry["owner"] is None for entry in doc["senders"].values())
+
+
+async def _status(out, message_id: str, status: Status):
+    m = await out.get(message_id)
+    return m if m is not None and m.status == status else None
