@@ -1,0 +1,3 @@
+from services.bulk.main import main
+
+main()
