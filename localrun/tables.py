@@ -12,6 +12,7 @@ from runtime.aws import AwsClients
 from runtime.settings import Settings
 from services.ai.adapters import dynamodb_store as ai_tables
 from services.contacts.adapters import dynamodb_store as contacts_tables
+from services.messaging.adapters import dynamodb_store as messaging_tables
 
 Ensure = Callable[[object, str], Awaitable[None]]
 
@@ -20,6 +21,8 @@ TABLES: tuple[tuple[str, Ensure], ...] = (
     ("audit_table", audit_tables.ensure_table),
     ("contacts_table", contacts_tables.ensure_table),
     ("docs_table", ai_tables.ensure_table),
+    ("whatsapp_outbound_table", messaging_tables.ensure_outbound_table),
+    ("whatsapp_inbound_table", messaging_tables.ensure_inbound_table),
 )
 
 

@@ -371,3 +371,57 @@ async def test_voice_calls_once_newest_first(stores):
     assert [c.id for c in await inn.list_voice_calls("", None, 10)] == [other.id, end.id, first.id]
     assert [c.id for c in await inn.list_voice_calls("+911", None, 1)] == [end.id]
     assert [c.id for c in await inn.list_voice_calls("+911", (end.time, end.id), 5)] == [first.id]
+
+
+async def test_batch_reads_and_exact_key_withdrawal(stores):
+    out, inn = stores
+    a, b, c = message(key="g/1/a"), message(key="g/1/b"), message()
+    await out.accept([a, b, c])
+    assert {m.id for m in await out.get_by_keys(["g/1/a", "g/1/b", "g/1/none"])} == {a.id, b.id}
+    assert [m.id for m in await out.get_many([c.id, "01J00000000000000000000000", a.id])] == [c.id, a.id]
+    queue = await out.queued(PHONE, NOW + 1, 10, frozenset({a.id}))
+    assert {m.id for m in queue} == {b.id, c.id}  # what the caller holds already is left out
+    w = await out.withdraw_by_key("g/1/a", NOW + 2)
+    assert [m.id for m in w.withdrawn] == [a.id] and (await out.get(b.id)).queued
+    await out.suppress("+911", "marketing", NOW + 10, "131050")
+    await out.suppress("+912", "all", NOW + 10, "STOP")
+    assert await out.suppressed_many(["+911", "+912", "+913"], "marketing", NOW) == {"+911": "131050", "+912": "STOP"}
+    await inn.add_message(inbound("wamid.w1", customer="+911", at=NOW))
+    await inn.add_message(inbound("wamid.w2", customer="+912", at=NOW + 5, origination=OTHER_PHONE))
+    got = await inn.last_inbound_many([(PHONE, "+911"), (PHONE, "+912"), (OTHER_PHONE, "+912")])
+    assert got == {(PHONE, "+911"): NOW, (OTHER_PHONE, "+912"): NOW + 5}
+
+
+async def test_a_capped_marketing_message_is_sent_again_later(stores):
+    out, _ = stores
+    m = message()
+    await out.accept([m])
+    await out.hand_off([m.id], NOW + 1)
+    await out.record_results([SendResult(m.id, "sent", NOW + 2, provider_message_id="wamid.CAP")])
+    assert await out.retry_later(m.id, NOW + 86_400, NOW + 3) is None  # not failed: nothing to retry
+    await out.apply_status(StatusEvent("wamid.CAP", Status.FAILED, NOW + 4, m.id, error=MessageError("131049")))
+    again = await out.retry_later(m.id, NOW + 86_400, NOW + 5)
+    assert again.queued and again.due_time == NOW + 86_400 and again.provider_message_id == ""
+    assert again.extra["previous_provider_ids"] == ["wamid.CAP"] and again.attempts == 0
+    other = message()
+    await out.accept([other])
+    await out.hand_off([other.id], NOW + 1)
+    await out.apply_status(StatusEvent("wamid.X", Status.FAILED, NOW + 4, other.id, error=MessageError("131026")))
+    assert await out.retry_later(other.id, NOW + 86_400, NOW + 5) is None  # undeliverable: never again
+
+
+async def test_inbox_feed_basics(stores):
+    from services.messaging.domain.inbound import Change, ChangeKind
+
+    _, inn = stores
+    assert await inn.last_change_seq() == 0
+    change = lambda key: Change(key, ChangeKind.MESSAGE_RECEIVED, "whatsapp-911", NOW, {"id": key})  # noqa: E731
+    assert await inn.commit_event("sns-a", [change("a"), change("b")], NOW)
+    assert not await inn.commit_event("sns-a", [change("c")], NOW)
+    many = [change(f"m{i}") for i in range(60)]  # more than one write's worth
+    assert await inn.commit_event("sns-b", [change("a"), *many], NOW)
+    got = await inn.changes_after(0, 100)
+    assert [c.key for c in got] == ["a", "b", *(f"m{i}" for i in range(60))]
+    assert [c.seq for c in got] == sorted(c.seq for c in got) and len({c.seq for c in got}) == 62
+    assert await inn.last_change_seq() == got[-1].seq
+    assert [c.key for c in await inn.changes_after(got[1].seq, 2)] == ["m0", "m1"]
