@@ -62,6 +62,8 @@ class Process:
 # Started in this order, stopped in reverse. A new process joins with one line here (and its address in Settings).
 PROCESSES: tuple[Process, ...] = (
     Process("contacts", "services.contacts", "contacts_address", GRPC, "wecare.contacts.v1.ContactsService"),
+    Process("sandbox", "localrun.sandbox", "sandbox_address", HTTP, "/sandbox/health"),
+    Process("messaging", "services.messaging", "messaging_address", GRPC, "wecare.messaging.v1.MessagingService"),
     Process("ai", "services.ai", "ai_address", GRPC, "wecare.ai.v1.AIService"),
     Process("gateway", "gateway", "gateway_address", HTTP, "/healthz"),
 )
@@ -128,6 +130,7 @@ def main() -> int:
             "AWS_PROFILE": None,
         }
         env.update({p.address_env: p.address(settings) for p in PROCESSES})  # everyone knows where everyone is
+        env.update(_sandbox_env(settings, run))
         for p in processes:
             if stopping.is_set():
                 break
@@ -154,6 +157,16 @@ def main() -> int:
         code = 1  # a graceful stop is part of the contract: exit 0 only when every process gave one
     print("wecare: stopped", flush=True)
     return code
+
+
+def _sandbox_env(settings: Settings, run: RunDir) -> dict[str, str]:
+    """WhatsApp and SMS go to the sandbox (unless the environment names other endpoints); its log in the run dir."""
+    sandbox = f"http://{settings.sandbox_address}"
+    return {
+        "WECARE_SOCIAL_MESSAGING_ENDPOINT_URL": os.environ.get("WECARE_SOCIAL_MESSAGING_ENDPOINT_URL") or sandbox,
+        "WECARE_SMS_VOICE_ENDPOINT_URL": os.environ.get("WECARE_SMS_VOICE_ENDPOINT_URL") or sandbox,
+        "WECARE_SANDBOX_LOG": os.environ.get("WECARE_SANDBOX_LOG") or str(run.root / "sandbox-sent.jsonl"),
+    }
 
 
 def _local_credentials() -> dict[str, str]:
