@@ -27,6 +27,7 @@ log = logging.getLogger("wecare.server")
 Probe = Callable[[], Awaitable[Any]]
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+LIVENESS = "liveness"  # the health service name the Kubernetes liveness probe asks for
 
 
 @dataclass
@@ -74,6 +75,8 @@ class GrpcProcess:
             add_to_server(servicer, server)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        # Liveness: SERVING while the process runs, whatever its backends do (a restart would not bring them back).
+        await health_servicer.set(LIVENESS, SERVING)
         reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
 
         address = self.settings.listen_address or self.address
