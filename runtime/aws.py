@@ -23,7 +23,7 @@ from runtime.settings import Settings
 _tracer = trace.get_tracer("wecare.aws")
 _SPAN = "wecare.span"  # where a call's span waits in botocore's per-call context, between the hooks
 # Parameters that name a resource (never an item, a message or a phone number): the call log keeps these only.
-_RESOURCE_PARAM = re.compile(r"(Name|Arn|Url|Id|Bucket|Key|CopySource|FromEmailAddress|OriginationIdentity)$")
+_RESOURCE_PARAM = re.compile(r"(Name|Arn|Url|Id|Bucket|Key|CopySource|FromEmailAddress|OriginationIdentity)$|^id$")
 _log_lock = threading.Lock()
 
 
