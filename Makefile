@@ -8,6 +8,9 @@ export PYTHONUNBUFFERED := 1
 PROTOS := $(shell find protos -name '*.proto' | sort)
 BUF := .tools/node_modules/.bin/buf
 BUF_VERSION := 1.61.0
+# checkov pins its own boto3, so it gets a virtual environment of its own (tests/deploy/test_checkov.py uses it).
+CHECKOV_VERSION := 3.3.30
+CHECKOV := .tools/checkov/.installed-$(CHECKOV_VERSION)
 
 .PHONY: run test token lint fmt gen gen-check bench venv clean
 
@@ -18,6 +21,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+$(CHECKOV):
+	$(PYTHON) -m venv .tools/checkov
+	.tools/checkov/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
 
 $(BUF):
 	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION)
@@ -44,7 +52,7 @@ fmt: $(VENV)/.installed $(BUF)
 	$(VENV)/bin/ruff format .
 	$(BUF) format -w protos
 
-test: $(VENV)/.installed gen-check lint
+test: $(VENV)/.installed gen-check lint $(CHECKOV)
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 run: $(VENV)/.installed

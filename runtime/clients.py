@@ -53,7 +53,9 @@ def service_channel(address: str, token: Callable[[], str]) -> grpc.aio.Channel:
 
 
 def dial(address: str, *, interceptors=None, options=()) -> grpc.aio.Channel:
-    """A channel to another process: TLS when the process was started with a CA (runtime.tls.use), else plaintext."""
+    """A channel to another process: TLS when the process was started with a CA (runtime.tls.use), else plaintext.
+    Calls are spread over every address the name resolves to (a headless Service answers each ready pod)."""
+    options = [*options, ("grpc.lb_policy_name", "round_robin")]
     credentials = tls.client_credentials()
     if credentials is None:
         return grpc.aio.insecure_channel(address, options=list(options), interceptors=interceptors)

@@ -62,9 +62,18 @@ def setup_tracing(settings: Settings, service: str) -> TracerProvider:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         except ImportError as exc:  # the exporter is a deployment choice, installed in the image
             raise RuntimeError("OTEL_EXPORTER_OTLP_ENDPOINT is set but the OTLP exporter is not installed") from exc
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=settings.otlp_endpoint)))
+        provider.add_span_processor(
+            BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_traces_url(settings.otlp_endpoint)))
+        )
     trace.set_tracer_provider(provider)
     return provider
+
+
+def otlp_traces_url(endpoint: str) -> str:
+    """OTEL_EXPORTER_OTLP_ENDPOINT is the collector's base URL (e.g. http://collector:4318): traces go to
+    <base>/v1/traces, as the OpenTelemetry specification says for that variable."""
+    endpoint = endpoint.rstrip("/")
+    return endpoint if endpoint.endswith("/v1/traces") else endpoint + "/v1/traces"
 
 
 def extract_from_metadata(metadata: Iterable[tuple[str, str | bytes]] | None):
