@@ -175,3 +175,16 @@ def report(calls: list[Call]) -> WindowReport:
         duplicate_refs=sorted(ref for ref, n in refs.items() if n > 1),
         counts=dict(Counter(c.channel for c in calls)),
     )
+
+
+def steady_rate(times_ns: Iterable[int], trim_s: float = 1.0) -> float:
+    """Calls a second between the first and the last call, leaving out the first and last `trim_s` seconds
+    (the ramp up and the tail): the sustained rate under backlog."""
+    times = sorted(times_ns)
+    if len(times) < 2:
+        return 0.0
+    start, end = times[0] + int(trim_s * SECOND_NS), times[-1] - int(trim_s * SECOND_NS)
+    if end <= start:
+        return sustained_rate(times)
+    inside = [t for t in times if start <= t < end]
+    return len(inside) * SECOND_NS / (end - start)

@@ -48,6 +48,7 @@ MEDIA_ID_LIFETIME = 29 * 24 * 3600  # Meta keeps an uploaded media id 30 days; r
 REFILL = 256  # messages fetched per refill of a sender's buffer
 LOW_WATER = 64
 IDLE_POLL = 0.25  # how often an idle sender looks for work accepted by other processes
+SLOW_WRITE = 0.25  # seconds: a hand-off or result write slower than this is logged
 
 
 @dataclass(frozen=True)
@@ -432,7 +433,9 @@ class Dispatcher:
             if not batch:
                 continue
             try:
+                began = time.monotonic()
                 marked = set(await self._store.hand_off([m.id for _, m in batch], self._wall()))
+                self._note_slow("hand-off marks", began, len(batch))
             except Exception:
                 log.exception("hand-off marks failed; the messages stay queued")
                 marked = set()
@@ -526,10 +529,20 @@ class Dispatcher:
         if not batch:
             return
         try:
+            began = time.monotonic()
             await self._store.record_results(batch)
+            self._note_slow("send results", began, len(batch))
         except BaseException:
             self._results = batch + self._results
             raise
+
+    @staticmethod
+    def _note_slow(what: str, began: float, count: int) -> None:
+        took = time.monotonic() - began
+        if took > SLOW_WRITE:
+            log.warning(
+                "slow store write holds sends back", extra={"write": what, "ms": round(took * 1000), "n": count}
+            )
 
     async def _reconcile_loop(self) -> None:
         interval = max(0.5, min(10.0, self.config.reconcile_seconds / 4))
