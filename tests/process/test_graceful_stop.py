@@ -51,6 +51,19 @@ def traceparent(trace_id: str) -> str:
 
 
 async def test_sigterm_drains_then_stops_and_loses_no_accepted_call(stack, tmp_path):
+    # Whether a call is still running at the instant the server stops accepting is up to timing (on a loaded
+    # machine gRPC may have handed none over yet); every run checks every property, and the case of a call in
+    # flight at the stop must come up in one of three.
+    for attempt in range(3):
+        folder = tmp_path / f"run{attempt}"
+        folder.mkdir()
+        if await _sigterm_while_busy(stack, folder):
+            return
+    pytest.fail("in three runs no call was in flight when the server stopped accepting")
+
+
+async def _sigterm_while_busy(stack, tmp_path) -> bool:
+    """One SIGTERM under load; asserts every property, returns whether a call was in flight at the stop."""
     traces = tmp_path / "traces.jsonl"
     contacts = start_contacts(
         stack,
@@ -152,7 +165,7 @@ async def test_sigterm_drains_then_stops_and_loses_no_accepted_call(stack, tmp_p
     assert sigterm_at[0] < t_not_serving < min(r.start for r in refused)
     assert [r for r in ok if r.start > t_not_serving], "no call was served during the drain"
     # Calls in flight when the server had already refused a new one: accepted before it stopped, finished OK after.
-    assert [r for r in ok if r.end > stopped_accepting], "no call was in flight when the server stopped accepting"
+    in_flight_at_stop = [r for r in ok if r.end > stopped_accepting]
 
     # The server's side: every call it accepted has a span, and every such span ended OK; no refused call ran.
     spans = [json.loads(line) for line in traces.read_text().splitlines()]
@@ -160,3 +173,4 @@ async def test_sigterm_drains_then_stops_and_loses_no_accepted_call(stack, tmp_p
     assert all(s["attributes"]["rpc.grpc.status_code"] == 0 for s in served.values())
     assert {r.trace_id for r in ok} == set(served), "an accepted call has no OK span, or a span has no OK call"
     assert not {r.trace_id for r in refused} & set(served)
+    return bool(in_flight_at_stop)
