@@ -1,0 +1,121 @@
+"""docs/DEPLOY.md ("Deploy to Kubernetes on AWS") and docs/RUNBOOK.md say what the code does: every repository
+path they name exists, every setting is one Settings reads, every kubectl target is in the manifests, every
+grpcurl call names a real RPC with a request its message parses, and the log group is the template's."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+
+import pytest
+from google.protobuf import descriptor_pool, json_format, message_factory
+
+from runtime.settings import Settings
+from tests.deploy.manifests import ROOT, of_kind, resources
+
+DOCS = {name: (ROOT / "docs" / name).read_text(encoding="utf-8") for name in ("DEPLOY.md", "RUNBOOK.md")}
+PATH = re.compile(r"(?<![\w./-])((?:deploy|docs|runtime|tests|localrun|services|gateway)/[\w./-]*[\w/])")
+SETTINGS_ENV = {f.metadata.get("env") or "WECARE_" + f.name.upper() for f in Settings.__dataclass_fields__.values()}
+
+
+def _blocks(text: str) -> list[str]:
+    return re.findall(r"```(?:sh|yaml)?\n(.*?)```", text, re.S)
+
+
+@pytest.mark.parametrize("doc", sorted(DOCS))
+def test_named_paths_exist(doc):
+    paths = set(PATH.findall(DOCS[doc]))
+    assert len(paths) >= 4
+    missing = sorted(p for p in paths if not (ROOT / p.rstrip(".")).exists())
+    assert not missing, f"{doc} names paths that do not exist: {missing}"
+
+
+@pytest.mark.parametrize("doc", sorted(DOCS))
+def test_named_settings_exist(doc):
+    named = set(re.findall(r"\b(WECARE_[A-Z_]+|OTEL_EXPORTER_OTLP_ENDPOINT)\b", DOCS[doc]))
+    unknown = sorted(named - SETTINGS_ENV)
+    assert not unknown, f"{doc} names settings Settings does not read: {unknown}"
+
+
+@pytest.mark.parametrize("doc", sorted(DOCS))
+def test_kubectl_targets_are_in_the_manifests(doc):
+    deployments = set(of_kind("prod", "Deployment"))
+    secrets = {"wecare-keys", "wecare-grpc-tls"}
+    referenced = {
+        v.get("secret", {}).get("secretName")
+        for d in of_kind("prod", "Deployment").values()
+        for v in d["spec"]["template"]["spec"].get("volumes", [])
+    } | {
+        e["valueFrom"]["secretKeyRef"]["name"]
+        for d in of_kind("prod", "Deployment").values()
+        for e in d["spec"]["template"]["spec"]["containers"][0].get("env", [])
+        if "valueFrom" in e
+    }
+    assert secrets <= referenced
+    for name in re.findall(r"deployment/([a-z-]+)", DOCS[doc]):
+        assert name in deployments, f"{doc}: no Deployment {name}"
+    for name in re.findall(r"secret generic ([a-z-]+)", DOCS[doc]) + re.findall(r"get secret ([a-z-]+)", DOCS[doc]):
+        assert name in secrets, f"{doc}: the Deployments do not read the Secret {name}"
+    for port in re.findall(r"port-forward deployment/[a-z]+ (\d+):\d+", DOCS[doc]):
+        exposed = {p["containerPort"] for d in deployments_of_prod() for p in d}
+        assert int(port) in exposed
+
+
+def deployments_of_prod():
+    return [d["spec"]["template"]["spec"]["containers"][0]["ports"] for d in of_kind("prod", "Deployment").values()]
+
+
+def _grpcurl_calls(text: str) -> list[tuple[str, str]]:
+    """(full method, JSON request) of every grpcurl call in the shell blocks (continuations joined)."""
+    calls = []
+    for block in _blocks(text):
+        joined = block.replace("\\\n", " ")
+        for line in joined.splitlines():
+            if "grpcurl" not in line:
+                continue
+            segment = line[line.index("grpcurl") :].split("|")[0]
+            words = shlex.split(segment.replace('"$job"', "bulkJobs/x").replace("$job", "bulkJobs/x"))
+            method = next(w for w in words if re.fullmatch(r"wecare\.[\w.]+/\w+", w))
+            body = words[words.index("-d") + 1] if "-d" in words else "{}"
+            calls.append((method, body))
+    return calls
+
+
+def test_runbook_grpc_calls_match_the_protos():
+    calls = _grpcurl_calls(DOCS["RUNBOOK.md"])
+    assert len(calls) >= 8
+    import wecare.bulk.v1.bulk_service_pb2
+    import wecare.messaging.v1.messaging_service_pb2  # noqa: F401
+
+    pool = descriptor_pool.Default()
+    for method, body in calls:
+        service_name, method_name = method.split("/")
+        service = pool.FindServiceByName(service_name)
+        rpc = service.methods_by_name.get(method_name)
+        assert rpc is not None, f"no RPC {method}"
+        request = message_factory.GetMessageClass(rpc.input_type)()
+        json_format.Parse(body, request)  # unknown fields or wrong enum names raise
+        json.loads(body)
+
+
+def test_log_group_and_trace_file_are_the_deployments():
+    (group,) = resources("AWS::Logs::LogGroup").values()
+    assert group["Properties"]["LogGroupName"] in DOCS["RUNBOOK.md"]
+    assert ".run/traces.jsonl" in DOCS["RUNBOOK.md"]
+    from localrun.rundir import RunDir
+
+    assert RunDir(ROOT / ".run").traces == ROOT / ".run" / "traces.jsonl"
+
+
+def test_deploy_doc_is_the_readme_section():
+    assert DOCS["DEPLOY.md"].startswith("# Deploy to Kubernetes on AWS\n")
+    commands = "\n".join(_blocks(DOCS["DEPLOY.md"]))
+    for needed in (
+        "aws cloudformation deploy",
+        "--template-file deploy/aws/wecare.yaml",
+        "docker build -f deploy/Dockerfile",
+        "kubectl apply -k deploy/k8s/overlays/prod",
+        "python -m deploy.render",
+    ):
+        assert needed in commands
