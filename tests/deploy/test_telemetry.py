@@ -59,13 +59,15 @@ async def test_spans_are_exported_to_an_otlp_collector(monkeypatch):
 
 
 async def test_an_aws_call_is_a_client_span_of_the_request(moto_endpoint):
+    # runtime/aws.py's tracer resolves through the process's provider, as in a service (set once per process).
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
     exporter = InMemorySpanExporter()
-    provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("t")
     aws = AwsClients(Settings(aws_endpoint_url=moto_endpoint))
-    original = trace.get_tracer_provider()
-    trace._TRACER_PROVIDER = provider  # the module's tracer ("wecare.aws") resolves through the global proxy
     try:
         dynamodb = await aws.client("dynamodb")
         with tracer.start_as_current_span("the request") as request:
@@ -75,8 +77,8 @@ async def test_an_aws_call_is_a_client_span_of_the_request(moto_endpoint):
             except dynamodb.exceptions.ResourceNotFoundException:
                 pass
     finally:
-        trace._TRACER_PROVIDER = original
         await aws.close()
+        exporter.shutdown()  # later spans of this process are not kept
     spans = {s.name: s for s in exporter.get_finished_spans()}
     listed, missing = spans["DynamoDB ListTables"], spans["DynamoDB DescribeTable"]
     for span in (listed, missing):
