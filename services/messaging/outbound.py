@@ -37,6 +37,8 @@ from services.messaging.domain.rules import Draft, RuleFacts
 log = logging.getLogger("wecare.messaging.outbound")
 CHUNK = 200  # messages accepted per store write in a streamed send
 OVERLAP = 1.0  # seconds a streamed send re-reads of its changes
+SWEEP_SECONDS = 5.0  # how often a streamed send re-reads its unsettled messages by id
+SWEEP_MAX = 2000
 PREFETCH_SPAN = 5000  # recipients whose consent is read at once (consent.prefetch)
 TEMPLATE_CACHE_SECONDS = 5.0
 
@@ -339,10 +341,16 @@ class Outbound:
                 drafts, items, tracker, start, start + len(span), batch_id, interval
             ):
                 yield progress
+        swept = time.monotonic()
         while not tracker.settled():
             await asyncio.sleep(interval)
             changed = await self._store.batch_changes(batch_id, tracker.since())
             others = tracker.foreign_pending()
+            if time.monotonic() - swept > SWEEP_SECONDS:
+                # A safety net under the change feed: a writer whose clock runs behind could stamp a change
+                # before what the stream has seen. Read the unsettled ones by id now and then.
+                swept = time.monotonic()
+                others = list(dict.fromkeys([*others, *tracker.unsettled()[:SWEEP_MAX]]))
             if others:
                 changed += [state_of(m) for m in await self._store.get_many(others)]
             tracker.observe(changed)
@@ -429,6 +437,9 @@ class Tracker:
             for i in self.items
             if i.duplicate and i.message is not None and i.message.status not in SETTLED
         ]
+
+    def unsettled(self) -> list[str]:
+        return [i.message.id for i in self.items if i.message is not None and i.message.status not in SETTLED]
 
     def observe(self, messages: list[MessageState]) -> None:
         now = time.monotonic()

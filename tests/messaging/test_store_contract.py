@@ -425,3 +425,16 @@ async def test_inbox_feed_basics(stores):
     assert [c.seq for c in got] == sorted(c.seq for c in got) and len({c.seq for c in got}) == 62
     assert await inn.last_change_seq() == got[-1].seq
     assert [c.key for c in await inn.changes_after(got[1].seq, 2)] == ["m0", "m1"]
+
+
+async def test_a_status_event_moves_update_time_forward_only(stores):
+    """Streams follow a batch by update_time: an event stamped in the past must not hide its change."""
+    out, _ = stores
+    m = message(batch="B9")
+    await out.accept([m])
+    await out.hand_off([m.id], NOW + 1)
+    [sent] = await out.record_results([SendResult(m.id, "sent", NOW + 2, provider_message_id="wamid.U")])
+    applied = await out.apply_status(StatusEvent("wamid.U", Status.DELIVERED, NOW - 100, callback_data=m.id))
+    assert applied.changed and applied.message.update_time >= sent.update_time
+    assert applied.message.deliver_time == NOW - 100  # the event's time is kept where it belongs
+    assert [s.status for s in await out.batch_changes("B9", sent.update_time)] == [Status.DELIVERED]

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import zlib
 from typing import Any
 
@@ -454,7 +455,8 @@ class DynamoOutboundStore:
         moves = advances(m.status, event.status)
         changes: dict[str, Any] = {
             "provider_message_id": m.provider_message_id or event.provider_message_id,
-            "update_time": event.time,
+            # When the record last changed here, never the event's own (whole-second, maybe older) time.
+            "update_time": max(m.update_time, time.time()),
         }
         column = {Status.SENT: "send_time", Status.DELIVERED: "deliver_time", Status.READ: "read_time"}.get(
             event.status

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -388,8 +389,10 @@ class SqliteOutboundStore:
         time_column = {Status.SENT: "send_time", Status.DELIVERED: "deliver_time", Status.READ: "read_time"}.get(
             event.status
         )
-        sets = ["provider_id = COALESCE(provider_id, ?)", "update_time = ?"]
-        params: list[Any] = [event.provider_message_id or None, event.time]
+        # update_time is when the record last changed here (streams follow changes by it), never the event's
+        # own time: Meta's timestamps are whole seconds and may be older than the send record.
+        sets = ["provider_id = COALESCE(provider_id, ?)", "update_time = max(update_time, ?)"]
+        params: list[Any] = [event.provider_message_id or None, time.time()]
         if time_column:
             sets.append(f"{time_column} = COALESCE({time_column}, ?)")
             params.append(event.time)
