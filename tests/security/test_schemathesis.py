@@ -53,6 +53,7 @@ def test_generated_requests_get_no_server_error(tmp_path):
             text=True,
             timeout=600,
             check=False,
+            cwd=tmp_path,  # its hypothesis database stays out of the work tree
         )
         assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-2000:]
         ready = requests.get(f"{gateway}/readyz", timeout=5)
