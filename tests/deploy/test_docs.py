@@ -1,6 +1,7 @@
-"""docs/DEPLOY.md ("Deploy to Kubernetes on AWS") and docs/RUNBOOK.md say what the code does: every repository
-path they name exists, every setting is one Settings reads, every kubectl target is in the manifests, every
-grpcurl call names a real RPC with a request its message parses, and the log group is the template's."""
+"""docs/DEPLOY.md ("Deploy to Kubernetes on AWS"), the README's section of that name and docs/RUNBOOK.md say what
+the code does: every repository path they name exists, every setting is one Settings reads, every kubectl target is
+in the manifests, every grpcurl call names a real RPC with a request its message parses, and the log group is the
+template's."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ from runtime.settings import Settings
 from tests.deploy.manifests import ROOT, of_kind, resources
 
 DOCS = {name: (ROOT / "docs" / name).read_text(encoding="utf-8") for name in ("DEPLOY.md", "RUNBOOK.md")}
+# The README's own "Deploy to Kubernetes on AWS" section is held to the same checks.
+DOCS["README.md"] = (
+    (ROOT / "README.md").read_text(encoding="utf-8").split("## Deploy to Kubernetes on AWS")[1].split("\n## ")[0]
+)
 PATH = re.compile(r"(?<![\w./-])((?:deploy|docs|runtime|tests|localrun|services|gateway)/[\w./-]*[\w/])")
 SETTINGS_ENV = {f.metadata.get("env") or "WECARE_" + f.name.upper() for f in Settings.__dataclass_fields__.values()}
 
