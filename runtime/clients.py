@@ -11,12 +11,7 @@ from runtime import tls
 from runtime.tracing import inject_headers
 
 
-class _OutgoingMetadata(
-    grpc.aio.UnaryUnaryClientInterceptor,
-    grpc.aio.UnaryStreamClientInterceptor,
-    grpc.aio.StreamUnaryClientInterceptor,
-    grpc.aio.StreamStreamClientInterceptor,
-):
+class _OutgoingMetadata:
     def __init__(self, token: Callable[[], str]):
         self._token = token
 
@@ -30,15 +25,25 @@ class _OutgoingMetadata(
             details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
         )
 
+
+# One class per kind of call: grpc.aio files an interceptor under the first kind it is an instance of, so one
+# class implementing all four would only ever see unary-unary calls (streamed calls went out without a token).
+class _UnaryUnary(_OutgoingMetadata, grpc.aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(self, continuation, details, request):
         return await continuation(self._details(details), request)
 
+
+class _UnaryStream(_OutgoingMetadata, grpc.aio.UnaryStreamClientInterceptor):
     async def intercept_unary_stream(self, continuation, details, request):
         return await continuation(self._details(details), request)
 
+
+class _StreamUnary(_OutgoingMetadata, grpc.aio.StreamUnaryClientInterceptor):
     async def intercept_stream_unary(self, continuation, details, request_iterator):
         return await continuation(self._details(details), request_iterator)
 
+
+class _StreamStream(_OutgoingMetadata, grpc.aio.StreamStreamClientInterceptor):
     async def intercept_stream_stream(self, continuation, details, request_iterator):
         return await continuation(self._details(details), request_iterator)
 
@@ -47,7 +52,7 @@ def service_channel(address: str, token: Callable[[], str]) -> grpc.aio.Channel:
     """A channel to another service that authenticates as `token()` (a service token) on every call."""
     return dial(
         address,
-        interceptors=[_OutgoingMetadata(token)],
+        interceptors=[kind(token) for kind in (_UnaryUnary, _UnaryStream, _StreamUnary, _StreamStream)],
         options=[("grpc.max_receive_message_length", 8 * 1024 * 1024), ("grpc.enable_retries", 1)],
     )
 
