@@ -142,6 +142,7 @@ class Settings:
     bulk_lease_seconds: float = setting(30.0)
     bulk_poll_seconds: float = setting(0.25)  # how often a worker looks at its job's state (pause, cancel)
     bulk_settle_seconds: float = setting(10.0)  # a report waits this long at most for sends still in flight
+    bulk_report_delay_seconds: float = setting(2.0)  # a finished job's report waits for late statuses this long
     # AI: the provider (local: the embedded default, retrieval over DocsTable; bedrock: production), Bedrock's
     # knowledge base and model, when to say "I don't know", and how long and how many sessions are kept.
     ai_provider: str = setting("local")

@@ -20,6 +20,7 @@ def job_to_doc(job: Job) -> dict[str, Any]:
             "search": job.audience.search,
             "consent": job.audience.consent,
             "inline_count": job.audience.inline_count,
+            "chunks": job.audience.chunks,
         },
         "originations": list(job.originations),
         "display_name": job.display_name,
@@ -33,6 +34,9 @@ def job_to_doc(job: Job) -> dict[str, Any]:
         "binding_rate": job.binding_rate,
         "failure_reason": job.failure_reason,
         "report_key": job.report_key,
+        "requeue": job.requeue,
+        "report_owner": job.report_owner,
+        "report_lease_until": job.report_lease_until,
         "version": job.version,
     }
 
@@ -44,7 +48,9 @@ def job_from_doc(doc: dict[str, Any]) -> Job:
         channel=Channel(doc["channel"]),
         category=doc["category"],
         content=doc["content"],
-        audience=Audience(a["kind"], tuple(a["tags"]), a["search"], a["consent"], int(a["inline_count"])),
+        audience=Audience(
+            a["kind"], tuple(a["tags"]), a["search"], a["consent"], int(a["inline_count"]), int(a.get("chunks", 0))
+        ),
         originations=tuple(doc["originations"]),
         display_name=doc["display_name"],
         schedule_time=doc.get("schedule_time"),
@@ -57,6 +63,9 @@ def job_from_doc(doc: dict[str, Any]) -> Job:
         binding_rate=float(doc["binding_rate"]),
         failure_reason=doc["failure_reason"],
         report_key=doc["report_key"],
+        requeue=bool(doc.get("requeue", False)),
+        report_owner=doc.get("report_owner", ""),
+        report_lease_until=float(doc.get("report_lease_until", 0.0)),
         version=int(doc["version"]),
     )
 

@@ -128,6 +128,7 @@ class Audience:
     search: str = ""
     consent: str = "NOT_OPTED_OUT"  # or "OPTED_IN"
     inline_count: int = 0
+    chunks: int = 0  # an inline list's chunks, written when the job is created
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,9 @@ class Job:
     binding_rate: float = 0.0
     failure_reason: str = ""
     report_key: str = ""  # set once the report is written
+    requeue: bool = False  # resumed: its open chunks are to be queued again (cleared once they are)
+    report_owner: str = ""  # the process writing the report, until report_lease_until
+    report_lease_until: float = 0.0
     version: int = 1
 
     @property
@@ -203,6 +207,8 @@ def move(job: Job, action: str, now: float, reason: str = "") -> Job:
     changes: dict[str, Any] = {"state": target, "update_time": now, "version": job.version + 1}
     if target == JobState.RUNNING and job.start_time is None:
         changes["start_time"] = now
+    if action == "resume":
+        changes["requeue"] = True
     if target in FINISHED:
         changes["finish_time"] = now
     if target == JobState.FAILED:

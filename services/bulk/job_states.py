@@ -1,0 +1,55 @@
+"""What one bulk process knows of its jobs' states, for its workers: a job's state read from the store at most
+once every `max_age` seconds however many chunks of it the process works, and told at once when this process
+itself changes it (PauseJob, CancelJob). A worker in another process learns a pause within max_age."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from services.bulk.adapters.store import JobStore
+from services.bulk.domain.model import Job, JobState
+
+
+class JobStates:
+    def __init__(self, store: JobStore, max_age: float, clock=time.monotonic):
+        self._store = store
+        self._max_age = max_age
+        self._clock = clock
+        self._jobs: dict[str, tuple[float, Job | None]] = {}
+        self._changed = asyncio.Event()
+        self._reads: dict[str, asyncio.Future] = {}
+
+    async def get(self, job_id: str, fresh: bool = False) -> Job | None:
+        hit = self._jobs.get(job_id)
+        if hit is not None and not fresh and self._clock() - hit[0] < self._max_age:
+            return hit[1]
+        pending = self._reads.get(job_id)
+        if pending is None:  # one read in flight per job, shared by every worker asking meanwhile
+            pending = self._reads[job_id] = asyncio.ensure_future(self._store.get(job_id))
+            pending.add_done_callback(lambda _: self._reads.pop(job_id, None))
+        job = await asyncio.shield(pending)
+        self.note(job_id, job)
+        return job
+
+    def note(self, job_id: str, job: Job | None) -> None:
+        """A state this process saw or made: workers waiting on the job look again now."""
+        self._jobs[job_id] = (self._clock(), job)
+        if len(self._jobs) > 10_000:
+            oldest = sorted(self._jobs.items(), key=lambda kv: kv[1][0])[:5_000]
+            for key, _ in oldest:
+                self._jobs.pop(key, None)
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def until_not_running(self, job_id: str) -> Job | None:
+        """Returns once the job is no longer RUNNING (paused, cancelled, gone), looking every max_age."""
+        while True:
+            job = await self.get(job_id)
+            if job is None or job.state != JobState.RUNNING:
+                return job
+            changed = self._changed
+            try:
+                await asyncio.wait_for(changed.wait(), timeout=self._max_age)
+            except TimeoutError:
+                pass

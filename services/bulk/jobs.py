@@ -1,0 +1,340 @@
+"""Jobs as the API sees them: creation (checked field by field and row by row, an inline list chunked at once),
+the dry run, reading with counts and the report's URL, the state changes, and a job's progress as a stream.
+
+State changes are compare-and-swap on the job (retried when the expander or a reporter wrote meanwhile). Pause
+and cancel reach the workers through the job's state (this process's at once, the others' within
+poll_seconds) and take effect in messaging at once: the job's unsent messages are withdrawn by key prefix,
+then once more after the workers had time to stop, so nothing of the job is sent later than a second after
+the call returns. Resume queues the job's open chunks again (a flag on the job makes that survive a crash)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from runtime import ids
+from runtime.errors import Aborted, NotFound, Unavailable
+from services.bulk.adapters.chunk_queue import ChunkQueue, ChunkRef
+from services.bulk.adapters.contacts import ContactsDirectory
+from services.bulk.adapters.messaging import MessagingClient
+from services.bulk.adapters.reports import ReportBucket
+from services.bulk.adapters.store import ChunkStore, JobStore
+from services.bulk.domain import spec
+from services.bulk.domain.limits import Limits, RateWindow, eta_seconds
+from services.bulk.domain.model import FINISHED, Audience, Channel, Counts, Job, JobState, move
+from services.bulk.domain.spec import Candidate, Problems
+from services.bulk.expansion import inline_chunks, survey_contacts, survey_inline
+from services.bulk.job_states import JobStates
+
+log = logging.getLogger("wecare.bulk.jobs")
+
+
+@dataclass(frozen=True)
+class BulkConfig:
+    region: str
+    senders: dict[Channel, tuple[str, ...]]
+    limits: Limits
+    chunk_size: int = 500
+    poll_seconds: float = 0.25
+    lease_seconds: float = 30.0
+    settle_seconds: float = 10.0
+    max_receive: int = 5
+    process_id: str = "bulk"
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """CreateJob's job, read from protobuf by the servicer, not yet checked."""
+
+    channel: Channel | None
+    category: str | None
+    content: dict
+    content_kind: str | None
+    originations: tuple[str, ...] = ()
+    display_name: str = ""
+    schedule_time: float | None = None
+    audience_kind: str | None = None  # "contacts" | "inline"
+    tags: tuple[str, ...] = ()
+    search: str = ""
+    consent: str = "NOT_OPTED_OUT"
+    rows: tuple[Candidate, ...] = ()
+
+
+@dataclass(frozen=True)
+class Summary:
+    total: int
+    suppressed: dict[str, int]
+    complete: bool
+
+    @property
+    def recipients(self) -> int:
+        return self.total - sum(self.suppressed.values())
+
+
+@dataclass(frozen=True)
+class JobView:
+    job: Job
+    counts: Counts
+    summary: Summary
+    estimated_seconds: float | None
+    report_url: str = ""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    view: JobView
+    current_rate: float
+    eta_seconds: float | None
+    observed_at: float
+
+
+class Jobs:
+    def __init__(
+        self,
+        jobs: JobStore,
+        chunks: ChunkStore,
+        queue: ChunkQueue,
+        messaging: MessagingClient,
+        directory: ContactsDirectory,
+        reports: ReportBucket,
+        states: JobStates,
+        config: BulkConfig,
+        wake: Callable[[], None] = lambda: None,
+        wall=time.time,
+    ):
+        self._jobs = jobs
+        self._chunks = chunks
+        self._queue = queue
+        self._messaging = messaging
+        self._directory = directory
+        self._reports = reports
+        self._states = states
+        self.config = config
+        self._wake = wake
+        self._wall = wall
+
+    # --- create -------------------------------------------------------------------------------------------
+    async def create(self, request: JobRequest, validate_only: bool, creator: str) -> JobView:
+        now = self._wall()
+        problems = Problems()
+        spec.check_job(
+            problems,
+            channel=request.channel,
+            category=request.category,
+            content=request.content,
+            content_kind=request.content_kind,
+            originations=request.originations,
+            configured=self.config.senders,
+            display_name=request.display_name,
+            schedule_time=request.schedule_time,
+            now=now,
+        )
+        names = spec.placeholders(request.content)
+        tags: tuple[str, ...] = ()
+        if request.audience_kind is None:
+            problems.add("job.audience", "required: contact_query or inline_audience (the audience is empty)")
+        elif request.audience_kind == "contacts":
+            tags = spec.check_contact_query(problems, list(request.tags), request.search)
+        else:
+            spec.check_inline(problems, list(request.rows), request.channel, names)
+        if not problems.found and request.channel == Channel.WHATSAPP and request.content_kind == "template":
+            body = request.content["template"]
+            facts = await self._messaging.template(body["template_name"], body["language"])
+            spec.check_template(problems, body, facts, request.category)
+        problems.raise_any()
+        assert request.channel is not None and request.category is not None
+        originations = request.originations or self.config.senders.get(request.channel, ())
+        if not originations:
+            problems.add("job.originations", f"no {request.channel.value} sender is configured")
+            problems.raise_any()
+        job = Job(
+            id=ids.new_id(),
+            channel=request.channel,
+            category=request.category,
+            content=request.content,
+            audience=Audience(
+                request.audience_kind or "contacts",
+                tags,
+                request.search.strip(),
+                request.consent,
+                len(request.rows),
+            ),
+            originations=originations,
+            display_name=" ".join(request.display_name.split()),
+            schedule_time=request.schedule_time,
+            creator=creator,
+            create_time=now,
+            update_time=now,
+            binding_rate=self.config.limits.binding_rate(request.channel, originations),
+        )
+        if validate_only:
+            return await self._dry_run(job, list(request.rows), now)
+        if job.audience.kind == "inline":
+            written = 0
+            for chunk in inline_chunks(job, list(request.rows), self.config.region, self.config.chunk_size):
+                await self._chunks.add_chunk(chunk)
+                written += 1
+            job = dataclasses.replace(job, audience=dataclasses.replace(job.audience, chunks=written))
+        await self._jobs.create(job)
+        return await self.view(job)
+
+    async def _dry_run(self, job: Job, rows: list[Candidate], now: float) -> JobView:
+        windows = None
+        if job.channel == Channel.WHATSAPP and "template" not in job.content:
+            windows = await self._messaging.open_windows(now)
+        if job.audience.kind == "inline":
+            audit = await survey_inline(job, rows, self._directory, self.config.region, windows)
+        else:
+            audit = await survey_contacts(job, self._directory, self.config.region, windows)
+        counts = Counts(
+            total=audit.total, suppressed=sum(audit.suppressed.values()), audience_suppressed=audit.suppressed
+        )
+        summary = Summary(audit.total, audit.suppressed, True)
+        return JobView(
+            dataclasses.replace(job, id=""), counts, summary, eta_seconds(summary.recipients, job.binding_rate)
+        )
+
+    # --- read ---------------------------------------------------------------------------------------------
+    async def _get(self, job_id: str) -> Job:
+        job = await self._jobs.get(job_id)
+        if job is None:
+            raise NotFound(f"bulkJobs/{job_id} does not exist")
+        return job
+
+    async def view(self, job: Job, with_url: bool = False) -> JobView:
+        counts = await self._chunks.counts(job.id)
+        if job.audience.kind == "inline":
+            complete = True
+        else:
+            complete = (await self._chunks.expansion(job.id)).done
+        summary = Summary(counts.total, counts.audience_suppressed, complete)
+        estimate = eta_seconds(summary.recipients, job.binding_rate) if complete else None
+        url = await self._reports.url(job.report_key) if with_url and job.report_key else ""
+        return JobView(job, counts, summary, estimate, url)
+
+    async def get(self, job_id: str) -> JobView:
+        return await self.view(await self._get(job_id), with_url=True)
+
+    async def list(self, before_id: str | None, limit: int) -> list[JobView]:
+        jobs = await self._jobs.list(before_id, limit)
+        return list(await asyncio.gather(*(self.view(j) for j in jobs)))
+
+    # --- state changes ------------------------------------------------------------------------------------
+    async def _move(self, job_id: str, action: str, reason: str = "") -> tuple[Job, Job]:
+        """(before, after) of one state change, compare-and-swap, retried when the job changed meanwhile."""
+        for _ in range(20):
+            before = await self._get(job_id)
+            after = move(before, action, self._wall(), reason)
+            if await self._jobs.replace(after, before.version):
+                self._states.note(job_id, after)
+                return before, after
+        raise Aborted(f"bulkJobs/{job_id} kept changing; try again", reason="CONCURRENT_CHANGE")
+
+    async def start(self, job_id: str) -> tuple[Job, JobView]:
+        before, job = await self._move(job_id, "start")
+        self._wake()  # expansion begins now (or the scheduler waits for schedule_time)
+        return before, await self.view(job)
+
+    async def begin(self, job_id: str) -> Job:
+        """A SCHEDULED job whose time has come (the supervisor)."""
+        _, job = await self._move(job_id, "begin")
+        self._wake()
+        return job
+
+    async def pause(self, job_id: str) -> tuple[Job, JobView]:
+        before, job = await self._move(job_id, "pause")
+        await self._stop_sending(job)
+        return before, await self.view(job)
+
+    async def cancel(self, job_id: str) -> tuple[Job, JobView]:
+        before, job = await self._move(job_id, "cancel")
+        if before.state in (JobState.RUNNING, JobState.PAUSED):
+            await self._stop_sending(job)
+        self._wake()  # the report
+        return before, await self.view(job)
+
+    async def resume(self, job_id: str) -> tuple[Job, JobView]:
+        before, job = await self._move(job_id, "resume")
+        job = await self.requeue(job)
+        self._wake()
+        return before, await self.view(job)
+
+    async def requeue(self, job: Job) -> Job:
+        """Queues a resumed job's open chunks again, then clears its flag (a crash in between: the supervisor
+        does it). Chunks a worker still holds are only delivered twice, which workers take in their stride."""
+        progress = await self._chunks.expansion(job.id)
+        open_chunks = await self._chunks.open_chunks(job.id, progress.next_seq)
+        await self._queue.send([ChunkRef(job.id, seq) for seq in open_chunks])
+        for _ in range(20):
+            if not job.requeue or job.state != JobState.RUNNING:
+                return job
+            cleared = dataclasses.replace(job, requeue=False, version=job.version + 1)
+            if await self._jobs.replace(cleared, job.version):
+                self._states.note(job.id, cleared)
+                return cleared
+            job = await self._get(job.id)
+        return job
+
+    async def _stop_sending(self, job: Job) -> None:
+        """Withdraws the job's unsent messages now, and again once every worker has seen the new state."""
+        await self._withdraw(job)
+        await asyncio.sleep(2 * self.config.poll_seconds)
+        await self._withdraw(job)
+
+    async def _withdraw(self, job: Job) -> None:
+        for attempt in range(4):
+            try:
+                withdrawn, in_flight = await self._messaging.withdraw(job.key_prefix)
+                log.info("withdrawn", extra={"job": job.name, "withdrawn": withdrawn, "in_flight": in_flight})
+                return
+            except Unavailable:
+                if attempt == 3:
+                    raise
+                await asyncio.sleep(0.1 * 2**attempt)
+
+    async def maybe_complete(self, job: Job) -> Job | None:
+        """Completes a running job once its audience is expanded and every recipient has an outcome."""
+        if job.state != JobState.RUNNING:
+            return None
+        progress = await self._chunks.expansion(job.id)
+        if not progress.done:
+            return None
+        counts = await self._chunks.counts(job.id)
+        if counts.final < counts.total:
+            return None
+        try:
+            _, done = await self._move(job.id, "complete")
+        except Exception as exc:  # another process completed (or paused) it meanwhile
+            log.debug("not completed here: %s", exc)
+            return None
+        log.info("job completed", extra={"job": job.name, "recipients": counts.total})
+        self._wake()
+        return done
+
+    async def fail(self, job_id: str, reason: str) -> None:
+        await self._move(job_id, "fail", reason)
+
+    # --- progress -----------------------------------------------------------------------------------------
+    async def watch(self, job_id: str, interval: float = 0.5, heartbeat: float = 1.0) -> AsyncIterator[Snapshot]:
+        """A step at every change (state, counts, audience) and at least every `heartbeat` seconds, until the
+        job is over and its report written (FAILED jobs have none)."""
+        rate = RateWindow()
+        last_key: tuple | None = None
+        last_at = 0.0
+        while True:
+            job = await self._get(job_id)
+            view = await self.view(job, with_url=job.state in FINISHED and bool(job.report_key))
+            now = self._wall()
+            current = rate.observe(view.counts.final)
+            eta = eta_seconds(view.counts.pending, job.binding_rate) if job.state == JobState.RUNNING else None
+            key = (job.state, job.report_key, view.counts, view.summary)
+            if key != last_key or now - last_at >= heartbeat:
+                yield Snapshot(view, current, eta, now)
+                last_key, last_at = key, now
+            if job.state == JobState.FAILED or (job.state in FINISHED and job.report_key):
+                return
+            await asyncio.sleep(interval)

@@ -1,0 +1,125 @@
+"""BulkService over real gRPC, wired as main() wires it, on SQLite, with contacts (wired as its main() wires it),
+the messaging stand-in (tests/bulk/messaging_double.py) and moto for bulk-queue, bulk-dlq and the report bucket:
+a job's life from creation to its report, each recipient sent once whatever happens to the workers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+
+import grpc
+import pytest
+
+from tests.bulk.support import (
+    OPERATOR,
+    PHONES,
+    VIEWER,
+    bulk_env,
+    numbers,
+    read_report,
+    template_job,
+    until,
+    wait_for,
+)
+from wecare.bulk.v1 import bulk_service_pb2 as pb
+
+
+@pytest.fixture
+async def env(tmp_path, moto_endpoint):
+    async with bulk_env(tmp_path, moto_endpoint) as env:
+        await env.start_bulk()
+        yield env
+
+
+async def test_a_job_sends_to_each_recipient_once_and_reports_every_one(env):
+    stub = env.stub()
+    to = numbers(230)
+    env.double.failing.add(to[7])
+    job = await stub.CreateJob(pb.CreateJobRequest(job=template_job(to)), metadata=OPERATOR)
+    assert job.state == pb.JOB_STATE_DRAFT and job.name.startswith("bulkJobs/")
+    assert job.audience_summary.total_count == 230 and job.audience_summary.complete
+    assert job.binding_rate == 160.0  # two phones at 80/s each
+    assert not env.double.sends  # a draft sends nothing
+
+    started = await stub.StartJob(pb.StartJobRequest(name=job.name), metadata=OPERATOR)
+    assert started.state == pb.JOB_STATE_RUNNING and started.HasField("start_time")
+    done = await wait_for(stub, job.name, pb.JOB_STATE_COMPLETED)
+
+    sends = env.double.sent_to(f"{job.name}/")
+    assert sorted(s.recipient for s in sends) == sorted(to)  # everyone, once
+    assert Counter(s.origination for s in sends) == {PHONES[0]: 115, PHONES[1]: 115}  # spread evenly
+    assert done.counts.total == 230 and done.counts.pending == 0
+    assert (done.counts.sent, done.counts.failed) == (229, 1)
+
+    report = await read_report(done.report_uri)
+    assert report["jobId"] == job.name.split("/")[1] and report["status"] == "completed"
+    assert report["channel"] == "WHATSAPP" and report["createTime"] and report["finishTime"]
+    assert (report["totalRecipients"], report["sentCount"], report["failedCount"], report["suppressedCount"]) == (
+        230,
+        229,
+        1,
+        0,
+    )
+    by_recipient = {r["recipient"]: r for r in report["recipients"]}
+    assert sorted(by_recipient) == sorted(to)
+    failed = by_recipient[to[7]]
+    assert (failed["outcome"], failed["errorCode"]) == ("failed", "131026")
+    log = {s.recipient: s for s in sends}
+    for r in report["recipients"]:
+        assert r["providerMessageId"] == f"wamid.{log[r['recipient']].message}"
+    # Later statuses reached the report: the stand-in reads each message 0.4 s after it is sent.
+    assert Counter(r["outcome"] for r in report["recipients"])["read"] > 200
+
+
+async def test_the_messages_carry_each_recipients_values_and_key(env):
+    stub = env.stub()
+    to = numbers(3, start=500)
+    job = await stub.CreateJob(pb.CreateJobRequest(job=template_job(to)), metadata=OPERATOR)
+    await stub.StartJob(pb.StartJobRequest(name=job.name), metadata=OPERATOR)
+    await wait_for(stub, job.name, pb.JOB_STATE_COMPLETED)
+    held = sorted(env.double.messages.values(), key=lambda h: h.recipient)
+    assert [h.key for h in held] == [f"{job.name}/{r}" for r in to]
+    values = [[p.text for p in h.content.template.body_parameters] for h in held]
+    assert values == [["Asha 0", "A-0"], ["Asha 1", "A-1"], ["Asha 2", "A-2"]]
+
+
+async def test_illegal_transitions_are_failed_precondition_and_change_nothing(env):
+    stub = env.stub()
+    job = await stub.CreateJob(pb.CreateJobRequest(job=template_job(numbers(2))), metadata=OPERATOR)
+    for call, request in ((stub.PauseJob, pb.PauseJobRequest), (stub.ResumeJob, pb.ResumeJobRequest)):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await call(request(name=job.name), metadata=OPERATOR)
+        assert refused.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+        assert "DRAFT" in refused.value.details()
+    await stub.StartJob(pb.StartJobRequest(name=job.name), metadata=OPERATOR)
+    with pytest.raises(grpc.aio.AioRpcError) as twice:
+        await stub.StartJob(pb.StartJobRequest(name=job.name), metadata=OPERATOR)
+    assert twice.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+    await wait_for(stub, job.name, pb.JOB_STATE_COMPLETED)
+    with pytest.raises(grpc.aio.AioRpcError) as over:
+        await stub.CancelJob(pb.CancelJobRequest(name=job.name), metadata=OPERATOR)
+    assert over.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+    assert (await stub.GetJob(pb.GetJobRequest(name=job.name), metadata=VIEWER)).state == pb.JOB_STATE_COMPLETED
+
+
+async def test_pause_stops_every_send_and_resume_finishes_without_repeats(env):
+    env.double.rate = 150.0
+    stub = env.stub()
+    to = numbers(600, start=1000)
+    job = await stub.CreateJob(pb.CreateJobRequest(job=template_job(to)), metadata=OPERATOR)
+    await stub.StartJob(pb.StartJobRequest(name=job.name), metadata=OPERATOR)
+    await until(lambda: len(env.double.sent_to(f"{job.name}/")) >= 100)
+    paused = await stub.PauseJob(pb.PauseJobRequest(name=job.name), metadata=OPERATOR)
+    returned = time.time()
+    assert paused.state == pb.JOB_STATE_PAUSED
+    await asyncio.sleep(1.5)
+    late = [s for s in env.double.sent_to(f"{job.name}/") if s.t > returned + 1.0]
+    assert late == []
+    during = len(env.double.sent_to(f"{job.name}/"))
+    assert during < 600
+    await stub.ResumeJob(pb.ResumeJobRequest(name=job.name), metadata=OPERATOR)
+    done = await wait_for(stub, job.name, pb.JOB_STATE_COMPLETED)
+    sends = env.double.sent_to(f"{job.name}/")
+    assert sorted(s.recipient for s in sends) == sorted(to)
+    assert done.counts.sent == 600
