@@ -25,7 +25,9 @@ DISPATCH_THROTTLES = Counter(
     ["channel", "origination"],
 )
 DISPATCH_QUEUE_DEPTH = Gauge(
-    "wecare_dispatch_queue_depth", "Accepted messages not yet handed to a provider", ["channel"]
+    "wecare_dispatch_queue_depth",
+    "Accepted messages this process holds ready to send (taken from the store's queue, not yet handed off)",
+    ["channel"],
 )
 DISPATCH_RATE = Gauge(
     "wecare_dispatch_rate_per_second", "The rate the dispatcher paces an origination at now", ["channel", "origination"]

@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from runtime import ids
+from runtime import ids, metrics
 from services.messaging.adapters.providers import CallOutcome, ChannelProvider, WhatsAppProvider
 from services.messaging.adapters.queues import SqsQueue
 from services.messaging.adapters.store import InboundStore, OutboundStore
@@ -363,6 +363,11 @@ class Dispatcher:
                     continue
                 if lane.buffer:
                     soonest = min(soonest, self._start_calls(lane, now))
+            depth: dict[str, int] = {}
+            for lane in lanes:
+                depth[lane.channel.name] = depth.get(lane.channel.name, 0) + len(lane.buffer)
+            for channel, count in depth.items():
+                metrics.DISPATCH_QUEUE_DEPTH.labels(channel).set(count)
             self._wake.clear()
             delay = soonest - time.monotonic()
             if delay > 0:
@@ -373,7 +378,9 @@ class Dispatcher:
 
     def _start_calls(self, lane: SenderLane, now: float) -> float:
         """Starts every call the limits allow on this lane now; returns when to look again."""
-        lane.window.set_limit(lane.rate.effective(now))
+        rate = lane.rate.effective(now)
+        lane.window.set_limit(rate)
+        metrics.DISPATCH_RATE.labels(lane.channel.name, lane.origination).set(rate)
         whatsapp = lane.channel == Channel.WHATSAPP
         while lane.buffer:
             wait = lane.window.wait(now)
@@ -472,9 +479,12 @@ class Dispatcher:
             outcome = CallOutcome("in_doubt", error=MessageError("NoAnswer", type(exc).__name__, str(exc)[:500]))
         self._release(lane, m, called)
         self.outcomes[f"{outcome.kind}:{outcome.error.code if outcome.error else ''}"] += 1
+        if called:
+            metrics.DISPATCH_SENDS.labels(lane.channel.name, lane.origination, outcome.kind).inc()
         now = self._wall()
         if outcome.kind == "throttled":
             lane.rate.throttled(time.monotonic())
+            metrics.DISPATCH_THROTTLES.labels(lane.channel.name, lane.origination).inc()
         if outcome.kind == "sent":
             self.sent += 1
             result = SendResult(m.id, "sent", now, provider_message_id=outcome.provider_message_id)

@@ -11,6 +11,7 @@ import time
 
 import boto3
 import pytest
+from prometheus_client import REGISTRY
 
 from localrun.sandbox import log as sandbox_log
 from runtime import ids
@@ -97,6 +98,11 @@ async def _true(value):
 async def test_throttled_calls_are_retried_and_slow_the_phone(parts, running_dispatcher):
     out, _, sandbox, log_path, make, _ = parts
     sandbox.config.throttle_next = 2
+    labels = {"channel": "WHATSAPP", "origination": PHONES[0]}
+    before = {
+        "throttles": _sample("wecare_dispatch_throttles_total", labels),
+        "sent": _sample("wecare_dispatch_sends_total", {**labels, "outcome": "sent"}),
+    }
     d = await running_dispatcher(make())
     m = text("+919812340001")
     await out.accept([m])
@@ -107,6 +113,15 @@ async def test_throttled_calls_are_retried_and_slow_the_phone(parts, running_dis
     lane = d._lanes[f"WHATSAPP:{PHONES[0]}"]
     assert lane.rate.factor < 1.0  # slowed down, recovering gradually
     assert [c.ref for c in sandbox_log.read(log_path)] == [m.id]
+    # What the dispatcher did is on /metrics: the calls by outcome, the throttles, the pace of the phone.
+    labels = {"channel": "WHATSAPP", "origination": PHONES[0]}
+    assert _sample("wecare_dispatch_throttles_total", labels) - before["throttles"] == 2
+    assert _sample("wecare_dispatch_sends_total", {**labels, "outcome": "sent"}) - before["sent"] == 1
+    assert 0 < _sample("wecare_dispatch_rate_per_second", labels) <= 10.0
+
+
+def _sample(name: str, labels: dict[str, str]) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def test_out_of_retries_fails_with_the_reason_into_outbound_dlq(parts, running_dispatcher):
