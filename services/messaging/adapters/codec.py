@@ -15,6 +15,7 @@ from services.messaging.domain.model import (
     MessageError,
     OutboundMessage,
     Status,
+    StatusEvent,
     Template,
     VoiceCall,
 )
@@ -230,6 +231,30 @@ def template_from_dict(d: dict[str, Any]) -> Template:
         header_media_kind=d.get("header_media_kind", ""),
         dynamic_buttons=tuple(int(i) for i in d.get("dynamic_buttons") or ()),
         sync_time=float(d.get("sync_time") or 0.0),
+    )
+
+
+def status_event_to_dict(e: StatusEvent) -> dict[str, Any]:
+    return {
+        "provider_message_id": e.provider_message_id,
+        "status": e.status.value,
+        "time": e.time,
+        "callback_data": e.callback_data,
+        "recipient": e.recipient,
+        "error": e.error.to_dict() if e.error else None,
+        "origination": e.origination,
+    }
+
+
+def status_event_from_dict(d: dict[str, Any]) -> StatusEvent:
+    return StatusEvent(
+        provider_message_id=d["provider_message_id"],
+        status=Status(d["status"]),
+        time=float(d["time"]),
+        callback_data=d.get("callback_data", ""),
+        recipient=d.get("recipient", ""),
+        error=MessageError.from_dict(d.get("error")),
+        origination=d.get("origination", ""),
     )
 
 

@@ -64,6 +64,8 @@ from services.messaging.adapters.codec import (
     merge_conversation,
     outbound_from_dict,
     outbound_to_dict,
+    status_event_from_dict,
+    status_event_to_dict,
     template_from_dict,
     template_to_dict,
     voice_call_from_dict,
@@ -494,7 +496,7 @@ class DynamoOutboundStore:
                         "TableName": self._table,
                         "Item": {
                             **_key(f"orphan#{event.provider_message_id}", event.status.value),
-                            "doc": _s(dumps(_event_doc(event))),
+                            "doc": _s(dumps(status_event_to_dict(event))),
                         },
                     }
                 }
@@ -523,7 +525,7 @@ class DynamoOutboundStore:
             ConsistentRead=True,
         )
         orphans = sorted(
-            (_event_from_doc(json.loads(i["doc"]["S"])) for i in reply.get("Items", [])), key=lambda e: e.time
+            (status_event_from_dict(json.loads(i["doc"]["S"])) for i in reply.get("Items", [])), key=lambda e: e.time
         )
         if not orphans:
             return
@@ -793,30 +795,6 @@ class DynamoOutboundStore:
 
     async def close(self) -> None:
         """The clients belong to AwsClients, closed with the process."""
-
-
-def _event_doc(e: StatusEvent) -> dict[str, Any]:
-    return {
-        "provider_message_id": e.provider_message_id,
-        "status": e.status.value,
-        "time": e.time,
-        "callback_data": e.callback_data,
-        "recipient": e.recipient,
-        "error": e.error.to_dict() if e.error else None,
-        "origination": e.origination,
-    }
-
-
-def _event_from_doc(d: dict[str, Any]) -> StatusEvent:
-    return StatusEvent(
-        provider_message_id=d["provider_message_id"],
-        status=Status(d["status"]),
-        time=float(d["time"]),
-        callback_data=d.get("callback_data", ""),
-        recipient=d.get("recipient", ""),
-        error=MessageError.from_dict(d.get("error")),
-        origination=d.get("origination", ""),
-    )
 
 
 class DynamoInboundStore:

@@ -23,6 +23,8 @@ from services.messaging.adapters.codec import (
     inbound_from_dict,
     inbound_to_dict,
     merge_conversation,
+    status_event_from_dict,
+    status_event_to_dict,
     template_from_dict,
     template_to_dict,
     voice_call_from_dict,
@@ -375,7 +377,7 @@ class SqliteOutboundStore:
                 # Not ours yet (or sent outside this platform): kept, applied once a message gets this id.
                 conn.execute(
                     "INSERT OR REPLACE INTO orphan_status (key, status, doc, time) VALUES (?, ?, ?, ?)",
-                    (event.provider_message_id, event.status.value, dumps(_event_doc(event)), event.time),
+                    (event.provider_message_id, event.status.value, dumps(status_event_to_dict(event)), event.time),
                 )
                 return StatusApplied(None, changed=False)
             changed = self._apply(conn, _message(row), event)
@@ -416,7 +418,7 @@ class SqliteOutboundStore:
             return
         for r in sorted(rows, key=lambda r: json.loads(r["doc"])["time"]):
             current = _by_ids(conn, [target["id"]])[0]
-            self._apply(conn, current, _event_from_doc(json.loads(r["doc"])))
+            self._apply(conn, current, status_event_from_dict(json.loads(r["doc"])))
         conn.execute("DELETE FROM orphan_status WHERE key = ?", (provider_id,))
 
     # --- withdrawal ---------------------------------------------------------------------------------
@@ -641,30 +643,6 @@ class SqliteOutboundStore:
 
     async def close(self) -> None:
         self._db.close()
-
-
-def _event_doc(e: StatusEvent) -> dict[str, Any]:
-    return {
-        "provider_message_id": e.provider_message_id,
-        "status": e.status.value,
-        "time": e.time,
-        "callback_data": e.callback_data,
-        "recipient": e.recipient,
-        "error": e.error.to_dict() if e.error else None,
-        "origination": e.origination,
-    }
-
-
-def _event_from_doc(d: dict[str, Any]) -> StatusEvent:
-    return StatusEvent(
-        provider_message_id=d["provider_message_id"],
-        status=Status(d["status"]),
-        time=float(d["time"]),
-        callback_data=d.get("callback_data", ""),
-        recipient=d.get("recipient", ""),
-        error=MessageError.from_dict(d.get("error")),
-        origination=d.get("origination", ""),
-    )
 
 
 INBOUND_SCHEMA = """
