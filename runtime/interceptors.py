@@ -59,14 +59,18 @@ class Telemetry:
         self._timers: dict[str, Any] = {}
 
     def begin(self, method: str, context: grpc.aio.ServicerContext) -> tuple[Call, Any, Any, Any, float]:
-        parent = otel_context.attach(extract_from_metadata(context.invocation_metadata()))
-        span = self._tracer.start_span(method[1:], kind=trace.SpanKind.SERVER, attributes={"rpc.system": "grpc"})
-        active = otel_context.attach(trace.set_span_in_context(span))
+        metadata = context.invocation_metadata()
+        # Most calls carry no trace context of their own: skip the propagators then (a measurable cost per call).
+        parent = extract_from_metadata(metadata) if any(k == "traceparent" for k, _ in metadata) else None
+        span = self._tracer.start_span(
+            method[1:], context=parent, kind=trace.SpanKind.SERVER, attributes={"rpc.system": "grpc"}
+        )
+        active = otel_context.attach(trace.set_span_in_context(span, parent))
         call = Call(method=method, trace_id=format(span.get_span_context().trace_id, "032x"))
-        return call, current_call.set(call), span, (parent, active), time.perf_counter()
+        return call, current_call.set(call), span, active, time.perf_counter()
 
     def end(self, method: str, begun, error: BaseException | None, context: grpc.aio.ServicerContext) -> None:
-        call, call_token, span, (parent, active), started = begun
+        call, call_token, span, active, started = begun
         code = code_of(error, context)
         elapsed = time.perf_counter() - started
         span.set_attribute("rpc.grpc.status_code", code.value[0])
@@ -89,7 +93,6 @@ class Telemetry:
         span.end()
         current_call.reset(call_token)
         otel_context.detach(active)
-        otel_context.detach(parent)
 
 
 class Authenticator:
