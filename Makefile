@@ -24,7 +24,7 @@ venv: $(VENV)/.installed
 
 $(CHECKOV):
 	$(PYTHON) -m venv .tools/checkov
-	.tools/checkov/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	PYTHONPATH= .tools/checkov/bin/pip install --quiet checkov==$(CHECKOV_VERSION)  # not our packages on its path
 	touch $@
 
 $(BUF):
