@@ -74,6 +74,8 @@ class GrpcProcess:
         for add_to_server, servicer, _ in self._services:
             add_to_server(servicer, server)
         health_servicer = health.aio.HealthServicer()
+        for service in ["", *names]:  # NOT_SERVING until the first round of backend probes passes
+            await health_servicer.set(service, NOT_SERVING)
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         # Liveness: SERVING while the process runs, whatever its backends do (a restart would not bring them back).
         await health_servicer.set(LIVENESS, SERVING)
