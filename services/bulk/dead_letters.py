@@ -16,6 +16,7 @@ from services.bulk.adapters.store import ChunkStore, JobStore
 from services.bulk.domain.model import FINISHED
 
 PEEK_VISIBILITY = 5  # seconds a peeked letter stays hidden if its release fails
+REDRIVEN = "bulk-queue's redrive moved it after its receive limit: a worker stopped while working it, each time"
 
 
 class Replayed(Enum):
@@ -61,7 +62,7 @@ class DeadLetters:
         finally:
             if receipts:
                 await self._queue.release_dead(receipts)
-        return [DeadChunk(d, d.reason) for d in found.values()], await self._queue.dead_count()
+        return [DeadChunk(d, d.reason or REDRIVEN) for d in found.values()], await self._queue.dead_count()
 
     async def _done(self, delivery: Delivery) -> bool:
         ref = delivery.ref
@@ -90,7 +91,7 @@ class DeadLetters:
                         await asyncio.sleep(wait)
                     last = time.monotonic()
                     handled.add(d.message_id)
-                    dead = DeadChunk(d, d.reason)
+                    dead = DeadChunk(d, d.reason or REDRIVEN)
                     if d.ref is None:
                         kept.append(d.receipt)
                         step.results.append((dead, Replayed.FAILED, "not a bulk chunk message"))

@@ -161,7 +161,7 @@ def dead_proto(d: DeadChunk) -> pb.DeadLetterChunk:
         job=f"bulkJobs/{ref.job_id}" if ref else "",
         chunk=ref.seq if ref else 0,
         reason=d.reason,
-        receive_count=d.delivery.receive_count,
+        receive_count=d.delivery.receives or d.delivery.receive_count,
         sent_time=timestamp(d.delivery.sent_time),
     )
 

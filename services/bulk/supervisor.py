@@ -69,15 +69,17 @@ class Supervisor:
             return
 
         async def guarded() -> None:
+            changed = None
             try:
-                await work()
+                changed = await work()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("%s failed", kind, extra={"job": job.name})
             finally:
                 self._busy.pop(key, None)
-                self.wake()  # look again: what it did may have made more work (completion, the report)
+            if changed:
+                self.wake()  # look again now: it may have made more work (a completed job's report)
 
         self._busy[key] = asyncio.create_task(guarded())
 

@@ -24,7 +24,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from enum import Enum
 
@@ -148,13 +148,13 @@ class ChunkWorker:
                 await self._settle_message(delivery, job)
                 return
             keeper = asyncio.create_task(self._keep(delivery, ref.job_id, ref.seq, owner))
-            ending, unsettled = await self._send(job, ref.seq, claimed)
+            ending, unsettled, again = await self._send(job, ref.seq, claimed)
             if unsettled:
                 await self._chunks.release(ref.job_id, ref.seq, owner, unsettled)
             if ending == Ending.STOPPED:
                 await self._queue.delete(delivery.receipt)
             elif ending == Ending.AGAIN:
-                await self._queue.extend(delivery.receipt, 1)
+                await self._retry(delivery, job, again)
             else:
                 await self._settle_message(delivery, job)
         except asyncio.CancelledError:
@@ -171,13 +171,17 @@ class ChunkWorker:
             log.warning("chunk %s of %s failed: %s", ref.seq, job.name, reason)
             with contextlib.suppress(Exception):
                 await self._chunks.release(ref.job_id, ref.seq, owner, [r.index for r in claimed])
-            if delivery.receive_count >= self._max_receive:
-                await self._queue.dead_letter(delivery, reason)
-            else:
-                await self._queue.extend(delivery.receipt, min(60, 2**delivery.receive_count))
+            await self._retry(delivery, job, reason)
         finally:
             if keeper is not None:
                 keeper.cancel()
+
+    async def _retry(self, delivery: Delivery, job: Job, reason: str) -> None:
+        """The chunk comes back after a backoff; past the receive limit it goes to bulk-dlq with the reason."""
+        if delivery.receive_count >= self._max_receive:
+            await self._queue.dead_letter(delivery, reason)
+        else:
+            await self._queue.extend(delivery.receipt, min(60, 2 ** (delivery.receive_count - 1)))
 
     async def _settle_message(self, delivery: Delivery, job: Job) -> None:
         """After a chunk's claims: delete the message when the chunk is done, else let it come back when the
@@ -206,13 +210,13 @@ class ChunkWorker:
             except Exception:
                 log.exception("renewing a chunk's lease failed", extra={"job": job_id, "chunk": seq})
 
-    async def _send(self, job: Job, seq: int, claimed: list[Recipient]) -> tuple[Ending, list[int]]:
-        """Streams the claimed recipients through messaging; returns how it ended and the recipients (chunk
-        indexes) without an outcome, to give back."""
+    async def _send(self, job: Job, seq: int, claimed: list[Recipient]) -> tuple[Ending, list[int], str]:
+        """Streams the claimed recipients through messaging; returns how it ended, the recipients (chunk
+        indexes) without an outcome, to give back, and why some must be sent again."""
         stream = self._messaging.send(self._composer(job), claimed)
         stopped = asyncio.ensure_future(self._states.until_not_running(job.id))
         open_: dict[int, Recipient] = dict(enumerate(claimed))  # by position in the request
-        again = False
+        again: Counter[str] = Counter()
         steps = stream.__aiter__()
         try:
             while open_:
@@ -223,7 +227,7 @@ class ChunkWorker:
                     stream.cancel()  # messaging withdraws this send's messages not handed off yet
                     with contextlib.suppress(Exception):
                         await self._messaging.withdraw(job.key_prefix)
-                    return Ending.STOPPED, [r.index for r in open_.values()]
+                    return Ending.STOPPED, [r.index for r in open_.values()], ""
                 try:
                     progress = step.result()
                 except StopAsyncIteration:
@@ -237,12 +241,18 @@ class ChunkWorker:
                     if kind == Verdict.OUTCOME:
                         updates.append(update)
                         del open_[position]
-                    elif kind in (Verdict.WITHDRAWN, Verdict.RETRY):
-                        again = True  # released below, sent again when the chunk comes back
+                    elif kind == Verdict.WITHDRAWN:
+                        again["withdrawn"] += 1  # released below, sent again when the chunk comes back
+                    elif kind == Verdict.RETRY:
+                        again[f"refused {state.refusal_code} ({state.refusal_message})"] += 1
                 if updates:
                     await self._chunks.record(job.id, seq, updates, self._wall())
         finally:
             stopped.cancel()
+        unsettled = [r.index for r in open_.values()]
         if stopped.done() and not stopped.cancelled() and open_:
-            return Ending.STOPPED, [r.index for r in open_.values()]
-        return (Ending.AGAIN if (again or open_) else Ending.DONE), [r.index for r in open_.values()]
+            return Ending.STOPPED, unsettled, ""
+        if not open_:
+            return Ending.DONE, unsettled, ""
+        why = "; ".join(f"{n} {what}" for what, n in again.most_common()) or "the stream ended without outcomes"
+        return Ending.AGAIN, unsettled, f"{len(unsettled)} recipients to send again: {why}"

@@ -106,14 +106,24 @@ class BulkEnv:
     double: MessagingDouble
     contacts: contacts_grpc.ContactsServiceStub
     processes: list[GrpcProcess] = field(default_factory=list)
+    _stops: dict[int, contextlib.AsyncExitStack] = field(default_factory=dict)
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
     async def start_bulk(self, **overrides) -> GrpcProcess:
-        process = await self._stack.enter_async_context(
+        own = contextlib.AsyncExitStack()
+        process = await own.enter_async_context(
             running("bulk", bulk_wire, POOL, self.root / "bulk", **{**self.settings, **overrides})
         )
+        self._stops[id(process)] = own
+        self._stack.push_async_callback(self.stop_bulk, process)
         self.processes.append(process)
         return process
+
+    async def stop_bulk(self, process: GrpcProcess) -> None:
+        """Stops one bulk process as SIGTERM would (its chunks in hand are given back)."""
+        own = self._stops.pop(id(process), None)
+        if own is not None:
+            await own.aclose()
 
     def stub(self, process: GrpcProcess | None = None) -> pb_grpc.BulkServiceStub:
         channel = grpc.aio.insecure_channel((process or self.processes[0]).address)

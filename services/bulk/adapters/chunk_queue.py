@@ -37,6 +37,7 @@ class Delivery:
     sent_time: float
     body: str
     reason: str = ""  # dead letters: why
+    receives: int = 0  # dead letters: receives of bulk-queue before it was moved (when a worker moved it)
 
 
 def _parse(body: str) -> ChunkRef | None:
@@ -49,7 +50,9 @@ def _parse(body: str) -> ChunkRef | None:
 
 def _delivery(message: dict) -> Delivery:
     attributes = message.get("Attributes", {})
-    reason = message.get("MessageAttributes", {}).get("reason", {}).get("StringValue", "")
+    extra = message.get("MessageAttributes", {})
+    reason = extra.get("reason", {}).get("StringValue", "")
+    receives = int(extra.get("receives", {}).get("StringValue", "0") or 0)
     return Delivery(
         ref=_parse(message.get("Body", "")),
         receipt=message["ReceiptHandle"],
@@ -58,6 +61,7 @@ def _delivery(message: dict) -> Delivery:
         sent_time=int(attributes.get("SentTimestamp", "0")) / 1000,
         body=message.get("Body", ""),
         reason=reason,
+        receives=receives,
     )
 
 
@@ -129,7 +133,10 @@ class ChunkQueue:
                 {
                     "Id": "0",
                     "MessageBody": delivery.body,
-                    "MessageAttributes": {"reason": {"DataType": "String", "StringValue": reason[:1000] or "unknown"}},
+                    "MessageAttributes": {
+                        "reason": {"DataType": "String", "StringValue": reason[:1000] or "unknown"},
+                        "receives": {"DataType": "Number", "StringValue": str(delivery.receive_count)},
+                    },
                 }
             ],
         )

@@ -100,7 +100,8 @@ def sites(content: dict[str, Any]) -> list[Site]:
 
 
 def placeholders(content: dict[str, Any]) -> set[str]:
-    return {m.group(1) for _, text in _strings(content, ()) for m in PLACEHOLDER.finditer(text)}
+    """The known placeholders the content uses (check_job reports the unknown ones)."""
+    return {m.group(1) for _, text in _strings(content, ()) for m in PLACEHOLDER.finditer(text) if _known(m.group(1))}
 
 
 def _known(name: str) -> bool:
