@@ -395,6 +395,10 @@ class Outbound:
             return await self._store.withdraw_by_key_prefix(prefix, now)
         return await self._store.withdraw_by_key(prefix, now)
 
+    async def by_keys(self, idempotency_keys: list[str]) -> list[OutboundMessage]:
+        """The messages holding these keys now (BatchGetMessageStates, for bulk's attribution)."""
+        return await self._store.get_by_keys(idempotency_keys)
+
     async def withdraw_batch(self, batch_id: str) -> Withdrawal:
         return await self._store.withdraw_batch(batch_id, self._wall())
 

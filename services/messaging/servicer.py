@@ -231,6 +231,26 @@ class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
         note_change(f"messages:withdraw/{request.idempotency_key_prefix}", None, {"withdrawn": len(result.withdrawn)})
         return pb.WithdrawMessagesResponse(withdrawn_count=len(result.withdrawn), in_flight_count=result.in_flight)
 
+    async def BatchGetMessageStates(
+        self, request: pb.BatchGetMessageStatesRequest, context
+    ) -> pb.BatchGetMessageStatesResponse:
+        keys = list(request.idempotency_keys)
+        if not 1 <= len(keys) <= 1000:
+            raise InvalidArgument("idempotency_keys", "1 to 1,000 keys")
+        states = []
+        for m in await self._outbound.by_keys(keys):
+            state = pb.MessageState(
+                idempotency_key=m.idempotency_key,
+                message=m.name,
+                status=STATUSES_PB[m.status],
+                provider_message_id=m.provider_message_id,
+                update_time=timestamp(m.update_time or m.create_time),
+            )
+            if m.error and m.status in (Status.FAILED, Status.UNKNOWN):
+                state.error.CopyFrom(_error(m.error))
+            states.append(state)
+        return pb.BatchGetMessageStatesResponse(states=states)
+
     async def GetMessage(self, request: pb.GetMessageRequest, context) -> pb.Message:
         message_id = parse_name(request.name, "messages")
         with contextlib.suppress(NotFound):
