@@ -10,6 +10,7 @@ from types import ModuleType
 from runtime.settings import Settings
 from wecare.ai.v1 import ai_service_pb2
 from wecare.audit.v1 import audit_service_pb2
+from wecare.bulk.v1 import bulk_service_pb2
 from wecare.contacts.v1 import contacts_service_pb2
 from wecare.messaging.v1 import messaging_service_pb2
 
@@ -33,6 +34,6 @@ BACKENDS: tuple[Backend, ...] = (
     Backend(contacts_service_pb2, "wecare.contacts.v1.ContactsService", "contacts_address"),
     Backend(audit_service_pb2, "wecare.audit.v1.AuditService", "contacts_address"),
     Backend(messaging_service_pb2, "wecare.messaging.v1.MessagingService", "messaging_address"),
-    # Backend(bulk_service_pb2, "wecare.bulk.v1.BulkService", "bulk_address"),
+    Backend(bulk_service_pb2, "wecare.bulk.v1.BulkService", "bulk_address"),
     Backend(ai_service_pb2, "wecare.ai.v1.AIService", "ai_address"),
 )

@@ -64,6 +64,7 @@ PROCESSES: tuple[Process, ...] = (
     Process("contacts", "services.contacts", "contacts_address", GRPC, "wecare.contacts.v1.ContactsService"),
     Process("sandbox", "localrun.sandbox", "sandbox_address", HTTP, "/sandbox/health"),
     Process("messaging", "services.messaging", "messaging_address", GRPC, "wecare.messaging.v1.MessagingService"),
+    Process("bulk", "services.bulk", "bulk_address", GRPC, "wecare.bulk.v1.BulkService"),
     Process("ai", "services.ai", "ai_address", GRPC, "wecare.ai.v1.AIService"),
     Process("gateway", "gateway", "gateway_address", HTTP, "/healthz"),
 )
