@@ -213,8 +213,6 @@ _GENERIC: dict[str, Any] = {
 PROVISIONAL_TABLES: dict[str, tuple[dict[str, Any], str | None]] = {
     "whatsapp_inbound_table": (_GENERIC, "expire_at"),
     "whatsapp_outbound_table": (_GENERIC, "expire_at"),
-    "bulk_jobs_table": (_GENERIC, "expire_at"),
-    "bulk_job_chunks_table": (_GENERIC, "expire_at"),
 }
 
 

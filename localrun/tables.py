@@ -11,6 +11,7 @@ from runtime.audit import dynamodb_store as audit_tables
 from runtime.aws import AwsClients
 from runtime.settings import Settings
 from services.ai.adapters import dynamodb_store as ai_tables
+from services.bulk.adapters import dynamodb_store as bulk_tables
 from services.contacts.adapters import dynamodb_store as contacts_tables
 from services.messaging.adapters import dynamodb_store as messaging_tables
 
@@ -23,6 +24,8 @@ TABLES: tuple[tuple[str, Ensure], ...] = (
     ("docs_table", ai_tables.ensure_table),
     ("whatsapp_outbound_table", messaging_tables.ensure_outbound_table),
     ("whatsapp_inbound_table", messaging_tables.ensure_inbound_table),
+    ("bulk_jobs_table", bulk_tables.ensure_jobs_table),
+    ("bulk_job_chunks_table", bulk_tables.ensure_chunks_table),
 )
 
 

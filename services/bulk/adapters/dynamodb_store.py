@@ -92,10 +92,19 @@ CHUNKS_TABLE: dict[str, Any] = {
 }
 
 
+async def ensure_jobs_table(client, name: str) -> None:
+    """Creates BulkJobsTable for a local run or a test; production tables come from CloudFormation."""
+    await dynamo.ensure_table(client, name, JOBS_TABLE)
+
+
+async def ensure_chunks_table(client, name: str) -> None:
+    """Creates BulkJobChunksTable for a local run or a test."""
+    await dynamo.ensure_table(client, name, CHUNKS_TABLE)
+
+
 async def ensure_tables(client, jobs_table: str, chunks_table: str) -> None:
-    """Creates both tables for a local run or a test; production tables come from CloudFormation."""
-    await dynamo.ensure_table(client, jobs_table, JOBS_TABLE)
-    await dynamo.ensure_table(client, chunks_table, CHUNKS_TABLE)
+    await ensure_jobs_table(client, jobs_table)
+    await ensure_chunks_table(client, chunks_table)
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
