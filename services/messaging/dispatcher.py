@@ -33,6 +33,8 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+from opentelemetry import propagate, trace
+
 from runtime import ids, metrics
 from services.messaging.adapters.providers import CallOutcome, ChannelProvider, WhatsAppProvider
 from services.messaging.adapters.queues import SqsQueue
@@ -166,6 +168,7 @@ class Dispatcher:
         self.config = config
         self.member = member_id or f"{socket.gethostname()}:{os.getpid()}:{ids.new_id()[-8:]}"
         self._wall = wall
+        self._tracer = trace.get_tracer("wecare.dispatch")
         self._lanes: dict[str, SenderLane] = {}
         self._account = CallWindow(0, pace=config.pace)
         self._media = {MEDIA_POST: CallWindow(0, pace=config.pace), MEDIA_GET: CallWindow(0, pace=config.pace)}
@@ -473,7 +476,8 @@ class Dispatcher:
                     called = False  # the send itself was not made
                     outcome = problem
                 else:
-                    outcome = await self._providers[lane.channel].send(m, media_ids)
+                    with self._send_span(lane, m):
+                        outcome = await self._providers[lane.channel].send(m, media_ids)
         except Exception as exc:
             log.exception("provider call raised", extra={"message": m.id})
             outcome = CallOutcome("in_doubt", error=MessageError("NoAnswer", type(exc).__name__, str(exc)[:500]))
@@ -506,6 +510,21 @@ class Dispatcher:
             result = SendResult(m.id, "in_doubt", now, error=outcome.error)
         self._results.append(result)
         self._results_ready.set()
+
+    def _send_span(self, lane: SenderLane, m: OutboundMessage):
+        """The provider call as a span of the trace that accepted the message (its traceparent is kept with it)."""
+        carried = m.extra.get("traceparent")
+        parent = propagate.extract({"traceparent": carried}) if carried else None
+        return self._tracer.start_as_current_span(
+            f"dispatch {lane.channel.name}",
+            context=parent,
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.message.id": m.id,
+                "wecare.origination": lane.origination,
+                "wecare.attempt": m.attempts + 1,
+            },
+        )
 
     async def _media_ids(self, lane: SenderLane, m: OutboundMessage) -> tuple[dict[str, str], CallOutcome | None]:
         keys = meta.media_keys(m)

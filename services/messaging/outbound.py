@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from runtime import ids
 from runtime.errors import DomainError, InvalidArgument, NotFound
+from runtime.tracing import inject_headers
 from services.messaging.adapters.consent import ConsentReader, Recipient
 from services.messaging.adapters.store import InboundStore, OutboundStore, Withdrawal
 from services.messaging.dispatcher import Dispatcher
@@ -261,6 +262,10 @@ class Outbound:
         )
         category = rules.check_rules(draft, facts, now)
         extra: dict[str, str] = {}
+        # The provider call happens later, in the dispatcher: it continues the trace of the request that accepted it.
+        traceparent = inject_headers().get("traceparent")
+        if traceparent:
+            extra["traceparent"] = traceparent
         if draft.reply_to:
             extra["context_wamid"] = await self._wamid(draft.reply_to, f"{prefix}.reply_to")
         if "reaction" in draft.content:

@@ -311,7 +311,8 @@ def test_a_streamed_send_is_one_trace_into_messaging_and_dynamodb(deployed):
 
     def complete(spans):
         mine = [s for s in spans if s["service"] == "wecare-messaging"]
-        return any(s["kind"] == "CLIENT" for s in mine) and any(s["kind"] == "SERVER" for s in mine)
+        sends = [s for s in mine if s["name"] == "dispatch WHATSAPP"]
+        return any(s["kind"] == "CLIENT" for s in mine) and any(s["kind"] == "SERVER" for s in mine) and len(sends) == 3
 
     spans = _spans(deployed.traces, trace_id, complete)
     assert complete(spans), spans
@@ -319,6 +320,11 @@ def test_a_streamed_send_is_one_trace_into_messaging_and_dynamodb(deployed):
     assert server["name"].endswith("SendMessages")
     for span in (s for s in spans if s["kind"] == "CLIENT" and s["attributes"].get("rpc.system") == "aws-api"):
         assert _chain(spans, span)[-1] == _chain(spans, server)[0], "every AWS call hangs under the streamed RPC"
+    # The provider calls, made later by the dispatcher, continue the same trace: SendWhatsAppMessage under each send.
+    provider_calls = [s for s in spans if s["attributes"].get("rpc.service") == "SocialMessaging"]
+    assert len(provider_calls) == 3, [s["name"] for s in spans]
+    for call in provider_calls:
+        assert _chain(spans, call)[1] == "wecare-messaging:PRODUCER:dispatch WHATSAPP"
 
 
 def test_metrics_count_each_rpc(deployed):
