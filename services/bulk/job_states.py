@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from runtime import metrics
 from services.bulk.adapters.store import JobStore
 from services.bulk.domain.model import Job, JobState
 
@@ -34,13 +35,23 @@ class JobStates:
 
     def note(self, job_id: str, job: Job | None) -> None:
         """A state this process saw or made: workers waiting on the job look again now."""
+        previous = self._jobs.get(job_id)
+        self._count(previous[1] if previous else None, -1)
         self._jobs[job_id] = (self._clock(), job)
+        self._count(job, +1)
         if len(self._jobs) > 10_000:
             oldest = sorted(self._jobs.items(), key=lambda kv: kv[1][0])[:5_000]
-            for key, _ in oldest:
+            for key, (_, forgotten) in oldest:
+                self._count(forgotten, -1)
                 self._jobs.pop(key, None)
         self._changed.set()
         self._changed = asyncio.Event()
+
+    @staticmethod
+    def _count(job: Job | None, delta: int) -> None:
+        """wecare_bulk_jobs: the jobs this process knows, by their state as it last saw them."""
+        if job is not None:
+            metrics.BULK_JOBS.labels(job.state.name).inc(delta)
 
     async def until_not_running(self, job_id: str) -> Job | None:
         """Returns once the job is no longer RUNNING (paused, cancelled, gone), looking every max_age."""

@@ -28,6 +28,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from enum import Enum
 
+from runtime import metrics
 from services.bulk.adapters.chunk_queue import ChunkQueue, Delivery
 from services.bulk.adapters.messaging import Composer, MessagingClient
 from services.bulk.adapters.store import ChunkStore
@@ -247,6 +248,8 @@ class ChunkWorker:
                         again[f"refused {state.refusal_code} ({state.refusal_message})"] += 1
                 if updates:
                     await self._chunks.record(job.id, seq, updates, self._wall())
+                    for update in updates:
+                        metrics.BULK_RECIPIENTS.labels(update.outcome.name).inc()
         finally:
             stopped.cancel()
         unsettled = [r.index for r in open_.values()]

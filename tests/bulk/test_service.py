@@ -10,6 +10,7 @@ from collections import Counter
 
 import grpc
 import pytest
+from prometheus_client import REGISTRY
 
 from tests.bulk.support import (
     OPERATOR,
@@ -32,9 +33,17 @@ async def env(tmp_path, moto_endpoint):
         yield env
 
 
+def _metric(name: str, labels: dict[str, str]) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 async def test_a_job_sends_to_each_recipient_once_and_reports_every_one(env):
     stub = env.stub()
     to = numbers(230)
+    reached = ("SENT", "DELIVERED", "READ")  # a worker records the first outcome it is told, once per recipient
+    sent_before = sum(_metric("wecare_bulk_recipients_total", {"outcome": o}) for o in reached)
+    failed_before = _metric("wecare_bulk_recipients_total", {"outcome": "FAILED"})
+    completed_before = _metric("wecare_bulk_jobs", {"state": "COMPLETED"})
     env.double.failing.add(to[7])
     job = await stub.CreateJob(pb.CreateJobRequest(job=template_job(to)), metadata=OPERATOR)
     assert job.state == pb.JOB_STATE_DRAFT and job.name.startswith("bulkJobs/")
@@ -51,6 +60,10 @@ async def test_a_job_sends_to_each_recipient_once_and_reports_every_one(env):
     assert Counter(s.origination for s in sends) == {PHONES[0]: 115, PHONES[1]: 115}  # spread evenly
     assert done.counts.total == 230 and done.counts.pending == 0
     assert (done.counts.sent, done.counts.failed) == (229, 1)
+    # On /metrics: the outcomes the workers recorded, and the job as this process last saw it.
+    assert sum(_metric("wecare_bulk_recipients_total", {"outcome": o}) for o in reached) - sent_before == 229
+    assert _metric("wecare_bulk_recipients_total", {"outcome": "FAILED"}) - failed_before == 1
+    assert _metric("wecare_bulk_jobs", {"state": "COMPLETED"}) - completed_before == 1
 
     report = await read_report(done.report_uri)
     assert report["jobId"] == job.name.split("/")[1] and report["status"] == "completed"
