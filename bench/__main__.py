@@ -10,12 +10,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import ai_bench, contacts_bench, messaging_bench
+from bench import ai_bench, bulk_bench, contacts_bench, messaging_bench
 from bench.report import Report
 from localrun.handle import running_stack
 from localrun.procs import ROOT
 
-SECTIONS = {"contacts": contacts_bench.run, "messaging": messaging_bench.run, "ai": ai_bench.run}
+SECTIONS = {
+    "contacts": contacts_bench.run,
+    "messaging": messaging_bench.run,
+    "bulk": bulk_bench.run,
+    "ai": ai_bench.run,
+}
 
 
 async def main(selected: list[str]) -> None:

@@ -11,6 +11,7 @@ delivers). The position is the contacts page a chunk began in and how many membe
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -177,10 +178,15 @@ class Expander:
         began_at = position
         written: list[ChunkRef] = []
         saved_seq, saved_at = seq, self._wall()
+        # The next page is read while this one is written.
+        reading = asyncio.ensure_future(self._directory.page(job.audience, job.channel, token))
         while True:
             if not await self._running(job):
+                reading.cancel()
                 return False
-            members, next_token = await self._directory.page(job.audience, job.channel, token)
+            members, next_token = await reading
+            if next_token:
+                reading = asyncio.ensure_future(self._directory.page(job.audience, job.channel, next_token))
             for offset in range(skip, len(members)):
                 if not chunk:
                     began_at = Position(token, offset)

@@ -189,17 +189,15 @@ class ChunkWorker:
         claims someone else holds would have run out."""
         ref = delivery.ref
         assert ref is not None
-        chunk = await self._chunks.get_chunk(ref.job_id, ref.seq)
-        if chunk is None:
+        remaining = await self._chunks.open_count(ref.job_id, ref.seq)
+        if remaining is None:
             await self._queue.dead_letter(delivery, f"chunk {ref.seq} of bulkJobs/{ref.job_id} does not exist")
             return
-        remaining = chunk.open
-        if not remaining:
+        if remaining == 0:
             await self._queue.delete(delivery.receipt)
             await self._on_chunk_done(job)
             return
-        wait = max(r.lease_until for r in remaining) - self._wall()
-        await self._queue.extend(delivery.receipt, int(min(MAX_VISIBILITY, max(1.0, wait + 1.0))))
+        await self._queue.extend(delivery.receipt, int(self._lease) + 1)
 
     async def _keep(self, delivery: Delivery, job_id: str, seq: int, owner: str) -> None:
         """Renews the message's visibility and the claims while the chunk is worked."""

@@ -144,6 +144,8 @@ async def test_a_chunk_is_written_and_counted_once(stores):
     assert counts.audience_suppressed == {"opted_out": 1, "duplicate": 1}
     assert await chunks.get_chunk("J1", 2) is None
     assert await chunks.open_chunks("J1", 2) == [0, 1]
+    assert (await chunks.open_count("J1", 0), await chunks.open_count("J1", 1)) == (4, 3)
+    assert await chunks.open_count("J1", 2) is None
 
 
 async def test_claims_are_exclusive_until_their_lease_runs_out(stores):
@@ -201,8 +203,10 @@ async def test_outcomes_move_forward_only_and_counts_follow(stores):
     assert (got[1].error_code, got[1].reason, got[1].owner) == ("131026", "undeliverable", "")
     assert (got[2].outcome, got[2].provider_id) == (Outcome.SENT, "w2")
     assert await chunks.open_chunks("J1", 1) == [0]  # recipient 3 is still claimed
+    assert await chunks.open_count("J1", 0) == 1
     await chunks.record("J1", 0, [Update(3, Outcome.SUPPRESSED, reason="cancelled")], NOW + 6)
     assert await chunks.open_chunks("J1", 1) == []
+    assert await chunks.open_count("J1", 0) == 0
     assert (await chunks.counts("J1")).pending == 0
 
 

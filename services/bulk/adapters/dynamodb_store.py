@@ -303,6 +303,17 @@ class DynamoChunkStore:
             recipients.append(recipient_from_doc(index, doc, state))
         return Chunk(job_id, seq, recipients)
 
+    async def open_count(self, job_id: str, seq: int) -> int | None:
+        reply = await (await self._client()).get_item(
+            TableName=self._table,
+            Key=_key(_chunk_pk(job_id, seq), "chunk"),
+            ConsistentRead=True,
+            ProjectionExpression="#open",
+            ExpressionAttributeNames={"#open": "open"},
+        )
+        item = reply.get("Item")
+        return int(item["open"]["N"]) if item else None
+
     async def open_chunks(self, job_id: str, count: int) -> list[int]:
         keys = [_key(_chunk_pk(job_id, seq), "chunk") for seq in range(count)]
         found = await dynamo.batch_get(await self._client(), self._table, keys)

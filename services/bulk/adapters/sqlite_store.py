@@ -185,6 +185,12 @@ class SqliteChunkStore:
             return Chunk(job_id, seq, []) if exists else None
         return Chunk(job_id, seq, [recipient_from_doc(r["idx"], json.loads(r["doc"]), dict(r)) for r in rows])
 
+    async def open_count(self, job_id: str, seq: int) -> int | None:
+        row = self._db.read_point(
+            lambda c: c.execute("SELECT open FROM chunks WHERE job = ? AND seq = ?", (job_id, seq)).fetchone()
+        )
+        return row[0] if row else None
+
     async def open_chunks(self, job_id: str, count: int) -> list[int]:
         rows = await self._db.read(
             lambda c: c.execute(

@@ -43,6 +43,10 @@ class ChunkStore(Protocol):
 
     async def get_chunk(self, job_id: str, seq: int) -> Chunk | None: ...
 
+    async def open_count(self, job_id: str, seq: int) -> int | None:
+        """How many recipients of the chunk are still PENDING or CLAIMED (None: no such chunk)."""
+        ...
+
     async def open_chunks(self, job_id: str, count: int) -> list[int]:
         """Of chunks 0..count-1, those with a recipient still PENDING or CLAIMED, in order."""
         ...

@@ -28,6 +28,7 @@ MAX_NAME = 200
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*\}\}")
 FIELDS = ("display_name", "phone_number", "email")
 ATTRIBUTE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 PHONE_SHAPE = re.compile(r"^\+?[0-9][0-9 ()./\-]{4,24}$")
 EMAIL_SHAPE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 TAG = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
@@ -300,6 +301,8 @@ def admit(
         if not EMAIL_SHAPE.match(raw):
             return "invalid_address"
         address = raw.lower()
+    elif candidate.contact and E164.match(raw):
+        address = raw  # the contacts service keeps numbers in E.164, checked when they were written
     else:
         address = e164(raw, region) or ""
         if not address:
