@@ -249,3 +249,21 @@ async def test_recipient_states_in_the_store_after_a_job(env):
     chunk = await env.processes[0].bulk["chunks"].get_chunk(job.name.split("/")[1], 0)
     assert all(r.outcome in (Outcome.SENT, Outcome.DELIVERED, Outcome.READ) for r in chunk.recipients)
     assert all(r.message.startswith("messages/") and r.provider_id.startswith("wamid.") for r in chunk.recipients)
+
+
+async def test_a_message_that_is_not_a_chunk_goes_to_the_dead_letters_with_why(env):
+    stub = env.stub()
+    env.sqs().send_message(QueueUrl=env.queue_url(), MessageBody="hello")
+
+    async def letters() -> list[pb.DeadLetterChunk]:
+        return list((await stub.ListDeadLetterChunks(pb.ListDeadLetterChunksRequest(), metadata=ADMIN)).dead_letters)
+
+    found: list[pb.DeadLetterChunk] = []
+    deadline = time.monotonic() + 20
+    while not found and time.monotonic() < deadline:
+        found = await letters()
+        await asyncio.sleep(0.2)
+    assert [(d.job, d.reason) for d in found] == [("", "not a bulk chunk message")]
+    steps = [s async for s in stub.ReplayDeadLetterChunks(pb.ReplayDeadLetterChunksRequest(), metadata=ADMIN)]
+    assert [r.outcome for s in steps for r in s.results] == [pb.REPLAY_OUTCOME_FAILED]
+    assert len(await letters()) == 1  # a failed replay leaves it
