@@ -5,6 +5,7 @@ still get grpc.health.v1 in plaintext on the health port."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
 from pathlib import Path
@@ -152,7 +153,12 @@ async def test_kubelet_probes_get_health_in_plaintext_on_the_health_port(tls_con
     async with grpc.aio.insecure_channel(f"127.0.0.1:{health_port}") as channel:
         health = health_pb2_grpc.HealthStub(channel)
         for service in ("", LIVENESS, "wecare.contacts.v1.ContactsService"):
-            reply = await health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+            # NOT_SERVING until the process's first round of backend probes passes, then SERVING.
+            for _ in range(50):
+                reply = await health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    break
+                await asyncio.sleep(0.1)
             assert reply.status == health_pb2.HealthCheckResponse.SERVING, service
         # Health only: the API is not on the plaintext port
         stub = contacts_service_pb2_grpc.ContactsServiceStub(channel)
