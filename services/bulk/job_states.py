@@ -59,8 +59,8 @@ class JobStates:
             job = await self.get(job_id)
             if job is None or job.state != JobState.RUNNING:
                 return job
-            changed = self._changed
+            waiter = asyncio.ensure_future(self._changed.wait())
             try:
-                await asyncio.wait_for(changed.wait(), timeout=self._max_age)
-            except TimeoutError:
-                pass
+                await asyncio.wait({waiter}, timeout=self._max_age)
+            finally:
+                waiter.cancel()

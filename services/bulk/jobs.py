@@ -315,13 +315,17 @@ class Jobs:
         self._wake()
         return done
 
-    async def fail(self, job_id: str, reason: str) -> None:
-        await self._move(job_id, "fail", reason)
+    async def fail(self, job_id: str, reason: str) -> Job:
+        """A job that cannot go on: it stops sending as a cancel does, and its report says failed."""
+        _, job = await self._move(job_id, "fail", reason)
+        await self._stop_sending(job)
+        self._wake()
+        return job
 
     # --- progress -----------------------------------------------------------------------------------------
     async def watch(self, job_id: str, interval: float = 0.5, heartbeat: float = 1.0) -> AsyncIterator[Snapshot]:
         """A step at every change (state, counts, audience) and at least every `heartbeat` seconds, until the
-        job is over and its report written (FAILED jobs have none)."""
+        job is over and its report written."""
         rate = RateWindow()
         last_key: tuple | None = None
         last_at = 0.0
@@ -335,6 +339,6 @@ class Jobs:
             if key != last_key or now - last_at >= heartbeat:
                 yield Snapshot(view, current, eta, now)
                 last_key, last_at = key, now
-            if job.state == JobState.FAILED or (job.state in FINISHED and job.report_key):
+            if job.state in FINISHED and job.report_key:
                 return
             await asyncio.sleep(interval)

@@ -65,8 +65,8 @@ class Reporter:
         return None
 
     async def write(self, job: Job) -> Job | None:
-        """Writes the report of a COMPLETED or CANCELLED job; returns the job with its report_key, or None when
-        another process has it."""
+        """Writes the report of a finished job; returns the job with its report_key, or None when another
+        process has it."""
         leased = await self._lease_job(job)
         if leased is None:
             return None
@@ -137,8 +137,9 @@ class Reporter:
                         in_flight[index] = r
                     elif kind == Verdict.IN_FLIGHT:
                         updates.append(Update(index, Outcome.UNKNOWN, reason="no outcome within the settle window"))
-                    elif job.state == JobState.CANCELLED:
-                        updates.append(Update(index, Outcome.SUPPRESSED, reason="cancelled"))
+                    elif job.state != JobState.COMPLETED:  # never sent: the job was cancelled or failed
+                        reason = "cancelled" if job.state == JobState.CANCELLED else "job failed"
+                        updates.append(Update(index, Outcome.SUPPRESSED, reason=reason))
             if updates:
                 await self._chunks.record(job.id, chunk.seq, updates, self._wall())
                 _apply(chunk, updates)

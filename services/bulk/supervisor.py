@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from services.bulk.adapters.contacts import AudienceUnreadable
 from services.bulk.adapters.store import ChunkStore, JobStore
 from services.bulk.domain.model import Job, JobState
 from services.bulk.expansion import Expander
@@ -83,6 +84,15 @@ class Supervisor:
 
         self._busy[key] = asyncio.create_task(guarded())
 
+    async def _expand(self, job: Job) -> bool:
+        assert self.jobs is not None and self.expander is not None
+        try:
+            return await self.expander.expand(job)
+        except AudienceUnreadable as exc:
+            log.warning("audience unreadable: the job fails", extra={"job": job.name, "reason": str(exc)})
+            await self.jobs.fail(job.id, str(exc))
+            return True
+
     async def tick(self) -> None:
         assert self.jobs is not None and self.expander is not None and self.reporter is not None
         now = self._wall()
@@ -95,7 +105,7 @@ class Supervisor:
                 progress = await self._chunks.expansion(job.id)
                 if not progress.done:
                     if not progress.owner or progress.lease_until < now:
-                        self._spawn("expand", job, lambda j=job: self.expander.expand(j))
+                        self._spawn("expand", job, lambda j=job: self._expand(j))
                 else:
                     self._spawn("complete", job, lambda j=job: self.jobs.maybe_complete(j))
             elif job.needs_report and (job.finish_time or 0) + self._report_delay <= now:

@@ -172,9 +172,8 @@ async def wait_for(stub: pb_grpc.BulkServiceStub, name: str, *states: int, withi
     deadline = time.monotonic() + within
     while True:
         job = await stub.GetJob(pb.GetJobRequest(name=name), metadata=VIEWER)
-        if job.state in states and (
-            job.report_uri or job.state not in (pb.JOB_STATE_COMPLETED, pb.JOB_STATE_CANCELLED)
-        ):
+        finished = (pb.JOB_STATE_COMPLETED, pb.JOB_STATE_CANCELLED, pb.JOB_STATE_FAILED)
+        if job.state in states and (job.report_uri or job.state not in finished):
             return job
         if time.monotonic() > deadline:
             raise AssertionError(f"{name} still {pb.JobState.Name(job.state)} after {within}s: {job}")

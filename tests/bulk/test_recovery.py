@@ -13,7 +13,8 @@ from collections import Counter
 import pytest
 from google.protobuf import timestamp_pb2
 
-from services.bulk.domain.model import Outcome
+from services.bulk.domain.model import Expansion, Outcome
+from services.bulk.expansion import Position
 from tests.bulk.messaging_double import Held, Send
 from tests.bulk.support import (
     ADMIN,
@@ -267,3 +268,22 @@ async def test_a_message_that_is_not_a_chunk_goes_to_the_dead_letters_with_why(e
     steps = [s async for s in stub.ReplayDeadLetterChunks(pb.ReplayDeadLetterChunksRequest(), metadata=ADMIN)]
     assert [r.outcome for s in steps for r in s.results] == [pb.REPLAY_OUTCOME_FAILED]
     assert len(await letters()) == 1  # a failed replay leaves it
+
+
+async def test_an_audience_contacts_refuses_for_good_fails_the_job_with_its_report(env):
+    stub = env.stub()
+    job = template_job([])
+    job.ClearField("inline_audience")
+    job.contact_query.CopyFrom(pb.ContactQuery(tags=["vip"]))
+    made = await stub.CreateJob(pb.CreateJobRequest(job=job), metadata=OPERATOR)
+    job_id = made.name.split("/")[1]
+    # The expansion stopped at a page token contacts no longer honours (a rotated key, say).
+    chunks = env.processes[0].bulk["chunks"]
+    now = time.time()
+    assert await chunks.take_expansion(job_id, "earlier", now + 1, now)
+    assert await chunks.save_expansion(job_id, "earlier", Expansion(Position("not-a-page-token").text(), 0, False))
+    await stub.StartJob(pb.StartJobRequest(name=made.name), metadata=OPERATOR)
+    failed = await wait_for(stub, made.name, pb.JOB_STATE_FAILED)
+    assert "INVALID_ARGUMENT" in failed.failure_reason and failed.HasField("finish_time")
+    report = await read_report(failed.report_uri)
+    assert (report["status"], report["totalRecipients"]) == ("failed", 0)

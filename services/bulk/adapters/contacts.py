@@ -37,6 +37,14 @@ def candidate(contact: pb.Contact, channel: Channel) -> Candidate:
     )
 
 
+# Answers that reading the audience again will not change.
+LASTING = frozenset({grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION})
+
+
+class AudienceUnreadable(Exception):
+    """Contacts refuses the audience's query for good (e.g. a page token it no longer honours)."""
+
+
 class ContactsDirectory:
     def __init__(self, channel: grpc.aio.Channel, concurrency: int = 32):
         self._stub = pb_grpc.ContactsServiceStub(channel)
@@ -56,6 +64,8 @@ class ContactsDirectory:
                     pb.ListContactsRequest(page_size=LIST_PAGE, page_token=cursor), timeout=30
                 )
         except grpc.aio.AioRpcError as exc:
+            if exc.code() in LASTING:
+                raise AudienceUnreadable(f"contacts refused the audience: {exc.code().name} {exc.details()}") from None
             raise Unavailable(f"cannot read the audience from contacts: {exc.code().name} {exc.details()}") from None
         wanted = set(audience.tags)
         found = [candidate(c, channel) for c in reply.contacts if wanted <= set(c.tags)]

@@ -173,7 +173,7 @@ class Job:
 
     @property
     def needs_report(self) -> bool:
-        return self.state in (JobState.COMPLETED, JobState.CANCELLED) and not self.report_key
+        return self.state in FINISHED and not self.report_key
 
     def audit_view(self) -> dict[str, Any]:
         """What the audit log keeps: no recipients, no message text."""

@@ -29,7 +29,7 @@ class BulkServiceStub:
     """Sends one message to many recipients (campaigns of millions) through messaging's dispatcher: jobs with
     start, pause, resume and cancel, live progress, each recipient sent at most once under the idempotency key
     `bulkJobs/<job id>/<recipient>`, and a report of every recipient's outcome in
-    `base-wecare-digital/reports/<job id>.json` when the job completes or is cancelled.
+    `base-wecare-digital/reports/<job id>.json` when the job completes, is cancelled or fails.
     """
 
     def __init__(self, channel):
@@ -94,7 +94,7 @@ class BulkServiceServicer:
     """Sends one message to many recipients (campaigns of millions) through messaging's dispatcher: jobs with
     start, pause, resume and cancel, live progress, each recipient sent at most once under the idempotency key
     `bulkJobs/<job id>/<recipient>`, and a report of every recipient's outcome in
-    `base-wecare-digital/reports/<job id>.json` when the job completes or is cancelled.
+    `base-wecare-digital/reports/<job id>.json` when the job completes, is cancelled or fails.
     """
 
     def CreateJob(self, request, context):
@@ -239,7 +239,7 @@ class BulkService:
     """Sends one message to many recipients (campaigns of millions) through messaging's dispatcher: jobs with
     start, pause, resume and cancel, live progress, each recipient sent at most once under the idempotency key
     `bulkJobs/<job id>/<recipient>`, and a report of every recipient's outcome in
-    `base-wecare-digital/reports/<job id>.json` when the job completes or is cancelled.
+    `base-wecare-digital/reports/<job id>.json` when the job completes, is cancelled or fails.
     """
 
     @staticmethod
