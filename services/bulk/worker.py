@@ -125,6 +125,15 @@ class ChunkWorker:
         return composer
 
     async def _work(self, delivery: Delivery) -> None:
+        try:
+            await self._handle(delivery)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # SQS or the store failed around the chunk's work: its message comes back when its visibility ends.
+            log.exception("handling a chunk message failed", extra={"message_id": delivery.message_id})
+
+    async def _handle(self, delivery: Delivery) -> None:
         ref = delivery.ref
         if ref is None:
             await self._queue.dead_letter(delivery, "not a bulk chunk message")
