@@ -491,7 +491,11 @@ def policy_document(service: Service) -> dict[str, Any]:
     allow("QueuesConsume", QUEUE_CONSUME, consume)
     bucket = "arn:${AWS::Partition}:s3:::${MediaBucketName}/"
     allow("MediaRead", ("s3:GetObject",), [_sub(bucket + p + "*") for p in a.read_prefixes])
-    allow("MediaWrite", ("s3:PutObject", "s3:DeleteObject"), [_sub(bucket + p + "*") for p in a.write_prefixes])
+    allow(
+        "MediaWrite",
+        ("s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"),
+        [_sub(bucket + p + "*") for p in a.write_prefixes],
+    )
     for i, (actions, resources) in enumerate(a.statements, start=1):
         allow(f"Service{i}", actions, [_sub(r) for r in resources])
     return {"Version": "2012-10-17", "Statement": statements}

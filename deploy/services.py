@@ -52,7 +52,7 @@ class Aws:
     send_queues: tuple[str, ...] = ()
     consume_queues: tuple[str, ...] = ()
     read_prefixes: tuple[str, ...] = ()
-    write_prefixes: tuple[str, ...] = ()  # PutObject and DeleteObject
+    write_prefixes: tuple[str, ...] = ()  # PutObject (multipart included), AbortMultipartUpload and DeleteObject
     # Further statements as (actions, resources); resources are Fn::Sub strings of the template.
     statements: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
 
