@@ -76,7 +76,6 @@ from services.messaging.domain.model import (
     AcceptOutcome,
     Channel,
     Conversation,
-    Direction,
     InboundMessage,
     MessageError,
     MessageState,
@@ -87,9 +86,9 @@ from services.messaging.domain.model import (
     Template,
     VoiceCall,
     advances,
-    conversation_id,
     message_id_of,
     state_of,
+    touched_by_inbound,
 )
 from services.messaging.domain.rules import key_scope
 
@@ -865,19 +864,7 @@ class DynamoInboundStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-        await self._touch(
-            Conversation(
-                id=conversation_id(message.channel, message.customer),
-                channel=message.channel,
-                customer=message.customer,
-                update_time=message.receive_time,
-                last_message_id=message.id,
-                last_direction=Direction.INBOUND,
-                contact_id=message.contact_id,
-                profile_name=message.profile_name,
-                unanswered_count=1,
-            )
-        )
+        await self._touch(touched_by_inbound(message))
         return message, True
 
     async def _touch(self, new: Conversation) -> None:

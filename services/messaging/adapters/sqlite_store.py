@@ -37,7 +37,6 @@ from services.messaging.domain.model import (
     Category,
     Channel,
     Conversation,
-    Direction,
     InboundMessage,
     Lane,
     MessageError,
@@ -49,8 +48,8 @@ from services.messaging.domain.model import (
     Template,
     VoiceCall,
     advances,
-    conversation_id,
     message_id_of,
+    touched_by_inbound,
 )
 
 TOP = "\U0010ffff"
@@ -737,20 +736,7 @@ class SqliteInboundStore:
                 " DO UPDATE SET last_inbound = max(last_inbound, excluded.last_inbound)",
                 (message.origination, message.customer, message.receive_time),
             )
-            self._touch(
-                conn,
-                Conversation(
-                    id=conversation_id(message.channel, message.customer),
-                    channel=message.channel,
-                    customer=message.customer,
-                    update_time=message.receive_time,
-                    last_message_id=message.id,
-                    last_direction=Direction.INBOUND,
-                    contact_id=message.contact_id,
-                    profile_name=message.profile_name,
-                    unanswered_count=1,
-                ),
-            )
+            self._touch(conn, touched_by_inbound(message))
             return message, True
 
         return await self._db.write(run)

@@ -236,6 +236,21 @@ def conversation_id(channel: Channel, customer: str) -> str:
     return f"{channel.value.lower()}-{address}"
 
 
+def touched_by_inbound(message: InboundMessage) -> Conversation:
+    """What a newly stored inbound message says of its conversation (each store merges it with what it holds)."""
+    return Conversation(
+        id=conversation_id(message.channel, message.customer),
+        channel=message.channel,
+        customer=message.customer,
+        update_time=message.receive_time,
+        last_message_id=message.id,
+        last_direction=Direction.INBOUND,
+        contact_id=message.contact_id,
+        profile_name=message.profile_name,
+        unanswered_count=1,
+    )
+
+
 @dataclass(frozen=True)
 class VoiceCall:
     id: str
