@@ -41,7 +41,7 @@ from services.messaging.adapters.queues import SqsQueue
 from services.messaging.adapters.store import InboundStore, OutboundStore
 from services.messaging.domain import coordination, meta
 from services.messaging.domain.coordination import MEDIA_GET, MEDIA_POST, SEND, Timing, View
-from services.messaging.domain.model import Channel, MessageError, OutboundMessage, SendResult
+from services.messaging.domain.model import Channel, Lane, MessageError, OutboundMessage, SendResult
 from services.messaging.domain.pacing import CallWindow, PairGuard, SenderRate
 
 log = logging.getLogger("wecare.messaging.dispatcher")
@@ -190,11 +190,16 @@ class Dispatcher:
         self.outcomes: Counter[str] = Counter()  # "<kind>:<error code>" of every provider call, for metrics
 
     # --- public -------------------------------------------------------------------------------------
-    def notify(self, channel: Channel, origination: str) -> None:
-        """New work for a sender was accepted here: refill its buffer now rather than at the next poll."""
-        lane = self._lanes.get(sender_key(channel, origination))
-        if lane is not None:
-            lane.wanted = True
+    def notify(self, channel: Channel, origination: str, lane: Lane | None = None) -> None:
+        """New work for a sender was accepted here (in `lane`, or any). It is fetched now when it could go ahead
+        of what the buffer holds; work that sorts behind a stocked buffer waits for the buffer's low water
+        (re-reading the queue on every accepted chunk of a big send cost more than the sends themselves)."""
+        sender = self._lanes.get(sender_key(channel, origination))
+        if sender is None:
+            return
+        sender.more = True
+        if lane is None or len(sender.buffer) < LOW_WATER or int(lane) < int(sender.buffer[-1].lane):
+            sender.wanted = True
             self._wake.set()
 
     def paused_until(self, channel: Channel, origination: str) -> float:

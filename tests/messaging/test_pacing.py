@@ -76,6 +76,26 @@ def test_paced_throughput_is_near_the_limit():
     assert max_in_window((int(t * SECOND_NS) for t in accepted), SECOND_NS // 10) <= 9
 
 
+def test_a_late_scheduler_catches_up_but_never_past_the_limit():
+    """A busy event loop looks at the window every 3 ms: at 1,000/s it must still start ~3 calls per look (it
+    used to start two, 670/s), and the calls of one window never exceed the limit."""
+    window = CallWindow(1000, pace=0.99)
+    now, starts = 0.0, []
+    in_flight: list[float] = []
+    while now < 5.0:
+        for done in [t for t in in_flight if t <= now]:
+            window.finish(done)
+            in_flight.remove(done)
+        while window.wait(now) == 0:
+            window.start(now)
+            starts.append(now)
+            in_flight.append(now + 0.004)  # 4 ms calls
+        now += 0.003
+    steady = [t for t in starts if 1.0 <= t < 4.0]
+    assert len(steady) / 3.0 >= 0.95 * 1000
+    assert max_in_window([int(t * SECOND_NS) for t in starts]) <= 1000
+
+
 def test_fractional_share_floors_and_zero_blocks():
     assert CallWindow(384.6).capacity == 384
     assert CallWindow(0).wait(0.0) == float("inf")

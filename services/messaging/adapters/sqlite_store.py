@@ -286,16 +286,19 @@ class SqliteOutboundStore:
             sent_with_ids: list[str] = []
             for r in results:
                 error = dumps(r.error.to_dict()) if r.error else None
-                extra = dumps(r.extra) if r.extra else "{}"
                 if r.outcome == "sent":
+                    # The document is rewritten only when the result adds to its extras (most sends add none).
+                    patch, params = "", [r.provider_message_id or None, r.time, r.time, r.time]
+                    if r.extra:
+                        patch = ", doc = json_set(doc, '$.extra', json_patch(json_extract(doc, '$.extra'), json(?)))"
+                        params.append(dumps(r.extra))
                     conn.execute(
                         "UPDATE outbound SET"
                         " status = CASE WHEN status IN ('ACCEPTED', 'UNKNOWN') THEN 'SENT' ELSE status END,"
                         " provider_id = COALESCE(provider_id, ?), send_time = COALESCE(send_time, ?),"
-                        " handoff_time = COALESCE(handoff_time, ?), error = NULL, update_time = ?,"
-                        " doc = json_set(doc, '$.extra', json_patch(json_extract(doc, '$.extra'), json(?)))"
+                        f" handoff_time = COALESCE(handoff_time, ?), error = NULL, update_time = ?{patch}"
                         " WHERE id = ? AND status NOT IN ('FAILED', 'WITHDRAWN')",
-                        (r.provider_message_id or None, r.time, r.time, r.time, extra, r.message_id),
+                        (*params, r.message_id),
                     )
                     if r.provider_message_id:
                         sent_with_ids.append(r.provider_message_id)
