@@ -36,7 +36,8 @@ class AwsClients:
         self._session = get_session()
         self._stack = contextlib.AsyncExitStack()
         self._clients: dict[tuple[str, str, int, float], object] = {}
-        self._user_agent = f"wecare/{owner or 'process'} Botocore/{botocore.__version__} Python/{platform.python_version()}"
+        versions = f"Botocore/{botocore.__version__} Python/{platform.python_version()}"
+        self._user_agent = f"wecare/{owner or 'process'} {versions}"
 
     def endpoint_for(self, service: str) -> str | None:
         specific = {"dynamodb": self._settings.dynamodb_endpoint_url}.get(service, "")
