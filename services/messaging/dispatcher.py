@@ -433,9 +433,9 @@ class Dispatcher:
             if lane.pair is not None:
                 lane.pair.finish(message.recipient, now)
         else:
-            lane.window.in_flight -= 1
+            lane.window.cancel()
             if lane.channel == Channel.WHATSAPP:
-                self._account.in_flight -= 1
+                self._account.cancel()
             if lane.pair is not None:
                 lane.pair.finish(message.recipient, now - self.config.pair_gap)
         lane.known.discard(message.id)
@@ -455,6 +455,7 @@ class Dispatcher:
                 log.exception("hand-off marks failed; the messages stay queued")
                 marked = set()
                 await asyncio.sleep(0.2)
+            stale: set[SenderLane] = set()
             for lane, m in batch:
                 if m.id in marked and not self._stopping:
                     task = asyncio.create_task(self._call(lane, m))
@@ -466,6 +467,14 @@ class Dispatcher:
                     if m.id in marked:  # stopping after the mark: give it back to the queue
                         self._results.append(SendResult(m.id, "retry", self._wall(), retry_at=self._wall()))
                         self._results_ready.set()
+                    else:
+                        stale.add(lane)
+            for lane in stale:
+                # What was buffered with it is as likely withdrawn (a paused or cancelled job): read the queue
+                # again now rather than walk the rest through the pace (a resumed job waited seconds for that).
+                lane.drop_buffer()
+                lane.wanted = True
+                self._wake.set()
 
     async def _call(self, lane: SenderLane, m: OutboundMessage) -> None:
         attempts = m.attempts + 1

@@ -173,6 +173,40 @@ async def test_conversation_replies_go_ahead_of_bulk(parts, running_dispatcher):
     assert refs.index(reply.id) == 0  # accepted last, sent first
 
 
+async def test_a_reply_accepted_behind_a_stocked_buffer_goes_next(parts, running_dispatcher):
+    out, _, _, log_path, make, _ = parts
+    d = await running_dispatcher(make(phone_rates={p: 5.0 for p in PHONES}))
+    await out.accept([text(f"+9198124{i:05d}") for i in range(200)])
+    d.notify(Channel.WHATSAPP, PHONES[0], Lane.BULK)
+    await until(lambda: _true(len(sandbox_log.read(log_path)) >= 3))
+    reply = text("+919899999998", lane=Lane.CONVERSATION)
+    await out.accept([reply])
+    d.notify(Channel.WHATSAPP, PHONES[0], Lane.CONVERSATION)
+    await until(lambda: _status(out, reply.id, Status.SENT), within=5)
+    assert len(sandbox_log.read(log_path)) <= 10  # it did not wait behind the 200 buffered
+
+
+async def test_work_accepted_after_a_withdrawal_is_not_held_behind_the_withdrawn(parts, running_dispatcher):
+    """A paused job's messages are withdrawn while they sit in the sender's buffer; the resumed job's
+    messages must not wait for the dispatcher to walk the withdrawn ones through the pace (it took 20 s)."""
+    out, _, _, log_path, make, _ = parts
+    d = await running_dispatcher(make(phone_rates={p: 10.0 for p in PHONES}))
+    paused = [text(f"+9198125{i:05d}", batch_id="job-1") for i in range(300)]
+    await out.accept(paused)
+    d.notify(Channel.WHATSAPP, PHONES[0], Lane.BULK)
+    await until(lambda: _true(len(sandbox_log.read(log_path)) >= 2))
+    withdrawn = await out.withdraw_batch("job-1", time.time())
+    assert len(withdrawn.withdrawn) > 250
+    resumed = [text(f"+9198126{i:05d}", batch_id="job-1b") for i in range(3)]
+    await out.accept(resumed)
+    d.notify(Channel.WHATSAPP, PHONES[0], Lane.BULK)
+    began = time.monotonic()
+    for m in resumed:
+        await until(lambda m=m: _status(out, m.id, Status.SENT), within=10)
+    assert time.monotonic() - began < 3.0
+    assert not {c.ref for c in sandbox_log.read(log_path)} & {m.id for m in withdrawn.withdrawn}
+
+
 async def test_failure_codes_act_on_later_sends(parts, running_dispatcher):
     out, _, _, _, make, _ = parts
     d = await running_dispatcher(make())

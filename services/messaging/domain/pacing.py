@@ -66,6 +66,11 @@ class CallWindow:
         # may follow at once, within the catch-up (the occupancy guard, not the pace, is what holds the limit).
         self._next_start = max(self._next_start, now - self._catch_up) + self.interval
 
+    def cancel(self) -> None:
+        """A started call that was never made: it occupies nothing, and its place in the schedule is given back."""
+        self.in_flight -= 1
+        self._next_start -= self.interval
+
     def finish(self, now: float) -> None:
         self.in_flight -= 1
         heapq.heappush(self._done, now)
