@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-import phonenumbers
-
+from runtime import phones
 from runtime.errors import Aborted, FieldViolation, InvalidArgument
 
 CHANNELS = ("whatsapp", "sms", "email")
@@ -107,13 +106,10 @@ def normalize_phone(raw: str, region: str, field_name: str) -> str:
     text = raw.strip()
     if not text:
         return ""
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidArgument(field_name, f"{raw!r} is not a phone number ({exc})") from None
-    if not phonenumbers.is_valid_number(number):
-        raise InvalidArgument(field_name, f"{raw!r} is not a valid phone number; write it as +<country><number>")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    normal = phones.e164(text, region)
+    if normal is None:
+        raise InvalidArgument(field_name, phones.problem(text, region))
+    return normal
 
 
 def try_phone(raw: str, region: str) -> str | None:

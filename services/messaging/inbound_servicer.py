@@ -9,9 +9,9 @@ import heapq
 import time
 from typing import Any
 
-import phonenumbers
 from google.protobuf import empty_pb2
 
+from runtime import phones
 from runtime.calls import note_change
 from runtime.errors import FieldViolation, InvalidArgument, NotFound, Unavailable
 from runtime.names import parse_name, timestamp
@@ -328,13 +328,10 @@ def _address(raw: str, region: str, field: str) -> str:
         if not EMAIL.match(text):
             raise InvalidArgument(field, f"{raw!r} is neither a phone number nor an email address")
         return text.lower()
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
+    normal = phones.e164(text, region)
+    if normal is None:
         raise InvalidArgument(field, f"{raw!r} is neither a phone number nor an email address")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return normal
 
 
 def _message_proto(m: InboundMessage | OutboundMessage) -> pb.Message:

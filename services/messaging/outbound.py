@@ -13,7 +13,7 @@ from collections import Counter, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from runtime import ids
+from runtime import ids, phones
 from runtime.errors import DomainError, InvalidArgument, NotFound
 from runtime.tracing import inject_headers
 from services.messaging.adapters.consent import ConsentReader, Recipient
@@ -526,7 +526,7 @@ def _consent_key(draft: Draft, region: str) -> tuple[str, str]:
     assert draft.channel is not None
     if draft.channel == Channel.EMAIL:
         return draft.channel.value, draft.recipient.strip().lower()
-    return draft.channel.value, rules.normalize_phone(draft.recipient, region) or draft.recipient
+    return draft.channel.value, phones.e164(draft.recipient.strip(), region) or draft.recipient
 
 
 def _template_of(draft: Draft, templates: dict[tuple[str, str], Template | None]) -> Template | None:

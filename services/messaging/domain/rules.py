@@ -8,14 +8,12 @@ TEMPLATE_NOT_APPROVED, TEMPLATE_VARIABLES_INCOMPLETE, CATEGORY_MISMATCH, SENDER_
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
-
+from runtime import phones
 from runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from services.messaging.domain.model import Category, Channel, Template
 
@@ -77,17 +75,6 @@ def _v(violations: list[FieldViolation], path: str, description: str) -> None:
     violations.append(FieldViolation(path, description))
 
 
-@functools.lru_cache(maxsize=65536)
-def normalize_phone(raw: str, region: str) -> str | None:
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
 def validate(draft: Draft, prefix: str, region: str, senders: dict[Channel, tuple[str, ...]]) -> Draft:
     """Checks the message's shape; returns it normalised (E.164 recipient, lower-case email). Raises one
     InvalidArgument naming every offending field under `prefix` (e.g. `message`, `messages[3]`)."""
@@ -101,7 +88,7 @@ def validate(draft: Draft, prefix: str, region: str, senders: dict[Channel, tupl
     if not recipient and not draft.contact:
         _v(bad, f"{prefix}.recipient", "required (or contact)")
     elif recipient and channel in (Channel.WHATSAPP, Channel.SMS):
-        normal = normalize_phone(recipient, region)
+        normal = phones.e164(recipient, region)
         if normal is None:
             _v(bad, f"{prefix}.recipient", f"{recipient!r} is not a valid phone number")
         recipient = normal or recipient
