@@ -4,6 +4,7 @@ verifier, the audit store, and running the process until SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -29,6 +30,15 @@ def audit_store(settings: Settings, aws: AwsClients) -> AuditStore:
     return SqliteAuditStore(settings.data_dir / f"{settings.table(settings.audit_table)}.sqlite3")
 
 
+def tune_collector() -> None:
+    """The cyclic garbage collector, set for a long-running server once its startup is done: what startup made is
+    frozen out of its scans, and it runs every 50,000 net allocations instead of 700. With the defaults, messaging
+    accepting a 20,000-message send spent a tenth of its time in full collections (~100 ms each, every second,
+    finding nothing), which showed as dips in the send rate; measured in docs/BENCHMARKS.md."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 async def run_service(
     name: str, address: Callable[[Settings], str], wire: Callable[[GrpcProcess, AwsClients], Awaitable[None]]
 ) -> None:
@@ -44,6 +54,7 @@ async def run_service(
     process.on_close(audit.close)
     await wire(process, aws)
     log.info("settings", extra={"settings": settings.redacted()})
+    tune_collector()
     try:
         await process.run()
     finally:

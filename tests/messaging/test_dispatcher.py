@@ -207,6 +207,23 @@ async def test_work_accepted_after_a_withdrawal_is_not_held_behind_the_withdrawn
     assert not {c.ref for c in sandbox_log.read(log_path)} & {m.id for m in withdrawn.withdrawn}
 
 
+async def test_senders_sharing_a_binding_account_limit_keep_pace_and_finish_together(parts, running_dispatcher):
+    """Four phones of 10/s under a 20/s account limit, the same backlog each: the account's budget is shared so
+    that no phone trails on its own after the others are done (that tail cost a 13-phone send 2% of its rate)."""
+    out, _, _, log_path, make, _ = parts
+    phones = phone_ids(4)
+    d = await running_dispatcher(make(phone_rates={p: 10.0 for p in phones}, account_rate=20.0))
+    backlog = [text(f"+91981{n:02d}{i:05d}", origination=p) for n, p in enumerate(phones) for i in range(30)]
+    await out.accept(backlog)
+    for p in phones:
+        d.notify(Channel.WHATSAPP, p, Lane.BULK)
+    await until(lambda: _true(len(sandbox_log.read(log_path)) >= len(backlog)), within=20)
+    calls = sandbox_log.read(log_path)
+    last = {p: max(c.t_ns for c in calls if c.origin == p) for p in phones}
+    assert (max(last.values()) - min(last.values())) / 1e9 < 1.0, last
+    assert sandbox_log.report(calls).account <= 20
+
+
 async def test_failure_codes_act_on_later_sends(parts, running_dispatcher):
     out, _, _, _, make, _ = parts
     d = await running_dispatcher(make())
