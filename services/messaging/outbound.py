@@ -36,7 +36,7 @@ from services.messaging.domain.model import (
 from services.messaging.domain.rules import Draft, RuleFacts
 
 log = logging.getLogger("wecare.messaging.outbound")
-CHUNK = 200  # messages accepted per store write in a streamed send
+CHUNK = 100  # messages accepted per store write in a streamed send
 OVERLAP = 1.0  # seconds a streamed send re-reads of its changes
 SWEEP_SECONDS = 5.0  # how often a streamed send re-reads its unsettled messages by id
 SWEEP_MAX = 2000

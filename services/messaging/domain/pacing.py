@@ -20,7 +20,7 @@ from __future__ import annotations
 import heapq
 import math
 
-CATCH_UP = 0.025  # of the window: how far behind its schedule a late scheduler may catch up
+CATCH_UP = 0.1  # of the window: how far behind its schedule a late scheduler may catch up
 
 
 class CallWindow:
