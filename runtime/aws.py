@@ -18,7 +18,9 @@ from typing import Any
 import botocore
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
+from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
 
 from runtime.settings import Settings
 
@@ -97,6 +99,8 @@ class AwsClients:
 
 
 def _start_span(model, context, **_) -> None:
+    if otel_context.get_value(_SUPPRESS_INSTRUMENTATION_KEY):
+        return  # the caller's own span stands for this call (the dispatcher's send span)
     service = model.service_model
     context[_SPAN] = _tracer.start_span(
         f"{service.service_id} {model.name}",  # e.g. "DynamoDB PutItem"

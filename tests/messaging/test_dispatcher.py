@@ -11,6 +11,10 @@ import time
 
 import boto3
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import REGISTRY
 
 from localrun.sandbox import log as sandbox_log
@@ -222,6 +226,32 @@ async def test_senders_sharing_a_binding_account_limit_keep_pace_and_finish_toge
     last = {p: max(c.t_ns for c in calls if c.origin == p) for p in phones}
     assert (max(last.values()) - min(last.values())) / 1e9 < 1.0, last
     assert sandbox_log.report(calls).account <= 20
+
+
+async def test_a_send_is_one_span_of_the_trace_that_accepted_it(parts, running_dispatcher):
+    """The provider call continues the accepting request's trace as one PRODUCER span naming the message and its
+    outcome; the SDK's own client span is folded into it (two spans a send were a tenth of the dispatcher)."""
+    out, _, _, _, make, _ = parts
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace_id, parent_id = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    m = text("+919812349999", extra={"traceparent": f"00-{trace_id}-{parent_id}-01"})
+    d = await running_dispatcher(make())
+    await out.accept([m])
+    d.notify(Channel.WHATSAPP, PHONES[0])
+    await until(lambda: _status(out, m.id, Status.SENT))
+    await until(
+        lambda: _true(any(s.attributes.get("messaging.message.id") == m.id for s in exporter.get_finished_spans()))
+    )
+    ours = [s for s in exporter.get_finished_spans() if format(s.context.trace_id, "032x") == trace_id]
+    assert [(s.name, s.kind.name) for s in ours] == [("dispatch WHATSAPP", "PRODUCER")]
+    (span,) = ours
+    assert format(span.parent.span_id, "016x") == parent_id
+    assert span.attributes["messaging.message.id"] == m.id and span.attributes["wecare.outcome"] == "sent"
 
 
 async def test_failure_codes_act_on_later_sends(parts, running_dispatcher):
