@@ -589,7 +589,7 @@ class Dispatcher:
             return
         try:
             began = time.monotonic()
-            await self._store.record_results(batch)
+            await self._store.record_results(batch, fetch=False)
             self._note_slow("send results", began, len(batch))
         except BaseException:
             self._results = batch + self._results

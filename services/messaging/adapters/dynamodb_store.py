@@ -380,7 +380,7 @@ class DynamoOutboundStore:
         results = await self._gather([self._change(i, change) for i in message_ids])
         return [i for i, m in zip(message_ids, results, strict=True) if m is not None and m.handoff_time == now]
 
-    async def record_results(self, results: list[SendResult]) -> list[OutboundMessage]:
+    async def record_results(self, results: list[SendResult], fetch: bool = True) -> list[OutboundMessage]:
         async def one(r: SendResult) -> OutboundMessage | None:
             def change(m: OutboundMessage, dead: bool):
                 if r.outcome == "sent":

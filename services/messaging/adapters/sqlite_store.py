@@ -281,7 +281,7 @@ class SqliteOutboundStore:
 
         return await self._db.write(run) if message_ids else []
 
-    async def record_results(self, results: list[SendResult]) -> list[OutboundMessage]:
+    async def record_results(self, results: list[SendResult], fetch: bool = True) -> list[OutboundMessage]:
         def run(conn: sqlite3.Connection) -> list[OutboundMessage]:
             sent_with_ids: list[str] = []
             for r in results:
@@ -323,7 +323,7 @@ class SqliteOutboundStore:
                     raise ValueError(f"unknown send outcome {r.outcome!r}")
             for provider_id in sent_with_ids:
                 self._adopt_orphans(conn, provider_id)
-            return _by_ids(conn, [r.message_id for r in results])
+            return _by_ids(conn, [r.message_id for r in results]) if fetch else []
 
         return await self._db.write(run) if results else []
 

@@ -79,11 +79,12 @@ class OutboundStore(Protocol):
         withdrawn meanwhile). Returns the ids marked: only those may be sent."""
         ...
 
-    async def record_results(self, results: list[SendResult]) -> list[OutboundMessage]:
+    async def record_results(self, results: list[SendResult], fetch: bool = True) -> list[OutboundMessage]:
         """Records provider call outcomes of handed-off messages: sent (provider id), failed (error; queued
         for outbound-dlq), retry (back in the queue at retry_at), in_doubt (stays handed off for
         reconciliation). A status event that got there first is kept (statuses move forward only).
-        Returns the messages as they are now."""
+        Returns the messages as they are now (fetch=False: the caller does not need them, and an engine may
+        skip reading them back)."""
         ...
 
     async def in_doubt(self, handed_off_before: float, limit: int) -> list[OutboundMessage]:
