@@ -17,7 +17,6 @@ from gateway.sns import SnsEndpoint
 from runtime import tls
 from runtime.auth import TokenVerifier
 from runtime.logs import setup_logging
-from runtime.process import tune_collector
 from runtime.settings import Settings
 from runtime.tracing import setup_tracing
 
@@ -70,7 +69,6 @@ async def run() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    tune_collector()
     try:
         await serve(gateway, stop)
     finally:

@@ -16,7 +16,6 @@ from localrun.sandbox.log import LogWriter
 from localrun.sandbox.server import Config, Sandbox
 from runtime.aws import AwsClients
 from runtime.logs import setup_logging
-from runtime.process import tune_collector
 from runtime.settings import Settings
 
 log = logging.getLogger("wecare.sandbox")
@@ -64,7 +63,6 @@ def main() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        tune_collector()
         await serve(settings, stop)
 
     asyncio.run(run())

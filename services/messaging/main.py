@@ -7,6 +7,7 @@ from runtime.aws import AwsClients
 from runtime.clients import service_channel
 from runtime.pagination import PageTokens
 from runtime.process import main as run_main
+from runtime.process import tune_collector
 from runtime.server import GrpcProcess
 from runtime.settings import Settings
 from services.messaging.adapters.consent import ContactsConsent
@@ -133,7 +134,7 @@ class MessagingService(MessagingServicer, InboundRpcs):
 
 
 def main() -> None:
-    run_main("messaging", lambda s: s.messaging_address, wire)
+    run_main("messaging", lambda s: s.messaging_address, wire, started=tune_collector)
 
 
 if __name__ == "__main__":
