@@ -10,13 +10,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from opentelemetry import trace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from runtime.aws import AwsClients
 from runtime.settings import Settings
 from runtime.tracing import otlp_traces_url, setup_tracing
+from tests.support.tracing import span_exporter
 
 
 def test_the_endpoint_is_the_collectors_base_url():
@@ -60,13 +58,8 @@ async def test_spans_are_exported_to_an_otlp_collector(monkeypatch):
 
 async def test_an_aws_call_is_a_client_span_of_the_request(moto_endpoint):
     # runtime/aws.py's tracer resolves through the process's provider, as in a service (set once per process).
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracer = provider.get_tracer("t")
+    exporter = span_exporter()
+    tracer = trace.get_tracer_provider().get_tracer("t")
     aws = AwsClients(Settings(aws_endpoint_url=moto_endpoint))
     try:
         dynamodb = await aws.client("dynamodb")

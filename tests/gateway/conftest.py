@@ -16,9 +16,6 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from google.api import http_pb2
 from google.protobuf import descriptor_pb2, descriptor_pool, field_mask_pb2, timestamp_pb2, wrappers_pb2
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from gateway.app import Gateway
@@ -28,6 +25,7 @@ from runtime.settings import Settings
 from services.contacts.main import wire as wire_contacts
 from tests.support.identity import TestPool
 from tests.support.servers import running
+from tests.support.tracing import span_exporter
 
 ORIGIN = "http://localhost:3000"
 
@@ -73,13 +71,7 @@ async def jwks_url(user_pool):
 @pytest.fixture(scope="session")
 def spans() -> InMemorySpanExporter:
     """Every finished span of this process (gateway and in-process services alike)."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return exporter
+    return span_exporter()
 
 
 class ContactsBackend:

@@ -11,10 +11,6 @@ import time
 
 import boto3
 import pytest
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import REGISTRY
 
 from localrun.sandbox import log as sandbox_log
@@ -27,6 +23,7 @@ from services.messaging.adapters.sqlite_store import SqliteInboundStore, SqliteO
 from services.messaging.dispatcher import DispatchConfig, Dispatcher
 from services.messaging.domain.model import Category, Channel, Lane, MessageError, OutboundMessage, Status
 from tests.messaging.support import phone_ids, sandbox_here
+from tests.support.tracing import span_exporter
 
 PHONES = phone_ids(2)
 
@@ -232,12 +229,7 @@ async def test_a_send_is_one_span_of_the_trace_that_accepted_it(parts, running_d
     """The provider call continues the accepting request's trace as one PRODUCER span naming the message and its
     outcome; the SDK's own client span is folded into it (two spans a send were a tenth of the dispatcher)."""
     out, _, _, _, make, _ = parts
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    exporter = span_exporter()
     trace_id, parent_id = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
     m = text("+919812349999", extra={"traceparent": f"00-{trace_id}-{parent_id}-01"})
     d = await running_dispatcher(make())
