@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from localrun.procs import free_port
 from runtime.auth import TokenVerifier, bearer
 from runtime.errors import Unauthenticated
 from runtime.names import timestamp
 from runtime.settings import Settings
+from tests.support.servers import serving
 from wecare.messaging.v1 import messaging_service_pb2 as pb
 from wecare.messaging.v1 import messaging_service_pb2_grpc as pb_grpc
 
@@ -57,12 +57,5 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
 @contextlib.asynccontextmanager
 async def messaging_double(settings: Settings) -> AsyncIterator[tuple[MessagingDouble, str]]:
     servicer = MessagingDouble(settings)
-    server = grpc.aio.server()
-    pb_grpc.add_MessagingServiceServicer_to_server(servicer, server)
-    address = f"127.0.0.1:{free_port()}"
-    server.add_insecure_port(address)
-    await server.start()
-    try:
+    async with serving(servicer, pb_grpc.add_MessagingServiceServicer_to_server) as address:
         yield servicer, address
-    finally:
-        await server.stop(0)

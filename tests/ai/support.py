@@ -6,10 +6,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
-
 from tests.support.identity import TestPool
 from wecare.ai.v1 import ai_service_pb2 as pb
 
@@ -43,17 +39,6 @@ def kb_documents() -> dict[str, str]:
 def kb_questions() -> list[KbQuestion]:
     raw = json.loads((KB / "questions.json").read_text(encoding="utf-8"))
     return [KbQuestion(q["id"], q["question"], q["doc"], q["section"], tuple(q["answer_contains"])) for q in raw]
-
-
-def violations(err: grpc.aio.AioRpcError) -> list[str]:
-    """The fields a BadRequest detail names."""
-    out = []
-    for detail in rpc_status.from_call(err).details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            out += [v.field for v in bad.field_violations]
-    return out
 
 
 def markdown(content: str, title: str = "") -> pb.Document:

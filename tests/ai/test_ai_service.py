@@ -14,7 +14,8 @@ from runtime.audit.model import AuditQuery
 from services.ai.main import wire
 from services.contacts.main import wire as contacts_wire
 from tests.ai.messaging_double import messaging_double
-from tests.ai.support import ADMIN, OPERATOR, POOL, VIEWER, kb_documents, markdown, violations
+from tests.ai.support import ADMIN, OPERATOR, POOL, VIEWER, kb_documents, markdown
+from tests.support.rpc import violations
 from tests.support.servers import running
 from wecare.ai.v1 import ai_service_pb2 as pb
 from wecare.ai.v1 import ai_service_pb2_grpc as pb_grpc

@@ -25,11 +25,11 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from localrun.procs import free_port
 from runtime.auth import TokenVerifier, bearer
 from runtime.errors import Unauthenticated
 from runtime.names import timestamp
 from runtime.settings import Settings
+from tests.support.servers import serving
 from wecare.messaging.v1 import messaging_service_pb2 as pb
 from wecare.messaging.v1 import messaging_service_pb2_grpc as pb_grpc
 
@@ -268,13 +268,8 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
 @contextlib.asynccontextmanager
 async def messaging_double(settings: Settings, rate: float = 400.0) -> AsyncIterator[tuple[MessagingDouble, str]]:
     servicer = MessagingDouble(settings, rate)
-    server = grpc.aio.server()
-    pb_grpc.add_MessagingServiceServicer_to_server(servicer, server)
-    address = f"127.0.0.1:{free_port()}"
-    server.add_insecure_port(address)
-    await server.start()
     try:
-        yield servicer, address
+        async with serving(servicer, pb_grpc.add_MessagingServiceServicer_to_server) as address:
+            yield servicer, address
     finally:
-        await server.stop(0)
         await servicer.close()

@@ -16,8 +16,6 @@ from pathlib import Path
 import aiohttp
 import boto3
 import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from runtime.server import GrpcProcess
 from services.bulk.main import wire as bulk_wire
@@ -36,22 +34,6 @@ OPERATOR = POOL.bearer("operator", sub="operator-1")
 VIEWER = POOL.bearer("viewer", sub="viewer-1")
 BUCKET = "stream.wecare.digital"
 PHONES = ("phone-number-id-00000000000000000000919330994400", "phone-number-id-00000000000000000000919903300044")
-
-
-def violations(err: grpc.aio.AioRpcError) -> list[str]:
-    """The fields a BadRequest detail names."""
-    out = []
-    for detail in rpc_status.from_call(err).details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            out += [v.field for v in bad.field_violations]
-    return out
-
-
-def numbers(n: int, start: int = 0) -> list[str]:
-    """Distinct valid Indian mobile numbers."""
-    return [f"+9198{(start + i) % 100_000_000:08d}" for i in range(n)]
 
 
 def template_job(recipients: list[str], **fields) -> pb.BulkJob:

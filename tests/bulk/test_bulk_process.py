@@ -29,7 +29,8 @@ from localrun.handle import Stack, running_stack
 from localrun.procs import free_port, start_python, stop
 from localrun.sandbox import log as sandbox_log
 from localrun.stack import grpc_serving
-from tests.bulk.support import numbers, template_job, until
+from tests.bulk.support import template_job, until
+from tests.messaging.support import recipients
 from wecare.bulk.v1 import bulk_service_pb2 as pb
 from wecare.bulk.v1 import bulk_service_pb2_grpc as pb_grpc
 
@@ -158,7 +159,7 @@ def _assert_quiet(calls: list[sandbox_log.Call], quiet: list[tuple[float, float]
 async def test_twenty_thousand_recipients_once_each_through_pauses_a_kill_and_a_duplicate(stack, workers):
     extra = [workers.start(), workers.start()]
     md = _auth(stack)
-    to = numbers(20_000, start=10_000_000)
+    to = recipients(20_000, start=10_000_000)
     async with grpc.aio.insecure_channel(
         stack.addresses["bulk"], options=[("grpc.max_send_message_length", 8 << 20)]
     ) as ch:
@@ -239,7 +240,7 @@ async def test_twenty_thousand_recipients_once_each_through_pauses_a_kill_and_a_
 
 async def test_cancel_stops_the_job_within_a_second(stack):
     md = _auth(stack)
-    to = numbers(3_000, start=20_000_000)
+    to = recipients(3_000, start=20_000_000)
     async with grpc.aio.insecure_channel(stack.addresses["bulk"]) as ch:
         stub = pb_grpc.BulkServiceStub(ch)
         job = await stub.CreateJob(pb.CreateJobRequest(job=template_job(to)), metadata=md)
@@ -269,7 +270,7 @@ async def test_watch_over_grpc_and_as_server_sent_events_through_the_gateway(sta
             "channel": "CHANNEL_WHATSAPP",
             "category": "CATEGORY_UTILITY",
             "content": {"template": {"templateName": "hello_world", "language": "en_US"}},
-            "inlineAudience": {"recipients": [{"address": r} for r in numbers(400, start=30_000_000)]},
+            "inlineAudience": {"recipients": [{"address": r} for r in recipients(400, start=30_000_000)]},
         }
         async with http.post(f"{base}/bulkJobs", json=body, headers={"authorization": md[0][1]}) as reply:
             assert reply.status == 200, await reply.text()

@@ -12,17 +12,12 @@ import grpc
 import pytest
 from google.protobuf import timestamp_pb2
 
-from tests.bulk.support import OPERATOR, VIEWER, bulk_env, numbers, read_report, template_job, violations, wait_for
+from tests.bulk.support import OPERATOR, VIEWER, read_report, template_job, wait_for
+from tests.messaging.support import recipients
+from tests.support.rpc import violations
 from wecare.bulk.v1 import bulk_service_pb2 as pb
 from wecare.contacts.v1 import contacts_service_pb2 as cpb
 from wecare.messaging.v1 import messaging_service_pb2 as mpb
-
-
-@pytest.fixture
-async def env(tmp_path, moto_endpoint):
-    async with bulk_env(tmp_path, moto_endpoint) as env:
-        await env.start_bulk()
-        yield env
 
 
 def _chunk_rows(env) -> int:
@@ -47,7 +42,7 @@ def _text_job(recipients: list[str], **fields) -> pb.BulkJob:
 
 
 def _bad_cases() -> list[tuple[str, pb.BulkJob, str]]:
-    to = numbers(4)
+    to = recipients(4)
     no_channel = template_job(to)
     no_channel.channel = mpb.CHANNEL_UNSPECIFIED
     unknown_channel = template_job(to)
@@ -105,7 +100,7 @@ async def test_bad_input_names_the_field_or_row_and_creates_nothing(env, validat
 async def test_a_viewer_may_read_but_not_create(env):
     stub = env.stub()
     with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await stub.CreateJob(pb.CreateJobRequest(job=template_job(numbers(1))), metadata=VIEWER)
+        await stub.CreateJob(pb.CreateJobRequest(job=template_job(recipients(1))), metadata=VIEWER)
     assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
     with pytest.raises(grpc.aio.AioRpcError) as admin_only:
         await stub.ListDeadLetterChunks(pb.ListDeadLetterChunksRequest(), metadata=OPERATOR)
@@ -113,7 +108,7 @@ async def test_a_viewer_may_read_but_not_create(env):
 
 
 async def test_dry_run_counts_recipients_and_suppressions_and_creates_nothing(env):
-    a, b, c, d, e = numbers(5, start=300)
+    a, b, c, d, e = recipients(5, start=300)
     await env.contacts.CreateContact(
         cpb.CreateContactRequest(
             contact=cpb.Contact(
@@ -159,7 +154,7 @@ async def _contact(env, phone: str, name: str, tags: list[str], consent: int = 0
 
 
 async def test_a_contact_audience_by_tags_and_consent_with_values_from_the_contacts(env):
-    to = numbers(6, start=700)
+    to = recipients(6, start=700)
     made = [
         await _contact(env, to[0], "Asha", ["vip", "pune"], cpb.CONSENT_STATE_OPTED_IN, order="A-0"),
         await _contact(env, to[1], "Ravi", ["vip"], cpb.CONSENT_STATE_OPTED_IN, order="A-1"),

@@ -10,32 +10,15 @@ import json
 import time
 from collections import Counter
 
-import pytest
 from google.protobuf import timestamp_pb2
 
 from services.bulk.domain.model import Expansion, Outcome
 from services.bulk.expansion import Position
 from tests.bulk.messaging_double import Held, Send
-from tests.bulk.support import (
-    ADMIN,
-    OPERATOR,
-    VIEWER,
-    bulk_env,
-    numbers,
-    read_report,
-    template_job,
-    until,
-    wait_for,
-)
+from tests.bulk.support import ADMIN, OPERATOR, VIEWER, bulk_env, read_report, template_job, until, wait_for
+from tests.messaging.support import recipients
 from wecare.bulk.v1 import bulk_service_pb2 as pb
 from wecare.messaging.v1 import messaging_service_pb2 as mpb
-
-
-@pytest.fixture
-async def env(tmp_path, moto_endpoint):
-    async with bulk_env(tmp_path, moto_endpoint) as env:
-        await env.start_bulk()
-        yield env
 
 
 def _once_each(sends: list[Send], recipients: list[str]) -> None:
@@ -46,7 +29,7 @@ def _once_each(sends: list[Send], recipients: list[str]) -> None:
 
 async def test_a_dead_workers_claims_run_out_and_nobody_is_sent_to_twice(env):
     stub = env.stub()
-    to = numbers(120, start=2000)
+    to = recipients(120, start=2000)
     job = await stub.CreateJob(pb.CreateJobRequest(job=template_job(to)), metadata=OPERATOR)
     job_id = job.name.split("/")[1]
     chunks = env.processes[0].bulk["chunks"]
@@ -79,7 +62,7 @@ async def test_chunks_delivered_twice_to_two_workers_are_sent_once(env):
     await env.start_bulk()  # a second worker on the same tables and queue
     env.double.rate = 150.0
     stub = env.stub()
-    to = numbers(300, start=3000)
+    to = recipients(300, start=3000)
     job = await stub.CreateJob(pb.CreateJobRequest(job=template_job(to)), metadata=OPERATOR)
     job_id = job.name.split("/")[1]
     await stub.StartJob(pb.StartJobRequest(name=job.name), metadata=OPERATOR)
@@ -102,7 +85,7 @@ async def test_chunks_delivered_twice_to_two_workers_are_sent_once(env):
 async def test_a_restarted_bulk_process_goes_on_where_the_last_stopped(env):
     env.double.rate = 120.0
     stub = env.stub()
-    to = numbers(400, start=4000)
+    to = recipients(400, start=4000)
     job = await stub.CreateJob(pb.CreateJobRequest(job=template_job(to)), metadata=OPERATOR)
     await stub.StartJob(pb.StartJobRequest(name=job.name), metadata=OPERATOR)
     await until(lambda: len(env.double.sent_to(f"{job.name}/")) >= 100)
@@ -117,7 +100,7 @@ async def test_a_restarted_bulk_process_goes_on_where_the_last_stopped(env):
 async def test_cancel_stops_every_send_within_a_second_and_reports_everyone(env):
     env.double.rate = 100.0
     stub = env.stub()
-    to = numbers(600, start=5000)
+    to = recipients(600, start=5000)
     job = await stub.CreateJob(pb.CreateJobRequest(job=template_job(to)), metadata=OPERATOR)
     await stub.StartJob(pb.StartJobRequest(name=job.name), metadata=OPERATOR)
     await until(lambda: len(env.double.sent_to(f"{job.name}/")) >= 100)
@@ -143,7 +126,7 @@ async def test_cancel_stops_every_send_within_a_second_and_reports_everyone(env)
 async def test_watch_streams_state_counts_rate_and_eta_until_the_report(env):
     env.double.rate = 200.0
     stub = env.stub()
-    to = numbers(400, start=6000)
+    to = recipients(400, start=6000)
     job = await stub.CreateJob(pb.CreateJobRequest(job=template_job(to)), metadata=OPERATOR)
     steps = []
 
@@ -171,7 +154,7 @@ async def test_a_scheduled_job_waits_for_its_time(env):
     when = timestamp_pb2.Timestamp()
     when.FromNanoseconds(int(at * 1e9))
     job = await stub.CreateJob(
-        pb.CreateJobRequest(job=template_job(numbers(20, start=7000), schedule_time=when)), metadata=OPERATOR
+        pb.CreateJobRequest(job=template_job(recipients(20, start=7000), schedule_time=when)), metadata=OPERATOR
     )
     started = await stub.StartJob(pb.StartJobRequest(name=job.name), metadata=OPERATOR)
     assert started.state == pb.JOB_STATE_SCHEDULED
@@ -182,7 +165,7 @@ async def test_a_scheduled_job_waits_for_its_time(env):
 async def test_list_jobs_is_newest_first_in_pages(env):
     stub = env.stub()
     made = [
-        (await stub.CreateJob(pb.CreateJobRequest(job=template_job(numbers(1, start=i))), metadata=OPERATOR)).name
+        (await stub.CreateJob(pb.CreateJobRequest(job=template_job(recipients(1, start=i))), metadata=OPERATOR)).name
         for i in range(3)
     ]
     first = await stub.ListJobs(pb.ListJobsRequest(page_size=2), metadata=VIEWER)
@@ -196,7 +179,7 @@ async def test_chunks_past_their_receive_limit_are_dead_lettered_with_the_reason
         await env.start_bulk()
         stub = env.stub()
         env.double.unavailable = True  # messaging refuses every message for a passing fault
-        to = numbers(60, start=8000)
+        to = recipients(60, start=8000)
         job = await stub.CreateJob(pb.CreateJobRequest(job=template_job(to)), metadata=OPERATOR)
         await stub.StartJob(pb.StartJobRequest(name=job.name), metadata=OPERATOR)
 
@@ -243,7 +226,7 @@ async def test_chunks_past_their_receive_limit_are_dead_lettered_with_the_reason
 async def test_recipient_states_in_the_store_after_a_job(env):
     """The store holds each recipient's final state, with the ids the report shows."""
     stub = env.stub()
-    to = numbers(10, start=9000)
+    to = recipients(10, start=9000)
     job = await stub.CreateJob(pb.CreateJobRequest(job=template_job(to)), metadata=OPERATOR)
     await stub.StartJob(pb.StartJobRequest(name=job.name), metadata=OPERATOR)
     await wait_for(stub, job.name, pb.JOB_STATE_COMPLETED)

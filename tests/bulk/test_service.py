@@ -12,25 +12,9 @@ import grpc
 import pytest
 from prometheus_client import REGISTRY
 
-from tests.bulk.support import (
-    OPERATOR,
-    PHONES,
-    VIEWER,
-    bulk_env,
-    numbers,
-    read_report,
-    template_job,
-    until,
-    wait_for,
-)
+from tests.bulk.support import OPERATOR, PHONES, VIEWER, read_report, template_job, until, wait_for
+from tests.messaging.support import recipients
 from wecare.bulk.v1 import bulk_service_pb2 as pb
-
-
-@pytest.fixture
-async def env(tmp_path, moto_endpoint):
-    async with bulk_env(tmp_path, moto_endpoint) as env:
-        await env.start_bulk()
-        yield env
 
 
 def _metric(name: str, labels: dict[str, str]) -> float:
@@ -39,7 +23,7 @@ def _metric(name: str, labels: dict[str, str]) -> float:
 
 async def test_a_job_sends_to_each_recipient_once_and_reports_every_one(env):
     stub = env.stub()
-    to = numbers(230)
+    to = recipients(230)
     reached = ("SENT", "DELIVERED", "READ")  # a worker records the first outcome it is told, once per recipient
     sent_before = sum(_metric("wecare_bulk_recipients_total", {"outcome": o}) for o in reached)
     failed_before = _metric("wecare_bulk_recipients_total", {"outcome": "FAILED"})
@@ -87,7 +71,7 @@ async def test_a_job_sends_to_each_recipient_once_and_reports_every_one(env):
 
 async def test_the_messages_carry_each_recipients_values_and_key(env):
     stub = env.stub()
-    to = numbers(3, start=500)
+    to = recipients(3, start=500)
     job = await stub.CreateJob(pb.CreateJobRequest(job=template_job(to)), metadata=OPERATOR)
     await stub.StartJob(pb.StartJobRequest(name=job.name), metadata=OPERATOR)
     await wait_for(stub, job.name, pb.JOB_STATE_COMPLETED)
@@ -99,7 +83,7 @@ async def test_the_messages_carry_each_recipients_values_and_key(env):
 
 async def test_illegal_transitions_are_failed_precondition_and_change_nothing(env):
     stub = env.stub()
-    job = await stub.CreateJob(pb.CreateJobRequest(job=template_job(numbers(2))), metadata=OPERATOR)
+    job = await stub.CreateJob(pb.CreateJobRequest(job=template_job(recipients(2))), metadata=OPERATOR)
     for call, request in ((stub.PauseJob, pb.PauseJobRequest), (stub.ResumeJob, pb.ResumeJobRequest)):
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await call(request(name=job.name), metadata=OPERATOR)
@@ -119,7 +103,7 @@ async def test_illegal_transitions_are_failed_precondition_and_change_nothing(en
 async def test_pause_stops_every_send_and_resume_finishes_without_repeats(env):
     env.double.rate = 150.0
     stub = env.stub()
-    to = numbers(600, start=1000)
+    to = recipients(600, start=1000)
     job = await stub.CreateJob(pb.CreateJobRequest(job=template_job(to)), metadata=OPERATOR)
     await stub.StartJob(pb.StartJobRequest(name=job.name), metadata=OPERATOR)
     await until(lambda: len(env.double.sent_to(f"{job.name}/")) >= 100)

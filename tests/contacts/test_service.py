@@ -6,12 +6,11 @@ from __future__ import annotations
 import grpc
 import pytest
 from google.protobuf import field_mask_pb2, timestamp_pb2
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from runtime.auth import ServiceTokens
 from services.contacts.main import wire
 from tests.support.identity import TestPool
+from tests.support.rpc import violations
 from tests.support.servers import running
 from wecare.audit.v1 import audit_service_pb2 as audit_pb
 from wecare.audit.v1 import audit_service_pb2_grpc as audit_grpc
@@ -29,17 +28,6 @@ async def stubs(tmp_path):
     async with running("contacts", wire, POOL, tmp_path) as process:
         async with grpc.aio.insecure_channel(process.address) as channel:
             yield pb_grpc.ContactsServiceStub(channel), audit_grpc.AuditServiceStub(channel)
-
-
-def violations(err: grpc.aio.AioRpcError) -> list[str]:
-    status = rpc_status.from_call(err)
-    out = []
-    for detail in status.details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            out += [v.field for v in bad.field_violations]
-    return out
 
 
 async def create(stub, md=OPERATOR, **fields) -> pb.Contact:

@@ -8,6 +8,8 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import grpc
+
 from localrun.procs import free_port
 from runtime.audit.sqlite_store import SqliteAuditStore
 from runtime.aws import AwsClients
@@ -39,3 +41,17 @@ async def running(name: str, wire: Wire, pool: TestPool, data_dir: Path, **setti
     finally:
         stop.set()
         await task
+
+
+@contextlib.asynccontextmanager
+async def serving(servicer, add_to_server) -> AsyncIterator[str]:
+    """A bare grpc.aio server of one servicer (a double) on a free port; yields its address."""
+    server = grpc.aio.server()
+    add_to_server(servicer, server)
+    address = f"127.0.0.1:{free_port()}"
+    server.add_insecure_port(address)
+    await server.start()
+    try:
+        yield address
+    finally:
+        await server.stop(0)
