@@ -13,21 +13,19 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import boto3
 import grpc
 
 from bench.report import Report
 from localrun.procs import ROOT, free_port, start_python, stop
 from localrun.sandbox import log as sandbox_log
 from localrun.stack import grpc_serving
-from runtime.names import timestamp
+from runtime.names import seconds, timestamp
+from tests.bulk.support import fresh_bulk_queues, order_update
 from wecare.bulk.v1 import bulk_service_pb2 as pb
 from wecare.bulk.v1 import bulk_service_pb2_grpc as pb_grpc
 from wecare.contacts.v1 import contacts_service_pb2 as cpb
@@ -51,22 +49,9 @@ def _template(**fields) -> pb.BulkJob:
         display_name="bench",
         channel=mpb.CHANNEL_WHATSAPP,
         category=mpb.CATEGORY_UTILITY,
-        content=mpb.Content(
-            template=mpb.TemplateContent(
-                template_name="order_update",
-                language="en_US",
-                body_parameters=[
-                    mpb.TemplateParameter(text="{{display_name}}"),
-                    mpb.TemplateParameter(text="{{attributes.order}}"),
-                ],
-            )
-        ),
+        content=order_update(),
         **fields,
     )
-
-
-def _seconds(ts) -> float:
-    return ts.seconds + ts.nanos / 1e9
 
 
 async def _until_reported(stub, name: str, md, within: float) -> pb.BulkJob:
@@ -104,7 +89,7 @@ async def end_to_end(stack, report: Report, keep: Path) -> None:
             if done.state in (pb.JOB_STATE_COMPLETED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED):
                 break
             await asyncio.sleep(0.2)
-    measured = _seconds(done.finish_time) - began
+    measured = seconds(done.finish_time) - began
     bound = E2E_RECIPIENTS / done.binding_rate
     marker = f"|{made.name}/"
     calls = [c for c in sandbox_log.read(stack.run.root / "sandbox-sent.jsonl") if marker in c.ref]
@@ -211,21 +196,8 @@ def _peak_kib(pid: int) -> int:
 def _fresh_queues(stack, root: Path) -> dict[str, str]:
     """A bulk-queue and bulk-dlq of the run's own on the stack's embedded AWS (and the run's folder)."""
     root.mkdir(parents=True, exist_ok=True)
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=stack.facts["WECARE_AWS_ENDPOINT_URL"],
-        region_name=stack.facts["AWS_REGION"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-    suffix = uuid.uuid4().hex[:8]
-    dlq = sqs.create_queue(QueueName=f"bench-bulk-dlq-{suffix}")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sqs.create_queue(
-        QueueName=f"bench-bulk-queue-{suffix}",
-        Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})},
-    )
-    return {"WECARE_BULK_QUEUE": f"bench-bulk-queue-{suffix}", "WECARE_BULK_DLQ": f"bench-bulk-dlq-{suffix}"}
+    queue, dlq = fresh_bulk_queues(stack.aws_client("sqs"), prefix="bench-")
+    return {"WECARE_BULK_QUEUE": queue, "WECARE_BULK_DLQ": dlq}
 
 
 async def one_job(stack, book: ContactBook, stand_ins: dict[str, str], size: int, root: Path) -> dict:

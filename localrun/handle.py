@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
+
 from localrun.bootstrap import read_env_file
 from localrun.procs import free_port, start_python, stop
 from localrun.rundir import RunDir
@@ -36,6 +38,17 @@ class Stack:
 
     def token(self, user: str = "admin", id_token: bool = False) -> str:
         return fetch_token(self.run, user, id_token)
+
+    def aws_client(self, service: str):
+        """A boto3 client of the stack's embedded AWS (for scripts and tests; it takes any credentials)."""
+        facts = self.facts
+        return boto3.client(
+            service,
+            endpoint_url=facts["WECARE_AWS_ENDPOINT_URL"],
+            region_name=facts["AWS_REGION"],
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
 
 
 def stack_env(run_dir: Path) -> dict[str, str]:

@@ -36,22 +36,27 @@ BUCKET = "stream.wecare.digital"
 PHONES = ("phone-number-id-00000000000000000000919330994400", "phone-number-id-00000000000000000000919903300044")
 
 
+def order_update() -> mpb.Content:
+    """The order_update template, its two body values from each recipient's name and `order` attribute."""
+    return mpb.Content(
+        template=mpb.TemplateContent(
+            template_name="order_update",
+            language="en_US",
+            body_parameters=[
+                mpb.TemplateParameter(text="{{display_name}}"),
+                mpb.TemplateParameter(text="{{attributes.order}}"),
+            ],
+        )
+    )
+
+
 def template_job(recipients: list[str], **fields) -> pb.BulkJob:
     """A WhatsApp utility template job to an inline list; each recipient's name is their first body value."""
     return pb.BulkJob(
         display_name="orders",
         channel=mpb.CHANNEL_WHATSAPP,
         category=mpb.CATEGORY_UTILITY,
-        content=mpb.Content(
-            template=mpb.TemplateContent(
-                template_name="order_update",
-                language="en_US",
-                body_parameters=[
-                    mpb.TemplateParameter(text="{{display_name}}"),
-                    mpb.TemplateParameter(text="{{attributes.order}}"),
-                ],
-            )
-        ),
+        content=order_update(),
         inline_audience=pb.InlineAudience(
             recipients=[
                 pb.InlineRecipient(address=r, display_name=f"Asha {i}", attributes={"order": f"A-{i}"})
@@ -68,15 +73,21 @@ def aws_resources(endpoint: str, max_receive: int = 5) -> dict[str, str]:
     s3 = boto3.client("s3", **kw)
     with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
         s3.create_bucket(Bucket=BUCKET)
-    sqs = boto3.client("sqs", **kw)
+    queue, dlq = fresh_bulk_queues(boto3.client("sqs", **kw), max_receive=max_receive)
+    return {"bulk_queue": queue, "bulk_dlq": dlq}
+
+
+def fresh_bulk_queues(sqs, prefix: str = "", max_receive: int = 5) -> tuple[str, str]:
+    """A new bulk-queue redriving to a new bulk-dlq after max_receive receives: their names."""
     suffix = uuid.uuid4().hex[:8]
-    dlq = sqs.create_queue(QueueName=f"bulk-dlq-{suffix}")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue, dlq = f"{prefix}bulk-queue-{suffix}", f"{prefix}bulk-dlq-{suffix}"
+    dlq_url = sqs.create_queue(QueueName=dlq)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sqs.create_queue(
-        QueueName=f"bulk-queue-{suffix}",
+        QueueName=queue,
         Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive)})},
     )
-    return {"bulk_queue": f"bulk-queue-{suffix}", "bulk_dlq": f"bulk-dlq-{suffix}"}
+    return queue, dlq
 
 
 @dataclass

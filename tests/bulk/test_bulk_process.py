@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
-import boto3
 import grpc
 import pytest
 
@@ -193,13 +192,7 @@ async def test_twenty_thousand_recipients_once_each_through_pauses_a_kill_and_a_
         assert held_at_kill > 0
 
         # SQS delivers at least once: a chunk's message again.
-        sqs = boto3.client(
-            "sqs",
-            endpoint_url=stack.facts["WECARE_AWS_ENDPOINT_URL"],
-            region_name=stack.facts["AWS_REGION"],
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        sqs = stack.aws_client("sqs")
         queue = sqs.get_queue_url(QueueName="bulk-queue")["QueueUrl"]
         for seq in (0, 20, 39):
             sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"job": job_id, "chunk": seq}))

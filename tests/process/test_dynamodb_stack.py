@@ -3,7 +3,6 @@ log in DynamoDB (moto's, on the embedded AWS) and serves the same API through th
 
 from __future__ import annotations
 
-import boto3
 import pytest
 import requests
 
@@ -39,13 +38,7 @@ def test_contacts_on_dynamodb_through_the_gateway(tmp_path):
         audit = requests.get(f"{base}/auditRecords", params={"resource": name}, headers=auth, timeout=10).json()
         assert [r["method"].rsplit("/", 1)[1] for r in audit["auditRecords"]] == ["UpdateContact", "CreateContact"]
 
-        dynamodb = boto3.client(
-            "dynamodb",
-            endpoint_url=stack.facts["WECARE_AWS_ENDPOINT_URL"],
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        dynamodb = stack.aws_client("dynamodb")
         tables = dynamodb.list_tables()["TableNames"]
         assert {"ContactsTable", "AuditTable"} <= set(tables)
         assert (

@@ -14,7 +14,6 @@ import shutil
 import time
 import urllib.request
 
-import boto3
 import grpc
 import pytest
 
@@ -29,12 +28,7 @@ DAY = 86_400
 
 @pytest.fixture(scope="module")
 def aws(stack):
-    endpoint = stack.facts["WECARE_AWS_ENDPOINT_URL"]
-
-    def client(service: str):
-        return boto3.client(service, endpoint_url=endpoint, region_name=stack.facts["AWS_REGION"])
-
-    return client
+    return stack.aws_client
 
 
 def test_stack_was_healthy_within_three_minutes(stack):
