@@ -25,6 +25,7 @@ from localrun.procs import ROOT, free_port, start_python, stop
 from localrun.sandbox import log as sandbox_log
 from localrun.stack import grpc_serving
 from runtime.names import seconds, timestamp
+from tests.bulk.messaging_double import ORDER_UPDATE
 from tests.bulk.support import fresh_bulk_queues, order_update
 from wecare.bulk.v1 import bulk_service_pb2 as pb
 from wecare.bulk.v1 import bulk_service_pb2_grpc as pb_grpc
@@ -172,18 +173,7 @@ class InstantMessaging(mpb_grpc.MessagingServiceServicer):
         )
 
     async def ListTemplates(self, request, context) -> mpb.ListTemplatesResponse:
-        return mpb.ListTemplatesResponse(
-            templates=[
-                mpb.Template(
-                    name="templates/order_update.en_US",
-                    template_name="order_update",
-                    language="en_US",
-                    category=mpb.CATEGORY_UTILITY,
-                    template_status="APPROVED",
-                    body_variables=["1", "2"],
-                )
-            ]
-        )
+        return mpb.ListTemplatesResponse(templates=[ORDER_UPDATE])
 
 
 def _peak_kib(pid: int) -> int:

@@ -63,6 +63,17 @@ class Send:
     message: str
 
 
+# The catalogue entry of tests/bulk/support.order_update(): a utility template with two body values.
+ORDER_UPDATE = pb.Template(
+    name="templates/order_update.en_US",
+    template_name="order_update",
+    language="en_US",
+    category=pb.CATEGORY_UTILITY,
+    template_status="APPROVED",
+    body_variables=["1", "2"],
+)
+
+
 class MessagingDouble(pb_grpc.MessagingServiceServicer):
     def __init__(self, settings: Settings, rate: float = 400.0):
         self._verifier = TokenVerifier(settings)
@@ -77,14 +88,7 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
         self.open_windows: set[str] = set()
         self.withdraw_calls: list[str] = []
         self.templates = [
-            pb.Template(
-                name="templates/order_update.en_US",
-                template_name="order_update",
-                language="en_US",
-                category=pb.CATEGORY_UTILITY,
-                template_status="APPROVED",
-                body_variables=["1", "2"],
-            ),
+            ORDER_UPDATE,
             pb.Template(
                 name="templates/hello_world.en_US",
                 template_name="hello_world",
