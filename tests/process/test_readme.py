@@ -3,6 +3,7 @@ starts it (only the ports differ: the test stack runs on free ones), and says wh
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -10,6 +11,8 @@ import subprocess
 import pytest
 
 from localrun.procs import ROOT
+from localrun.stack import PROCESSES
+from runtime.settings import Settings
 
 pytestmark = pytest.mark.process
 
@@ -21,9 +24,11 @@ def _blocks() -> list[str]:
 
 
 def _run(block: str, stack) -> str:
-    script = block.replace("127.0.0.1:8080", stack.addresses["gateway"]).replace(
-        "127.0.0.1:50051", stack.addresses["contacts"]
-    )
+    # The README names the default addresses; the test stack runs on free ports (one pass: a free port must not
+    # be taken for the start of a default one).
+    defaults = Settings.from_env({})
+    ours = {p.address(defaults): stack.addresses[p.name] for p in PROCESSES}
+    script = re.sub("|".join(re.escape(a) + r"(?!\d)" for a in ours), lambda m: ours[m.group(0)], block)
     env = {**os.environ, "WECARE_RUN_DIR": str(stack.run.root)}
     done = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
@@ -36,7 +41,7 @@ def test_the_readme_has_the_two_commands_first_and_its_examples():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     first_block = re.search(r"```sh\n(.*?)```", text, flags=re.S).group(1)
     assert first_block.splitlines()[0].startswith("make run") and first_block.splitlines()[1].startswith("make test")
-    assert len(_blocks()) == 2
+    assert len(_blocks()) == 5
 
 
 def test_curl_examples(stack):
@@ -49,12 +54,56 @@ def test_curl_examples(stack):
     assert '"ready": true' in out or '"ready":true' in out
 
 
+def _events(out: str) -> list[dict]:
+    """The JSON of each Server-Sent Event in curl's output."""
+    return [json.loads(line[len("data: ") :]) for line in out.splitlines() if line.startswith("data: ")]
+
+
+def _replies(out: str) -> list[dict]:
+    """Each JSON reply in curl's output (curl adds no newline after a body, so they may share a line)."""
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while (at := out.find("{", at)) >= 0:
+        value, at = decoder.raw_decode(out, at)
+        found.append(value)
+    return found
+
+
+def test_knowledge_base_examples(stack):
+    created, answer = _replies(_run(_blocks()[1], stack))
+    assert created["name"].startswith("documents/") and created["passages"]
+    assert answer["answered"] is True
+    assert answer["citations"][0]["document"] == created["name"]
+    assert "three to five days" in answer["answer"]
+
+
+def test_conversation_examples(stack):
+    out = _run(_blocks()[2], stack)
+    assert re.search(r'"status":"STATUS_(SENT|DELIVERED|READ)"', out)  # the template went out
+    assert '"reason":"WINDOW_CLOSED"' in out and '"code":9' in out  # free text refused before the customer wrote
+    assert '"wamid"' in out  # the sandbox took the customer's message
+    assert '"body":"How long does delivery take?"' in out  # in the conversation list
+    reply = [e for e in _events(out) if e.get("done")]
+    assert len(reply) == 1 and reply[0]["reply"]  # the suggested reply, streamed to its end
+    assert out.rstrip().endswith("}") and '"body":"It ships today' in out.splitlines()[-1]  # free text now accepted
+    assert '"code"' not in out.splitlines()[-1]
+
+
+def test_campaign_examples(stack):
+    out = _run(_blocks()[3], stack)
+    states = [e["state"] for e in _events(out)]
+    assert states and states[-1] in ("JOB_STATE_COMPLETED",), states
+    report = json.loads(out[out.rindex('{"jobId"') :])
+    assert report["status"] == "completed" and report["sentCount"] == 3 and report["totalRecipients"] == 3
+    assert sorted(r["recipient"] for r in report["recipients"]) == ["+919812345691", "+919812345692", "+919812345693"]
+
+
 def test_grpcurl_examples(stack):
-    out = _run(_blocks()[1], stack)
+    out = _run(_blocks()[4], stack)
     for service in (
         "wecare.contacts.v1.ContactsService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
+        "wecare.messaging.v1.MessagingService",
     ):
         assert service in out
     assert '"status": "SERVING"' in out
