@@ -30,14 +30,14 @@ def audit_store(settings: Settings, aws: AwsClients) -> AuditStore:
     return SqliteAuditStore(settings.data_dir / f"{settings.table(settings.audit_table)}.sqlite3")
 
 
-def tune_collector(young: int = 50_000, middle: int = 20, old: int = 100) -> None:
+def tune_collector() -> None:
     """For a process whose heap grows fast with long-lived work (messaging: a 25,000-message send in flight): what
     startup made is frozen out of the collector's scans, and collections run less often. With the defaults,
     messaging spent a tenth of its time in full collections (~100 ms each, every second, finding nothing), seen as
     dips in the send rate. Not for every process: bulk's short-lived cycles hold large pages, and collecting them
     late took its peak memory for a 1,000,000-recipient job from 1.2x to 5x that of a small one (measured)."""
     gc.freeze()
-    gc.set_threshold(young, middle, old)
+    gc.set_threshold(50_000, 20, 100)
 
 
 async def run_service(

@@ -63,19 +63,25 @@ MEDIA_KINDS_PB = {
 }
 
 
+def _content_of(content: pb.Content) -> dict:
+    out = json_format.MessageToDict(content, preserving_proto_field_name=True)
+    # An empty kind (`{"text": {}}`) is still that kind: keep it so validation names its fields.
+    kind = content.WhichOneof("kind")
+    if kind and kind not in out:
+        out[kind] = {}
+    return out
+
+
 def draft_of(message: pb.Message, contents: dict[bytes, dict] | None = None) -> Draft:
     """The message as the domain reads it. `contents` shares the (read-only) content of identical messages within
     one request: a bulk send repeats one template, and proto -> dict conversion was a tenth of accepting it."""
-    key = message.content.SerializeToString(deterministic=True) if contents is not None else b""
-    content = contents.get(key) if contents is not None else None
-    if content is None:
-        content = json_format.MessageToDict(message.content, preserving_proto_field_name=True)
-        # An empty kind (`{"text": {}}`) is still that kind: keep it so validation names its fields.
-        kind = message.content.WhichOneof("kind")
-        if kind and kind not in content:
-            content[kind] = {}
-        if contents is not None:
-            contents[key] = content
+    if contents is None:
+        content = _content_of(message.content)
+    else:
+        key = message.content.SerializeToString(deterministic=True)
+        content = contents.get(key)
+        if content is None:
+            content = contents[key] = _content_of(message.content)
     return Draft(
         channel=CHANNELS.get(message.channel),
         category=CATEGORIES.get(message.category),
