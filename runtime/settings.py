@@ -31,6 +31,7 @@ class Settings:
     messaging_address: str = setting("127.0.0.1:50052")
     bulk_address: str = setting("127.0.0.1:50053")
     ai_address: str = setting("127.0.0.1:50054")
+    commerce_address: str = setting("127.0.0.1:50055")
     gateway_address: str = setting("127.0.0.1:8080")
     listen_address: str = setting("")  # overrides the process's own address (e.g. 0.0.0.0:50051 in a pod)
     metrics_port: int = setting(0)  # Prometheus /metrics; 0 = off
@@ -52,6 +53,10 @@ class Settings:
     bulk_jobs_table: str = setting("BulkJobsTable")
     bulk_job_chunks_table: str = setting("BulkJobChunksTable")
     docs_table: str = setting("DocsTable")
+    forms_table: str = setting("FormsTable")
+    link_table: str = setting("LinkTable")
+    invoice_table: str = setting("InvoiceTable")
+    pay_table: str = setting("PayTable")
     # AWS endpoints: empty means AWS itself; locally they point at the embedded AWS (moto server).
     aws_endpoint_url: str = setting("")
     dynamodb_endpoint_url: str = setting("")
@@ -89,6 +94,11 @@ class Settings:
     sns_topic_arns: tuple[str, ...] = setting(())
     sns_max_age_seconds: float = setting(3600.0)
     sns_max_body_bytes: int = setting(524_288)  # a 256 KB SNS message with its JSON escaping
+    # Gateway: the public `GET /l/{code}` of tracked links (gateway/links.py), limited per client address; 0 = off.
+    link_rate_per_second: float = setting(0.0)
+    link_rate_burst: int = setting(0)
+    # Commerce: tracked links. Short URLs are `<links_base_url>/l/<code>` (the gateway's public address).
+    links_base_url: str = setting("http://127.0.0.1:8080")
     # Messaging: inbound. Media copies are retried with backoff, then go to inbound-dlq; the inbox stream polls
     # the store's change feed (it sees what every messaging process ingests).
     inbound_media_attempts: int = setting(4)
@@ -185,6 +195,8 @@ class Settings:
                 problems.append("WECARE_COGNITO_JWKS_URL must be an https URL of the real user pool")
             if self.aws_endpoint_url or self.dynamodb_endpoint_url:
                 problems.append("AWS endpoint overrides are for the local run only")
+            if not self.links_base_url.startswith("https://"):
+                problems.append("WECARE_LINKS_BASE_URL must be the https address of the gateway (short links)")
             if problems:
                 raise ValueError("unsafe production settings: " + "; ".join(problems))
 

@@ -1,0 +1,2 @@
+"""The commerce service: tracked links (LinkTable), and as they land forms (FormsTable), invoices (InvoiceTable)
+and payments (PayTable)."""

@@ -1,0 +1,3 @@
+from services.commerce.main import main
+
+main()

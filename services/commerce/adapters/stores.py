@@ -1,0 +1,19 @@
+"""The store of each commerce table, chosen by settings (WECARE_STORE): SQLite files under WECARE_DATA_DIR (the
+embedded default) or DynamoDB. A table that lands adds its factory here."""
+
+from __future__ import annotations
+
+from runtime.aws import AwsClients
+from runtime.settings import Settings
+from services.commerce.adapters.link_store import LinkStore
+
+
+def link_store(settings: Settings, aws: AwsClients) -> LinkStore:
+    table = settings.table(settings.link_table)
+    if settings.store == "dynamodb":
+        from services.commerce.adapters.link_dynamodb import DynamoLinkStore
+
+        return DynamoLinkStore(aws, table)
+    from services.commerce.adapters.link_sqlite import SqliteLinkStore
+
+    return SqliteLinkStore(settings.data_dir / f"{table}.sqlite3")
