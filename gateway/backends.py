@@ -11,6 +11,7 @@ from runtime.settings import Settings
 from wecare.ai.v1 import ai_service_pb2
 from wecare.audit.v1 import audit_service_pb2
 from wecare.bulk.v1 import bulk_service_pb2
+from wecare.commerce.v1 import commerce_service_pb2
 from wecare.contacts.v1 import contacts_service_pb2
 from wecare.messaging.v1 import messaging_service_pb2
 
@@ -36,4 +37,5 @@ BACKENDS: tuple[Backend, ...] = (
     Backend(messaging_service_pb2, "wecare.messaging.v1.MessagingService", "messaging_address"),
     Backend(bulk_service_pb2, "wecare.bulk.v1.BulkService", "bulk_address"),
     Backend(ai_service_pb2, "wecare.ai.v1.AIService", "ai_address"),
+    Backend(commerce_service_pb2, "wecare.commerce.v1.CommerceService", "commerce_address"),
 )

@@ -12,6 +12,7 @@ import signal
 from aiohttp import web
 
 from gateway.app import Gateway
+from gateway.links import LinkEndpoint
 from gateway.ratelimit import RateLimiter
 from gateway.sns import SnsEndpoint
 from runtime import tls
@@ -62,8 +63,12 @@ async def run() -> None:
     log.info("settings", extra={"settings": settings.redacted()})
     tls.use(settings)
     sns = SnsEndpoint.for_settings(settings)
+    links = LinkEndpoint.for_settings(settings)
     gateway = Gateway(
-        settings, TokenVerifier(settings), extra_routes=sns.routes(), admission=RateLimiter.for_settings(settings)
+        settings,
+        TokenVerifier(settings),
+        extra_routes=[*sns.routes(), *links.routes()],
+        admission=RateLimiter.for_settings(settings),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -73,6 +78,7 @@ async def run() -> None:
         await serve(gateway, stop)
     finally:
         await sns.close()
+        await links.close()
         tracer_provider.shutdown()
 
 

@@ -4,6 +4,8 @@ rate, the answer is 429 RESOURCE_EXHAUSTED with Retry-After (whole seconds until
 
 The SNS endpoint is an extra route that never reaches admission: AWS delivers from many addresses and retries
 on its own schedule, so it is exempt, and its body is capped instead (WECARE_SNS_MAX_BODY_BYTES, gateway/sns.py).
+The public `GET /l/{code}` (gateway/links.py) has no caller to charge but its address: it keeps Buckets of its own
+(WECARE_LINK_RATE_PER_SECOND / _BURST).
 
 The client address is the peer, unless the peer is a trusted proxy (WECARE_TRUSTED_PROXIES, the load balancer's
 CIDRs): then it is the right-most X-Forwarded-For entry that is not itself a trusted proxy, since everything left

@@ -25,7 +25,7 @@ PREVIEW_AGENTS = re.compile(
     re.IGNORECASE,
 )
 PREFETCH = re.compile(r"\bprefetch\b", re.IGNORECASE)
-VISITOR = re.compile(r"^[0-9A-Za-z]{22}$")  # a visitor cookie is made like a link code
+VISITOR = re.compile(r"^[0-9A-Za-z_-]{22}$")  # the gateway's visitor cookie: 128 random bits, base64url
 
 
 class OpenKind(Enum):
