@@ -179,12 +179,20 @@ SERVICES: tuple[Service, ...] = (
         memory=("512Mi", "1536Mi"),
     ),
     Service(
+        "commerce",
+        "services.commerce",
+        50055,
+        "commerce_address",
+        # LinkTable now; FormsTable, InvoiceTable and PayTable join `tables` when their stores land.
+        aws=Aws(tables=("link_table",), append_tables=("audit_table",)),
+    ),
+    Service(
         "gateway",
         "gateway",
         8080,
         "gateway_address",
         protocol="http",
-        calls=("contacts", "messaging", "bulk", "ai"),
+        calls=("contacts", "messaging", "bulk", "ai", "commerce"),
         readiness="/readyz",
         liveness="/healthz",
     ),

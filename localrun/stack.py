@@ -66,6 +66,7 @@ PROCESSES: tuple[Process, ...] = (
     Process("messaging", "services.messaging", "messaging_address", GRPC, "wecare.messaging.v1.MessagingService"),
     Process("bulk", "services.bulk", "bulk_address", GRPC, "wecare.bulk.v1.BulkService"),
     Process("ai", "services.ai", "ai_address", GRPC, "wecare.ai.v1.AIService"),
+    Process("commerce", "services.commerce", "commerce_address", GRPC, "wecare.commerce.v1.CommerceService"),
     Process("gateway", "gateway", "gateway_address", HTTP, "/healthz"),
 )
 

@@ -226,7 +226,7 @@ def test_every_service_starts_as_deployed_and_passes_its_probes(deployed):
     expected = {s.name for s in SERVICES} - set(deployed.skipped)
     assert set(deployed.processes) == expected
     # These have landed whole; only a service still landing may wait (deployed.skipped says why).
-    assert {"contacts", "messaging", "ai", "gateway"} <= expected, deployed.skipped
+    assert {"contacts", "messaging", "ai", "commerce", "gateway"} <= expected, deployed.skipped
     for r in deployed.processes.values():
         assert ready(r) and alive(r), r.name
     readyz = requests.get(f"{deployed.gateway()}/readyz", timeout=5).json()
@@ -378,6 +378,26 @@ def test_every_recorded_aws_call_is_allowed_by_its_services_policy(deployed):
     ):
         reply = requests.request(method, base + path, json=body, headers=auth, timeout=10)
         assert reply.status_code == 200, f"{method} {path}: {reply.text}"
+    # Commerce: a tracked link made, listed, opened on the public route (a click and a preview), read with its
+    # counts, its clicks listed, deleted.
+    job = "bulkJobs/01J00000000000000000000000"
+    link = requests.post(
+        f"{base}/links",
+        json={"targetUrl": "https://shop.example/sale", "job": job, "contact": "contacts/01J00000000000000000000001"},
+        headers=auth,
+        timeout=10,
+    ).json()
+    short = f"{deployed.gateway()}/l/{link['code']}"
+    opened = requests.get(short, headers={"User-Agent": "Mozilla/5.0"}, allow_redirects=False, timeout=10)
+    assert opened.status_code == 302 and opened.headers["Location"] == "https://shop.example/sale", opened.text
+    preview = requests.get(short, headers={"User-Agent": "WhatsApp/2.23.20.0 A"}, allow_redirects=False, timeout=10)
+    assert preview.status_code == 302
+    for method, path in (("GET", "/links?pageSize=5"), ("GET", f"/clicks?job={job}"), ("GET", f"/{link['name']}")):
+        reply = requests.request(method, base + path, headers=auth, timeout=10)
+        assert reply.status_code == 200, f"{method} {path}: {reply.text}"
+    stats = reply.json()["stats"]
+    assert (stats["clickCount"], stats["previewCount"]) == ("1", "1"), stats
+    assert requests.delete(f"{base}/{link['name']}", headers=auth, timeout=10).status_code == 200
     messaging = deployed.processes["messaging"].address
     with grpc.insecure_channel(messaging) as channel:
         stub = messaging_service_pb2_grpc.MessagingServiceStub(channel)
@@ -388,7 +408,7 @@ def test_every_recorded_aws_call_is_allowed_by_its_services_policy(deployed):
 
     calls = [json.loads(line) for line in deployed.calls.read_text().splitlines()]
     owners = {c["owner"] for c in calls}
-    assert {"contacts", "messaging", "ai"} <= owners, owners
+    assert {"contacts", "messaging", "ai", "commerce"} <= owners, owners
     services = {(c["owner"], c["signing_name"]) for c in calls}
     assert ("messaging", "social-messaging") in services and ("messaging", "sqs") in services, services
     roles, bucket_policy = _policies()
@@ -419,6 +439,7 @@ def test_writes_outside_the_three_prefixes_are_denied():
     assert put("messaging", report) == "ImplicitDeny"  # reports are bulk's
     assert put("bulk", incoming) == "ImplicitDeny"  # media is messaging's
     assert put("contacts", incoming) == "ImplicitDeny"
+    assert put("commerce", incoming) == "ImplicitDeny"  # no bucket access until invoices' PDFs land
     # Even a role allowed the whole bucket cannot write outside the prefixes: the bucket policy denies it.
     everything = {"Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{bucket}/*"}]}
     assert put("x", f"{bucket}/elsewhere/x", everything) == "ExplicitDeny"
