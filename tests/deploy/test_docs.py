@@ -91,6 +91,7 @@ def test_runbook_grpc_calls_match_the_protos():
     calls = _grpcurl_calls(DOCS["RUNBOOK.md"])
     assert len(calls) >= 8
     import wecare.bulk.v1.bulk_service_pb2
+    import wecare.commerce.v1.commerce_service_pb2
     import wecare.messaging.v1.messaging_service_pb2  # noqa: F401
 
     pool = descriptor_pool.Default()

@@ -41,7 +41,7 @@ def test_the_readme_has_the_two_commands_first_and_its_examples():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     first_block = re.search(r"```sh\n(.*?)```", text, flags=re.S).group(1)
     assert first_block.splitlines()[0].startswith("make run") and first_block.splitlines()[1].startswith("make test")
-    assert len(_blocks()) == 5
+    assert len(_blocks()) == 6
 
 
 def test_curl_examples(stack):
@@ -97,8 +97,25 @@ def test_campaign_examples(stack):
     assert sorted(r["recipient"] for r in report["recipients"]) == ["+919812345691", "+919812345692", "+919812345693"]
 
 
-def test_grpcurl_examples(stack):
+def test_tracked_link_examples(stack):
     out = _run(_blocks()[4], stack)
+    link = _replies(out)[0]
+    assert link["shortUrl"].endswith("/l/" + link["code"])
+    assert link["targetUrl"] == "https://example.com/sale?utm_source=whatsapp"
+    lines = out.splitlines()
+    assert lines[1:5] == [
+        "302 https://example.com/sale?utm_source=whatsapp",
+        "302 https://example.com/sale?utm_source=whatsapp",
+        "302 https://example.com/sale?utm_source=whatsapp",
+        "404",
+    ]
+    stats = _replies(out)[-1]["stats"]
+    assert (stats["clickCount"], stats["uniqueClickers"], stats["previewCount"]) == ("2", "1", "1"), stats
+    assert stats["firstClickTime"] <= stats["lastClickTime"]
+
+
+def test_grpcurl_examples(stack):
+    out = _run(_blocks()[5], stack)
     for service in (
         "wecare.contacts.v1.ContactsService",
         "grpc.health.v1.Health",
