@@ -132,6 +132,8 @@ def main() -> int:
             "AWS_PROFILE": None,
         }
         env.update({p.address_env: p.address(settings) for p in PROCESSES})  # everyone knows where everyone is
+        # Short links point at this stack's gateway (unless the environment names another address).
+        env["WECARE_LINKS_BASE_URL"] = os.environ.get("WECARE_LINKS_BASE_URL") or f"http://{settings.gateway_address}"
         env.update(_sandbox_env(settings, run))
         for p in processes:
             if stopping.is_set():
