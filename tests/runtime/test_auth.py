@@ -129,14 +129,16 @@ def test_production_settings_refuse_local_only_values():
     with pytest.raises(ValueError, match="WECARE_SERVICE_TOKEN_KEY") as refused:
         Settings.from_env({"WECARE_ENVIRONMENT": "production", "WECARE_COGNITO_JWKS_URL": "http://127.0.0.1:4566/x"})
     assert "https" in str(refused.value)
-    ok = Settings.from_env(
-        {
-            "WECARE_ENVIRONMENT": "production",
-            "WECARE_SERVICE_TOKEN_KEY": "k1" * 20,
-            "WECARE_PAGE_TOKEN_KEY": "k2" * 20,
-            "WECARE_COGNITO_JWKS_URL": "https://cognito-idp.us-east-1.amazonaws.com/p/.well-known/jwks.json",
-        }
-    )
+    production = {
+        "WECARE_ENVIRONMENT": "production",
+        "WECARE_SERVICE_TOKEN_KEY": "k1" * 20,
+        "WECARE_PAGE_TOKEN_KEY": "k2" * 20,
+        "WECARE_COGNITO_JWKS_URL": "https://cognito-idp.us-east-1.amazonaws.com/p/.well-known/jwks.json",
+    }
+    # Short links must not point at the local default (http://127.0.0.1:8080) in production.
+    with pytest.raises(ValueError, match="WECARE_LINKS_BASE_URL"):
+        Settings.from_env(production)
+    ok = Settings.from_env({**production, "WECARE_LINKS_BASE_URL": "https://go.wecare.digital"})
     assert ok.environment == "production"
 
 
