@@ -179,16 +179,22 @@ async def test_follow_counts_clicks_once_per_person_and_previews_apart(env):
     assert (click.link, click.contact, click.message, click.click_count) == (personal.name, contact, message, 2)
 
 
+def in_two_seconds() -> timestamp_pb2.Timestamp:
+    """An expiry far enough ahead that a loaded machine still creates the link before it."""
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromNanoseconds(int((time.time() + 2) * 1e9))
+    return stamp
+
+
 async def test_unknown_malformed_deleted_and_expired_codes_are_not_found(env):
     stub, service, _ = env
     live = await create(stub, target_url="https://example.com/live")
-    soon = await create(
-        stub, target_url="https://example.com/soon", expire_time=timestamp_pb2.Timestamp(seconds=int(time.time()) + 1)
-    )
+    soon = await create(stub, target_url="https://example.com/soon", expire_time=in_two_seconds())
     doomed = await create(stub, target_url="https://example.com/doomed")
     await stub.DeleteLink(pb.DeleteLinkRequest(name=doomed.name), metadata=ADMIN)
     tampered = live.code[:-1] + ("A" if live.code[-1] != "A" else "B")
-    await asyncio.sleep(1.1)
+    expires_at = soon.expire_time.ToNanoseconds() / 1e9
+    await asyncio.sleep(max(0.0, expires_at - time.time()) + 0.1)
     for code in ("", "nope", "//evil.com", "A" * 22, tampered, doomed.code, soon.code, "z" * 22):
         with pytest.raises(grpc.aio.AioRpcError) as missing:
             await follow(stub, service, code)

@@ -129,14 +129,22 @@ async def test_crafted_paths_are_404_never_a_redirect(links):
         assert await response.text() == "no such link\n"
 
 
+def in_two_seconds() -> timestamp_pb2.Timestamp:
+    """An expiry far enough ahead that a loaded machine still creates the link before it."""
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromNanoseconds(int((time.time() + 2) * 1e9))
+    return stamp
+
+
 async def test_unknown_tampered_deleted_and_expired_codes_are_404_alike(links):
     live = await links.make()
-    expiring = await links.make(expire_time=timestamp_pb2.Timestamp(seconds=int(time.time()) + 1))
+    expiring = await links.make(expire_time=in_two_seconds())
     deleted = await links.make()
     await links.delete(deleted)
     flipped = chr(ord(live.code[5]) + 1) if live.code[5] not in "9Zz" else "0"
     tampered = live.code[:5] + flipped + live.code[6:]
-    await asyncio.sleep(1.1)
+    expires_at = expiring.expire_time.ToNanoseconds() / 1e9
+    await asyncio.sleep(max(0.0, expires_at - time.time()) + 0.1)
     answers = set()
     for code in ("A" * 22, tampered, deleted.code, expiring.code, "z" * 22):
         response = await links.open(f"/l/{code}")
