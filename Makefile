@@ -12,7 +12,7 @@ BUF_VERSION := 1.61.0
 CHECKOV_VERSION := 3.3.30
 CHECKOV := .tools/checkov/.installed-$(CHECKOV_VERSION)
 
-.PHONY: run test token lint fmt gen gen-check bench venv clean
+.PHONY: run test token lint fmt gen gen-check bench venv clean tmux
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,14 @@ $(CHECKOV):
 	$(PYTHON) -m venv .tools/checkov
 	PYTHONPATH= .tools/checkov/bin/pip install --quiet checkov==$(CHECKOV_VERSION)  # not our packages on its path
 	touch $@
+
+# tmux: tests/process/test_stop_and_restart.py stops `make run` from a real terminal. Installed when missing (apt-get,
+# as root or with passwordless sudo); where it cannot be, that test skips and says why.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo -n)
+tmux:
+	@command -v tmux >/dev/null 2>&1 || ( $(SUDO) apt-get install -y -qq tmux \
+	  || ( $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq tmux ) ) >/dev/null 2>&1 \
+	  || echo "make: tmux could not be installed (apt-get): tests/process/test_stop_and_restart.py will skip"
 
 $(BUF):
 	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION)
@@ -52,7 +60,7 @@ fmt: $(VENV)/.installed $(BUF)
 	$(VENV)/bin/ruff format .
 	$(BUF) format -w protos
 
-test: $(VENV)/.installed gen-check lint $(CHECKOV)
+test: $(VENV)/.installed gen-check lint $(CHECKOV) tmux
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 run: $(VENV)/.installed

@@ -1,5 +1,7 @@
 """Starting and stopping local processes: free ports, waiting for a port or a health check, stopping in order.
-Used by `make run` and by the tests that start processes the same way."""
+Used by `make run` and by the tests that start processes the same way. Each process runs in a session of its own
+(a Ctrl-C in the terminal reaches only the supervisor, which stops them in order); `make run` starts its processes
+on a leash (localrun/leash.py) so that none outlives it."""
 
 from __future__ import annotations
 
@@ -16,10 +18,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+STOP_SECONDS = 30.0  # how long stop() waits for a process before SIGKILL
+LEASH_GRACE_SECONDS = 25.0  # a leashed process's graceful stop (its own grace is 20 s), then SIGKILL
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def port_in_use(host: str, port: int) -> OSError | None:
+    """Why a server could not listen on host:port now, or None. SO_REUSEADDR as the servers themselves set it: the
+    connections a stopped server leaves in TIME-WAIT do not keep the next one from listening."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host or "127.0.0.1", port))
+        except OSError as exc:
+            return exc
+    return None
 
 
 def python_env(extra: dict[str, str | None] | None = None) -> dict[str, str]:
@@ -35,13 +53,33 @@ def python_env(extra: dict[str, str | None] | None = None) -> dict[str, str]:
     return env
 
 
-def start(args: list[str], env: dict[str, str], log_path: Path | None = None) -> subprocess.Popen:
+def start(
+    args: list[str], env: dict[str, str], log_path: Path | None = None, leashed: bool = False
+) -> subprocess.Popen:
+    """`args` in a session of its own, output to `log_path`; `leashed`: on a leash to this process (it dies when
+    this process dies, however that happens)."""
+    if leashed:
+        args = [sys.executable, "-m", "localrun.leash", str(os.getpid()), str(LEASH_GRACE_SECONDS), *args]
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    return subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        return subprocess.Popen(
+            args,
+            env=env,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    finally:
+        if log_path:
+            out.close()  # the child holds its own copy
 
 
-def start_python(module: str, env: dict[str, str | None], log_path: Path | None = None, *args: str) -> subprocess.Popen:
-    return start([sys.executable, "-m", module, *args], python_env(env), log_path)
+def start_python(
+    module: str, env: dict[str, str | None], log_path: Path | None = None, *args: str, leashed: bool = False
+) -> subprocess.Popen:
+    return start([sys.executable, "-m", module, *args], python_env(env), log_path, leashed)
 
 
 def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
@@ -59,7 +97,7 @@ def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = N
     raise TimeoutError(f"{url} did not answer within {timeout:.0f}s")
 
 
-def stop(proc: subprocess.Popen, timeout: float = 30.0) -> int | None:
+def stop(proc: subprocess.Popen, timeout: float = STOP_SECONDS) -> int | None:
     """SIGTERM, wait, then SIGKILL: the way Kubernetes stops a pod."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -71,9 +109,10 @@ def stop(proc: subprocess.Popen, timeout: float = 30.0) -> int | None:
     return proc.returncode
 
 
-def start_moto(port: int, log_path: Path | None = None) -> subprocess.Popen:
+def start_moto(port: int, log_path: Path | None = None, leashed: bool = False) -> subprocess.Popen:
     """The embedded AWS: moto in server mode (S3, SQS, SNS, Cognito, SES, and DynamoDB for the AWS-side tests)."""
-    proc = start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], python_env(), log_path)
+    args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    proc = start(args, python_env(), log_path, leashed)
     try:
         wait_http(f"http://127.0.0.1:{port}/moto-api/", proc=proc)
     except BaseException:

@@ -1,6 +1,8 @@
 """`make run`: the whole platform on this one machine, no AWS account. Starts the embedded AWS (moto server),
 creates its resources (localrun.bootstrap), then starts every process of PROCESSES in order, waits until each is
-healthy, prints where everything is and a ready line, and on Ctrl-C or SIGTERM stops everything in reverse order.
+healthy, prints where everything is and a ready line, and on Ctrl-C, SIGTERM or SIGHUP (its terminal closed) stops
+everything in reverse order. Every process runs on a leash (localrun/leash.py): if this supervisor dies without
+stopping them (SIGKILL, a crash), each is stopped all the same, so no process and no port outlives it.
 
 The run dir (`.run/`, or WECARE_RUN_DIR) holds `data/` (every embedded table), `logs/<process>.log`,
 `traces.jsonl` and `local.env`. Every address comes from the environment (WECARE_MOTO_PORT, WECARE_<NAME>_ADDRESS),
@@ -11,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,19 +22,21 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import grpc
 from botocore.exceptions import BotoCoreError, ClientError
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from localrun.bootstrap import LocalAws, Options, bootstrap
-from localrun.procs import ROOT, start_moto, start_python, stop
+from localrun.procs import ROOT, port_in_use, start_moto, start_python, stop
 from localrun.rundir import RunDir
 from runtime.settings import Settings
 
 GRPC = "grpc"
 HTTP = "http"
 READY = "wecare: ready"  # the line tests and scripts wait for
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # Ctrl-C, `kill` or a stopping make, terminal closed
 
 
 @dataclass(frozen=True)
@@ -92,11 +95,11 @@ def main() -> int:
     processes = [p for p in PROCESSES if p.installed()]
     for p in PROCESSES:
         if not p.installed():
-            print(f"  {p.name}: skipped, `python -m {p.module}` has nothing to run yet", flush=True)
+            say(f"  {p.name}: skipped, `python -m {p.module}` has nothing to run yet")
 
     stopping = threading.Event()
-    signal.signal(signal.SIGINT, lambda signum, frame: stopping.set())
-    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, lambda signum, frame: stopping.set())
 
     running: list[Running] = []
     code = 0
@@ -104,7 +107,7 @@ def main() -> int:
         _check_free([("embedded AWS, WECARE_MOTO_PORT", f"127.0.0.1:{moto_port}")])
         _check_free([(p.address_env, p.address(settings)) for p in processes])
         try:
-            running.append(Running("moto", start_moto(moto_port, run.log("moto")), run.log("moto")))
+            running.append(Running("moto", start_moto(moto_port, run.log("moto"), leashed=True), run.log("moto")))
         except (RuntimeError, TimeoutError) as exc:
             raise StartFailed(f"the embedded AWS did not start: {exc}\n{_tail(run.log('moto'))}") from None
         endpoint = f"http://127.0.0.1:{moto_port}"
@@ -117,7 +120,7 @@ def main() -> int:
 
             os.environ.update(_local_credentials())  # aiobotocore reads credentials from this process's environment
             tables = asyncio.run(ensure_tables(Settings.from_env({**os.environ, **local.settings_env()})))
-            print(f"  DynamoDB tables on the embedded AWS: {', '.join(tables)}", flush=True)
+            say(f"  DynamoDB tables on the embedded AWS: {', '.join(tables)}")
 
         env: dict[str, str | None] = {
             **local.settings_env(),
@@ -138,29 +141,41 @@ def main() -> int:
         for p in processes:
             if stopping.is_set():
                 break
-            running.append(Running(p.name, start_python(p.module, env, run.log(p.name)), run.log(p.name)))
+            proc = start_python(p.module, env, run.log(p.name), leashed=True)
+            running.append(Running(p.name, proc, run.log(p.name)))
             _wait_healthy(p, p.address(settings), running[-1], stopping)
 
         if not stopping.is_set():
             _print_where(settings, run, endpoint, local, processes)
-            print(f"{READY} in {time.monotonic() - started_at:.1f}s (Ctrl-C stops everything)", flush=True)
+            say(f"{READY} in {time.monotonic() - started_at:.1f}s (Ctrl-C stops everything)")
             code = _supervise(running, stopping)
     except StartFailed as exc:
-        print(f"wecare: {exc}", file=sys.stderr, flush=True)
+        say(f"wecare: {exc}", sys.stderr)
         code = 1
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the orderly stop short
+        for signum in STOP_SIGNALS:  # a second Ctrl-C (or make's SIGTERM after ours) must not cut the stop short
+            signal.signal(signum, signal.SIG_IGN)
         unclean = []
         for r in reversed(running):
             returncode = stop(r.proc)
-            print(f"  stopped {r.name} (exit {returncode})", flush=True)
+            say(f"  stopped {r.name} (exit {returncode})")
             if returncode != 0:
                 unclean.append(r.name)
     if unclean and code == 0:
-        print(f"wecare: {', '.join(unclean)} did not stop cleanly: see their logs", file=sys.stderr, flush=True)
+        say(f"wecare: {', '.join(unclean)} did not stop cleanly: see their logs", sys.stderr)
         code = 1  # a graceful stop is part of the contract: exit 0 only when every process gave one
-    print("wecare: stopped", flush=True)
+    say("wecare: stopped")
     return code
+
+
+def say(text: str, stream: TextIO | None = None) -> None:
+    """One line to the terminal; a terminal that is gone (closed: writes fail with EIO) must not stop the stop, so
+    the stream is sent to /dev/null from then on."""
+    name = "stderr" if stream is sys.stderr else "stdout"
+    try:
+        print(text, file=getattr(sys, name), flush=True)
+    except OSError:
+        setattr(sys, name, open(os.devnull, "w"))
 
 
 def _sandbox_env(settings: Settings, run: RunDir) -> dict[str, str]:
@@ -180,11 +195,8 @@ def _local_credentials() -> dict[str, str]:
 def _check_free(addresses: list[tuple[str, str]]) -> None:
     for what, address in addresses:
         host, _, port = address.rpartition(":")
-        with socket.socket() as s:
-            try:
-                s.bind((host or "127.0.0.1", int(port)))
-            except OSError as exc:
-                raise StartFailed(f"{address} ({what}) is in use: is another `make run` up? ({exc})") from None
+        if exc := port_in_use(host, int(port)):
+            raise StartFailed(f"{address} ({what}) is in use: is another `make run` up? ({exc})")
 
 
 def _wait_healthy(p: Process, address: str, r: Running, stopping: threading.Event, timeout: float = 120.0) -> None:
@@ -229,7 +241,7 @@ def _supervise(running: list[Running], stopping: threading.Event) -> int:
     while not stopping.wait(0.5):
         for r in running:
             if r.proc.poll() is not None:
-                print(f"wecare: {r.name} exited with {r.proc.returncode}:\n{_tail(r.log)}", file=sys.stderr, flush=True)
+                say(f"wecare: {r.name} exited with {r.proc.returncode}:\n{_tail(r.log)}", sys.stderr)
                 return 1
     return 0
 
@@ -260,7 +272,7 @@ def _print_where(settings: Settings, run: RunDir, endpoint: str, local: LocalAws
         "  bearer token     make token   (python -m localrun.token --user operator|viewer [--id-token])",
         "",
     ]
-    print("\n".join(lines), flush=True)
+    say("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -38,7 +38,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     runner = web.AppRunner(sandbox.app(), access_log=None)
     await runner.setup()
     host, _, port = settings.sandbox_address.rpartition(":")
-    site = web.TCPSite(runner, host or "127.0.0.1", int(port), reuse_address=False)
+    # SO_REUSEADDR, as every other server of the stack: a sandbox started again at once listens although its last
+    # connections are still in TIME-WAIT (Linux refuses a second listener all the same).
+    site = web.TCPSite(runner, host or "127.0.0.1", int(port), reuse_address=True)
     await site.start()
     delivering = asyncio.create_task(sink.run())
     log.info("sandbox serving", extra={"address": settings.sandbox_address, "log": str(settings.sandbox_log)})

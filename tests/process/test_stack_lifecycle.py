@@ -1,14 +1,13 @@
 """How `make run` starts, fails and stops, and how `make token` fails, seen from outside as a user sees them.
 
-Proves: Ctrl-C (SIGINT to the stack) stops every process it started and exits 0, while a process that does not
-stop cleanly turns that into a non-zero exit; a process that exits while starting makes the stack print the tail
-of that process's log, stop everything else (the embedded AWS included) and exit non-zero; an address already in
-use is refused up front with a message naming it, before anything starts; `make token` without a running stack
-tells the user to run `make run` and exits non-zero."""
+Proves: a process that does not stop cleanly turns the stack's exit on SIGTERM non-zero; a process that exits
+while starting makes the stack print the tail of that process's log, stop everything else (the embedded AWS
+included) and exit non-zero; an address already in use is refused up front with a message naming it, before
+anything starts; `make token` without a running stack tells the user to run `make run` and exits non-zero.
+Every way of stopping it, each followed by a restart at once, is test_stop_and_restart.py's."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -42,36 +41,6 @@ def answers(url: str) -> bool:
             return True
     except OSError:
         return False
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def children_of(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
-    return [int(line) for line in out.stdout.split()]
-
-
-def test_ctrl_c_stops_everything_and_exits_0(tmp_path):
-    env = stack_env(tmp_path / "run")
-    output = tmp_path / "stack.out"
-    proc = start_python("localrun.stack", env, output)
-    try:
-        wait_for_line(output, READY, proc, timeout=180)
-        started = children_of(proc.pid)
-        assert len(started) >= 2  # the embedded AWS and contacts at least
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(60) == 0, output.read_text()
-    finally:
-        stop(proc)
-    assert not [pid for pid in started if alive(pid)]
-    assert not answers(f"http://127.0.0.1:{env['WECARE_MOTO_PORT']}/moto-api/")
-    assert "stopped contacts (exit 0)" in output.read_text()
 
 
 def test_a_process_that_exits_while_starting_stops_the_stack(tmp_path):
