@@ -71,7 +71,7 @@ async def sns(settings_for, make_client, signer):
 
 @pytest.mark.parametrize("version", ["1", "2"])
 async def test_a_signed_notification_is_ingested_with_the_service_identity_path(sns, version):
-    message = sns.signer.sign(restamp(load("sns-inbound-text")), version)
+    message = sns.signer.sign(restamp(load("inbound-text")), version)
     assert await sns(message, {"x-amz-sns-message-type": "Notification"}) == 200
     [request] = sns.messaging.requests
     [event] = request.events
@@ -82,7 +82,7 @@ async def test_a_signed_notification_is_ingested_with_the_service_identity_path(
 
 
 async def test_forged_unsigned_wrong_topic_stale_and_bad_versions_get_403_and_change_nothing(sns):
-    good = restamp(load("sns-status-delivered"))
+    good = restamp(load("status-delivered"))
     forged = sns.signer.sign(good)
     forged["Message"] = forged["Message"].replace("delivered", "read")
     unsigned = dict(good)
@@ -129,7 +129,7 @@ async def test_forged_unsigned_wrong_topic_stale_and_bad_versions_get_403_and_ch
     ],
 )
 async def test_hostile_certificate_urls_get_403_without_a_fetch(sns, url):
-    message = sns.signer.sign(dict(restamp(load("sns-inbound-text")), SigningCertURL=url))
+    message = sns.signer.sign(dict(restamp(load("inbound-text")), SigningCertURL=url))
     assert await sns(message) == 403
     assert sns.signer.fetched == []
     assert sns.messaging.requests == []
@@ -145,21 +145,21 @@ def test_the_host_rule():
 
 
 async def test_the_certificate_is_fetched_once_and_cached(sns):
-    for name in ("sns-inbound-text", "sns-status-read", "sns-call-terminate"):
+    for name in ("inbound-text", "status-read", "call-terminate"):
         assert await sns(sns.signer.sign(restamp(load(name)))) == 200
     assert sns.signer.fetched == [CERT_URL]
     assert len(sns.messaging.requests) == 3
 
 
 async def test_a_certificate_that_cannot_be_fetched_refuses(sns):
-    other = CERT_URL.replace("0000000000000000000000", "1111111111111111111111")
-    message = sns.signer.sign(dict(restamp(load("sns-inbound-text")), SigningCertURL=other))
+    other = CERT_URL.replace("4f2a9c7e1b3d5a8c", "1111111111111111")
+    message = sns.signer.sign(dict(restamp(load("inbound-text")), SigningCertURL=other))
     assert await sns(message) == 403
     assert sns.signer.fetched == [other]
 
 
 async def test_subscription_confirmation_is_confirmed_only_after_the_checks(sns):
-    confirmation = restamp(load("sns-subscription-confirmation"))
+    confirmation = restamp(load("subscription-confirmation"))
     assert await sns(sns.signer.sign(confirmation)) == 200
     assert sns.confirmations.urls == [confirmation["SubscribeURL"]]
 
@@ -175,7 +175,7 @@ async def test_subscription_confirmation_is_confirmed_only_after_the_checks(sns)
 
 
 async def test_a_body_over_the_cap_is_413(sns):
-    message = sns.signer.sign(restamp(load("sns-inbound-text")))
+    message = sns.signer.sign(restamp(load("inbound-text")))
     message["Padding"] = "x" * 25_000
     assert await sns(message) == 413
     assert sns.messaging.requests == []
@@ -192,7 +192,7 @@ async def test_a_body_over_the_cap_is_413(sns):
 )
 async def test_messaging_that_cannot_take_the_event_gives_5xx_so_sns_retries(sns, code, status):
     sns.messaging.fail_with = code
-    assert await sns(sns.signer.sign(restamp(load("sns-inbound-image")))) == status
+    assert await sns(sns.signer.sign(restamp(load("inbound-image")))) == status
 
 
 async def test_no_allowed_topic_refuses_everything(settings_for, make_client, signer):
@@ -200,6 +200,6 @@ async def test_no_allowed_topic_refuses_everything(settings_for, make_client, si
     messaging = Messaging()
     endpoint = SnsEndpoint(settings, SnsVerifier(settings, signer.certificates()), messaging.ingest)
     client = await make_client(Gateway(settings, TokenVerifier(settings), extra_routes=endpoint.routes()))
-    response = await client.post(ROUTE, data=json.dumps(signer.sign(restamp(load("sns-inbound-text")))))
+    response = await client.post(ROUTE, data=json.dumps(signer.sign(restamp(load("inbound-text")))))
     assert response.status == 403
     assert messaging.requests == []

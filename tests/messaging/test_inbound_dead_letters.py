@@ -39,7 +39,7 @@ def outcomes(steps) -> list[int]:
 
 async def test_media_out_of_retries_goes_to_inbound_dlq_and_a_replay_finishes_it_once(env):
     env.media.failing = True  # the copy's S3 write fails: GetWhatsAppMessageMedia answers DependencyException
-    image = restamp(load("sns-inbound-image"))
+    image = restamp(load("inbound-image"))
     reply = await env.messaging.IngestEvents(
         pb.IngestEventsRequest(events=[pb.InboundEvent(sns_message_id=image["MessageId"], payload=image["Message"])]),
         metadata=service(),
@@ -48,7 +48,7 @@ async def test_media_out_of_retries_goes_to_inbound_dlq_and_a_replay_finishes_it
     assert result.outcome == pb.INGEST_OUTCOME_DEAD_LETTERED
     assert "DependencyException" in result.detail and "4 attempt(s)" in result.detail
     [message] = await env.messages(CUSTOMER)
-    assert message.content.media.provider_media_id == "1234567890123456"
+    assert message.content.media.provider_media_id == "902611348107265"
     assert message.content.media.media_key == ""  # stored, its media not yet copied
     assert env.objects() == {}
 
@@ -69,16 +69,16 @@ async def test_media_out_of_retries_goes_to_inbound_dlq_and_a_replay_finishes_it
     assert sorted(outcomes(steps)) == [pb.REPLAY_OUTCOME_REPLAYED, pb.REPLAY_OUTCOME_ALREADY_DONE]
     assert (steps[-1].replayed_count, steps[-1].already_done_count, steps[-1].failed_count) == (1, 1, 0)
     assert env.queue_size("inbound-dlq") == 0
-    assert list(env.objects()) == [INCOMING + "1234567890123456.jpg"]
+    assert list(env.objects()) == [INCOMING + "902611348107265.jpg"]
     assert env.media_gets() == 1  # fetched once
     [message] = await env.messages(CUSTOMER)
-    assert message.content.media.media_key == INCOMING + "1234567890123456.jpg"
+    assert message.content.media.media_key == INCOMING + "902611348107265.jpg"
     assert await replay(env, pb.DEAD_LETTER_QUEUE_INBOUND) == []  # nothing left: a second run does nothing
 
 
 async def test_a_replay_that_fails_again_leaves_the_letter(env):
     env.media.failing = True
-    assert await env.post(env.signer.sign(restamp(load("sns-inbound-image")))) == 200  # dead-lettered, taken
+    assert await env.post(env.signer.sign(restamp(load("inbound-image")))) == 200  # dead-lettered, taken
     [step] = await replay(env, pb.DEAD_LETTER_QUEUE_INBOUND)
     assert outcomes([step]) == [pb.REPLAY_OUTCOME_FAILED]
     assert "DependencyException" in step.results[0].detail
@@ -96,10 +96,10 @@ def notification(env, name: str, **changes) -> str:
 
 async def test_whatsapp_inbound_dlq_dry_run_max_count_rate_cap_and_duplicates(env):
     sqs, url = env.queue("whatsapp-inbound-dlq")
-    text = notification(env, "sns-inbound-text")
-    for body in (text, notification(env, "sns-inbound-stop"), notification(env, "sns-call-terminate"), text):
+    text = notification(env, "inbound-text")
+    for body in (text, notification(env, "inbound-stop"), notification(env, "call-terminate"), text):
         sqs.send_message(QueueUrl=url, MessageBody=body)
-    sqs.send_message(QueueUrl=url, MessageBody=notification(env, "sns-status-read"))
+    sqs.send_message(QueueUrl=url, MessageBody=notification(env, "status-read"))
 
     dry = await replay(env, pb.DEAD_LETTER_QUEUE_WHATSAPP_INBOUND, dry_run=True, max_count=10)
     assert outcomes(dry) == [pb.REPLAY_OUTCOME_WOULD_REPLAY] * 5

@@ -30,36 +30,36 @@ def event(name: str) -> str:
 
 
 def test_text_message():
-    items = parse(event("sns-inbound-text"))
+    items = parse(event("inbound-text"))
     [m] = items.messages
     assert (m.channel, m.origination, m.customer) == (Channel.WHATSAPP, PHONE_ID, CUSTOMER)
     assert m.provider_message_id.startswith("wamid.")
-    assert m.content == {"text": {"body": "Hi, is my order shipped?"}}
-    assert m.receive_time == 1795167043.0
-    assert m.profile_name == "Asha Verma"
+    assert m.content == {"text": {"body": "Hello, has order A-2291 left the warehouse?"}}
+    assert m.receive_time == 1791972912.0
+    assert m.profile_name == "Kavya Menon"
     assert m.create_time == NOW
     assert not items.statuses and not items.calls
 
 
 def test_image_message_names_its_media():
-    [m] = parse(event("sns-inbound-image")).messages
+    [m] = parse(event("inbound-image")).messages
     assert m.content == {
         "media": {
             "kind": "MEDIA_KIND_IMAGE",
             "mime_type": "image/jpeg",
-            "provider_media_id": "1234567890123456",
-            "caption": "Damaged box",
+            "provider_media_id": "902611348107265",
+            "caption": "The parcel arrived torn",
         }
     }
     assert m.extra["media_sha256"]
 
 
 def test_statuses_failed_with_its_code_and_callback_data():
-    [delivered] = parse(event("sns-status-delivered")).statuses
+    [delivered] = parse(event("status-delivered")).statuses
     assert delivered.status == Status.DELIVERED
-    assert delivered.callback_data == "job:7b1c2d3e:recipient:919812345678"
-    assert (delivered.recipient, delivered.origination, delivered.time) == (CUSTOMER, PHONE_ID, 1795167300.0)
-    [failed] = parse(event("sns-status-failed-131047")).statuses
+    assert delivered.callback_data == "01JA3M7Q2X4K9T5V8R6B0N1C3D|bulkJobs/8f3a2c1e/+919845012345"
+    assert (delivered.recipient, delivered.origination, delivered.time) == (CUSTOMER, PHONE_ID, 1791973392.0)
+    [failed] = parse(event("status-failed")).statuses
     assert failed.status == Status.FAILED
     assert failed.error.code == "131047"
     assert failed.error.title == "Re-engagement message"
@@ -67,16 +67,16 @@ def test_statuses_failed_with_its_code_and_callback_data():
 
 
 def test_call_event():
-    [call] = parse(event("sns-call-terminate")).calls
+    [call] = parse(event("call-terminate")).calls
     assert call.call_id.startswith("wacid.")
     assert (call.event, call.call_status, call.direction) == ("terminate", "COMPLETED", Direction.INBOUND)
     assert (call.customer, call.origination) == (CUSTOMER, PHONE_ID)
-    assert (call.start_time, call.end_time, call.duration_seconds) == (1795167423.0, 1795167543.0, 120)
+    assert (call.start_time, call.end_time, call.duration_seconds) == (1791973632.0, 1791973812.0, 180)
 
 
 def test_a_customer_time_after_now_is_taken_as_now():
-    [m] = parse(event("sns-inbound-text"), now=1795167000.0).messages
-    assert m.receive_time == 1795167000.0
+    [m] = parse(event("inbound-text"), now=1791972900.0).messages
+    assert m.receive_time == 1791972900.0
 
 
 @pytest.mark.parametrize(
@@ -97,7 +97,7 @@ def test_other_texts_are_not_keywords(text):
 
 
 def test_the_stop_fixture_is_a_keyword():
-    [m] = parse(event("sns-inbound-stop")).messages
+    [m] = parse(event("inbound-stop")).messages
     assert consent_keyword(m).opted_out
 
 
@@ -114,7 +114,7 @@ def test_other_content_kinds():
         ("reaction", {"message_id": "wamid.target", "emoji": "👍"}),
         ("order", {"catalog_id": "1"}),
     ]
-    message = with_event(load("sns-inbound-text"), lambda e: messages(e, kinds))
+    message = with_event(load("inbound-text"), lambda e: messages(e, kinds))
     got = parse(message["Message"]).messages
     assert got[0].content == {"location": {"latitude": 12.9, "longitude": 77.6, "name": "Office"}}
     reply = {"kind": "INTERACTIVE_KIND_REPLY", "reply_id": "yes", "reply_title": "Yes"}
@@ -127,10 +127,10 @@ def test_other_content_kinds():
 
 
 def test_phone_number_arn():
-    arn = "arn:aws:social-messaging:us-east-1:809904170947:phone-number-id/6a0e2c4b8d1f3a5c7e9b0d2f4a6c8e1b"
+    arn = "arn:aws:social-messaging:us-east-1:412905873316:phone-number-id/c3a8f1d26e7b4095a1d4e8b7f2c60a19"
     assert aws_phone_number_id(arn) == PHONE_ID
     with pytest.raises(MalformedEvent):
-        aws_phone_number_id("arn:aws:social-messaging:us-east-1:809904170947:waba/0aa1")
+        aws_phone_number_id("arn:aws:social-messaging:us-east-1:412905873316:waba/7d2e91c04b5a4f3e9c81a6d05b2f4e73")
 
 
 def _unknown_phone(entry):
@@ -148,7 +148,7 @@ def _bad_sender(entry):
 @pytest.mark.parametrize("change", [_unknown_phone, _no_wamid, _bad_sender])
 def test_malformed_entries_name_the_problem(change):
     with pytest.raises(MalformedEvent):
-        parse(with_event(load("sns-inbound-text"), change)["Message"])
+        parse(with_event(load("inbound-text"), change)["Message"])
 
 
 @pytest.mark.parametrize(

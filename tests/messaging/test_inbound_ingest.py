@@ -29,7 +29,7 @@ from services.messaging.inbound.ingest import (
 from services.messaging.inbound.media import MediaCopy
 from tests.support.sns import CUSTOMER, PHONE_ID, load, with_event
 
-FAILED_WAMID = "wamid.HBgMOTE5ODEyMzQ1Njc4FQIAERgSRkFJTEVEMDEyMzQ1Njc4OTAA"
+FAILED_WAMID = "wamid.GAw5MTk4NDUwMTIzNDUVAgASGBQ3MTRDQjY0MUQ4REVBMDVBNkExOQA"
 
 
 class Contacts:
@@ -109,20 +109,18 @@ def event(name: str, sns_id: str | None = None, change=None) -> InboundEvent:
 
 async def test_results_in_order_rejected_applied_duplicate(setup):
     ingest, *_ = setup
-    results = await ingest.ingest(
-        [event("sns-inbound-text"), InboundEvent("junk", "{}"), event("sns-inbound-text", "again")]
-    )
+    results = await ingest.ingest([event("inbound-text"), InboundEvent("junk", "{}"), event("inbound-text", "again")])
     # The events of one call are applied concurrently: which copy of the message comes first is open.
     assert results[1].outcome == REJECTED
     assert sorted([results[0].outcome, results[2].outcome]) == [APPLIED, DUPLICATE]
-    assert [r.sns_message_id for r in results] == ["a1b2c3d4-0001-4000-8000-000000000001", "junk", "again"]
+    assert [r.sns_message_id for r in results] == ["7ec693dc-364a-5c5e-87f8-ace7a879e49a", "junk", "again"]
     assert results[0].messages == results[2].messages and len(results[0].messages) == 1
 
 
 async def test_consent_contacts_cannot_take_is_dead_lettered_then_finished(setup):
     ingest, inbound, _, contacts, letters, _ = setup
     contacts.down = True
-    [result] = await ingest.ingest([event("sns-inbound-stop")])
+    [result] = await ingest.ingest([event("inbound-stop")])
     assert result.outcome == DEAD_LETTERED and "contacts is down" in result.detail
     [(letter, reason)] = letters.sent
     assert letter["task"] == "consent" and letter["opted_out"] is True
@@ -134,7 +132,7 @@ async def test_consent_contacts_cannot_take_is_dead_lettered_then_finished(setup
     contacts.down = False
     body = json.dumps({**letter, "reason": reason})
     assert await ingest.finish(body) is True
-    assert contacts.changes == [(CUSTOMER, True, 1795167200.0, "whatsapp:keyword:STOP", "Asha Verma")]
+    assert contacts.changes == [(CUSTOMER, True, 1791973212.0, "whatsapp:keyword:STOP", "Kavya Menon")]
     assert (await inbound.get(message.id)).contact_id == contacts.ids[CUSTOMER]
     contacts.down = True
     with pytest.raises(UnfinishedTask):
@@ -145,7 +143,7 @@ async def test_consent_contacts_cannot_take_is_dead_lettered_then_finished(setup
 
 async def test_a_reaction_names_our_message(setup):
     ingest, inbound, *_ = setup
-    [text] = await ingest.ingest([event("sns-inbound-text")])
+    [text] = await ingest.ingest([event("inbound-text")])
     target = text.messages[0]
     wamid = (await inbound.get(target.removeprefix("messages/"))).provider_message_id
 
@@ -154,7 +152,7 @@ async def test_a_reaction_names_our_message(setup):
         m.update(id="wamid.reaction", type="reaction", reaction={"message_id": wamid, "emoji": "👍"})
         m.pop("text")
 
-    [result] = await ingest.ingest([event("sns-inbound-text", "reaction", react)])
+    [result] = await ingest.ingest([event("inbound-text", "reaction", react)])
     reaction = await inbound.get(result.messages[0].removeprefix("messages/"))
     assert reaction.content == {"reaction": {"message": target, "emoji": "👍"}}
 
@@ -169,7 +167,7 @@ async def test_a_failure_code_reaches_the_dispatcher_once(setup):
     await outbound.accept([message])
     await outbound.hand_off([message.id], now)
     await outbound.record_results([SendResult(message.id, "sent", now, provider_message_id=FAILED_WAMID)])
-    await ingest.ingest([event("sns-status-failed-131047"), event("sns-status-failed-131047", "again")])
+    await ingest.ingest([event("status-failed"), event("status-failed", "again")])
     assert failures == [(message.id, "131047")]
     assert (await outbound.get(message.id)).status == Status.FAILED
 
@@ -178,12 +176,12 @@ async def test_a_store_failure_fails_the_call_and_the_retry_applies_it_once(setu
     ingest, inbound, *_ = setup
     inbound.fail_calls = 1
     with pytest.raises(OSError):
-        await ingest.ingest([event("sns-call-terminate")])
-    assert not await inbound.event_seen("a1b2c3d4-0008-4000-8000-000000000008")  # not marked: SNS retries
-    [result] = await ingest.ingest([event("sns-call-terminate")])
+        await ingest.ingest([event("call-terminate")])
+    assert not await inbound.event_seen("3a8c621f-4031-557a-a2b9-dea922942e6f")  # not marked: SNS retries
+    [result] = await ingest.ingest([event("call-terminate")])
     assert result.outcome == APPLIED
     assert len(await inbound.list_voice_calls("", None, 10)) == 1
-    [again] = await ingest.ingest([event("sns-call-terminate", "other-sns-id")])
+    [again] = await ingest.ingest([event("call-terminate", "other-sns-id")])
     assert again.outcome == DUPLICATE
 
 
@@ -191,10 +189,10 @@ async def test_a_queue_that_cannot_take_the_letter_fails_the_call(setup):
     ingest, inbound, _, contacts, letters, _ = setup
     contacts.down = letters.down = True
     with pytest.raises(ConnectionError):
-        await ingest.ingest([event("sns-inbound-stop")])
-    assert not await inbound.event_seen("a1b2c3d4-0003-4000-8000-000000000003")
+        await ingest.ingest([event("inbound-stop")])
+    assert not await inbound.event_seen("a0677e0f-112c-5053-b38f-c67cb3289451")
     letters.down = False
-    [result] = await ingest.ingest([event("sns-inbound-stop")])
+    [result] = await ingest.ingest([event("inbound-stop")])
     assert result.outcome == DEAD_LETTERED
     assert len(letters.sent) == 1
     assert len(await inbound.list_for_customer(None, CUSTOMER, None, 10)) == 1

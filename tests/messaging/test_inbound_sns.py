@@ -1,4 +1,4 @@
-"""The fixtures of ../shared/fixtures, re-stamped and signed by a test certificate, through the gateway's SNS
+"""The SNS fixtures (tests/fixtures/sns), re-stamped and signed by a test certificate, through the gateway's SNS
 endpoint into messaging (and contacts): the records they make, and that the same fixture twice, or out of
 order, changes nothing more; refused messages change nothing."""
 
@@ -22,8 +22,8 @@ from tests.support.sns import CUSTOMER, PHONE_ID, load, restamp, with_event
 from wecare.contacts.v1 import contacts_service_pb2 as contacts_pb
 from wecare.messaging.v1 import messaging_service_pb2 as pb
 
-DELIVERED_WAMID = "wamid.HBgMOTE5ODEyMzQ1Njc4FQIAERgSQUJDREVGMDEyMzQ1Njc4OTAA"
-FAILED_WAMID = "wamid.HBgMOTE5ODEyMzQ1Njc4FQIAERgSRkFJTEVEMDEyMzQ1Njc4OTAA"
+DELIVERED_WAMID = "wamid.GAw5MTk4NDUwMTIzNDUVAgASGBRBRDREN0E3Nzg2QjlCRDhDNDREOAA"
+FAILED_WAMID = "wamid.GAw5MTk4NDUwMTIzNDUVAgASGBQ3MTRDQjY0MUQ4REVBMDVBNkExOQA"
 
 
 @pytest.fixture
@@ -38,17 +38,17 @@ def signed(env, name: str, **stamps) -> dict:
 
 async def test_text_opens_the_window_and_makes_a_conversation(env):
     wa_at = time.time() - 60
-    assert await env.post(signed(env, "sns-inbound-text", wa_at=wa_at)) == 200
+    assert await env.post(signed(env, "inbound-text", wa_at=wa_at)) == 200
     [message] = await env.messages(CUSTOMER)
     assert message.direction == pb.DIRECTION_INBOUND
     assert message.status == pb.STATUS_RECEIVED
-    assert message.content.text.body == "Hi, is my order shipped?"
+    assert message.content.text.body == "Hello, has order A-2291 left the warehouse?"
     assert (message.origination, message.recipient) == (PHONE_ID, CUSTOMER)
     assert message.provider_message_id.startswith("wamid.")
-    assert message.conversation == "conversations/whatsapp-919812345678"
+    assert message.conversation == "conversations/whatsapp-919845012345"
     [conversation] = await env.conversations()
-    assert conversation.name == "conversations/whatsapp-919812345678"
-    assert (conversation.customer, conversation.profile_name) == (CUSTOMER, "Asha Verma")
+    assert conversation.name == "conversations/whatsapp-919845012345"
+    assert (conversation.customer, conversation.profile_name) == (CUSTOMER, "Kavya Menon")
     assert conversation.unanswered_count == 1
     assert conversation.last_message.name == message.name
     assert conversation.window_expire_time.seconds == int(wa_at) + 24 * 3600
@@ -56,16 +56,16 @@ async def test_text_opens_the_window_and_makes_a_conversation(env):
 
 
 async def test_the_fixture_as_sent_leaves_the_window_closed(env):
-    assert await env.post(signed(env, "sns-inbound-text")) == 200  # the customer wrote on 2026-11-20
+    assert await env.post(signed(env, "inbound-text")) == 200  # the customer wrote on 2026-11-20
     [conversation] = await env.conversations()
     assert not conversation.HasField("window_expire_time")
 
 
 async def test_the_same_message_twice_changes_nothing_more(env):
-    first = signed(env, "sns-inbound-text", wa_at=time.time() - 30)
+    first = signed(env, "inbound-text", wa_at=time.time() - 30)
     assert await env.post(first) == 200
     assert await env.post(first) == 200  # SNS delivers at least once: same MessageId
-    again = env.signer.sign(dict(restamp(load("sns-inbound-text"), wa_at=time.time() - 30), MessageId="another-id"))
+    again = env.signer.sign(dict(restamp(load("inbound-text"), wa_at=time.time() - 30), MessageId="another-id"))
     assert await env.post(again) == 200  # the same wamid published twice
     assert len(await env.messages(CUSTOMER)) == 1
     [conversation] = await env.conversations()
@@ -81,19 +81,19 @@ async def test_the_same_message_twice_changes_nothing_more(env):
 
 async def test_stop_from_a_stranger_makes_an_opted_out_contact(env):
     assert await env.contact_by_phone(CUSTOMER) is None
-    assert await env.post(signed(env, "sns-inbound-stop")) == 200
+    assert await env.post(signed(env, "inbound-stop")) == 200
     contact = await env.contact_by_phone(CUSTOMER)
     assert contact is not None
-    assert contact.display_name == "Asha Verma"
+    assert contact.display_name == "Kavya Menon"
     assert contact.whatsapp_consent.state == contacts_pb.CONSENT_STATE_OPTED_OUT
     assert contact.whatsapp_consent.source == "whatsapp:keyword:STOP"
-    assert contact.whatsapp_consent.update_time.seconds == 1795167200  # the customer's time
+    assert contact.whatsapp_consent.update_time.seconds == 1791973212  # the customer's time
     [message] = await env.messages(CUSTOMER)
     assert message.contact == contact.name
     # START later opts back in; the STOP delivered again afterwards (older) does not undo it.
-    start = with_event(load("sns-inbound-stop"), lambda e: _rewrite(e, "start", "wamid.start-1", 1795167300))
+    start = with_event(load("inbound-stop"), lambda e: _rewrite(e, "start", "wamid.start-1", 1791973312))
     assert await env.post(env.signer.sign(restamp(dict(start, MessageId="start-1")))) == 200
-    assert await env.post(signed(env, "sns-inbound-stop")) == 200
+    assert await env.post(signed(env, "inbound-stop")) == 200
     contact = await env.contact_by_phone(CUSTOMER)
     assert contact.whatsapp_consent.state == contacts_pb.CONSENT_STATE_OPTED_IN
     assert contact.whatsapp_consent.source == "whatsapp:keyword:START"
@@ -105,26 +105,27 @@ def _rewrite(entry: dict, body: str, wamid: str, at: int) -> None:
 
 
 async def test_image_media_lands_under_the_incoming_prefix_and_get_message_signs_it(env):
-    assert await env.post(signed(env, "sns-inbound-image")) == 200
-    key = INCOMING + "1234567890123456.jpg"  # AWS appends the media id and extension to the prefix
-    assert env.objects() == {key: b"sandbox media 1234567890123456"}
+    assert await env.post(signed(env, "inbound-image")) == 200
+    key = INCOMING + "902611348107265.jpg"  # AWS appends the media id and extension to the prefix
+    assert env.objects() == {key: b"sandbox media 902611348107265"}
     assert env.media_gets() == 1
     [message] = await env.messages(CUSTOMER)
     media = message.content.media
-    assert (media.kind, media.mime_type, media.caption) == (pb.MEDIA_KIND_IMAGE, "image/jpeg", "Damaged box")
-    assert (media.media_key, media.provider_media_id) == (key, "1234567890123456")
-    assert media.size_bytes == len(b"sandbox media 1234567890123456")
+    assert (media.kind, media.mime_type) == (pb.MEDIA_KIND_IMAGE, "image/jpeg")
+    assert media.caption == "The parcel arrived torn"
+    assert (media.media_key, media.provider_media_id) == (key, "902611348107265")
+    assert media.size_bytes == len(b"sandbox media 902611348107265")
     got = await env.messaging.GetMessage(pb.GetMessageRequest(name=message.name), metadata=VIEWER)
     async with aiohttp.ClientSession() as http, http.get(got.content.media.download_uri) as response:
         assert response.status == 200
-        assert await response.read() == b"sandbox media 1234567890123456"
+        assert await response.read() == b"sandbox media 902611348107265"
     # Delivered again: the media is not fetched again.
-    assert await env.post(env.signer.sign(dict(restamp(load("sns-inbound-image")), MessageId="again"))) == 200
+    assert await env.post(env.signer.sign(dict(restamp(load("inbound-image")), MessageId="again"))) == 200
     assert env.media_gets() == 1
 
 
 async def test_delete_message_removes_its_media(env):
-    assert await env.post(signed(env, "sns-inbound-image")) == 200
+    assert await env.post(signed(env, "inbound-image")) == 200
     [message] = await env.messages(CUSTOMER)
     assert env.objects()
     await env.messaging.DeleteMessage(pb.DeleteMessageRequest(name=message.name), metadata=ADMIN)
@@ -160,24 +161,24 @@ async def _sent_message(env, provider_id: str, key: str = "") -> OutboundMessage
 
 async def test_statuses_for_an_unknown_message_are_kept_then_attributed_whatever_the_order(env):
     # read before delivered, both before the message is known: kept, never failing the ingest.
-    assert await env.post(signed(env, "sns-status-read")) == 200
-    assert await env.post(signed(env, "sns-status-delivered")) == 200
+    assert await env.post(signed(env, "status-read")) == 200
+    assert await env.post(signed(env, "status-delivered")) == 200
     message = await _sent_message(env, DELIVERED_WAMID)
     assert message.status == Status.READ
-    assert message.deliver_time == 1795167300 and message.read_time == 1795167360
+    assert message.deliver_time == 1791973392 and message.read_time == 1791973452
     # The same statuses again change nothing.
-    assert await env.post(env.signer.sign(dict(restamp(load("sns-status-delivered")), MessageId="d2"))) == 200
+    assert await env.post(env.signer.sign(dict(restamp(load("status-delivered")), MessageId="d2"))) == 200
     assert (await env.part("outbound_store").get(message.id)).status == Status.READ
 
 
 async def test_failed_is_terminal_with_its_code_and_read_after_it_changes_nothing(env):
     message = await _sent_message(env, FAILED_WAMID)
-    assert await env.post(signed(env, "sns-status-failed-131047")) == 200
+    assert await env.post(signed(env, "status-failed")) == 200
     got = await env.messaging.GetMessage(pb.GetMessageRequest(name=message.name), metadata=VIEWER)
     assert got.status == pb.STATUS_FAILED
     assert (got.error.code, got.error.title) == ("131047", "Re-engagement message")
     read_after = with_event(
-        load("sns-status-read"), lambda e: e["changes"][0]["value"]["statuses"][0].update(id=FAILED_WAMID)
+        load("status-read"), lambda e: e["changes"][0]["value"]["statuses"][0].update(id=FAILED_WAMID)
     )
     assert await env.post(env.signer.sign(restamp(dict(read_after, MessageId="read-after-failed")))) == 200
     got = await env.messaging.GetMessage(pb.GetMessageRequest(name=message.name), metadata=VIEWER)
@@ -186,9 +187,9 @@ async def test_failed_is_terminal_with_its_code_and_read_after_it_changes_nothin
 
 async def test_failed_after_read_changes_nothing(env):
     message = await _sent_message(env, DELIVERED_WAMID)
-    assert await env.post(signed(env, "sns-status-read")) == 200
+    assert await env.post(signed(env, "status-read")) == 200
     failed = with_event(
-        load("sns-status-failed-131047"), lambda e: e["changes"][0]["value"]["statuses"][0].update(id=DELIVERED_WAMID)
+        load("status-failed"), lambda e: e["changes"][0]["value"]["statuses"][0].update(id=DELIVERED_WAMID)
     )
     assert await env.post(env.signer.sign(restamp(failed))) == 200
     got = await env.part("outbound_store").get(message.id)
@@ -196,40 +197,40 @@ async def test_failed_after_read_changes_nothing(env):
 
 
 async def test_callback_data_finds_a_message_before_its_provider_id_is_recorded(env):
-    message = await _sent_message(env, "", key="bulkJobs/job-1/919812345678")  # handed off, no answer yet
+    message = await _sent_message(env, "", key="bulkJobs/job-1/+919845012345")  # handed off, no answer yet
     callback = f"{message.id}|{message.idempotency_key}"
 
     def to_ours(entry):
         entry["changes"][0]["value"]["statuses"][0]["biz_opaque_callback_data"] = callback
 
-    assert await env.post(env.signer.sign(restamp(with_event(load("sns-status-delivered"), to_ours)))) == 200
+    assert await env.post(env.signer.sign(restamp(with_event(load("status-delivered"), to_ours)))) == 200
     got = await env.part("outbound_store").get(message.id)
     assert got.status == Status.DELIVERED
     assert got.provider_message_id == DELIVERED_WAMID
 
 
 async def test_the_call_is_listed_once(env):
-    call = signed(env, "sns-call-terminate")
+    call = signed(env, "call-terminate")
     assert await env.post(call) == 200
-    assert await env.post(env.signer.sign(dict(restamp(load("sns-call-terminate")), MessageId="call-again"))) == 200
-    reply = await env.messaging.ListVoiceCalls(pb.ListVoiceCallsRequest(customer="+91 98123 45678"), metadata=VIEWER)
+    assert await env.post(env.signer.sign(dict(restamp(load("call-terminate")), MessageId="call-again"))) == 200
+    reply = await env.messaging.ListVoiceCalls(pb.ListVoiceCallsRequest(customer="+91 98450 12345"), metadata=VIEWER)
     [voice_call] = reply.voice_calls
     assert voice_call.call_id.startswith("wacid.")
     assert (voice_call.event, voice_call.call_status) == ("terminate", "COMPLETED")
-    assert (voice_call.direction, voice_call.duration_seconds) == (pb.DIRECTION_INBOUND, 120)
+    assert (voice_call.direction, voice_call.duration_seconds) == (pb.DIRECTION_INBOUND, 180)
     assert (voice_call.customer, voice_call.origination) == (CUSTOMER, PHONE_ID)
-    assert voice_call.end_time.seconds - voice_call.start_time.seconds == 120
+    assert voice_call.end_time.seconds - voice_call.start_time.seconds == 180
     none = await env.messaging.ListVoiceCalls(pb.ListVoiceCallsRequest(customer="+919900000000"), metadata=VIEWER)
     assert list(none.voice_calls) == []
 
 
 async def test_refused_messages_change_nothing(env):
-    forged = signed(env, "sns-inbound-stop")
-    forged["Message"] = forged["Message"].replace("Asha", "Eve")
-    unsigned = restamp(load("sns-inbound-text"))
-    wrong_topic = env.signer.sign(dict(restamp(load("sns-inbound-text")), TopicArn=forged["TopicArn"] + "-other"))
-    stale = signed(env, "sns-inbound-text", at=time.time() - 2 * 3600)
-    hostile = env.signer.sign(dict(restamp(load("sns-inbound-image")), SigningCertURL="https://evil.example/c.pem"))
+    forged = signed(env, "inbound-stop")
+    forged["Message"] = forged["Message"].replace("Kavya", "Eve")
+    unsigned = restamp(load("inbound-text"))
+    wrong_topic = env.signer.sign(dict(restamp(load("inbound-text")), TopicArn=forged["TopicArn"] + "-other"))
+    stale = signed(env, "inbound-text", at=time.time() - 2 * 3600)
+    hostile = env.signer.sign(dict(restamp(load("inbound-image")), SigningCertURL="https://evil.example/c.pem"))
     for message in (forged, unsigned, wrong_topic, stale, hostile):
         assert await env.post(message) == 403
     assert await env.conversations() == []

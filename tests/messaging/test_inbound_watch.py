@@ -31,7 +31,7 @@ def text_from(sender: str, wamid: str, body: str = "hello", at: float | None = N
         value["contacts"][0]["wa_id"] = sender.lstrip("+")
         value["messages"][0].update({"from": sender.lstrip("+"), "id": wamid, "text": {"body": body}})
 
-    message = with_event(load("sns-inbound-text"), change)
+    message = with_event(load("inbound-text"), change)
     return restamp(dict(message, MessageId=f"sns-{wamid}"), wa_at=at or time.time())
 
 
@@ -53,7 +53,7 @@ async def test_an_ingested_message_streams_to_watchers_here_and_in_another_proce
         for call in (here, there):
             event = await next_event(call)
             assert event.kind == pb.CONVERSATION_EVENT_KIND_MESSAGE_RECEIVED
-            assert event.conversation == "conversations/whatsapp-919812345678"
+            assert event.conversation == "conversations/whatsapp-919845012345"
             assert event.message.content.text.body == "where is my parcel"
             assert event.message.direction == pb.DIRECTION_INBOUND
             assert event.message.name.startswith("messages/")
@@ -66,7 +66,7 @@ async def test_the_conversation_filter_and_status_changes_on_request(env):
     messages_only = await watch(env.messaging)
     with_statuses = await watch(env.messaging, include_status_changes=True)
     await _sent_message(env, DELIVERED_WAMID)
-    assert await env.post(env.signer.sign(restamp(load("sns-status-delivered")))) == 200
+    assert await env.post(env.signer.sign(restamp(load("status-delivered")))) == 200
     assert await env.post(env.signer.sign(text_from(CUSTOMER, "wamid.c1"))) == 200
     assert await env.post(env.signer.sign(text_from(OTHER, "wamid.o1"))) == 200
 
@@ -90,7 +90,7 @@ async def test_the_conversation_filter_and_status_changes_on_request(env):
 
 async def test_a_call_streams_as_a_voice_call_event(env):
     call = await watch(env.messaging)
-    assert await env.post(env.signer.sign(restamp(load("sns-call-terminate")))) == 200
+    assert await env.post(env.signer.sign(restamp(load("call-terminate")))) == 200
     event = await next_event(call)
     assert event.kind == pb.CONVERSATION_EVENT_KIND_VOICE_CALL
     assert event.voice_call.event == "terminate"
@@ -114,7 +114,7 @@ async def test_messages_newest_first_in_pages_and_by_contact(env):
     bodies, tokens = [], [""]
     while True:
         reply = await env.messaging.ListMessages(
-            pb.ListMessagesRequest(customer="+91 98123 45678", page_size=2, page_token=tokens[-1]), metadata=VIEWER
+            pb.ListMessagesRequest(customer="+91 98450 12345", page_size=2, page_token=tokens[-1]), metadata=VIEWER
         )
         bodies += [m.content.text.body for m in reply.messages]
         if not reply.next_page_token:
@@ -128,8 +128,8 @@ async def test_messages_newest_first_in_pages_and_by_contact(env):
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "page_token" in caught.value.details()
 
-    # By contact: STOP makes Asha a contact; her messages are found through it.
-    assert await env.post(env.signer.sign(restamp(load("sns-inbound-stop")))) == 200
+    # By contact: STOP makes Kavya a contact; her messages are found through it.
+    assert await env.post(env.signer.sign(restamp(load("inbound-stop")))) == 200
     contact = await env.contact_by_phone(CUSTOMER)
     reply = await env.messaging.ListMessages(pb.ListMessagesRequest(contact=contact.name), metadata=VIEWER)
     assert len(reply.messages) == 6

@@ -1,4 +1,4 @@
-"""SNS messages for tests: the fixtures of ../shared/fixtures (SNS notifications carrying EUM Social events),
+"""SNS messages for tests: the fixtures of tests/fixtures/sns (SNS notifications carrying EUM Social events),
 re-stamped to now and signed by a test certificate of our own, which the verifier is pointed at through its
 injectable fetch (the host rule and the cache stay the production code's)."""
 
@@ -19,12 +19,12 @@ from cryptography.x509.oid import NameOID
 
 from gateway.sns import HttpsCertificates, canonical
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
-TOPIC = "arn:aws:sns:us-east-1:809904170947:base-wecare-digital"
-CERT_URL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem"
-META_PHONE = "110022334455667"
-PHONE_ID = "phone-number-id-6a0e2c4b8d1f3a5c7e9b0d2f4a6c8e1b"  # the fixtures' phone, as its ARN maps it
-CUSTOMER = "+919812345678"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sns"
+TOPIC = "arn:aws:sns:us-east-1:412905873316:base-wecare-digital"
+CERT_URL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-4f2a9c7e1b3d5a8c0e6f2b4d7a9c1e3f.pem"
+META_PHONE = "118364502977451"
+PHONE_ID = "phone-number-id-c3a8f1d26e7b4095a1d4e8b7f2c60a19"  # the fixtures' phone, as its ARN maps it
+CUSTOMER = "+919845012345"
 WA_TIME_FIELDS = ("timestamp", "start_time", "end_time")
 
 
