@@ -17,7 +17,7 @@ METRICS_PORT = 9464
 HEALTH_PORT = 9090  # the plaintext health listener the prod overlay's probes use (the service port speaks TLS)
 LIVENESS_SERVICE = "liveness"  # runtime/server.py keeps it SERVING while the process runs
 
-# DESIGN.md "AWS resources": the bucket's three prefixes, by the Settings field that names each.
+# docs/DESIGN.md "AWS resources": the bucket's three prefixes, by the Settings field that names each.
 INCOMING = "whatsapp-media/whatsapp-media-incoming/"
 OUTGOING = "whatsapp-media/whatsapp-media-outgoing/"
 REPORTS = "base-wecare-digital/reports/"
@@ -198,7 +198,8 @@ SERVICES: tuple[Service, ...] = (
     ),
 )
 
-# Queue Settings fields -> their names (DESIGN.md); the template owns them, the ConfigMap passes the names on.
+# Queue Settings fields -> their names (docs/DESIGN.md "AWS resources"); the template owns them, the ConfigMap
+# passes the names on.
 QUEUES = {
     "whatsapp_inbound_dlq": "whatsapp-inbound-dlq",
     "inbound_dlq": "inbound-dlq",
@@ -208,7 +209,7 @@ QUEUES = {
 }
 SOURCE_QUEUES = {"bulk_queue": ("bulk_dlq", 5)}  # source -> (its dead-letter queue, receives before it moves)
 
-# Tables DESIGN.md gives to services whose DynamoDB store has not landed yet: the generic pk/sk layout, TTL on
+# Tables docs/DESIGN.md gives to services whose DynamoDB store has not landed yet: the generic pk/sk layout, TTL on
 # expire_at. When the code defines one (localrun/tables.py), its definition replaces this and render says so.
 _GENERIC: dict[str, Any] = {
     "AttributeDefinitions": [

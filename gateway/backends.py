@@ -27,7 +27,7 @@ class Backend:
 
     @property
     def process(self) -> str:
-        """The process that serves it, as DESIGN.md names it (`contacts_address` -> `contacts`)."""
+        """The process that serves it, as docs/DESIGN.md names it (`contacts_address` -> `contacts`)."""
         return self.address_setting.removesuffix("_address")
 
 

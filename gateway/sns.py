@@ -1,4 +1,4 @@
-"""`POST /v1/events/sns`: the SNS HTTPS subscription carrying the WhatsApp events (DESIGN.md "Inbound events").
+"""`POST /v1/events/sns`: the SNS HTTPS subscription carrying the WhatsApp events (docs/DESIGN.md "Inbound events").
 
 Exempt from user authentication, not from verification: every message is verified before anything else is
 done with it, and refused with 403 (changing nothing) unless

@@ -1,4 +1,4 @@
-"""Creates, in the embedded AWS (a moto server), the resources DESIGN.md lists for the running system: the media
+"""Creates, in the embedded AWS (a moto server), the resources docs/DESIGN.md lists for the running system: the media
 bucket and its three prefixes, the SQS queues (bulk-queue redriving to bulk-dlq), the SNS topic, the SES identity,
 and a Cognito user pool with its app client, the three role groups and one local user in each.
 

@@ -1,7 +1,7 @@
 """The one typed settings object, read from the environment once at start and passed down.
 
 Every address, table, queue, bucket, prefix, limit, region and credential of a deployment is here with the
-default of DESIGN.md; handlers never read the environment themselves."""
+default of docs/DESIGN.md; handlers never read the environment themselves."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ class Settings:
     rate_limit_address_per_second: float = setting(0.0)
     rate_limit_address_burst: int = setting(0)
     trusted_proxies: tuple[str, ...] = setting(())
-    # Gateway: the SNS endpoint (DESIGN.md "Inbound events"). Only these topics are taken (full ARNs: SNS signs
+    # Gateway: the SNS endpoint (docs/DESIGN.md "Inbound events"). Only these topics are taken (full ARNs: SNS signs
     # every account's topics with the same certificate); none listed refuses every message.
     sns_topic_arns: tuple[str, ...] = setting(())
     sns_max_age_seconds: float = setting(3600.0)
@@ -116,7 +116,7 @@ class Settings:
     whatsapp_meta_api_version: str = setting("v20.0")
     sms_origination_identities: tuple[str, ...] = setting(("pool-00000000000000000000000000000001",))
     email_sender: str = setting("one@wecare.digital")
-    # Messaging: limits (DESIGN.md "Limits the dispatcher enforces"); per-phone overrides as `<id>=<rate>`.
+    # Messaging: limits (docs/DESIGN.md "Limits the dispatcher enforces"); per-phone overrides as `<id>=<rate>`.
     whatsapp_phone_rate: float = setting(80.0)
     whatsapp_phone_rates: tuple[str, ...] = setting(())
     whatsapp_account_rate: float = setting(1000.0)

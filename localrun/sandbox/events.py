@@ -1,5 +1,5 @@
-"""The sandbox's outgoing events: EUM Social events in the shape the SNS topic carries (see WHATSAPP.md), and
-the sink that delivers them to messaging's IngestEvents in batches with a service token.
+"""The sandbox's outgoing events: EUM Social events in the shape the SNS topic carries (docs/DESIGN.md "The
+WhatsApp channel"), and the sink that delivers them to messaging's IngestEvents in batches with a service token.
 
 Events are due at a time (sent shortly after acceptance, delivered and read later); the sink sends what is due
 in batches of up to `batch` events every `interval`, so a 1,000/s run costs a handful of calls a second. When

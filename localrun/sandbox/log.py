@@ -1,4 +1,4 @@
-"""The sandbox log (DESIGN.md "Sandbox log"): one JSON line per provider call the sandbox accepted, and the
+"""The sandbox log (docs/DESIGN.md "Sandbox log"): one JSON line per provider call the sandbox accepted, and the
 checks anyone can run on it from outside: the most calls in any sliding one-second window per limit, the pair
 gaps, refs seen twice, and the sustained rate. Written once, used by the sandbox, the tests and the benchmark.
 

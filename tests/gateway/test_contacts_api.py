@@ -1,4 +1,4 @@
-"""Every contacts route of DESIGN.md through the gateway to the real contacts servicer, in proto3 JSON, and bad
+"""Every contacts route of docs/DESIGN.md through the gateway to the real contacts servicer, in proto3 JSON, and bad
 input refused with 400 naming the field without changing anything."""
 
 from __future__ import annotations

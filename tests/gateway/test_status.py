@@ -1,4 +1,4 @@
-"""Errors at the edge: the HTTP status of every google.rpc code (DESIGN.md), the backend's Status taken from its
+"""Errors at the edge: the HTTP status of every google.rpc code (docs/DESIGN.md), the backend's Status taken from its
 grpc-status-details-bin trailer, and details of unknown types still shown."""
 
 from __future__ import annotations

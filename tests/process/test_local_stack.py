@@ -1,10 +1,11 @@
 """What `make run` sets up, checked on the session's running stack from outside.
 
-Proves: the embedded AWS holds exactly what DESIGN.md lists (the bucket with its three prefixes, the five queues
-with bulk-queue redriving to bulk-dlq and dead letters kept longer than their sources, the topic, the SES identity,
-the user pool with its app client, groups and one user in each) and bootstrapping it again finds and reuses all of
-it; the run dir holds the data, the logs and the spans of the calls made; the connection facts in local.env are the
-ones the services use (their JWKS answers with the pool's key); the stack came up within DESIGN's three minutes."""
+Proves: the embedded AWS holds exactly what docs/DESIGN.md "AWS resources" lists (the bucket with its three
+prefixes, the five queues with bulk-queue redriving to bulk-dlq and dead letters kept longer than their sources,
+the topic, the SES identity, the user pool with its app client, groups and one user in each) and bootstrapping it
+again finds and reuses all of it; the run dir holds the data, the logs and the spans of the calls made; the
+connection facts in local.env are the ones the services use (their JWKS answers with the pool's key); the stack
+came up within the three minutes of docs/DESIGN.md "The local run: the embedded default"."""
 
 from __future__ import annotations
 

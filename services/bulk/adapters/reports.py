@@ -1,4 +1,4 @@
-"""Job reports in the media bucket under `base-wecare-digital/reports/<job id>.json` (DESIGN.md "Bulk report"),
+"""Job reports in the media bucket under `base-wecare-digital/reports/<job id>.json` (docs/DESIGN.md "Bulk report"),
 written as a stream with an S3 multipart upload (aiobotocore): the writer holds at most one part in memory,
 so a report of a million recipients takes the memory of a few megabytes. Read back through pre-signed URLs."""
 

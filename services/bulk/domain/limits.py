@@ -1,4 +1,4 @@
-"""The limits a job's sends meet (DESIGN.md, "Limits the dispatcher enforces"), no I/O: the binding rate for a
+"""The limits a job's sends meet (docs/DESIGN.md, "Limits the dispatcher enforces"), no I/O: the binding rate for a
 channel and its originations, the ETA it gives, and the rate a job reaches its outcomes at."""
 
 from __future__ import annotations

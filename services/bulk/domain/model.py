@@ -165,7 +165,7 @@ class Job:
 
     @property
     def key_prefix(self) -> str:
-        """Every message of the job carries an idempotency key under this prefix (DESIGN.md)."""
+        """Every message of the job carries an idempotency key under this prefix (docs/DESIGN.md)."""
         return f"bulkJobs/{self.id}/"
 
     def key(self, address: str) -> str:

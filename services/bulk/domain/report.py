@@ -1,4 +1,4 @@
-"""The job report of DESIGN.md ("Bulk report"), as pieces of one JSON document written in order, no I/O:
+"""The job report of docs/DESIGN.md ("Bulk report"), as pieces of one JSON document written in order, no I/O:
 
   {"jobId", "channel", "status", "createTime", "finishTime",
    "recipients": [{"recipient", "contact", "outcome", "messageId", "providerMessageId", "errorCode", "reason"}, ...],

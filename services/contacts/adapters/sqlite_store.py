@@ -1,7 +1,7 @@
 """ContactsTable on the embedded SQLite engine.
 
 Unique indexes keep a number or an address to one contact; FTS5 serves word search; an index on the folded
-name serves prefix search, so every query the service makes is an index lookup (search p99 in BENCHMARKS.md)."""
+name serves prefix search, so every query the service makes is an index lookup (search p99 in docs/BENCHMARKS.md)."""
 
 from __future__ import annotations
 

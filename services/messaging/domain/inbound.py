@@ -1,7 +1,7 @@
 """Inbound WhatsApp events: EUM Social's SNS event read into the domain's records (inbound messages, status
 events, voice call events), the opt-out / opt-in keywords, and the inbox's change feed records. No I/O.
 
-The event (WHATSAPP.md "The SNS event") carries Meta's webhook entry as a JSON *string*; its
+The event (docs/DESIGN.md "The WhatsApp channel") carries Meta's webhook entry as a JSON *string*; its
 `metadata.phone_number_id` is Meta's id, mapped to our AWS `phone-number-id-...` through the event's
 `context.MetaPhoneNumberIds[].arn`. Anything the parser cannot read is a MalformedEvent naming where."""
 

@@ -1,8 +1,8 @@
 """What an outbound message must be, and the rules it must pass before it is accepted. No I/O: the caller
 gathers the facts (consent, the 24-hour window, the template, suppressions) into a RuleFacts and asks.
 
-Bad input is INVALID_ARGUMENT naming the field (media type and size included, as DESIGN.md says); a rule that
-refuses a well-formed message is FAILED_PRECONDITION with the rule's name as the reason:
+Bad input is INVALID_ARGUMENT naming the field (media type and size included: docs/DESIGN.md "Bad input and
+faults"); a rule that refuses a well-formed message is FAILED_PRECONDITION with the rule's name as the reason:
 WINDOW_CLOSED, CONSENT_OPTED_OUT, MARKETING_CONSENT_REQUIRED, MARKETING_SUPPRESSED, TEMPLATE_UNKNOWN,
 TEMPLATE_NOT_APPROVED, TEMPLATE_VARIABLES_INCOMPLETE, CATEGORY_MISMATCH, SENDER_PAUSED."""
 
@@ -27,7 +27,7 @@ INCOMING_PREFIX = "whatsapp-media/whatsapp-media-incoming/"
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces: keys travel in callback data
 
-# WHATSAPP.md "Media limits": kind -> (MIME types, largest size in bytes).
+# docs/DESIGN.md "The WhatsApp channel", media limits: kind -> (MIME types, largest size in bytes).
 MEDIA_LIMITS: dict[str, tuple[frozenset[str], int]] = {
     "IMAGE": (frozenset({"image/jpeg", "image/png"}), 5 * MB),
     "AUDIO": (frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}), 16 * MB),
@@ -193,7 +193,7 @@ def _interactive(bad: list[FieldViolation], path: str, body: dict[str, Any]) -> 
 
 
 def media(bad: list[FieldViolation], path: str, body: dict[str, Any], *, outgoing: bool) -> None:
-    """WHATSAPP.md's media limits: MIME type by kind, and size."""
+    """The media limits of docs/DESIGN.md "The WhatsApp channel": MIME type by kind, and size."""
     kind = str(body.get("kind", "")).removeprefix("MEDIA_KIND_")
     if kind not in MEDIA_LIMITS:
         _v(bad, f"{path}.kind", "IMAGE, AUDIO, VIDEO, DOCUMENT or STICKER")

@@ -1,4 +1,4 @@
-"""Peeking at and replaying messaging's three dead-letter queues (DESIGN.md "AWS resources"):
+"""Peeking at and replaying messaging's three dead-letter queues (docs/DESIGN.md "AWS resources"):
 - whatsapp-inbound-dlq: SNS notifications the gateway could not take -> re-ingested (IngestEvents' work);
 - inbound-dlq: inbound work messaging took but could not finish (media copy, consent) -> finished again;
 - outbound-dlq: outbound messages out of retries -> queued again for the dispatcher.

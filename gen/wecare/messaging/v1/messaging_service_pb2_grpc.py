@@ -28,7 +28,7 @@ if _version_not_supported:
 
 class MessagingServiceStub:
     """Sends and receives WhatsApp, SMS and email; keeps conversations, templates, media and the dead-letter queues;
-    dispatches at the highest rate the channels allow and never above it (DESIGN.md, "Limits the dispatcher
+    dispatches at the highest rate the channels allow and never above it (docs/DESIGN.md, "Limits the dispatcher
     enforces"). An accepted message ends sent (then delivered, read), failed with a reason, withdrawn, or unknown.
     """
 
@@ -122,7 +122,7 @@ class MessagingServiceStub:
 
 class MessagingServiceServicer:
     """Sends and receives WhatsApp, SMS and email; keeps conversations, templates, media and the dead-letter queues;
-    dispatches at the highest rate the channels allow and never above it (DESIGN.md, "Limits the dispatcher
+    dispatches at the highest rate the channels allow and never above it (docs/DESIGN.md, "Limits the dispatcher
     enforces"). An accepted message ends sent (then delivered, read), failed with a reason, withdrawn, or unknown.
     """
 
@@ -345,7 +345,7 @@ def add_MessagingServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class MessagingService:
     """Sends and receives WhatsApp, SMS and email; keeps conversations, templates, media and the dead-letter queues;
-    dispatches at the highest rate the channels allow and never above it (DESIGN.md, "Limits the dispatcher
+    dispatches at the highest rate the channels allow and never above it (docs/DESIGN.md, "Limits the dispatcher
     enforces"). An accepted message ends sent (then delivered, read), failed with a reason, withdrawn, or unknown.
     """
 
