@@ -1,4 +1,5 @@
-"""`GET /l/{code}`: the public door of tracked links (DESIGN.md routes). No token: anyone with a link may open it.
+"""`GET /l/{code}`: the public door of tracked links (docs/DESIGN.md "APIs"). No token: anyone with a link may open
+it.
 
 - The code is the raw path segment after `/l/`, taken as it is (never percent-decoded, never joined with the
   query string): 22 characters of [0-9A-Za-z] or a 404 without asking anyone. `/l/%2F%2Fevil.com`, `/l/x/y` and
