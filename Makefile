@@ -12,7 +12,14 @@ BUF_VERSION := 1.61.0
 CHECKOV_VERSION := 3.3.30
 CHECKOV := .tools/checkov/.installed-$(CHECKOV_VERSION)
 
-.PHONY: run test token lint fmt gen gen-check bench venv clean tmux
+# The operator console (console/): its npm packages, pinned by package-lock.json, and its bundle in console/dist,
+# rebuilt only when a source changes. The browser tests drive Debian's chromium, installed where it is missing.
+CONSOLE_SOURCES := $(shell find console/src -type f 2>/dev/null | sort)
+CONSOLE_MODULES := console/node_modules/.installed
+CONSOLE := console/dist/index.html
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test token lint fmt gen gen-check bench venv clean tmux console
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +28,21 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+$(CONSOLE_MODULES): console/package.json console/package-lock.json
+	npm ci --prefix console --silent --no-audit --no-fund
+	touch $@
+
+$(CONSOLE): $(CONSOLE_MODULES) console/build.mjs $(CONSOLE_SOURCES)
+	cd console && node build.mjs
+
+console: $(CONSOLE)
+
+# Installed when missing (apt-get, as root or with passwordless sudo); where it cannot be, tests/console fails
+# and says how to install it.
+$(CHROMIUM):
+	@( $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium ) >/dev/null \
+	  || echo "make: chromium could not be installed (apt-get install chromium): tests/console will fail" >&2
 
 $(CHECKOV):
 	$(PYTHON) -m venv .tools/checkov
@@ -60,10 +82,10 @@ fmt: $(VENV)/.installed $(BUF)
 	$(VENV)/bin/ruff format .
 	$(BUF) format -w protos
 
-test: $(VENV)/.installed gen-check lint $(CHECKOV) tmux
+test: $(VENV)/.installed gen-check lint $(CHECKOV) tmux $(CONSOLE) $(CHROMIUM)
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed $(CONSOLE)
 	$(PY) -m localrun.stack
 
 token: $(VENV)/.installed
@@ -73,4 +95,4 @@ bench: $(VENV)/.installed
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .build .tools .run
+	rm -rf $(VENV) .build .tools .run console/node_modules console/dist

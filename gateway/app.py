@@ -1,6 +1,7 @@
 """The gateway's aiohttp application: the edge checks (CORS, the bearer token, the RPC's declared access, body
-size), the one transcoding handler every annotated RPC shares, Server-Sent Events for server streams, and the
-gateway's own routes (/healthz, /readyz, /openapi.json).
+size), the one transcoding handler every annotated RPC shares, Server-Sent Events for server streams, the
+gateway's own routes (/healthz, /readyz, /openapi.json) and, when given one, the operator console (gateway.console:
+`/`, its assets and config, and its page for client routes that no API route matches).
 
 Seams for later work: `extra_routes` (aiohttp RouteDefs, e.g. the SNS endpoint, matched before the transcoded
 API and doing their own authentication) and `admission` (e.g. a request rate limiter, asked after
@@ -24,6 +25,7 @@ from opentelemetry import propagate, trace
 
 from gateway import openapi
 from gateway.backends import BACKENDS, Backend
+from gateway.console import Console
 from gateway.routes import NoRoute, Route, RouteTable, routes_of
 from gateway.sse import relay
 from gateway.status import error_response, failure, from_rpc_error
@@ -91,6 +93,7 @@ class Gateway:
         extra_rpc_routes: Iterable[Route] = (),
         extra_routes: Iterable[web.AbstractRouteDef] = (),
         admission: Admission | None = None,
+        console: Console | None = None,
         sse_keepalive: float = 15.0,
     ):
         self.settings = settings
@@ -100,6 +103,7 @@ class Gateway:
         self._verifier = verifier
         self._extra_routes = tuple(extra_routes)
         self._admission = admission
+        self._console = console
         self._keepalive = sse_keepalive
         self._origins = frozenset(settings.cors_origins)
         self._openapi = json.dumps(openapi.document(self.routes.routes)).encode()
@@ -115,6 +119,8 @@ class Gateway:
         app.router.add_get("/readyz", self._readyz, allow_head=False)
         app.router.add_get("/openapi.json", self._openapi_json, allow_head=False)
         app.router.add_routes(self._extra_routes)
+        if self._console is not None:
+            app.router.add_routes(self._console.routes())
         app.router.add_route("*", "/{path:.*}", self._transcode)
         app.on_response_prepare.append(self._cors_headers)
         app.on_shutdown.append(self._on_shutdown)
@@ -206,6 +212,7 @@ class Gateway:
         vary = response.headers.get("Vary", "")
         if "origin" not in vary.lower():
             response.headers["Vary"] = f"{vary}, Origin" if vary else "Origin"
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")  # JSON is never sniffed into HTML
 
     async def _authenticate(self, request: web.Request, route: Route) -> tuple[Identity, str]:
         token = bearer(request.headers.get("Authorization"))
@@ -252,6 +259,8 @@ class Gateway:
                     405,
                     {"Allow": allowed},
                 )
+            if self._console is not None and self._console.is_client_route(request):
+                return await self._console.page(request)  # a page of the console's own router
             return failure(code_pb2.NOT_FOUND, f"no route for {request.method} {request.path}")
         request[ROUTE] = route
         try:

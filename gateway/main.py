@@ -12,6 +12,7 @@ import signal
 from aiohttp import web
 
 from gateway.app import Gateway
+from gateway.console import Console
 from gateway.links import LinkEndpoint
 from gateway.ratelimit import RateLimiter
 from gateway.sns import SnsEndpoint
@@ -69,6 +70,7 @@ async def run() -> None:
         TokenVerifier(settings),
         extra_routes=[*sns.routes(), *links.routes()],
         admission=RateLimiter.for_settings(settings),
+        console=Console(settings),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

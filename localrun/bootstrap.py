@@ -40,6 +40,9 @@ QUEUES: dict[str, str | None] = {
 DEAD_LETTER_QUEUES = {"whatsapp-inbound-dlq", "inbound-dlq", "outbound-dlq", "bulk-dlq"}
 USER_POOL = "wecare-local"
 APP_CLIENT = "wecare-local-app"
+# The app client is public (no secret), as a browser app's must be: the console signs in with USER_PASSWORD_AUTH
+# and refreshes; `make token` and the tests use ADMIN_USER_PASSWORD_AUTH.
+AUTH_FLOWS = ("ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH")
 ROLES = ("viewer", "operator", "admin")  # the Cognito groups; each local user is named after its group
 DAY = 86_400
 
@@ -89,6 +92,7 @@ class LocalAws:
             "WECARE_COGNITO_ISSUER": self.issuer,
             "WECARE_COGNITO_JWKS_URL": self.jwks_url,
             "WECARE_COGNITO_CLIENT_ID": self.client_id,
+            "WECARE_COGNITO_ENDPOINT_URL": self.endpoint_url,  # where the console's browser signs in
             "AWS_REGION": self.region,
         }
 
@@ -190,11 +194,12 @@ def _user_pool(idp, known: Mapping[str, str]) -> tuple[str, str, dict[str, str]]
     client_id = _find(idp.list_user_pool_clients, "UserPoolClients", "ClientName", APP_CLIENT, UserPoolId=pool_id)
     if client_id is None:
         client_id = idp.create_user_pool_client(
-            UserPoolId=pool_id,
-            ClientName=APP_CLIENT,
-            GenerateSecret=False,
-            ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            UserPoolId=pool_id, ClientName=APP_CLIENT, GenerateSecret=False, ExplicitAuthFlows=list(AUTH_FLOWS)
         )["UserPoolClient"]["ClientId"]
+    else:  # a pool from an earlier run: the same flows as a fresh one
+        idp.update_user_pool_client(
+            UserPoolId=pool_id, ClientId=client_id, ClientName=APP_CLIENT, ExplicitAuthFlows=list(AUTH_FLOWS)
+        )
     passwords = {}
     for role in ROLES:
         try:

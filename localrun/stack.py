@@ -28,7 +28,7 @@ import grpc
 from botocore.exceptions import BotoCoreError, ClientError
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from localrun.bootstrap import LocalAws, Options, bootstrap
+from localrun.bootstrap import ROLES, LocalAws, Options, bootstrap
 from localrun.procs import ROOT, port_in_use, start_moto, start_python, stop
 from localrun.rundir import RunDir
 from runtime.settings import Settings
@@ -268,7 +268,10 @@ def _print_where(settings: Settings, run: RunDir, endpoint: str, local: LocalAws
         where = f"http://{p.address(settings)}" if p.health == HTTP else f"{p.address(settings)} (gRPC)"
         lines.append(f"  {p.name:<16} {where}  (log {run.log(p.name)})")
     lines += [
-        f"  admin user       admin / {local.passwords['admin']}  (operator and viewer: see {run.local_env.name})",
+        "",
+        f"  console          http://{settings.gateway_address}/   sign in as one of the local users:",
+        *(f"    {user:<9} password {local.passwords[user]}" for user in reversed(ROLES) if user in local.passwords),
+        f"  (kept in {run.local_env} across runs)",
         "  bearer token     make token   (python -m localrun.token --user operator|viewer [--id-token])",
         "",
     ]

@@ -67,6 +67,9 @@ class Settings:
     cognito_issuer: str = setting("")
     cognito_jwks_url: str = setting("")  # its own setting: locally moto serves it, the issuer stays AWS's
     cognito_client_id: str = setting("")
+    # The Cognito API the console's browser signs in against; empty: the issuer's host (AWS's own). Locally the
+    # embedded AWS, whose Cognito answers browsers (CORS) as AWS's does.
+    cognito_endpoint_url: str = setting("")
     service_token_key: str = setting("", secret=True)
     service_token_ttl_seconds: int = setting(300)
     page_token_key: str = setting("", secret=True)
@@ -82,6 +85,7 @@ class Settings:
     # Gateway
     cors_origins: tuple[str, ...] = setting(("http://localhost:3000",))
     max_body_bytes: int = setting(1_048_576)
+    console_dir: Path = setting(Path("console/dist"))  # the built operator console (`make console`), served at `/`
     # Gateway: request rate limits (gateway/ratelimit.py), per person and per client address; 0 = off (the local
     # run). X-Forwarded-For is believed only from these proxies (CIDRs: the load balancer's subnets).
     rate_limit_user_per_second: float = setting(0.0)
