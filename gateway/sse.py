@@ -20,6 +20,7 @@ from aiohttp import web
 from gateway.status import from_rpc_error, status_json
 
 log = logging.getLogger("wecare.gateway")
+HEADERS_GRACE = 0.1  # seconds
 HEADERS = {
     "Content-Type": "text/event-stream; charset=utf-8",
     "Cache-Control": "no-cache",
@@ -43,15 +44,21 @@ async def relay(
     """Streams the call's messages to the client as SSE until the call ends or the client leaves.
 
     Raises grpc.aio.AioRpcError when the call fails before the stream started (the caller answers it as an
-    ordinary error response). Waits at most `keepalive` seconds for the first message before starting; after
-    that an idle stream carries a comment every `keepalive` seconds, which also finds dead connections.
+    ordinary error response). Starts at the first message, or as soon as the backend sends its headers (a watch
+    that is live with nothing to say yet: the browser learns at once that it is connected), or after `keepalive`
+    seconds; after that an idle stream carries a comment every `keepalive` seconds, which also finds dead
+    connections.
     When `closing` is set (the gateway stops) the stream ends cleanly and the EventSource reconnects elsewhere."""
     pending: asyncio.Future | None = asyncio.ensure_future(call.read())
+    headers = asyncio.ensure_future(call.initial_metadata())
     stopping = asyncio.ensure_future(closing.wait())
     response = web.StreamResponse(status=200, headers=HEADERS)
     try:
-        done, _ = await asyncio.wait({pending}, timeout=keepalive)
-        if done:
+        done, _ = await asyncio.wait({pending, headers}, timeout=keepalive, return_when=asyncio.FIRST_COMPLETED)
+        if pending not in done and headers in done:
+            # A refusal's status comes right behind its (empty) headers: a short wait tells it from a live watch.
+            done, _ = await asyncio.wait({pending}, timeout=HEADERS_GRACE)
+        if pending in done:
             first = pending.result()  # an AioRpcError here goes back to the caller, before any header is sent
             pending = None
         await response.prepare(request)
@@ -92,6 +99,9 @@ async def relay(
     finally:
         call.cancel()  # a no-op when the call has ended
         stopping.cancel()
+        headers.cancel()
+        if headers.done() and not headers.cancelled():
+            headers.exception()  # the call's failure is answered through its read; this copy is only retrieved
         if pending is not None:
             pending.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):  # its outcome no longer matters

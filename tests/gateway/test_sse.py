@@ -106,6 +106,31 @@ async def test_a_failure_before_the_first_message_is_a_plain_http_error(settings
     assert (await response.json())["code"] == 14
 
 
+class QuietWatch(health.aio.HealthServicer):
+    """A watch that is live (its headers sent) with nothing to say, as WatchConversations on a quiet inbox."""
+
+    async def Watch(self, request, context):
+        await context.send_initial_metadata(())
+        await asyncio.sleep(30)
+
+
+async def test_a_live_watch_with_nothing_to_say_yet_answers_at_once(settings_for, verifier, make_client, user_pool):
+    servicer = QuietWatch()
+    server = grpc.aio.server()
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        client = await sse_gateway(settings_for, verifier, make_client, f"127.0.0.1:{port}", keepalive=15.0)
+        # Not after the 15 s keep-alive: the browser learns it is connected as soon as the backend is live.
+        response = await asyncio.wait_for(client.get("/v1/health/probe:watch", headers=user_pool.auth("viewer")), 5)
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        response.close()
+    finally:
+        await server.stop(0)
+
+
 async def test_access_token_parameter_on_event_stream_routes_only(
     health_backend, settings_for, verifier, make_client, user_pool
 ):
