@@ -1,6 +1,6 @@
 // Sign-in with Cognito, as a browser app does it: InitiateAuth (USER_PASSWORD_AUTH) with the public app client
 // id against the endpoint the gateway's /console/config.json names (the embedded AWS locally, Cognito in AWS),
-// then REFRESH_TOKEN_AUTH a minute before the access token expires. The tokens live in this tab's
+// then REFRESH_TOKEN_AUTH a minute before the access token expires, and GlobalSignOut on signing out. The tokens live in this tab's
 // sessionStorage only (gone when the tab closes) and travel only in the Authorization header. The roles shown
 // are read from the access token's `cognito:groups`; the server decides what each call may do.
 
@@ -87,13 +87,12 @@ export function refresh() {
   return refreshing;
 }
 
+/** Forgets the tokens here and signs the user out at Cognito (GlobalSignOut: its refresh tokens stop working,
+ * so a copy of one left anywhere is useless). */
 export function signOut() {
-  const refreshToken = session && session.refreshToken;
+  const token = session && session.accessToken;
   end('');
-  if (refreshToken) {
-    // Best effort: the refresh token stops working at Cognito too.
-    cognito('RevokeToken', { Token: refreshToken, ClientId: config.cognito.clientId }).catch(() => {});
-  }
+  if (token) cognito('GlobalSignOut', { AccessToken: token }).catch(() => {});
 }
 
 /** The API refused the token (401): it was revoked or expired while the tab slept. */

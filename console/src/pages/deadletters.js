@@ -96,16 +96,20 @@ function Replay({ queue, onFinished }) {
     ${run &&
     html`<div class="replay-result" role="status" aria-live="polite">
       <${ErrorNotice} error=${run.error} />
-      <p>${run.dryRun ? 'Dry run' : 'Replay'} ${running ? 'running…' : 'finished'}:
-        ${run.dryRun
-          ? `${would} would be replayed.`
-          : `${count(run.totals.replayed)} replayed, ${count(run.totals.alreadyDone)} already done, ${count(run.totals.failed)} failed.`}</p>
+      <p>${summaryOf(run, running, would)}</p>
       ${run.results.length > 0 &&
       html`<ul class="outcomes">${run.results.map(
         (r) => html`<li><code>${(r.deadLetter && r.deadLetter.id) || ''}</code>: ${enumWords(r.outcome, 'REPLAY_OUTCOME')}${r.detail ? ` (${r.detail})` : ''}</li>`,
       )}</ul>`}
     </div>`}
   </section>`;
+}
+
+function summaryOf(run, running, would) {
+  const what = `${run.dryRun ? 'Dry run' : 'Replay'} ${running ? 'running…' : 'finished'}:`;
+  if (run.dryRun) return `${what} ${would} would be replayed.`;
+  const t = run.totals;
+  return `${what} ${count(t.replayed)} replayed, ${count(t.alreadyDone)} already done, ${count(t.failed)} failed.`;
 }
 
 export default {

@@ -214,7 +214,8 @@ function windowEndOf(conversation, messages) {
 }
 
 function WindowState({ end }) {
-  const now = useNow(15_000);
+  useNow(15_000); // re-render as time passes; the time itself is read now
+  const now = Date.now();
   if (end > now) {
     return html`<p class="window open">24-hour window open: <strong>${duration((end - now) / 1000)} left</strong> (closes ${dateTime(new Date(end).toISOString())})</p>`;
   }
@@ -342,7 +343,7 @@ function TextComposer({ where, conversation, onSent }) {
   };
 
   const fields = ['message.content.text.body', 'message.recipient'];
-  return html`<form class="composer" onSubmit=${send} aria-label="Reply">
+  return html`<form class="composer" onSubmit=${send} aria-label="Reply to the customer">
     <${ErrorNotice} error=${error} fields=${fields} />
     <${Field} as="textarea" label="Reply" rows="3" value=${text} required
       error=${error && error.fieldError && error.fieldError('message.content.text.body')}
