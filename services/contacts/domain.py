@@ -22,6 +22,7 @@ MAX_NAME = 200
 MAX_TAGS = 50
 MAX_ATTRIBUTES = 50
 MAX_ATTRIBUTE_VALUE = 1024
+MAX_CONSENT_HISTORY = 20  # changes kept a channel, newest last
 TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
 ATTRIBUTE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
@@ -53,6 +54,8 @@ class Contact:
     create_time: float = 0.0
     update_time: float = 0.0
     version: int = 1
+    # The consent changes that took effect on each channel, oldest first, the current one last (bounded).
+    consent_history: dict[str, tuple[ChannelConsent, ...]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -231,6 +234,7 @@ def new_contact(contact_id: str, given: ContactInput, now: float, actor: str, pr
         create_time=now,
         update_time=now,
         version=1,
+        consent_history={ch: (c,) for ch, c in consent.items()},
     )
 
 
@@ -251,6 +255,8 @@ def apply_update(
                 consent = dict(changes.get("consent", current.consent))
                 consent[channel] = _stamped(given_consent, now, actor)
                 changes["consent"] = consent
+                history = changes.get("consent_history", current.consent_history)
+                changes["consent_history"] = _with_change(current, history, channel, consent[channel])
         else:
             changes[path] = getattr(given, path)
     updated = dataclasses.replace(current, **changes)
@@ -259,6 +265,18 @@ def apply_update(
     if updated == current:
         return current
     return dataclasses.replace(updated, update_time=now, version=current.version + 1)
+
+
+def _with_change(
+    current: Contact, history: dict[str, tuple[ChannelConsent, ...]], channel: str, change: ChannelConsent
+) -> dict[str, tuple[ChannelConsent, ...]]:
+    """The history with one more change on `channel`. A contact stored before histories were kept starts its
+    history with the state it had."""
+    earlier = history.get(channel, ())
+    before = current.consent_on(channel)
+    if not earlier and before.state is not ConsentState.UNKNOWN:
+        earlier = (before,)
+    return {**history, channel: (*earlier, change)[-MAX_CONSENT_HISTORY:]}
 
 
 def _stamped(consent: ChannelConsent, now: float, actor: str) -> ChannelConsent:
@@ -274,7 +292,10 @@ def record_consent(contact: Contact, channel: str, state: ConsentState, at: floa
         return contact
     consent = dict(contact.consent)
     consent[channel] = ChannelConsent(state, at, source)
-    return dataclasses.replace(contact, consent=consent, update_time=now, version=contact.version + 1)
+    history = _with_change(contact, contact.consent_history, channel, consent[channel])
+    return dataclasses.replace(
+        contact, consent=consent, consent_history=history, update_time=now, version=contact.version + 1
+    )
 
 
 @dataclass(frozen=True)

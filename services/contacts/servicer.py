@@ -51,6 +51,12 @@ def to_proto(contact: Contact) -> pb.Contact:
                     state=CONSENT_TO_PB[consent.state],
                     update_time=timestamp(consent.update_time),
                     source=consent.source,
+                    history=[
+                        pb.ConsentChange(
+                            state=CONSENT_TO_PB[c.state], update_time=timestamp(c.update_time), source=c.source
+                        )
+                        for c in contact.consent_history.get(channel, ())
+                    ],
                 )
             )
     return out

@@ -148,6 +148,11 @@ async def test_contacts_create_with_field_errors_search_edit_and_consent(console
     consent = page.locator(".consent-channel").first
     await expect(consent).to_contain_text("opted in")
     await expect(consent).to_contain_text("operator:")
+    await consent.get_by_text("History (1)").click()
+    await expect(consent.locator(".history li")).to_have_count(1)
+    await page.get_by_label("Change WhatsApp consent").select_option("CONSENT_STATE_OPTED_OUT")
+    await expect(consent.get_by_text("History (2)")).to_be_visible()
+    await expect(consent.locator(".history li").first).to_contain_text("opted out")  # newest first
     await page.get_by_label("Name", exact=True).fill("Arjun M.")
     await page.get_by_role("button", name="Save changes").click()
     await expect(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()

@@ -107,6 +107,62 @@ def test_consent_moves_only_forward_in_time():
     assert newer.version == opted_out.version + 1
 
 
+def test_consent_changes_keep_their_history_oldest_first_and_bounded():
+    made = domain.new_contact(
+        "C1",
+        ContactInput(phone_number="+919812345678", consent={"whatsapp": ChannelConsent(ConsentState.OPTED_IN)}),
+        1.0,
+        "u1",
+    )
+    assert made.consent_history == {"whatsapp": (ChannelConsent(ConsentState.OPTED_IN, 1.0, "operator:u1"),)}
+    stopped = domain.record_consent(made, "whatsapp", ConsentState.OPTED_OUT, 5.0, "whatsapp:keyword:STOP", 6.0)
+    back = domain.apply_update(
+        stopped,
+        ContactInput(consent={"whatsapp": ChannelConsent(ConsentState.OPTED_IN)}),
+        ("whatsapp_consent",),
+        "",
+        9.0,
+        "u2",
+    )
+    assert [(c.state, c.update_time, c.source) for c in back.consent_history["whatsapp"]] == [
+        (ConsentState.OPTED_IN, 1.0, "operator:u1"),
+        (ConsentState.OPTED_OUT, 5.0, "whatsapp:keyword:STOP"),
+        (ConsentState.OPTED_IN, 9.0, "operator:u2"),
+    ]
+    assert back.consent_history["whatsapp"][-1] == back.consent_on("whatsapp")
+    # A change older than the recorded one takes no effect, and so is not in the history either
+    late = domain.record_consent(back, "whatsapp", ConsentState.OPTED_OUT, 2.0, "whatsapp:keyword:STOP", 10.0)
+    assert late is back
+    # An update that leaves the state as it was is no change
+    same = domain.apply_update(
+        back,
+        ContactInput(consent={"whatsapp": ChannelConsent(ConsentState.OPTED_IN)}),
+        ("whatsapp_consent",),
+        "",
+        11,
+        "u",
+    )
+    assert same.consent_history == back.consent_history
+    many = back
+    for i in range(30):
+        state = ConsentState.OPTED_OUT if i % 2 == 0 else ConsentState.OPTED_IN
+        many = domain.record_consent(many, "sms", state, 100.0 + i, f"sms:{i}", 200.0 + i)
+    assert len(many.consent_history["sms"]) == domain.MAX_CONSENT_HISTORY
+    assert many.consent_history["sms"][-1].source == "sms:29" and many.consent_history["sms"][0].source == "sms:10"
+
+
+def test_a_contact_stored_before_histories_starts_its_history_with_its_state():
+    legacy = Contact(
+        id="C1",
+        phone_number="+919812345678",
+        consent={"whatsapp": ChannelConsent(ConsentState.OPTED_IN, 1.0, "import")},
+        create_time=1.0,
+        update_time=1.0,
+    )
+    stopped = domain.record_consent(legacy, "whatsapp", ConsentState.OPTED_OUT, 5.0, "whatsapp:keyword:STOP", 6.0)
+    assert [c.source for c in stopped.consent_history["whatsapp"]] == ["import", "whatsapp:keyword:STOP"]
+
+
 def test_search_plan_reads_phones_and_emails():
     plan = domain.plan_search(" +91 98123-45678 ", "IN")
     assert plan.phone == "+919812345678" and plan.email is None

@@ -185,6 +185,13 @@ async def test_consent_from_a_stranger_creates_the_contact_and_moves_forward_onl
     assert stopped.whatsapp_consent.state == pb.CONSENT_STATE_OPTED_OUT
     late = await contacts.RecordConsentChange(change(pb.CONSENT_STATE_OPTED_IN, 1000), metadata=service)
     assert late.whatsapp_consent.state == pb.CONSENT_STATE_OPTED_OUT and late.etag == stopped.etag
+    started = await contacts.RecordConsentChange(change(pb.CONSENT_STATE_OPTED_IN, 3000), metadata=service)
+    # The history: the changes that took effect, oldest first (the late one took none)
+    assert [(c.state, c.update_time.seconds) for c in started.whatsapp_consent.history] == [
+        (pb.CONSENT_STATE_OPTED_OUT, 2000),
+        (pb.CONSENT_STATE_OPTED_IN, 3000),
+    ]
+    assert started.whatsapp_consent.history[-1].source == "whatsapp:keyword:test"
     listed = await contacts.ListContacts(pb.ListContactsRequest(), metadata=VIEWER)
     assert len(listed.contacts) == 1
     with pytest.raises(grpc.aio.AioRpcError) as err:

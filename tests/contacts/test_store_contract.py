@@ -74,6 +74,13 @@ async def test_create_then_get_gives_back_every_field(store):
             "whatsapp": ChannelConsent(ConsentState.OPTED_IN, 1_717_999_999.123456, "whatsapp:keyword:START"),
             "sms": ChannelConsent(ConsentState.OPTED_OUT, None, "operator:u1"),
         },
+        consent_history={
+            "whatsapp": (
+                ChannelConsent(ConsentState.OPTED_OUT, 1_717_000_000.5, "whatsapp:keyword:STOP"),
+                ChannelConsent(ConsentState.OPTED_IN, 1_717_999_999.123456, "whatsapp:keyword:START"),
+            ),
+            "sms": (ChannelConsent(ConsentState.OPTED_OUT, None, "operator:u1"),),
+        },
         attributes={"plan": "gold", "empty": ""},
     )
     await store.create(made)

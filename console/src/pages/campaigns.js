@@ -282,7 +282,7 @@ function CampaignPage({ id }) {
       <h1 id="campaign-title">${job.displayName || id}</h1>
       <${LiveState} state=${live.state} error=${live.error} />
     </div>
-    <p><span class=${`pill job-${jobStateWords(state)}`} aria-live="polite">${jobStateWords(state)}</span>
+    <p><span class=${`pill job-${jobStateWords(state)}`} aria-live="polite">${jobStateWords(state)}</span>${' '}
       ${channelWords(job.channel)} · ${categoryWords(job.category)}${job.scheduleTime ? ` · scheduled for ${dateTime(job.scheduleTime)}` : ''}</p>
     ${job.failureReason && html`<p class="notice error">${job.failureReason}</p>`}
     <${ErrorNotice} error=${actionError} />

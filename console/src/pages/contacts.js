@@ -238,8 +238,8 @@ function Consent({ contact, onChange }) {
       return html`<div class="consent-channel">
         <h3>${channel.label}</h3>
         <p><span class=${`pill consent-${consentWords(consent.state).replace(' ', '-')}`}>${consentWords(consent.state)}</span>
-          ${consent.updateTime && html` since ${dateTime(consent.updateTime)}`}
-          ${consent.source && html` <span class="muted">(${consent.source})</span>`}</p>
+          ${consent.updateTime ? ` since ${dateTime(consent.updateTime)} ` : ' '}
+          ${consent.source && html`<span class="muted">(${consent.source})</span>`}</p>
         ${can('operator') &&
         html`<${Field} as="select" label=${`Change ${channel.label} consent`} value=${consent.state || 'CONSENT_STATE_UNSPECIFIED'}
           disabled=${busy === channel.key}

@@ -127,7 +127,7 @@ function ConversationItem({ conversation: c, open }) {
     <${Link} href=${`/inbox/${id}`} aria-current=${open ? 'true' : undefined}>
       <span class="who">${who}</span>
       <span class="meta">${channelWords(c.channel)} · ${clock(c.updateTime)}</span>
-      <span class="preview">${last ? `${last.direction === 'DIRECTION_INBOUND' ? '' : 'You: '}${preview(last)}` : ''}</span>
+      <span class="last-line">${last ? `${last.direction === 'DIRECTION_INBOUND' ? '' : 'You: '}${preview(last)}` : ''}</span>
       ${c.unansweredCount ? html`<span class="badge">${c.unansweredCount}<span class="visually-hidden"> unanswered</span></span>` : null}
     </${Link}>
   </li>`;

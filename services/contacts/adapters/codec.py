@@ -18,6 +18,10 @@ def to_document(contact: Contact) -> dict[str, Any]:
             ch: {"state": c.state.name, "update_time": c.update_time, "source": c.source}
             for ch, c in contact.consent.items()
         },
+        "consent_history": {
+            ch: [{"state": c.state.name, "update_time": c.update_time, "source": c.source} for c in changes]
+            for ch, changes in contact.consent_history.items()
+        },
         "attributes": dict(contact.attributes),
         "create_time": contact.create_time,
         "update_time": contact.update_time,
@@ -32,15 +36,19 @@ def from_document(doc: dict[str, Any]) -> Contact:
         phone_number=doc.get("phone_number", ""),
         email=doc.get("email", ""),
         tags=tuple(doc.get("tags", ())),
-        consent={
-            ch: ChannelConsent(ConsentState[c["state"]], _float(c.get("update_time")), c.get("source", ""))
-            for ch, c in (doc.get("consent") or {}).items()
-        },
+        consent={ch: _consent(c) for ch, c in (doc.get("consent") or {}).items()},
         attributes=dict(doc.get("attributes") or {}),
         create_time=float(doc["create_time"]),
         update_time=float(doc["update_time"]),
         version=int(doc["version"]),
+        consent_history={  # absent from documents written before histories were kept
+            ch: tuple(_consent(c) for c in changes) for ch, changes in (doc.get("consent_history") or {}).items()
+        },
     )
+
+
+def _consent(doc: dict[str, Any]) -> ChannelConsent:
+    return ChannelConsent(ConsentState[doc["state"]], _float(doc.get("update_time")), doc.get("source", ""))
 
 
 def _float(value: Any) -> float | None:

@@ -32,7 +32,7 @@ from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 from wecare.auth.v1 import access_pb2 as wecare_dot_auth_dot_v1_dot_access__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)wecare/contacts/v1/contacts_service.proto\x12\x12wecare.contacts.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1bwecare/auth/v1/access.proto\"\xcc\x04\n\x07\x43ontact\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x14\n\x0cphone_number\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\x0c\n\x04tags\x18\x05 \x03(\t\x12<\n\x10whatsapp_consent\x18\x06 \x01(\x0b\x32\".wecare.contacts.v1.ChannelConsent\x12\x37\n\x0bsms_consent\x18\x07 \x01(\x0b\x32\".wecare.contacts.v1.ChannelConsent\x12\x39\n\remail_consent\x18\x08 \x01(\x0b\x32\".wecare.contacts.v1.ChannelConsent\x12?\n\nattributes\x18\t \x03(\x0b\x32+.wecare.contacts.v1.Contact.AttributesEntry\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0c \x01(\t\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:B\xea\x41?\n\x16wecare.digital/Contact\x12\x12\x63ontacts/{contact}*\x08\x63ontacts2\x07\x63ontact\"\x82\x01\n\x0e\x43hannelConsent\x12/\n\x05state\x18\x01 \x01(\x0e\x32 .wecare.contacts.v1.ConsentState\x12/\n\x0bupdate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06source\x18\x03 \x01(\t\"B\n\x11GetContactRequest\x12-\n\x04name\x18\x01 \x01(\tB\x1f\xe2\x41\x01\x02\xfa\x41\x18\n\x16wecare.digital/Contact\"<\n\x13ListContactsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"^\n\x14ListContactsResponse\x12-\n\x08\x63ontacts\x18\x01 \x03(\x0b\x32\x1b.wecare.contacts.v1.Contact\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"J\n\x14\x43reateContactRequest\x12\x32\n\x07\x63ontact\x18\x01 \x01(\x0b\x32\x1b.wecare.contacts.v1.ContactB\x04\xe2\x41\x01\x02\"^\n\x1a\x42\x61tchCreateContactsRequest\x12@\n\x08requests\x18\x01 \x03(\x0b\x32(.wecare.contacts.v1.CreateContactRequestB\x04\xe2\x41\x01\x02\"\\\n\x1b\x42\x61tchCreateContactsResponse\x12=\n\x07results\x18\x01 \x03(\x0b\x32,.wecare.contacts.v1.BatchCreateContactResult\"y\n\x18\x42\x61tchCreateContactResult\x12.\n\x07\x63ontact\x18\x01 \x01(\x0b\x32\x1b.wecare.contacts.v1.ContactH\x00\x12#\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.google.rpc.StatusH\x00\x42\x08\n\x06result\"{\n\x14UpdateContactRequest\x12\x32\n\x07\x63ontact\x18\x01 \x01(\x0b\x32\x1b.wecare.contacts.v1.ContactB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"S\n\x14\x44\x65leteContactRequest\x12-\n\x04name\x18\x01 \x01(\tB\x1f\xe2\x41\x01\x02\xfa\x41\x18\n\x16wecare.digital/Contact\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"S\n\x15SearchContactsRequest\x12\x13\n\x05query\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"`\n\x16SearchContactsResponse\x12-\n\x08\x63ontacts\x18\x01 \x03(\x0b\x32\x1b.wecare.contacts.v1.Contact\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x88\x02\n\x1aRecordConsentChangeRequest\x12\x14\n\x0cphone_number\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x32\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x1b.wecare.contacts.v1.ChannelB\x04\xe2\x41\x01\x02\x12\x35\n\x05state\x18\x04 \x01(\x0e\x32 .wecare.contacts.v1.ConsentStateB\x04\xe2\x41\x01\x02\x12.\n\nevent_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x06source\x18\x06 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x0c\x64isplay_name\x18\x07 \x01(\t*f\n\x0c\x43onsentState\x12\x1d\n\x19\x43ONSENT_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43ONSENT_STATE_OPTED_IN\x10\x01\x12\x1b\n\x17\x43ONSENT_STATE_OPTED_OUT\x10\x02*\\\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43HANNEL_WHATSAPP\x10\x01\x12\x0f\n\x0b\x43HANNEL_SMS\x10\x02\x12\x11\n\rCHANNEL_EMAIL\x10\x03\x32\xe6\x08\n\x0f\x43ontactsService\x12w\n\nGetContact\x12%.wecare.contacts.v1.GetContactRequest\x1a\x1b.wecare.contacts.v1.Contact\"%\xc2\xf3\x18\x04\x08\x01\x10\x01\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=contacts/*}\x12\x7f\n\x0cListContacts\x12\'.wecare.contacts.v1.ListContactsRequest\x1a(.wecare.contacts.v1.ListContactsResponse\"\x1c\xc2\xf3\x18\x04\x08\x01\x10\x01\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/contacts\x12}\n\rCreateContact\x12(.wecare.contacts.v1.CreateContactRequest\x1a\x1b.wecare.contacts.v1.Contact\"%\xc2\xf3\x18\x04\x08\x02\x18\x01\x82\xd3\xe4\x93\x02\x17\"\x0c/v1/contacts:\x07\x63ontact\x12\xa3\x01\n\x13\x42\x61tchCreateContacts\x12..wecare.contacts.v1.BatchCreateContactsRequest\x1a/.wecare.contacts.v1.BatchCreateContactsResponse\"+\xc2\xf3\x18\x04\x08\x02\x18\x01\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/contacts:batchCreate:\x01*\x12\x8e\x01\n\rUpdateContact\x12(.wecare.contacts.v1.UpdateContactRequest\x1a\x1b.wecare.contacts.v1.Contact\"6\xc2\xf3\x18\x04\x08\x02\x18\x01\x82\xd3\xe4\x93\x02(2\x1d/v1/{contact.name=contacts/*}:\x07\x63ontact\x12x\n\rDeleteContact\x12(.wecare.contacts.v1.DeleteContactRequest\x1a\x16.google.protobuf.Empty\"%\xc2\xf3\x18\x04\x08\x03\x18\x01\x82\xd3\xe4\x93\x02\x17*\x15/v1/{name=contacts/*}\x12\x8c\x01\n\x0eSearchContacts\x12).wecare.contacts.v1.SearchContactsRequest\x1a*.wecare.contacts.v1.SearchContactsResponse\"#\xc2\xf3\x18\x04\x08\x01\x10\x01\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/contacts:search\x12\x99\x01\n\x13RecordConsentChange\x12..wecare.contacts.v1.RecordConsentChangeRequest\x1a\x1b.wecare.contacts.v1.Contact\"5\xc2\xf3\x18\x06\x08\x02\x10\x01\x18\x01\x82\xd3\xe4\x93\x02%\" /v1/contacts:recordConsentChange:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)wecare/contacts/v1/contacts_service.proto\x12\x12wecare.contacts.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1bwecare/auth/v1/access.proto\"\xcc\x04\n\x07\x43ontact\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x14\n\x0cphone_number\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\x0c\n\x04tags\x18\x05 \x03(\t\x12<\n\x10whatsapp_consent\x18\x06 \x01(\x0b\x32\".wecare.contacts.v1.ChannelConsent\x12\x37\n\x0bsms_consent\x18\x07 \x01(\x0b\x32\".wecare.contacts.v1.ChannelConsent\x12\x39\n\remail_consent\x18\x08 \x01(\x0b\x32\".wecare.contacts.v1.ChannelConsent\x12?\n\nattributes\x18\t \x03(\x0b\x32+.wecare.contacts.v1.Contact.AttributesEntry\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0c \x01(\t\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01:B\xea\x41?\n\x16wecare.digital/Contact\x12\x12\x63ontacts/{contact}*\x08\x63ontacts2\x07\x63ontact\"\xbc\x01\n\x0e\x43hannelConsent\x12/\n\x05state\x18\x01 \x01(\x0e\x32 .wecare.contacts.v1.ConsentState\x12/\n\x0bupdate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x38\n\x07history\x18\x04 \x03(\x0b\x32!.wecare.contacts.v1.ConsentChangeB\x04\xe2\x41\x01\x03\"\x81\x01\n\rConsentChange\x12/\n\x05state\x18\x01 \x01(\x0e\x32 .wecare.contacts.v1.ConsentState\x12/\n\x0bupdate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06source\x18\x03 \x01(\t\"B\n\x11GetContactRequest\x12-\n\x04name\x18\x01 \x01(\tB\x1f\xe2\x41\x01\x02\xfa\x41\x18\n\x16wecare.digital/Contact\"<\n\x13ListContactsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"^\n\x14ListContactsResponse\x12-\n\x08\x63ontacts\x18\x01 \x03(\x0b\x32\x1b.wecare.contacts.v1.Contact\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"J\n\x14\x43reateContactRequest\x12\x32\n\x07\x63ontact\x18\x01 \x01(\x0b\x32\x1b.wecare.contacts.v1.ContactB\x04\xe2\x41\x01\x02\"^\n\x1a\x42\x61tchCreateContactsRequest\x12@\n\x08requests\x18\x01 \x03(\x0b\x32(.wecare.contacts.v1.CreateContactRequestB\x04\xe2\x41\x01\x02\"\\\n\x1b\x42\x61tchCreateContactsResponse\x12=\n\x07results\x18\x01 \x03(\x0b\x32,.wecare.contacts.v1.BatchCreateContactResult\"y\n\x18\x42\x61tchCreateContactResult\x12.\n\x07\x63ontact\x18\x01 \x01(\x0b\x32\x1b.wecare.contacts.v1.ContactH\x00\x12#\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.google.rpc.StatusH\x00\x42\x08\n\x06result\"{\n\x14UpdateContactRequest\x12\x32\n\x07\x63ontact\x18\x01 \x01(\x0b\x32\x1b.wecare.contacts.v1.ContactB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"S\n\x14\x44\x65leteContactRequest\x12-\n\x04name\x18\x01 \x01(\tB\x1f\xe2\x41\x01\x02\xfa\x41\x18\n\x16wecare.digital/Contact\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"S\n\x15SearchContactsRequest\x12\x13\n\x05query\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"`\n\x16SearchContactsResponse\x12-\n\x08\x63ontacts\x18\x01 \x03(\x0b\x32\x1b.wecare.contacts.v1.Contact\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x88\x02\n\x1aRecordConsentChangeRequest\x12\x14\n\x0cphone_number\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x32\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x1b.wecare.contacts.v1.ChannelB\x04\xe2\x41\x01\x02\x12\x35\n\x05state\x18\x04 \x01(\x0e\x32 .wecare.contacts.v1.ConsentStateB\x04\xe2\x41\x01\x02\x12.\n\nevent_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x06source\x18\x06 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x0c\x64isplay_name\x18\x07 \x01(\t*f\n\x0c\x43onsentState\x12\x1d\n\x19\x43ONSENT_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43ONSENT_STATE_OPTED_IN\x10\x01\x12\x1b\n\x17\x43ONSENT_STATE_OPTED_OUT\x10\x02*\\\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43HANNEL_WHATSAPP\x10\x01\x12\x0f\n\x0b\x43HANNEL_SMS\x10\x02\x12\x11\n\rCHANNEL_EMAIL\x10\x03\x32\xe6\x08\n\x0f\x43ontactsService\x12w\n\nGetContact\x12%.wecare.contacts.v1.GetContactRequest\x1a\x1b.wecare.contacts.v1.Contact\"%\xc2\xf3\x18\x04\x08\x01\x10\x01\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=contacts/*}\x12\x7f\n\x0cListContacts\x12\'.wecare.contacts.v1.ListContactsRequest\x1a(.wecare.contacts.v1.ListContactsResponse\"\x1c\xc2\xf3\x18\x04\x08\x01\x10\x01\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/contacts\x12}\n\rCreateContact\x12(.wecare.contacts.v1.CreateContactRequest\x1a\x1b.wecare.contacts.v1.Contact\"%\xc2\xf3\x18\x04\x08\x02\x18\x01\x82\xd3\xe4\x93\x02\x17\"\x0c/v1/contacts:\x07\x63ontact\x12\xa3\x01\n\x13\x42\x61tchCreateContacts\x12..wecare.contacts.v1.BatchCreateContactsRequest\x1a/.wecare.contacts.v1.BatchCreateContactsResponse\"+\xc2\xf3\x18\x04\x08\x02\x18\x01\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/contacts:batchCreate:\x01*\x12\x8e\x01\n\rUpdateContact\x12(.wecare.contacts.v1.UpdateContactRequest\x1a\x1b.wecare.contacts.v1.Contact\"6\xc2\xf3\x18\x04\x08\x02\x18\x01\x82\xd3\xe4\x93\x02(2\x1d/v1/{contact.name=contacts/*}:\x07\x63ontact\x12x\n\rDeleteContact\x12(.wecare.contacts.v1.DeleteContactRequest\x1a\x16.google.protobuf.Empty\"%\xc2\xf3\x18\x04\x08\x03\x18\x01\x82\xd3\xe4\x93\x02\x17*\x15/v1/{name=contacts/*}\x12\x8c\x01\n\x0eSearchContacts\x12).wecare.contacts.v1.SearchContactsRequest\x1a*.wecare.contacts.v1.SearchContactsResponse\"#\xc2\xf3\x18\x04\x08\x01\x10\x01\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/contacts:search\x12\x99\x01\n\x13RecordConsentChange\x12..wecare.contacts.v1.RecordConsentChangeRequest\x1a\x1b.wecare.contacts.v1.Contact\"5\xc2\xf3\x18\x06\x08\x02\x10\x01\x18\x01\x82\xd3\xe4\x93\x02%\" /v1/contacts:recordConsentChange:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -49,6 +49,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CONTACT'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
   _globals['_CONTACT']._loaded_options = None
   _globals['_CONTACT']._serialized_options = b'\352A?\n\026wecare.digital/Contact\022\022contacts/{contact}*\010contacts2\007contact'
+  _globals['_CHANNELCONSENT'].fields_by_name['history']._loaded_options = None
+  _globals['_CHANNELCONSENT'].fields_by_name['history']._serialized_options = b'\342A\001\003'
   _globals['_GETCONTACTREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_GETCONTACTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\030\n\026wecare.digital/Contact'
   _globals['_CREATECONTACTREQUEST'].fields_by_name['contact']._loaded_options = None
@@ -83,40 +85,42 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CONTACTSSERVICE'].methods_by_name['SearchContacts']._serialized_options = b'\302\363\030\004\010\001\020\001\202\323\344\223\002\025\022\023/v1/contacts:search'
   _globals['_CONTACTSSERVICE'].methods_by_name['RecordConsentChange']._loaded_options = None
   _globals['_CONTACTSSERVICE'].methods_by_name['RecordConsentChange']._serialized_options = b'\302\363\030\006\010\002\020\001\030\001\202\323\344\223\002%\" /v1/contacts:recordConsentChange:\001*'
-  _globals['_CONSENTSTATE']._serialized_start=2304
-  _globals['_CONSENTSTATE']._serialized_end=2406
-  _globals['_CHANNEL']._serialized_start=2408
-  _globals['_CHANNEL']._serialized_end=2500
+  _globals['_CONSENTSTATE']._serialized_start=2494
+  _globals['_CONSENTSTATE']._serialized_end=2596
+  _globals['_CHANNEL']._serialized_start=2598
+  _globals['_CHANNEL']._serialized_end=2690
   _globals['_CONTACT']._serialized_start=306
   _globals['_CONTACT']._serialized_end=894
   _globals['_CONTACT_ATTRIBUTESENTRY']._serialized_start=777
   _globals['_CONTACT_ATTRIBUTESENTRY']._serialized_end=826
   _globals['_CHANNELCONSENT']._serialized_start=897
-  _globals['_CHANNELCONSENT']._serialized_end=1027
-  _globals['_GETCONTACTREQUEST']._serialized_start=1029
-  _globals['_GETCONTACTREQUEST']._serialized_end=1095
-  _globals['_LISTCONTACTSREQUEST']._serialized_start=1097
-  _globals['_LISTCONTACTSREQUEST']._serialized_end=1157
-  _globals['_LISTCONTACTSRESPONSE']._serialized_start=1159
-  _globals['_LISTCONTACTSRESPONSE']._serialized_end=1253
-  _globals['_CREATECONTACTREQUEST']._serialized_start=1255
-  _globals['_CREATECONTACTREQUEST']._serialized_end=1329
-  _globals['_BATCHCREATECONTACTSREQUEST']._serialized_start=1331
-  _globals['_BATCHCREATECONTACTSREQUEST']._serialized_end=1425
-  _globals['_BATCHCREATECONTACTSRESPONSE']._serialized_start=1427
-  _globals['_BATCHCREATECONTACTSRESPONSE']._serialized_end=1519
-  _globals['_BATCHCREATECONTACTRESULT']._serialized_start=1521
-  _globals['_BATCHCREATECONTACTRESULT']._serialized_end=1642
-  _globals['_UPDATECONTACTREQUEST']._serialized_start=1644
-  _globals['_UPDATECONTACTREQUEST']._serialized_end=1767
-  _globals['_DELETECONTACTREQUEST']._serialized_start=1769
-  _globals['_DELETECONTACTREQUEST']._serialized_end=1852
-  _globals['_SEARCHCONTACTSREQUEST']._serialized_start=1854
-  _globals['_SEARCHCONTACTSREQUEST']._serialized_end=1937
-  _globals['_SEARCHCONTACTSRESPONSE']._serialized_start=1939
-  _globals['_SEARCHCONTACTSRESPONSE']._serialized_end=2035
-  _globals['_RECORDCONSENTCHANGEREQUEST']._serialized_start=2038
-  _globals['_RECORDCONSENTCHANGEREQUEST']._serialized_end=2302
-  _globals['_CONTACTSSERVICE']._serialized_start=2503
-  _globals['_CONTACTSSERVICE']._serialized_end=3629
+  _globals['_CHANNELCONSENT']._serialized_end=1085
+  _globals['_CONSENTCHANGE']._serialized_start=1088
+  _globals['_CONSENTCHANGE']._serialized_end=1217
+  _globals['_GETCONTACTREQUEST']._serialized_start=1219
+  _globals['_GETCONTACTREQUEST']._serialized_end=1285
+  _globals['_LISTCONTACTSREQUEST']._serialized_start=1287
+  _globals['_LISTCONTACTSREQUEST']._serialized_end=1347
+  _globals['_LISTCONTACTSRESPONSE']._serialized_start=1349
+  _globals['_LISTCONTACTSRESPONSE']._serialized_end=1443
+  _globals['_CREATECONTACTREQUEST']._serialized_start=1445
+  _globals['_CREATECONTACTREQUEST']._serialized_end=1519
+  _globals['_BATCHCREATECONTACTSREQUEST']._serialized_start=1521
+  _globals['_BATCHCREATECONTACTSREQUEST']._serialized_end=1615
+  _globals['_BATCHCREATECONTACTSRESPONSE']._serialized_start=1617
+  _globals['_BATCHCREATECONTACTSRESPONSE']._serialized_end=1709
+  _globals['_BATCHCREATECONTACTRESULT']._serialized_start=1711
+  _globals['_BATCHCREATECONTACTRESULT']._serialized_end=1832
+  _globals['_UPDATECONTACTREQUEST']._serialized_start=1834
+  _globals['_UPDATECONTACTREQUEST']._serialized_end=1957
+  _globals['_DELETECONTACTREQUEST']._serialized_start=1959
+  _globals['_DELETECONTACTREQUEST']._serialized_end=2042
+  _globals['_SEARCHCONTACTSREQUEST']._serialized_start=2044
+  _globals['_SEARCHCONTACTSREQUEST']._serialized_end=2127
+  _globals['_SEARCHCONTACTSRESPONSE']._serialized_start=2129
+  _globals['_SEARCHCONTACTSRESPONSE']._serialized_end=2225
+  _globals['_RECORDCONSENTCHANGEREQUEST']._serialized_start=2228
+  _globals['_RECORDCONSENTCHANGEREQUEST']._serialized_end=2492
+  _globals['_CONTACTSSERVICE']._serialized_start=2693
+  _globals['_CONTACTSSERVICE']._serialized_end=3819
 # @@protoc_insertion_point(module_scope)

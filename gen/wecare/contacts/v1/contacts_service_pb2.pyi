@@ -73,6 +73,18 @@ class Contact(_message.Message):
     def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., phone_number: _Optional[str] = ..., email: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., whatsapp_consent: _Optional[_Union[ChannelConsent, _Mapping]] = ..., sms_consent: _Optional[_Union[ChannelConsent, _Mapping]] = ..., email_consent: _Optional[_Union[ChannelConsent, _Mapping]] = ..., attributes: _Optional[_Mapping[str, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class ChannelConsent(_message.Message):
+    __slots__ = ("state", "update_time", "source", "history")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    state: ConsentState
+    update_time: _timestamp_pb2.Timestamp
+    source: str
+    history: _containers.RepeatedCompositeFieldContainer[ConsentChange]
+    def __init__(self, state: _Optional[_Union[ConsentState, str]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[str] = ..., history: _Optional[_Iterable[_Union[ConsentChange, _Mapping]]] = ...) -> None: ...
+
+class ConsentChange(_message.Message):
     __slots__ = ("state", "update_time", "source")
     STATE_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
