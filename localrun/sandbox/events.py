@@ -9,6 +9,7 @@ to 30 s between tries); nothing is dropped unless the backlog exceeds `max_pendi
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import heapq
 import itertools
 import json
@@ -111,6 +112,31 @@ def inbound_text_event(
         "contacts": [{"profile": {"name": name or "Sandbox Customer"}, "wa_id": sender.lstrip("+")}],
         "messages": [
             {"from": sender.lstrip("+"), "id": wamid, "timestamp": str(int(at)), "type": "text", "text": {"body": text}}
+        ],
+    }
+    return _envelope(phone_hex, value, at, region, account)
+
+
+def inbound_image_event(
+    phone_hex: str,
+    sender: str,
+    wamid: str,
+    media_id: str,
+    mime_type: str,
+    caption: str,
+    name: str,
+    at: float,
+    region: str,
+    account: str = "000000000000",
+) -> dict[str, Any]:
+    """The customer sends a picture: the webhook names its media id; messaging fetches it (GetWhatsAppMessageMedia)."""
+    image = {"id": media_id, "mime_type": mime_type, "sha256": hashlib.sha256(media_id.encode()).hexdigest()}
+    if caption:
+        image["caption"] = caption
+    value = {
+        "contacts": [{"profile": {"name": name or "Sandbox Customer"}, "wa_id": sender.lstrip("+")}],
+        "messages": [
+            {"from": sender.lstrip("+"), "id": wamid, "timestamp": str(int(at)), "type": "image", "image": image}
         ],
     }
     return _envelope(phone_hex, value, at, region, account)

@@ -13,7 +13,7 @@ What Meta would refuse only later (unknown template, wrong parameter count, unkn
 configured to fail) is accepted and then reported by a `failed` status event with Meta's code, as in reality.
 
 Control (for tests and benchmarks, not part of any AWS API): GET /sandbox/health, GET/POST /sandbox/config,
-POST /sandbox/inbound (a customer writes: emits an inbound message event)."""
+POST /sandbox/inbound (a customer writes, or sends a picture: emits an inbound message event)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ import json
 import logging
 import re
 import secrets
+import struct
 import time
 import uuid
 import zlib
@@ -34,7 +35,7 @@ from typing import Any
 
 from aiohttp import web
 
-from localrun.sandbox.events import EventSink, inbound_text_event, status_event
+from localrun.sandbox.events import EventSink, inbound_image_event, inbound_text_event, status_event
 from localrun.sandbox.log import Call, LogWriter
 
 log = logging.getLogger("wecare.sandbox")
@@ -74,6 +75,20 @@ MEDIA_EXTENSIONS = {
     "text/plain": ".txt",
 }
 # Writes a media copy into the bucket: (bucket, key, bytes, content type).
+
+
+def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A small valid PNG of one colour, so a browser shows the customer's "picture"."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+SANDBOX_PNG = _png(96, 64, (11, 110, 79))
 MediaStore = Callable[[str, str, bytes, str], Awaitable[None]]
 MAX_CALLBACK = 512
 
@@ -400,7 +415,7 @@ class Sandbox:
             if not destination.get("bucketName") or not isinstance(destination.get("key", ""), str):
                 raise _validation("destinationS3File needs bucketName and key")
             key = f"{destination['key']}{media_id}{MEDIA_EXTENSIONS.get(mime, '.bin')}"
-            data = b"sandbox media " + media_id.encode()
+            data = SANDBOX_PNG if mime == "image/png" else b"sandbox media " + media_id.encode()
             try:
                 await self.media_store(destination["bucketName"], key, data, mime)
             except Exception as exc:
@@ -482,7 +497,9 @@ class Sandbox:
         return web.json_response(asdict(self.config))
 
     async def customer_writes(self, request: web.Request) -> web.Response:
-        """{"phone": "<phone number id>", "from": "+91...", "text": "...", "name": "..."}: an inbound message."""
+        """{"phone": "<phone number id>", "from": "+91...", "text": "...", "name": "..."}: an inbound message;
+        with `"image": {"mime_type": "image/png", "caption": "..."}` instead of text, a picture (its bytes are the
+        sandbox's own small image, written where messaging asks GetWhatsAppMessageMedia to copy it)."""
         body = await request.json()
         try:
             phone_hex = phone_hex_of(body.get("phone", ""))
@@ -494,9 +511,18 @@ class Sandbox:
         if self.sink is None:
             return web.json_response({"error": "no ingest configured"}, status=409)
         wamid = "wamid." + base64.b64encode(secrets.token_bytes(24)).decode().rstrip("=").replace("/", "_")
-        event = inbound_text_event(
-            phone_hex, sender, wamid, str(body.get("text", "")), str(body.get("name", "")), time.time(), self.region
-        )
+        name, now = str(body.get("name", "")), time.time()
+        image = body.get("image")
+        if isinstance(image, dict):
+            mime = str(image.get("mime_type") or "image/png")
+            if mime not in ("image/png", "image/jpeg"):
+                return web.json_response({"error": "image.mime_type must be image/png or image/jpeg"}, status=400)
+            media_id = str(secrets.randbelow(10**15)).rjust(15, "2")
+            self._media[media_id] = (phone_hex, mime)
+            caption = str(image.get("caption", ""))
+            event = inbound_image_event(phone_hex, sender, wamid, media_id, mime, caption, name, now, self.region)
+        else:
+            event = inbound_text_event(phone_hex, sender, wamid, str(body.get("text", "")), name, now, self.region)
         self.sink.schedule(time.time(), event)
         return web.json_response({"wamid": wamid})
 

@@ -136,9 +136,12 @@ class Console:
         with urllib.request.urlopen(request, timeout=30) as reply:
             return json.loads(reply.read() or b"{}")
 
-    def customer_writes(self, phone: str, text: str, name: str = "") -> None:
-        """The customer's phone sends a WhatsApp message to our first number (the sandbox plays the phone)."""
+    def customer_writes(self, phone: str, text: str = "", name: str = "", image: dict | None = None) -> None:
+        """The customer's phone sends a WhatsApp message (or a picture, `image={"caption": ...}`) to our first
+        number; the sandbox plays the phone."""
         body = {"phone": "phone-number-id-00000000000000000000919330994400", "from": phone, "name": name, "text": text}
+        if image is not None:
+            body["image"] = {"mime_type": "image/png", **image}
         request = urllib.request.Request(
             self.sandbox + "/sandbox/inbound",
             method="POST",

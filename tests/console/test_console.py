@@ -203,8 +203,12 @@ async def test_template_to_read_the_customer_answers_live_and_a_suggestion_strea
 
     # The window is open: free text, and the assistant's suggestion streams into the box, editable
     reply = page.get_by_role("textbox", name="Reply")
-    await page.get_by_role("button", name="Suggest a reply").click()
+    async with page.expect_response(lambda r: "/v1/ai:generateResponse" in r.url) as streamed:
+        await page.get_by_role("button", name="Suggest a reply").click()
     await expect(page.get_by_text("Suggested reply ready")).to_be_visible(timeout=30_000)
+    response = await streamed.value
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert (await response.text()).count("data: ") > 2, "the reply came in one piece, not streamed"
     suggestion = await reply.input_value()
     assert re.search(r"three to five days|two business days", suggestion, re.I), suggestion
     await reply.fill(suggestion + " Thank you!")
@@ -212,6 +216,15 @@ async def test_template_to_read_the_customer_answers_live_and_a_suggestion_strea
     mine = page.locator(".message.outbound").last
     await expect(mine).to_contain_text("Thank you!")
     await expect(mine.locator(".status")).to_have_text(re.compile("sent|delivered|read"), timeout=20_000)
+
+    # A picture from the customer: copied into the media bucket, shown through GetMessage's pre-signed link
+    console.customer_writes(CUSTOMER, name="Meera", image={"caption": "The parcel label"})
+    picture = page.get_by_role("img", name="The parcel label")
+    await expect(picture).to_be_visible(timeout=20_000)
+    source = await picture.get_attribute("src")
+    assert source.startswith(console.stack.facts["WECARE_AWS_ENDPOINT_URL"]) and "Signature" in source, source
+    loaded = "(img) => img.complete && img.naturalWidth"
+    await eventually(lambda: picture.evaluate(loaded), lambda width: width == 96, what="the picture's pixels")
     await screenshot(page, "inbox")
     assert await axe(page) == []
 
