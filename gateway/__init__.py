@@ -47,6 +47,11 @@ the RPC's declared access (`wecare.auth.v1.access`) is checked (403) before anyt
 caller's token is then forwarded as `authorization` metadata and the services check it again. /healthz,
 /readyz, /openapi.json and CORS preflights are open.
 
+Console. The operator console (console/, built into console/dist by `make console`) is served from `/` on the same
+origin, with a strict Content-Security-Policy and the usual security headers; a GET for HTML at a path no API route
+matches (outside `/v1/`) is its page, so its client routes can be reloaded and shared. /console/config.json (open)
+tells the browser where to sign in with Cognito (gateway/console.py).
+
 Also: CORS for WECARE_CORS_ORIGINS; a server span per request continuing the caller's `traceparent`, passed on
 to the service; one JSON log line per request; /readyz asks every backend's grpc.health.v1 Check;
 /openapi.json is OpenAPI 3.0 generated from the same annotations.
