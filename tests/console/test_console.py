@@ -232,6 +232,8 @@ async def test_template_to_read_the_customer_answers_live_and_a_suggestion_strea
     phone = await console.signed_in("operator", page.url.removeprefix(console.base), width=390, height=844)
     await expect(phone.locator(".conversation-list")).to_be_hidden()
     await expect(phone.get_by_role("link", name="← All conversations")).to_be_visible()
+    shown = phone.get_by_role("img", name="The parcel label")
+    await eventually(lambda: shown.evaluate(loaded), lambda width: width == 96, what="the picture at phone width")
     await screenshot(phone, "inbox-phone")
     assert await axe(phone) == []
 
