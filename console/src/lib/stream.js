@@ -9,6 +9,7 @@ import { ApiError, url } from './api.js';
 
 const BACKOFF_START_MS = 500;
 const BACKOFF_MAX_MS = 15_000;
+const HEALTHY_MS = 10_000;
 
 /**
  * Opens a stream. Options: method, path, query, body, onMessage(json), onState(state, detail) with state
@@ -28,6 +29,8 @@ export function openStream({ method = 'GET', path, query, body, onMessage, onSta
     controller = new AbortController();
     onState(attempt ? 'reconnecting' : 'connecting');
     let failure = null;
+    let openedAt = 0;
+    let heard = false;
     try {
       let response = await connect(controller.signal);
       if (response.status === 401 && (await tokenRefused())) response = await connect(controller.signal);
@@ -36,9 +39,10 @@ export function openStream({ method = 'GET', path, query, body, onMessage, onSta
         throw new ApiError(response.status, data);
       }
       onState('live');
-      attempt = 0;
+      openedAt = Date.now();
       await read(response.body, (event, data) => {
         if (event === 'error') throw new ApiError(0, data);
+        heard = true;
         onMessage(data);
         if (done && done(data)) finished = true;
       });
@@ -52,6 +56,9 @@ export function openStream({ method = 'GET', path, query, body, onMessage, onSta
       onState(failure && !finished ? 'failed' : 'ended', failure);
       return;
     }
+    // A connection that carried events, or stayed up a while, was healthy: the backoff starts over. One that
+    // ends at once (a proxy or a gateway turning connections away) keeps backing off.
+    if (heard || (openedAt && Date.now() - openedAt > HEALTHY_MS)) attempt = 0;
     attempt += 1;
     const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** (attempt - 1));
     const wait = ceiling / 2 + Math.random() * (ceiling / 2);
