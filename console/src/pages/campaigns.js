@@ -13,7 +13,7 @@ import { Link, navigate } from '../lib/router.js';
 import { openStream } from '../lib/stream.js';
 import { Empty, ErrorNotice, Field, LiveState, Loading, Progress, useLoad } from '../lib/ui.js';
 import { OutcomeChart, SERIES } from '../lib/chart.js';
-import { TemplateFields, templateContent } from './templates.js';
+import { TemplateFields, templateContent, templatesQuery } from './templates.js';
 
 const TERMINAL = ['JOB_STATE_COMPLETED', 'JOB_STATE_CANCELLED', 'JOB_STATE_FAILED'];
 const done = (counts) => count(counts.total) - count(counts.pending);
@@ -79,7 +79,7 @@ function NewCampaign() {
   const [error, setError] = useState(null);
   const [dryRun, setDryRun] = useState(null);
   const [busy, setBusy] = useState('');
-  const { value: templates } = useLoad(() => api('/v1/templates', { query: { pageSize: 500 } }).then((r) => r.templates || []), []);
+  const { value: templates } = useLoad(() => templatesQuery(), []);
   const set = (changes) => {
     setForm({ ...form, ...changes });
     setDryRun(null);

@@ -159,6 +159,7 @@ function NewContact() {
 function ContactPage({ id }) {
   const { value: contact, error, loading, reload } = useLoad(() => api(`/v1/contacts/${id}`), [id]);
   const [saved, setSaved] = useState('');
+  const [removeError, setRemoveError] = useState(null);
   const [current, setCurrent] = useState(null);
   useEffect(() => setCurrent(contact || null), [contact]);
 
@@ -180,12 +181,13 @@ function ContactPage({ id }) {
 
   const remove = async () => {
     if (!confirm(`Delete ${current.displayName || current.phoneNumber}? Their consent goes too; the audit log keeps who and when.`)) return;
+    setRemoveError(null);
     try {
       await api(`/v1/contacts/${id}`, { method: 'DELETE', query: { etag: current.etag } });
       navigate('/contacts');
     } catch (failure) {
       setSaved('');
-      alert(failure.message);
+      setRemoveError(failure);
     }
   };
 
@@ -202,6 +204,7 @@ function ContactPage({ id }) {
       </div>
     </div>
     ${saved && html`<p class="notice" role="status">${saved}</p>`}
+    <${ErrorNotice} error=${removeError} />
     <div class="columns">
       <${ContactForm} initial=${current} onSave=${save} saveLabel="Save changes" readOnly=${!can('operator')} />
       <${Consent} contact=${current} onChange=${setCurrent} />

@@ -27,7 +27,7 @@ export const TEMPLATE_ACTIONS = [
 
 // The catalogue changes rarely: one fetch serves every picker on screen for half a minute.
 let cached = null;
-function templatesQuery(fresh = false) {
+export function templatesQuery(fresh = false) {
   if (fresh || !cached || Date.now() - cached.at > 30_000) {
     const promise = api('/v1/templates', { query: { pageSize: 500 } }).then((r) => r.templates || []);
     cached = { at: Date.now(), promise };
