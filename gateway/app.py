@@ -1,7 +1,8 @@
 """The gateway's aiohttp application: the edge checks (CORS, the bearer token, the RPC's declared access, body
-size), the one transcoding handler every annotated RPC shares, Server-Sent Events for server streams, the
-gateway's own routes (/healthz, /readyz, /openapi.json) and, when given one, the operator console (gateway.console:
-`/`, its assets and config, and its page for client routes that no API route matches).
+size), the one transcoding handler every annotated RPC shares, Server-Sent Events for server streams, raw bodies
+for RPCs that answer google.api.HttpBody, the gateway's own routes (/healthz, /readyz, /openapi.json) and, when
+given one, the operator console (gateway.console: `/`, its assets and config, and its page for client routes that
+no API route matches).
 
 Seams for later work: `extra_routes` (aiohttp RouteDefs, e.g. the SNS endpoint, matched before the transcoded
 API and doing their own authentication) and `admission` (e.g. a request rate limiter, asked after
@@ -26,6 +27,7 @@ from opentelemetry import propagate, trace
 from gateway import openapi
 from gateway.backends import BACKENDS, Backend
 from gateway.console import Console
+from gateway.httpbody import body_response, relay_body
 from gateway.routes import NoRoute, Route, RouteTable, routes_of
 from gateway.sse import relay
 from gateway.status import error_response, failure, from_rpc_error
@@ -278,6 +280,8 @@ class Gateway:
         # The services check the caller again: they get the caller's token, and the trace goes on.
         metadata = (("authorization", f"Bearer {token}"), *inject_headers().items())
         try:
+            if route.streaming and route.http_body:
+                return await relay_body(request, route.call(message, metadata=metadata), self._closing)
             if route.streaming:
                 call = route.call(message, metadata=metadata)
                 return await relay(
@@ -286,6 +290,8 @@ class Gateway:
             reply = await route.call(message, metadata=metadata, timeout=UNARY_TIMEOUT)
         except grpc.aio.AioRpcError as exc:
             return error_response(from_rpc_error(exc))
+        if route.http_body:
+            return body_response(reply)
         return web.json_response(response_json(route, reply), dumps=_dumps)
 
     # -- the gateway's own routes -----------------------------------------------------------------------------

@@ -201,7 +201,13 @@ def document(routes: Iterable[Route], *, title: str = "WECARE API", version: str
             if route.response_body
             else schemas.message(route.rpc.output_type)
         )
-        if route.streaming:
+        if route.http_body:
+            ok = {
+                "description": "The body as the service gives it, with its Content-Type"
+                + (" (streamed: an incomplete body means the export failed part way)" if route.streaming else ""),
+                "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        elif route.streaming:
             ok = {
                 "description": f"Server-Sent Events: each `data:` is one {route.rpc.output_type.full_name} as JSON; "
                 "a failure mid-stream is an `event: error` whose data is a google.rpc.Status",
@@ -249,7 +255,7 @@ def document(routes: Iterable[Route], *, title: str = "WECARE API", version: str
                     "type": "apiKey",
                     "in": "query",
                     "name": "access_token",
-                    "description": "Server-Sent Events routes only: an EventSource cannot send headers",
+                    "description": "Streamed routes only (events, downloads): EventSources and links send no headers",
                 },
             },
         },

@@ -19,6 +19,7 @@ from runtime.settings import Settings
 from wecare.auth.v1 import access_pb2
 
 _METHODS = ("get", "put", "post", "delete", "patch")
+HTTP_BODY = "google.api.HttpBody"
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,8 +41,13 @@ class Route:
 
     @property
     def streaming(self) -> bool:
-        """Server streaming: answered as Server-Sent Events."""
+        """Server streaming: answered as Server-Sent Events (or, for HttpBody, as one streamed body)."""
         return self.rpc.server_streaming
+
+    @property
+    def http_body(self) -> bool:
+        """The RPC answers google.api.HttpBody: its bytes are the HTTP response, as its content_type says."""
+        return self.rpc.output_type.full_name == HTTP_BODY
 
     @property
     def request_class(self) -> type:
@@ -72,6 +78,8 @@ class Route:
                 raise ValueError(f"{rpc.full_name}: path variable {variable.field_path} must be a singular scalar")
         if rule.body not in ("", "*") and rule.body not in rpc.input_type.fields_by_name:
             raise ValueError(f"{rpc.full_name}: body {rule.body!r} is not a top-level request field")
+        if rule.response_body and rpc.output_type.full_name == HTTP_BODY:
+            raise ValueError(f"{rpc.full_name}: an HttpBody response is sent whole; drop response_body")
         if rule.response_body and rule.response_body not in rpc.output_type.fields_by_name:
             raise ValueError(f"{rpc.full_name}: response_body {rule.response_body!r} is not a response field")
         serialize = message_factory.GetMessageClass(rpc.input_type).SerializeToString
