@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from runtime.aws import AwsClients
 from runtime.settings import Settings
+from services.commerce.adapters.form_store import FormStore
 from services.commerce.adapters.link_store import LinkStore
 
 
@@ -17,3 +18,14 @@ def link_store(settings: Settings, aws: AwsClients) -> LinkStore:
     from services.commerce.adapters.link_sqlite import SqliteLinkStore
 
     return SqliteLinkStore(settings.data_dir / f"{table}.sqlite3")
+
+
+def form_store(settings: Settings, aws: AwsClients) -> FormStore:
+    table = settings.table(settings.forms_table)
+    if settings.store == "dynamodb":
+        from services.commerce.adapters.form_dynamodb import DynamoFormStore
+
+        return DynamoFormStore(aws, table)
+    from services.commerce.adapters.form_sqlite import SqliteFormStore
+
+    return SqliteFormStore(settings.data_dir / f"{table}.sqlite3")

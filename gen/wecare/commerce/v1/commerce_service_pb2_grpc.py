@@ -3,7 +3,9 @@
 import grpc
 import warnings
 
+from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
+from wecare.commerce.v1 import forms_pb2 as wecare_dot_commerce_dot_v1_dot_forms__pb2
 from wecare.commerce.v1 import links_pb2 as wecare_dot_commerce_dot_v1_dot_links__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -74,6 +76,81 @@ class CommerceServiceStub:
                 request_serializer=wecare_dot_commerce_dot_v1_dot_links__pb2.ListClicksRequest.SerializeToString,
                 response_deserializer=wecare_dot_commerce_dot_v1_dot_links__pb2.ListClicksResponse.FromString,
                 _registered_method=True)
+        self.CreateForm = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/CreateForm',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.CreateFormRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.Form.FromString,
+                _registered_method=True)
+        self.GetForm = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/GetForm',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.GetFormRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.Form.FromString,
+                _registered_method=True)
+        self.ListForms = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/ListForms',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.ListFormsRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.ListFormsResponse.FromString,
+                _registered_method=True)
+        self.UpdateForm = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/UpdateForm',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.UpdateFormRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.Form.FromString,
+                _registered_method=True)
+        self.DeleteForm = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/DeleteForm',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.DeleteFormRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.PreviewForm = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/PreviewForm',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.PreviewFormRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.Form.FromString,
+                _registered_method=True)
+        self.PublishForm = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/PublishForm',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.PublishFormRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.Form.FromString,
+                _registered_method=True)
+        self.DeprecateForm = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/DeprecateForm',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.DeprecateFormRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.Form.FromString,
+                _registered_method=True)
+        self.CreateFormInvitation = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/CreateFormInvitation',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.CreateFormInvitationRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.FormInvitation.FromString,
+                _registered_method=True)
+        self.BatchCreateFormInvitations = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/BatchCreateFormInvitations',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.BatchCreateFormInvitationsRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.BatchCreateFormInvitationsResponse.FromString,
+                _registered_method=True)
+        self.GetFormInvitation = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/GetFormInvitation',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.GetFormInvitationRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.FormInvitation.FromString,
+                _registered_method=True)
+        self.UpdateFormInvitation = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/UpdateFormInvitation',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.UpdateFormInvitationRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.FormInvitation.FromString,
+                _registered_method=True)
+        self.SubmitFormResponse = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/SubmitFormResponse',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.SubmitFormResponseRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.SubmitFormResponseResponse.FromString,
+                _registered_method=True)
+        self.ListFormResponses = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/ListFormResponses',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.ListFormResponsesRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.ListFormResponsesResponse.FromString,
+                _registered_method=True)
+        self.ExportFormResponses = channel.unary_stream(
+                '/wecare.commerce.v1.CommerceService/ExportFormResponses',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.ExportFormResponsesRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
 
 
 class CommerceServiceServicer:
@@ -133,6 +210,119 @@ class CommerceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateForm(self, request, context):
+        """-- Forms -------------------------------------------------------------------------------------------------
+
+        Creates a form (a DRAFT: nothing on WhatsApp yet).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetForm(self, request, context):
+        """Gets one form.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListForms(self, request, context):
+        """Lists forms in creation order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateForm(self, request, context):
+        """Changes a DRAFT form (FAILED_PRECONDITION once published: deprecate it and create another).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteForm(self, request, context):
+        """Deletes a DRAFT form and its draft Flow on WhatsApp.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PreviewForm(self, request, context):
+        """Sends the form's Flow JSON to WhatsApp (CreateWhatsAppFlow, or UpdateWhatsAppFlowAssets when it changed) and
+        gets a web preview (GetWhatsAppFlowPreview). FAILED_PRECONDITION with Meta's validation errors if any.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PublishForm(self, request, context):
+        """Publishes the form's Flow (sync as PreviewForm, then PublishWhatsAppFlow): it becomes sendable and fixed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeprecateForm(self, request, context):
+        """Deprecates a published form's Flow (DeprecateWhatsAppFlow): no new invitations; earlier ones still answer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateFormInvitation(self, request, context):
+        """Prepares one send of a published form: a flow token bound to the contact, recipient, message and job, and
+        the message content carrying it (a `flow` message, or a template's FLOW button). Messaging, bulk and the
+        console call it before they send.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchCreateFormInvitations(self, request, context):
+        """Prepares up to 1,000 sends at once (one per recipient of a bulk job).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetFormInvitation(self, request, context):
+        """Gets one invitation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateFormInvitation(self, request, context):
+        """Records the message that carried an invitation, once the sender knows it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitFormResponse(self, request, context):
+        """An answer to a form, from messaging's ingest of an inbound interactive `nfm_reply`: checked against the
+        form (INVALID_ARGUMENT naming `response_json.<key>`, nothing stored), stored once per flow token and per
+        wamid, then mapped onto the contact (fields, attributes, an opt-in's consent with the form as source).
+        NOT_FOUND for a flow token that is not ours.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFormResponses(self, request, context):
+        """The responses to a form, or (with `forms/-`) a contact's or a bulk job's responses to any form.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportFormResponses(self, request, context):
+        """Every response to a form as CSV (text/csv, streamed): one row a response, one column a field.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CommerceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -170,6 +360,81 @@ def add_CommerceServiceServicer_to_server(servicer, server):
                     servicer.ListClicks,
                     request_deserializer=wecare_dot_commerce_dot_v1_dot_links__pb2.ListClicksRequest.FromString,
                     response_serializer=wecare_dot_commerce_dot_v1_dot_links__pb2.ListClicksResponse.SerializeToString,
+            ),
+            'CreateForm': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateForm,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.CreateFormRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.Form.SerializeToString,
+            ),
+            'GetForm': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetForm,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.GetFormRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.Form.SerializeToString,
+            ),
+            'ListForms': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListForms,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.ListFormsRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.ListFormsResponse.SerializeToString,
+            ),
+            'UpdateForm': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateForm,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.UpdateFormRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.Form.SerializeToString,
+            ),
+            'DeleteForm': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteForm,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.DeleteFormRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'PreviewForm': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewForm,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.PreviewFormRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.Form.SerializeToString,
+            ),
+            'PublishForm': grpc.unary_unary_rpc_method_handler(
+                    servicer.PublishForm,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.PublishFormRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.Form.SerializeToString,
+            ),
+            'DeprecateForm': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeprecateForm,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.DeprecateFormRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.Form.SerializeToString,
+            ),
+            'CreateFormInvitation': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateFormInvitation,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.CreateFormInvitationRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.FormInvitation.SerializeToString,
+            ),
+            'BatchCreateFormInvitations': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchCreateFormInvitations,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.BatchCreateFormInvitationsRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.BatchCreateFormInvitationsResponse.SerializeToString,
+            ),
+            'GetFormInvitation': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFormInvitation,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.GetFormInvitationRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.FormInvitation.SerializeToString,
+            ),
+            'UpdateFormInvitation': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateFormInvitation,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.UpdateFormInvitationRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.FormInvitation.SerializeToString,
+            ),
+            'SubmitFormResponse': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitFormResponse,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.SubmitFormResponseRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.SubmitFormResponseResponse.SerializeToString,
+            ),
+            'ListFormResponses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFormResponses,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.ListFormResponsesRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.ListFormResponsesResponse.SerializeToString,
+            ),
+            'ExportFormResponses': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportFormResponses,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.ExportFormResponsesRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -365,6 +630,411 @@ class CommerceService:
             '/wecare.commerce.v1.CommerceService/ListClicks',
             wecare_dot_commerce_dot_v1_dot_links__pb2.ListClicksRequest.SerializeToString,
             wecare_dot_commerce_dot_v1_dot_links__pb2.ListClicksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateForm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/CreateForm',
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.CreateFormRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.Form.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetForm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/GetForm',
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.GetFormRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.Form.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListForms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/ListForms',
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.ListFormsRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.ListFormsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateForm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/UpdateForm',
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.UpdateFormRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.Form.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteForm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/DeleteForm',
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.DeleteFormRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewForm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/PreviewForm',
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.PreviewFormRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.Form.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PublishForm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/PublishForm',
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.PublishFormRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.Form.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeprecateForm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/DeprecateForm',
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.DeprecateFormRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.Form.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateFormInvitation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/CreateFormInvitation',
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.CreateFormInvitationRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.FormInvitation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchCreateFormInvitations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/BatchCreateFormInvitations',
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.BatchCreateFormInvitationsRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.BatchCreateFormInvitationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFormInvitation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/GetFormInvitation',
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.GetFormInvitationRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.FormInvitation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateFormInvitation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/UpdateFormInvitation',
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.UpdateFormInvitationRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.FormInvitation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitFormResponse(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/SubmitFormResponse',
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.SubmitFormResponseRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.SubmitFormResponseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFormResponses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/ListFormResponses',
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.ListFormResponsesRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.ListFormResponsesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportFormResponses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/ExportFormResponses',
+            wecare_dot_commerce_dot_v1_dot_forms__pb2.ExportFormResponsesRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
             options,
             channel_credentials,
             insecure,

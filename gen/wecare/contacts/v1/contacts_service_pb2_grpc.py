@@ -111,7 +111,8 @@ class ContactsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateContact(self, request, context):
-        """Updates the fields named in update_mask. A stale etag gives ABORTED; no etag skips the check.
+        """Updates the fields named in update_mask. A stale etag gives ABORTED; no etag skips the check. Services:
+        commerce writes a form's answers onto the contact that gave them.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
