@@ -142,6 +142,38 @@ def inbound_image_event(
     return _envelope(phone_hex, value, at, region, account)
 
 
+def inbound_flow_reply_event(
+    phone_hex: str,
+    sender: str,
+    wamid: str,
+    *,
+    context_wamid: str,
+    response_json: str,
+    at: float,
+    region: str,
+    name: str = "",
+    account: str = "000000000000",
+) -> dict[str, Any]:
+    """A customer's answer to a Flow: an interactive `nfm_reply` replying to the flow message (context.id)."""
+    value = {
+        "contacts": [{"profile": {"name": name or "Sandbox Customer"}, "wa_id": sender.lstrip("+")}],
+        "messages": [
+            {
+                "context": {"from": display_number(phone_hex), "id": context_wamid},
+                "from": sender.lstrip("+"),
+                "id": wamid,
+                "timestamp": str(int(at)),
+                "type": "interactive",
+                "interactive": {
+                    "type": "nfm_reply",
+                    "nfm_reply": {"name": "flow", "body": "Sent", "response_json": response_json},
+                },
+            }
+        ],
+    }
+    return _envelope(phone_hex, value, at, region, account)
+
+
 class EventSink:
     """Holds events until due, then delivers them to IngestEvents in batches, retrying with backoff."""
 

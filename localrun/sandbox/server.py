@@ -12,8 +12,12 @@ shape, delivered in batches to messaging's IngestEvents (localrun.sandbox.events
 What Meta would refuse only later (unknown template, wrong parameter count, unknown media id, a recipient
 configured to fail) is accepted and then reported by a `failed` status event with Meta's code, as in reality.
 
+WhatsApp Flows (EUM Social's Flow API, the flow tokens of accepted flow messages, a customer answering a form)
+are localrun.sandbox.flows.
+
 Control (for tests and benchmarks, not part of any AWS API): GET /sandbox/health, GET/POST /sandbox/config,
-POST /sandbox/inbound (a customer writes, or sends a picture: emits an inbound message event)."""
+POST /sandbox/inbound (a customer writes, or sends a picture: emits an inbound message event), GET
+/sandbox/flows/sent and POST /sandbox/flows/reply (a customer answers a form: emits its nfm_reply event)."""
 
 from __future__ import annotations
 
@@ -36,6 +40,7 @@ from typing import Any
 from aiohttp import web
 
 from localrun.sandbox.events import EventSink, inbound_image_event, inbound_text_event, status_event
+from localrun.sandbox.flows import FlowDesk, FlowError, SentFlow
 from localrun.sandbox.log import Call, LogWriter
 
 log = logging.getLogger("wecare.sandbox")
@@ -236,6 +241,7 @@ class Sandbox:
         self._media: dict[str, tuple[str, str]] = {}  # media id -> (phone hex, mime type)
         self._recent_sends: deque[int] = deque()
         self.accepted: dict[str, int] = defaultdict(int)
+        self.flows = FlowDesk()
 
     # --- request plumbing ---------------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -245,14 +251,30 @@ class Sandbox:
         app.router.add_post("/v1/whatsapp/media/get", self._rest(self.get_media))
         app.router.add_get("/v1/whatsapp/template/list", self._rest(self.list_templates))
         app.router.add_get("/v1/whatsapp/template", self._rest(self.get_template))
+        flows = self.flows
+        for method, path, operation in (
+            ("POST", "/v1/whatsapp/flow/create", flows.create),
+            ("POST", "/v1/whatsapp/flow/update", flows.update),
+            ("POST", "/v1/whatsapp/flow/assets/update", flows.update_assets),
+            ("POST", "/v1/whatsapp/flow/publish", flows.publish),
+            ("POST", "/v1/whatsapp/flow/deprecate", flows.deprecate),
+            ("GET", "/v1/whatsapp/flow", flows.get),
+            ("GET", "/v1/whatsapp/flow/list", flows.list),
+            ("DELETE", "/v1/whatsapp/flow", flows.delete),
+        ):
+            app.router.add_route(method, path, self._rest(_flow_call(operation)))
+        app.router.add_get("/v1/whatsapp/flow/preview", self._rest(self.flow_preview, with_request=True))
         app.router.add_post("/", self.json_protocol)
         app.router.add_get("/sandbox/health", self.health)
         app.router.add_get("/sandbox/config", self.get_config)
         app.router.add_post("/sandbox/config", self.set_config)
         app.router.add_post("/sandbox/inbound", self.customer_writes)
+        app.router.add_get("/sandbox/flows/sent", self.flow_tokens_sent)
+        app.router.add_post("/sandbox/flows/reply", self.customer_answers)
+        app.router.add_get("/sandbox/flows/{flow_id}/preview", self.flow_preview_page)
         return app
 
-    def _rest(self, handler):
+    def _rest(self, handler, with_request: bool = False):
         async def handle(request: web.Request) -> web.Response:
             if not request.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256"):
                 return _rest_error(AwsError("UnrecognizedClientException", "missing SigV4 signature", 403))
@@ -260,7 +282,7 @@ class Sandbox:
                 body = await request.json() if request.method == "POST" else dict(request.query)
                 if not isinstance(body, dict):
                     raise _validation("the request body must be a JSON object")
-                result = await handler(body)
+                result = await (handler(body, request) if with_request else handler(body))
             except AwsError as exc:
                 return _rest_error(exc)
             except (ValueError, json.JSONDecodeError) as exc:
@@ -311,6 +333,10 @@ class Sandbox:
         if not isinstance(message, dict):
             raise _validation("message is not a JSON object (Meta's message object)")
         check_meta_message(message)
+        try:
+            flow = self.flows.token_of(message)
+        except FlowError as exc:
+            raise AwsError(exc.code, exc.message, exc.status) from None
         await self._delays()
         if self.config.throttle_next > 0:
             self.config.throttle_next -= 1
@@ -331,6 +357,8 @@ class Sandbox:
         callback = message.get("biz_opaque_callback_data", "")
         self.log.append(Call(now_ns, "WHATSAPP", origination, to, wamid, callback))
         self.accepted["WHATSAPP"] += 1
+        if flow is not None:
+            self.flows.record(SentFlow(flow[0], flow[1], to, phone_hex, wamid, now_ns))
         self._emit_statuses(phone_hex, to, wamid, callback, message)
         if self.config.response_delay_ms:
             await asyncio.sleep(self.config.response_delay_ms / 1000)
@@ -346,6 +374,8 @@ class Sandbox:
             failure = ("130429", "Rate limit hit")
         elif (code := self.config.fail_recipients.get(to) or self.config.fail_recipients.get("+" + to)) is not None:
             failure = (str(code), "Message failed to send")
+        elif (flow := self.flows.token_of(message)) and (problem := self.flows.problem(flow[1])):
+            failure = problem
         elif message.get("type") == "template":
             failure = template_problem(message)
         elif message.get("type") in ("image", "audio", "video", "document", "sticker"):
@@ -525,6 +555,47 @@ class Sandbox:
             event = inbound_text_event(phone_hex, sender, wamid, str(body.get("text", "")), name, now, self.region)
         self.sink.schedule(time.time(), event)
         return web.json_response({"wamid": wamid})
+
+    # --- Flows -------------------------------------------------------------------------------------------
+    async def flow_preview(self, query: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        return await _flow_call(lambda q: self.flows.preview(q, request.host))(query)
+
+    async def flow_preview_page(self, request: web.Request) -> web.Response:
+        page = self.flows.preview_page(request.match_info["flow_id"], request.query.get("token", ""))
+        if page is None:
+            return web.json_response({"error": "no such preview (or it was invalidated)"}, status=404)
+        return web.json_response(page)
+
+    async def flow_tokens_sent(self, request: web.Request) -> web.Response:
+        return web.json_response({"sent": self.flows.sent_to(request.query.get("to", ""))})
+
+    async def customer_answers(self, request: web.Request) -> web.Response:
+        """{"flow_token": "...", "response": {answers}, "wamid"?, "from"?}: the recipient fills the form in."""
+        if self.sink is None:
+            return web.json_response({"error": "no ingest configured"}, status=409)
+        try:
+            body = await request.json()
+            wamid, event = self.flows.reply_event(body if isinstance(body, dict) else {}, self.region)
+        except FlowError as exc:
+            return web.json_response({"error": exc.message}, status=exc.status)
+        except ValueError:
+            return web.json_response({"error": "send a JSON object"}, status=400)
+        self.sink.schedule(time.time(), event)
+        return web.json_response({"wamid": wamid})
+
+
+def _flow_call(operation):
+    """A Flow API operation as a rest handler: the WABA id checked, the desk's refusals as AWS errors."""
+
+    async def handle(body: dict[str, Any]) -> dict[str, Any]:
+        if not WABA_ID.match(str(body.get("id", ""))):
+            raise _validation("id must be `waba-<32 hex>` or its ARN")
+        try:
+            return operation(body)
+        except FlowError as exc:
+            raise AwsError(exc.code, exc.message, exc.status) from None
+
+    return handle
 
 
 def _template_id(t: dict[str, Any]) -> str:
