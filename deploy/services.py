@@ -183,8 +183,28 @@ SERVICES: tuple[Service, ...] = (
         "services.commerce",
         50055,
         "commerce_address",
-        # LinkTable now; FormsTable, InvoiceTable and PayTable join `tables` when their stores land.
-        aws=Aws(tables=("link_table",), append_tables=("audit_table",)),
+        # InvoiceTable and PayTable join `tables` when their stores land.
+        calls=("contacts",),  # a form's answers are written onto the contact
+        aws=Aws(
+            tables=("link_table", "forms_table"),
+            append_tables=("audit_table",),
+            statements=(
+                (
+                    (  # a form's WhatsApp Flow, in the WABA it lives in
+                        "social-messaging:CreateWhatsAppFlow",
+                        "social-messaging:ListWhatsAppFlows",
+                        "social-messaging:UpdateWhatsAppFlow",
+                        "social-messaging:UpdateWhatsAppFlowAssets",
+                        "social-messaging:GetWhatsAppFlow",
+                        "social-messaging:GetWhatsAppFlowPreview",
+                        "social-messaging:PublishWhatsAppFlow",
+                        "social-messaging:DeprecateWhatsAppFlow",
+                        "social-messaging:DeleteWhatsAppFlow",
+                    ),
+                    ("arn:${AWS::Partition}:social-messaging:${AWS::Region}:${AWS::AccountId}:waba/*",),
+                ),
+            ),
+        ),
     ),
     Service(
         "gateway",

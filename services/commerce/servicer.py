@@ -1,6 +1,7 @@
-"""The one CommerceService, put together from the RPCs of each resource (rpc/links.py, and forms, invoices and
-payments as they land): every RPC the proto declares is served by exactly one resource's handler, checked when
-the process starts, so an RPC without a handler (or with two) stops the start instead of answering UNIMPLEMENTED."""
+"""The one CommerceService, put together from the RPCs of each resource (rpc/links.py, rpc/forms.py and
+rpc/form_responses.py, and invoices and payments as they land): every RPC the proto declares is served by exactly
+one resource's handler, checked when the process starts, so an RPC without a handler (or with two) stops the start
+instead of answering UNIMPLEMENTED."""
 
 from __future__ import annotations
 

@@ -398,6 +398,23 @@ def test_every_recorded_aws_call_is_allowed_by_its_services_policy(deployed):
     stats = reply.json()["stats"]
     assert (stats["clickCount"], stats["previewCount"]) == ("1", "1"), stats
     assert requests.delete(f"{base}/{link['name']}", headers=auth, timeout=10).status_code == 200
+    # Commerce: a form previewed, published and deprecated (its WhatsApp Flow through EUM Social: the sandbox), an
+    # invitation made, its responses listed and exported as CSV.
+    fields = [{"key": "score", "label": "Score", "type": "FIELD_TYPE_NUMBER", "required": True}]
+    form = requests.post(
+        f"{base}/forms", json={"displayName": "IAM check", "fields": fields}, headers=auth, timeout=10
+    ).json()
+    for method, path, body in (
+        ("POST", f"/{form['name']}:preview", {}),
+        ("POST", f"/{form['name']}:publish", {}),
+        ("POST", f"/{form['name']}/invitations", {"recipient": "+919812345678"}),
+        ("GET", f"/{form['name']}/responses", None),
+        ("GET", f"/{form['name']}/responses:export", None),
+        ("POST", f"/{form['name']}:deprecate", {}),
+    ):
+        reply = requests.request(method, base + path, json=body, headers=auth, timeout=10)
+        assert reply.status_code == 200, f"{method} {path}: {reply.text}"
+    assert reply.json()["state"] == "FORM_STATE_DEPRECATED"
     messaging = deployed.processes["messaging"].address
     with grpc.insecure_channel(messaging) as channel:
         stub = messaging_service_pb2_grpc.MessagingServiceStub(channel)
@@ -411,6 +428,7 @@ def test_every_recorded_aws_call_is_allowed_by_its_services_policy(deployed):
     assert {"contacts", "messaging", "ai", "commerce"} <= owners, owners
     services = {(c["owner"], c["signing_name"]) for c in calls}
     assert ("messaging", "social-messaging") in services and ("messaging", "sqs") in services, services
+    assert ("commerce", "social-messaging") in services, services
     roles, bucket_policy = _policies()
     refused = []
     for call in calls:

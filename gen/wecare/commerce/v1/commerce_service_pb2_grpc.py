@@ -29,9 +29,9 @@ if _version_not_supported:
 
 
 class CommerceServiceStub:
-    """Who acted on what the business sent: tracked links (LinkTable), and, as they land, forms as WhatsApp Flows
-    (FormsTable), invoices (InvoiceTable) and payments (PayTable). Each resource's messages live in a file of
-    their own in this package (links.proto, ...); the RPCs are declared here, grouped by resource.
+    """Who acted on what the business sent: tracked links (LinkTable), forms as WhatsApp Flows (FormsTable), and, as
+    they land, invoices (InvoiceTable) and payments (PayTable). Each resource's messages live in a file of their
+    own in this package (links.proto, forms.proto, ...); the RPCs are declared here, grouped by resource.
     -- Links -------------------------------------------------------------------------------------------------
     """
 
@@ -154,9 +154,9 @@ class CommerceServiceStub:
 
 
 class CommerceServiceServicer:
-    """Who acted on what the business sent: tracked links (LinkTable), and, as they land, forms as WhatsApp Flows
-    (FormsTable), invoices (InvoiceTable) and payments (PayTable). Each resource's messages live in a file of
-    their own in this package (links.proto, ...); the RPCs are declared here, grouped by resource.
+    """Who acted on what the business sent: tracked links (LinkTable), forms as WhatsApp Flows (FormsTable), and, as
+    they land, invoices (InvoiceTable) and payments (PayTable). Each resource's messages live in a file of their
+    own in this package (links.proto, forms.proto, ...); the RPCs are declared here, grouped by resource.
     -- Links -------------------------------------------------------------------------------------------------
     """
 
@@ -445,9 +445,9 @@ def add_CommerceServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class CommerceService:
-    """Who acted on what the business sent: tracked links (LinkTable), and, as they land, forms as WhatsApp Flows
-    (FormsTable), invoices (InvoiceTable) and payments (PayTable). Each resource's messages live in a file of
-    their own in this package (links.proto, ...); the RPCs are declared here, grouped by resource.
+    """Who acted on what the business sent: tracked links (LinkTable), forms as WhatsApp Flows (FormsTable), and, as
+    they land, invoices (InvoiceTable) and payments (PayTable). Each resource's messages live in a file of their
+    own in this package (links.proto, forms.proto, ...); the RPCs are declared here, grouped by resource.
     -- Links -------------------------------------------------------------------------------------------------
     """
 
