@@ -98,3 +98,13 @@ async def test_a_form_that_maps_nothing_never_calls_contacts(env):
     contacts.failures.append(Unavailable("would fail"))
     response, _ = await responses.submit(submission(token, "wamid.1", {"q": "Fine"}))
     assert response.contact_sync is ContactSync.NONE and contacts.failures  # untouched
+
+
+async def test_the_sender_is_read_as_whatsapp_writes_it(env):
+    published, _, invitations, responses, _ = env
+    _, (made,) = await invitations.create(
+        published.id, [InvitationRequest(recipient="+1 415 555 0123")], [""], "service:bulk"
+    )
+    answer = json.dumps({"flow_token": made.token, **GOOD_ANSWERS})
+    response, _ = await responses.submit(Submission(answer, "14155550123", "wamid.us"))  # wa_id: no `+`
+    assert response.recipient == "+14155550123"

@@ -150,7 +150,9 @@ class Responses:
                 FieldViolation("reply_wamid", f"required: the inbound message's wamid (at most {MAX_WAMID})")
             )
         message_id = reference(given.reply_message, "messages", "reply_message", problems)
-        sender = phones.e164(given.sender.strip(), self._region) if given.sender.strip() else None
+        raw = given.sender.strip()
+        raw = "+" + raw if raw.isdigit() else raw  # a wa_id is international, without its `+`
+        sender = phones.e164(raw, self._region) if raw else None
         if sender is None:
             problems.append(FieldViolation("sender", "required: the number that answered, E.164"))
         if problems:
