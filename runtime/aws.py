@@ -4,7 +4,8 @@ process, endpoints from settings so the same code talks to AWS, to the embedded 
 Every client is instrumented through botocore's event hooks: a client span per API call (a child of the RPC that
 made it, so one trace runs from the gateway down to DynamoDB), and, when WECARE_AWS_CALL_LOG names a file, one
 JSON line per call naming the caller, the operation and the resources it touches (the IAM check in tests reads
-them; values that could hold personal data are not written)."""
+them; values that could hold personal data are not written). WECARE_DYNAMODB_CAPACITY_LOG adds the DynamoDB
+capacity log (runtime/capacity_log.py) the same way: one line per request, its items' sizes and keys' displays."""
 
 from __future__ import annotations
 
@@ -92,6 +93,11 @@ class AwsClients:
                 _append(path, call_record(owner, region, model, params))
 
             events.register("before-parameter-build", record)
+        if self._settings.dynamodb_capacity_log and client.meta.service_model.service_name == "dynamodb":
+            from runtime.capacity_log import CapacityRecorder  # opt-in: nothing of it is loaded otherwise
+
+            capacity_path = self._settings.dynamodb_capacity_log
+            CapacityRecorder(self._owner, lambda record: _append(capacity_path, record)).register(events)
 
     async def close(self) -> None:
         await self._stack.aclose()

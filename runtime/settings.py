@@ -77,6 +77,8 @@ class Settings:
     log_level: str = setting("INFO")
     trace_file: str = setting("")  # JSON lines of finished spans, for local runs and tests
     aws_call_log: str = setting("")  # JSON lines naming every AWS call and its resources (the IAM check in tests)
+    # JSON lines describing every DynamoDB request's items and sizes (runtime/capacity_log.py; `make bench dynamodb`)
+    dynamodb_capacity_log: str = setting("")
     otlp_endpoint: str = setting("", env="OTEL_EXPORTER_OTLP_ENDPOINT")
     # Shutdown: health turns NOT_SERVING, then after drain_seconds the server stops taking new calls and
     # gives in-flight calls grace_seconds to finish.
