@@ -285,7 +285,8 @@ def growth(report: Report, small: tuple[Window, Tally], large: tuple[Window, Tal
     items = grown(ts.item_max, tl.item_max)
     requests = grown(ts.request_max, tl.request_max)
     report.add(
-        f"dynamodb bulk: items / requests that grow with the job ({ws.work} -> {wl.work} recipients)",
+        f"dynamodb bulk: items / requests that grow with the job ({ws.work} -> {wl.work} recipients, "
+        f"{Settings().bulk_chunk_size} a chunk)",
         "items: " + ("; ".join(items) or "none"),
         "requests: " + ("; ".join(requests) or "none"),
         "-",
@@ -318,6 +319,8 @@ def write_files(out: Path, results: list[Result]) -> None:
         "units a second at the window's rate for all keys of the pattern, and for its hottest key with its share of",
         "a partition's limit (1,000 WCU/s, 3,000 RCU/s). `failed`: refused conditions and cancelled transactions,",
         "included in WCU. `timed`: a second while the work runs, at any rate (bulk: polls, told apart by 2 job sizes).",
+        "A pattern marked `per item` has a key for about every unit of work (`msg#*`): its keys do not get hotter",
+        "with the rate, there are more of them; its hottest key shows all the units it took in the run, unscaled.",
         "",
     ]
     tsv = [
@@ -339,7 +342,8 @@ def write_files(out: Path, results: list[Result]) -> None:
         for r in result.rows:
             w, rd = r.hottest_wcu, r.hottest_rcu
             md.append(
-                f"| {r.where} | {r.keys} | {r.wcu_per:.3f} | {r.failed_per:.3f} | {r.rcu_per:.3f} | "
+                f"| {r.where}{' (per item)' if r.per_item else ''} | {r.keys} | "
+                f"{r.wcu_per:.3f} | {r.failed_per:.3f} | {r.rcu_per:.3f} | "
                 f"{r.wcu_timed:.2f} | {r.rcu_timed:.2f} | {_units(r.wcu_rate)} | {_units(r.rcu_rate)} | "
                 f"{w.key[2]} {_units(w.wcu_rate)} ({w.wcu_share:.2f}) | "
                 f"{rd.key[2]} {_units(rd.rcu_rate)} ({rd.rcu_share:.2f}) | {r.largest_item:,} |"
@@ -394,8 +398,9 @@ async def measure(root: Path, progress=print, jobs: tuple[int, ...] = JOBS) -> t
         try:
             await asyncio.to_thread(stack_cm.__exit__, None, None, None)
             stopped = ""
-        except RuntimeError as exc:
-            stopped = str(exc).splitlines()[0] + " (" + (str(exc).splitlines() or [""])[-1].strip() + ")"
+        except RuntimeError as exc:  # e.g. moto exiting 1 on SIGTERM after a heavy run
+            lines = str(exc).splitlines()
+            stopped = "; ".join([lines[0], *(x.strip() for x in lines if "exit 1" in x or "cleanly" in x)])
     return windows, schemas, log, stopped
 
 
@@ -409,7 +414,7 @@ def analyse(windows: list[Window], schemas: dict, log: Path) -> tuple[list[Resul
     for w in rest:
         if not w.name.startswith("bulk-"):
             scaled = scale(tallies[w.name], w.seconds, w.work, w.rate, idle, idle_window.seconds)
-            results.append(Result(w, tallies[w.name], scaled, by_pattern(scaled)))
+            results.append(Result(w, tallies[w.name], scaled, by_pattern(scaled, w.work)))
     jobs = [(w, tallies[w.name]) for w in rest if w.name.startswith("bulk-")]
     if len(jobs) == 2:
         runs = [(t, w.seconds, w.work) for w, t in jobs]
@@ -425,7 +430,7 @@ def analyse(windows: list[Window], schemas: dict, log: Path) -> tuple[list[Resul
         first, last = jobs[0][0], jobs[-1][0]
         notes = "; ".join(w.note for w, _t in jobs)
         window = Window("bulk", "recipient", sum(w.work for w, _t in jobs), JOB_RATE, first.start, last.end, notes)
-        results.append(Result(window, merged, scaled, by_pattern(scaled)))
+        results.append(Result(window, merged, scaled, by_pattern(scaled, jobs[-1][0].work)))
     return results, jobs
 
 

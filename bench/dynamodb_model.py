@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -421,6 +421,7 @@ class PatternRow:
     wcu_timed: float  # a second while the work runs, at any rate (polls)
     rcu_timed: float
     largest_item: int
+    per_item: bool = False  # a key a unit of work: the hottest key's figures are its whole run's units, unscaled
 
     @property
     def hot(self) -> bool:
@@ -431,14 +432,21 @@ class PatternRow:
         return f"{self.table}{'/' + self.index if self.index else ''} {self.pattern}"
 
 
-def by_pattern(scaled: list[Scaled]) -> list[PatternRow]:
-    """Keys grouped by (table, index, pattern), the hottest first; each row names its hottest key."""
+def by_pattern(scaled: list[Scaled], work: int = 0) -> list[PatternRow]:
+    """Keys grouped by (table, index, pattern), the hottest first; each row names its hottest key.
+
+    A pattern with a key of its own for (about) every unit of work (`msg#*`: one a message) does not get hotter
+    a key with the rate, it gets more keys: its hottest key is shown with all the units it took in the run (as if
+    in one second, a bound), not scaled. Shared keys (`feed`, `q#<phone>`, `b#<batch>`) are scaled."""
     groups: dict[tuple[str, str, str], list[Scaled]] = defaultdict(list)
     for s in scaled:
         table, index, partition = s.key
         groups[(table, index, pattern(partition))].append(s)
     rows = []
     for (table, index, pat), members in groups.items():
+        per_item = work > 0 and len(members) >= max(2, work / 2)
+        if per_item:
+            bounded = [replace(m, wcu_rate=m.load.wcu, rcu_rate=m.load.rcu) for m in members]
         rows.append(
             PatternRow(
                 table,
@@ -449,12 +457,13 @@ def by_pattern(scaled: list[Scaled]) -> list[PatternRow]:
                 sum(m.rcu_per for m in members),
                 sum(m.wcu_rate for m in members),
                 sum(m.rcu_rate for m in members),
-                max(members, key=lambda m: m.wcu_rate),
-                max(members, key=lambda m: m.rcu_rate),
+                max(bounded if per_item else members, key=lambda m: m.wcu_rate),
+                max(bounded if per_item else members, key=lambda m: m.rcu_rate),
                 sum(m.failed_per for m in members),
                 sum(m.wcu_timed for m in members),
                 sum(m.rcu_timed for m in members),
                 max(m.load.largest_item for m in members),
+                per_item,
             )
         )
     return sorted(rows, key=lambda r: -max(r.hottest_wcu.wcu_share, r.hottest_rcu.rcu_share))

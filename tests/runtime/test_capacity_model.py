@@ -197,3 +197,15 @@ def test_polls_are_told_apart_from_per_recipient_work_by_two_runs():
     scaled = {s.key[2]: s for s in scale_fitted([(small, 40, 20), (large, 80, 60)], 1000.0, None, 0)}
     assert scaled["job"].rcu_rate == 4 and scaled["job"].rcu_per == 0
     assert scaled["chunk"].wcu_per == 10 and scaled["chunk"].wcu_rate == 10_000
+
+
+def test_a_key_per_item_is_not_scaled_with_the_rate():
+    # 100 messages, each its own msg# key written 3 times; one queue key shared by all of them
+    tally = run(*[put(message(n)) for n in range(100) for _ in range(3)])
+    rows = {r.pattern: r for r in by_pattern(scale(tally, 10.0, 100, 1000.0, None, 0), work=100)}
+    msg = rows["msg#*"]
+    assert msg.per_item and msg.keys == 100
+    assert msg.wcu_rate == 3000  # the table takes 3 writes a message: 3,000 a second at 1,000 messages a second
+    assert msg.hottest_wcu.wcu_rate == 3  # but one message's key only ever takes its own 3
+    # the shared queue key is scaled: one index write a message (the two identical rewrites change no entry)
+    assert not rows["q#*"].per_item and rows["q#*"].hottest_wcu.wcu_rate == 1000
