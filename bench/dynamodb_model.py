@@ -385,9 +385,10 @@ def scale_fitted(
     runs: list[tuple[Tally, float, int]], rate: float, idle: Tally | None, idle_seconds: float
 ) -> list[Scaled]:
     """Like scale() on the larger of two runs of the same work at two sizes (tally, seconds, work), except for
-    keys whose units beyond the idle background follow the time the work ran rather than the work (a job's state
+    reads whose units beyond the idle background follow the time the work ran rather than the work (a job's state
     polled every quarter second costs the same whether the job sends 20 messages a second or 1,000): those are
-    counted a second, at any rate."""
+    counted a second, at any rate. Writes are always counted per unit of work (an upper bound for a lease
+    renewed on a timer): how many a status event takes varies with contention, too much to split two points."""
     (small, s1, w1), (large, s2, w2) = runs
     out = []
     for key in set(small.loads) | set(large.loads):
@@ -395,7 +396,7 @@ def scale_fitted(
         a, b = small.loads.get(key, KeyLoad()), large.loads.get(key, KeyLoad())
         wu = [max(0.0, a.wcu - bw * s1), max(0.0, b.wcu - bw * s2)]
         ru = [max(0.0, a.rcu - br * s1), max(0.0, b.rcu - br * s2)]
-        wt = timed([(w1, s1, wu[0]), (w2, s2, wu[1])])
+        wt = None  # writes are always counted per unit of work: contention makes their two points noisy
         rt = timed([(w1, s1, ru[0]), (w2, s2, ru[1])])
         wcu_per = 0.0 if wt is not None else wu[1] / max(1, w2)
         rcu_per = 0.0 if rt is not None else ru[1] / max(1, w2)

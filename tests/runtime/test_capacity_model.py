@@ -194,9 +194,11 @@ def test_polls_are_told_apart_from_per_recipient_work_by_two_runs():
     small, large = Tally(), Tally()
     small.load(TABLE, "", "job").rcu, large.load(TABLE, "", "job").rcu = 160, 320
     small.load(TABLE, "", "chunk").wcu, large.load(TABLE, "", "chunk").wcu = 200, 600
+    small.load(TABLE, "", "lease").wcu, large.load(TABLE, "", "lease").wcu = 160, 320  # writes: never timed
     scaled = {s.key[2]: s for s in scale_fitted([(small, 40, 20), (large, 80, 60)], 1000.0, None, 0)}
     assert scaled["job"].rcu_rate == 4 and scaled["job"].rcu_per == 0
     assert scaled["chunk"].wcu_per == 10 and scaled["chunk"].wcu_rate == 10_000
+    assert scaled["lease"].wcu_timed == 0 and scaled["lease"].wcu_per == 320 / 60
 
 
 def test_a_key_per_item_is_not_scaled_with_the_rate():
