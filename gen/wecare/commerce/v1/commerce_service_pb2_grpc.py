@@ -6,7 +6,9 @@ import warnings
 from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from wecare.commerce.v1 import forms_pb2 as wecare_dot_commerce_dot_v1_dot_forms__pb2
+from wecare.commerce.v1 import invoices_pb2 as wecare_dot_commerce_dot_v1_dot_invoices__pb2
 from wecare.commerce.v1 import links_pb2 as wecare_dot_commerce_dot_v1_dot_links__pb2
+from wecare.commerce.v1 import payments_pb2 as wecare_dot_commerce_dot_v1_dot_payments__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -29,8 +31,8 @@ if _version_not_supported:
 
 
 class CommerceServiceStub:
-    """Who acted on what the business sent: tracked links (LinkTable), forms as WhatsApp Flows (FormsTable), and, as
-    they land, invoices (InvoiceTable) and payments (PayTable). Each resource's messages live in a file of their
+    """Who acted on what the business sent: tracked links (LinkTable), forms as WhatsApp Flows (FormsTable), invoices
+    (InvoiceTable) and payments (PayTable). Each resource's messages live in a file of their
     own in this package (links.proto, forms.proto, ...); the RPCs are declared here, grouped by resource.
     -- Links -------------------------------------------------------------------------------------------------
     """
@@ -151,11 +153,76 @@ class CommerceServiceStub:
                 request_serializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.ExportFormResponsesRequest.SerializeToString,
                 response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
                 _registered_method=True)
+        self.CreateInvoice = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/CreateInvoice',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.CreateInvoiceRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.Invoice.FromString,
+                _registered_method=True)
+        self.GetInvoice = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/GetInvoice',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.GetInvoiceRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.Invoice.FromString,
+                _registered_method=True)
+        self.ListInvoices = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/ListInvoices',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.ListInvoicesRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.ListInvoicesResponse.FromString,
+                _registered_method=True)
+        self.UpdateInvoice = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/UpdateInvoice',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.UpdateInvoiceRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.Invoice.FromString,
+                _registered_method=True)
+        self.DeleteInvoice = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/DeleteInvoice',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.DeleteInvoiceRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.IssueInvoice = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/IssueInvoice',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.IssueInvoiceRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.Invoice.FromString,
+                _registered_method=True)
+        self.CreditInvoice = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/CreditInvoice',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.CreditInvoiceRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.Invoice.FromString,
+                _registered_method=True)
+        self.SendInvoice = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/SendInvoice',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.SendInvoiceRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.SendInvoiceResponse.FromString,
+                _registered_method=True)
+        self.GetPayment = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/GetPayment',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_payments__pb2.GetPaymentRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_payments__pb2.Payment.FromString,
+                _registered_method=True)
+        self.ListPayments = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/ListPayments',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_payments__pb2.ListPaymentsRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_payments__pb2.ListPaymentsResponse.FromString,
+                _registered_method=True)
+        self.RefundPayment = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/RefundPayment',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_payments__pb2.RefundPaymentRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_payments__pb2.Payment.FromString,
+                _registered_method=True)
+        self.RecordPaymentEvents = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/RecordPaymentEvents',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_payments__pb2.RecordPaymentEventsRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_payments__pb2.RecordPaymentEventsResponse.FromString,
+                _registered_method=True)
+        self.ReconcilePayments = channel.unary_unary(
+                '/wecare.commerce.v1.CommerceService/ReconcilePayments',
+                request_serializer=wecare_dot_commerce_dot_v1_dot_payments__pb2.ReconcilePaymentsRequest.SerializeToString,
+                response_deserializer=wecare_dot_commerce_dot_v1_dot_payments__pb2.ReconcilePaymentsResponse.FromString,
+                _registered_method=True)
 
 
 class CommerceServiceServicer:
-    """Who acted on what the business sent: tracked links (LinkTable), forms as WhatsApp Flows (FormsTable), and, as
-    they land, invoices (InvoiceTable) and payments (PayTable). Each resource's messages live in a file of their
+    """Who acted on what the business sent: tracked links (LinkTable), forms as WhatsApp Flows (FormsTable), invoices
+    (InvoiceTable) and payments (PayTable). Each resource's messages live in a file of their
     own in this package (links.proto, forms.proto, ...); the RPCs are declared here, grouped by resource.
     -- Links -------------------------------------------------------------------------------------------------
     """
@@ -323,6 +390,104 @@ class CommerceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateInvoice(self, request, context):
+        """-- Invoices ----------------------------------------------------------------------------------------------
+
+        Creates a draft invoice.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInvoice(self, request, context):
+        """Gets an invoice or credit note, with its PDF's pre-signed URL once issued.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInvoices(self, request, context):
+        """Lists invoices and credit notes in creation order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateInvoice(self, request, context):
+        """Changes a draft (FAILED_PRECONDITION once issued: correct it with a credit note).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteInvoice(self, request, context):
+        """Deletes a draft (FAILED_PRECONDITION once issued).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IssueInvoice(self, request, context):
+        """Issues a draft: the next number of its financial year, no gaps across processes; then its PDF.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreditInvoice(self, request, context):
+        """Issues a credit note against an issued invoice (it has its own number series).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SendInvoice(self, request, context):
+        """Sends an issued invoice through messaging (its rules apply: window, consent, templates) with a payment
+        request: WhatsApp's order_details, or a tracked link to the provider's pay page.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPayment(self, request, context):
+        """-- Payments ----------------------------------------------------------------------------------------------
+
+        Gets one payment with its refunds and flags.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPayments(self, request, context):
+        """Lists payments, or one invoice's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RefundPayment(self, request, context):
+        """Refunds a captured payment, in part or in full, through the provider's API.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordPaymentEvents(self, request, context):
+        """Payment events, from the gateway's verified `POST /v1/events/payments` and from messaging's ingest
+        (WhatsApp payment statuses): deduplicated by event id, applied in any order, invoices follow.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReconcilePayments(self, request, context):
+        """Per day and per invoice: invoiced, captured, refunded, outstanding; and every mismatch between the
+        provider's records and ours.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CommerceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -436,6 +601,71 @@ def add_CommerceServiceServicer_to_server(servicer, server):
                     request_deserializer=wecare_dot_commerce_dot_v1_dot_forms__pb2.ExportFormResponsesRequest.FromString,
                     response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
             ),
+            'CreateInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateInvoice,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.CreateInvoiceRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.Invoice.SerializeToString,
+            ),
+            'GetInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInvoice,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.GetInvoiceRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.Invoice.SerializeToString,
+            ),
+            'ListInvoices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInvoices,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.ListInvoicesRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.ListInvoicesResponse.SerializeToString,
+            ),
+            'UpdateInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateInvoice,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.UpdateInvoiceRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.Invoice.SerializeToString,
+            ),
+            'DeleteInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteInvoice,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.DeleteInvoiceRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'IssueInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueInvoice,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.IssueInvoiceRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.Invoice.SerializeToString,
+            ),
+            'CreditInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreditInvoice,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.CreditInvoiceRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.Invoice.SerializeToString,
+            ),
+            'SendInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendInvoice,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.SendInvoiceRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_invoices__pb2.SendInvoiceResponse.SerializeToString,
+            ),
+            'GetPayment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPayment,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_payments__pb2.GetPaymentRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_payments__pb2.Payment.SerializeToString,
+            ),
+            'ListPayments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPayments,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_payments__pb2.ListPaymentsRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_payments__pb2.ListPaymentsResponse.SerializeToString,
+            ),
+            'RefundPayment': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefundPayment,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_payments__pb2.RefundPaymentRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_payments__pb2.Payment.SerializeToString,
+            ),
+            'RecordPaymentEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordPaymentEvents,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_payments__pb2.RecordPaymentEventsRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_payments__pb2.RecordPaymentEventsResponse.SerializeToString,
+            ),
+            'ReconcilePayments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReconcilePayments,
+                    request_deserializer=wecare_dot_commerce_dot_v1_dot_payments__pb2.ReconcilePaymentsRequest.FromString,
+                    response_serializer=wecare_dot_commerce_dot_v1_dot_payments__pb2.ReconcilePaymentsResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'wecare.commerce.v1.CommerceService', rpc_method_handlers)
@@ -445,8 +675,8 @@ def add_CommerceServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class CommerceService:
-    """Who acted on what the business sent: tracked links (LinkTable), forms as WhatsApp Flows (FormsTable), and, as
-    they land, invoices (InvoiceTable) and payments (PayTable). Each resource's messages live in a file of their
+    """Who acted on what the business sent: tracked links (LinkTable), forms as WhatsApp Flows (FormsTable), invoices
+    (InvoiceTable) and payments (PayTable). Each resource's messages live in a file of their
     own in this package (links.proto, forms.proto, ...); the RPCs are declared here, grouped by resource.
     -- Links -------------------------------------------------------------------------------------------------
     """
@@ -1035,6 +1265,357 @@ class CommerceService:
             '/wecare.commerce.v1.CommerceService/ExportFormResponses',
             wecare_dot_commerce_dot_v1_dot_forms__pb2.ExportFormResponsesRequest.SerializeToString,
             google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/CreateInvoice',
+            wecare_dot_commerce_dot_v1_dot_invoices__pb2.CreateInvoiceRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_invoices__pb2.Invoice.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/GetInvoice',
+            wecare_dot_commerce_dot_v1_dot_invoices__pb2.GetInvoiceRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_invoices__pb2.Invoice.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInvoices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/ListInvoices',
+            wecare_dot_commerce_dot_v1_dot_invoices__pb2.ListInvoicesRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_invoices__pb2.ListInvoicesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/UpdateInvoice',
+            wecare_dot_commerce_dot_v1_dot_invoices__pb2.UpdateInvoiceRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_invoices__pb2.Invoice.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/DeleteInvoice',
+            wecare_dot_commerce_dot_v1_dot_invoices__pb2.DeleteInvoiceRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/IssueInvoice',
+            wecare_dot_commerce_dot_v1_dot_invoices__pb2.IssueInvoiceRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_invoices__pb2.Invoice.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreditInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/CreditInvoice',
+            wecare_dot_commerce_dot_v1_dot_invoices__pb2.CreditInvoiceRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_invoices__pb2.Invoice.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/SendInvoice',
+            wecare_dot_commerce_dot_v1_dot_invoices__pb2.SendInvoiceRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_invoices__pb2.SendInvoiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPayment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/GetPayment',
+            wecare_dot_commerce_dot_v1_dot_payments__pb2.GetPaymentRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_payments__pb2.Payment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPayments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/ListPayments',
+            wecare_dot_commerce_dot_v1_dot_payments__pb2.ListPaymentsRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_payments__pb2.ListPaymentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefundPayment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/RefundPayment',
+            wecare_dot_commerce_dot_v1_dot_payments__pb2.RefundPaymentRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_payments__pb2.Payment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordPaymentEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/RecordPaymentEvents',
+            wecare_dot_commerce_dot_v1_dot_payments__pb2.RecordPaymentEventsRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_payments__pb2.RecordPaymentEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReconcilePayments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.commerce.v1.CommerceService/ReconcilePayments',
+            wecare_dot_commerce_dot_v1_dot_payments__pb2.ReconcilePaymentsRequest.SerializeToString,
+            wecare_dot_commerce_dot_v1_dot_payments__pb2.ReconcilePaymentsResponse.FromString,
             options,
             channel_credentials,
             insecure,
