@@ -105,6 +105,22 @@ class Settings:
     link_rate_burst: int = setting(0)
     # Commerce: tracked links. Short URLs are `<links_base_url>/l/<code>` (the gateway's public address).
     links_base_url: str = setting("http://127.0.0.1:8080")
+    # Commerce: invoices. The seller as printed on them; its state decides CGST+SGST (same state) or IGST.
+    invoice_business_name: str = setting("WECARE Digital")
+    invoice_business_gstin: str = setting("")
+    invoice_business_state_code: str = setting("29")  # GST state code (29 Karnataka)
+    invoice_business_address: str = setting("")
+    # Commerce: payments. The provider's API (Razorpay; locally the sandbox) and its keys; the webhook secret
+    # the gateway verifies `POST /v1/events/payments` with (empty: every webhook is refused). A phone set up for
+    # WhatsApp payments names its payment configuration here (empty: invoices go with a payment link).
+    payment_api_url: str = setting("https://api.razorpay.com")
+    payment_key_id: str = setting("")
+    payment_key_secret: str = setting("", secret=True)
+    payment_webhook_secret: str = setting("", secret=True)
+    payment_webhook_max_body_bytes: int = setting(262_144)
+    payment_link_days: int = setting(30)  # a link expires this long after its invoice's due date
+    payments_sweep_seconds: float = setting(30.0)  # how often receipts still owed are sent again
+    whatsapp_payments_configuration: str = setting("")
     # Messaging: inbound. Media copies are retried with backoff, then go to inbound-dlq; the inbox stream polls
     # the store's change feed (it sees what every messaging process ingests).
     inbound_media_attempts: int = setting(4)

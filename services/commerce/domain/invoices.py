@@ -329,3 +329,25 @@ def issue(invoice: Invoice, year: str, sequence: int, now: float) -> Invoice:
         update_time=now,
         version=invoice.version + 1,
     )
+
+
+def request_of(invoice: Invoice) -> InvoiceRequest:
+    """A draft back as a request (UpdateInvoice merges the fields its mask names into this, then re-checks all)."""
+    return InvoiceRequest(
+        contact=f"contacts/{invoice.contact}",
+        customer=invoice.customer,
+        lines=tuple(
+            LineRequest(
+                description=line.description,
+                quantity=money.format_quantity(line.quantity_milli),
+                unit_price=line.unit_price,
+                rate_bp=line.rate_bp,
+                hsn=line.hsn,
+                discount=line.discount,
+            )
+            for line in invoice.lines
+        ),
+        discount=invoice.discount,
+        due_date=invoice.due_date,
+        notes=invoice.notes,
+    )

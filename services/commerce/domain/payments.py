@@ -83,6 +83,7 @@ class Payment:
     update_time: float = 0
     event_count: int = 0
     already_paid: bool = False  # set by settle(): captured when other payments had paid the invoice in full
+    receipt: str = ""  # "" | DUE (captured for a known invoice: a receipt is owed) | SENT | REFUSED
     version: int = 0
 
     @property
@@ -167,7 +168,53 @@ def merge(current: Payment | None, seen: Observation, now: float) -> Payment:
         else current.capture_time,
         update_time=now,
         event_count=current.event_count + 1,
+        receipt=current.receipt
+        or ("DUE" if state is PaymentState.CAPTURED and (current.invoice or seen.invoice) else ""),
+        version=current.version + 1,
     )
+
+
+@dataclass(frozen=True)
+class PaymentLink:
+    """A payment request at the provider (Razorpay's Payment Link `plink_...`) for an invoice."""
+
+    id: str
+    invoice: str
+    amount: int
+    provider_url: str  # the provider's hosted page
+    tracked_url: str = ""  # our tracked short link to it
+    create_time: float = 0
+    expire_time: float | None = None
+
+
+@dataclass(frozen=True)
+class ProviderPayment:
+    """A payment as the provider's records have it."""
+
+    id: str
+    state: str  # the provider's status: created, authorized, captured, refunded, failed
+    amount: int
+    amount_refunded: int
+    currency: str
+    invoice: str = ""
+    create_time: float = 0
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What record() did: the payment as it is now, whether the event was a repeat, whether it moved."""
+
+    payment: Payment | None
+    duplicate: bool
+    before: Payment | None = None
+
+    @property
+    def newly_captured(self) -> bool:
+        return (
+            self.payment is not None
+            and self.payment.state is PaymentState.CAPTURED
+            and (self.before is None or self.before.state is not PaymentState.CAPTURED)
+        )
 
 
 def settle(total_owed: int, payments: list[Payment]) -> tuple[int, set[str]]:
