@@ -151,6 +151,10 @@ def deployment(service: Service) -> dict[str, Any]:
                 "name": "WECARE_PAGE_TOKEN_KEY",
                 "valueFrom": {"secretKeyRef": {"name": "wecare-keys", "key": "page-token-key"}},
             },
+            *(
+                {"name": env, "valueFrom": {"secretKeyRef": {"name": "wecare-keys", "key": key}}}
+                for env, key in service.secrets
+            ),
         ],
         "resources": {
             "requests": {"cpu": service.cpu[0], "memory": service.memory[0]},

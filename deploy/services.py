@@ -81,6 +81,7 @@ class Service:
     protocol: str = "grpc"  # grpc | http (the gateway)
     calls: tuple[str, ...] = ()  # services it dials: NetworkPolicy egress here, ingress there
     settings: dict[str, str] = field(default_factory=dict)  # its own ConfigMap, beside the shared one
+    secrets: tuple[tuple[str, str], ...] = ()  # (environment variable, key in the wecare-keys Secret) of its own
     aws: Aws = Aws()
     cpu: tuple[str, str] = ("100m", "1")  # request, limit
     memory: tuple[str, str] = ("256Mi", "512Mi")
@@ -183,11 +184,16 @@ SERVICES: tuple[Service, ...] = (
         "services.commerce",
         50055,
         "commerce_address",
-        # InvoiceTable and PayTable join `tables` when their stores land.
-        calls=("contacts",),  # a form's answers are written onto the contact
+        # Forms: a form's answers are written onto the contact, its WhatsApp Flow lives in EUM Social. Invoices:
+        # their PDFs in the outgoing prefix (messaging sends them from there), invoices and receipts sent through
+        # messaging; the payment provider is outside (HTTPS egress).
+        calls=("contacts", "messaging"),
+        secrets=(("WECARE_PAYMENT_KEY_SECRET", "payment-key-secret"),),
         aws=Aws(
-            tables=("link_table", "forms_table"),
+            tables=("link_table", "forms_table", "invoice_table", "pay_table"),
             append_tables=("audit_table",),
+            read_prefixes=(OUTGOING,),
+            write_prefixes=(OUTGOING,),
             statements=(
                 (
                     (  # a form's WhatsApp Flow, in the WABA it lives in
@@ -213,6 +219,7 @@ SERVICES: tuple[Service, ...] = (
         "gateway_address",
         protocol="http",
         calls=("contacts", "messaging", "bulk", "ai", "commerce"),
+        secrets=(("WECARE_PAYMENT_WEBHOOK_SECRET", "payment-webhook-secret"),),  # verifies /v1/events/payments
         readiness="/readyz",
         liveness="/healthz",
     ),

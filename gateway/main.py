@@ -14,6 +14,7 @@ from aiohttp import web
 from gateway.app import Gateway
 from gateway.console import Console
 from gateway.links import LinkEndpoint
+from gateway.payments import PaymentWebhookEndpoint
 from gateway.ratelimit import RateLimiter
 from gateway.sns import SnsEndpoint
 from runtime import tls
@@ -65,10 +66,11 @@ async def run() -> None:
     tls.use(settings)
     sns = SnsEndpoint.for_settings(settings)
     links = LinkEndpoint.for_settings(settings)
+    payments = PaymentWebhookEndpoint.for_settings(settings)
     gateway = Gateway(
         settings,
         TokenVerifier(settings),
-        extra_routes=[*sns.routes(), *links.routes()],
+        extra_routes=[*sns.routes(), *links.routes(), *payments.routes()],
         admission=RateLimiter.for_settings(settings),
         console=Console(settings),
     )
@@ -81,6 +83,7 @@ async def run() -> None:
     finally:
         await sns.close()
         await links.close()
+        await payments.close()
         tracer_provider.shutdown()
 
 

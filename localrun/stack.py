@@ -74,6 +74,14 @@ PROCESSES: tuple[Process, ...] = (
 )
 
 
+# The local run's payment provider is the sandbox; these keys mean nothing anywhere else.
+LOCAL_PAYMENTS = {
+    "WECARE_PAYMENT_KEY_ID": "rzp_test_local",
+    "WECARE_PAYMENT_KEY_SECRET": "local-only-payment-key-secret",
+    "WECARE_PAYMENT_WEBHOOK_SECRET": "local-only-payment-webhook-secret",
+}
+
+
 class StartFailed(Exception):
     pass
 
@@ -179,12 +187,15 @@ def say(text: str, stream: TextIO | None = None) -> None:
 
 
 def _sandbox_env(settings: Settings, run: RunDir) -> dict[str, str]:
-    """WhatsApp and SMS go to the sandbox (unless the environment names other endpoints); its log in the run dir."""
+    """WhatsApp, SMS and the payment provider go to the sandbox (unless the environment names other endpoints);
+    its log in the run dir. The payment keys and webhook secret are local-only values the sandbox shares."""
     sandbox = f"http://{settings.sandbox_address}"
     return {
         "WECARE_SOCIAL_MESSAGING_ENDPOINT_URL": os.environ.get("WECARE_SOCIAL_MESSAGING_ENDPOINT_URL") or sandbox,
         "WECARE_SMS_VOICE_ENDPOINT_URL": os.environ.get("WECARE_SMS_VOICE_ENDPOINT_URL") or sandbox,
         "WECARE_SANDBOX_LOG": os.environ.get("WECARE_SANDBOX_LOG") or str(run.root / "sandbox-sent.jsonl"),
+        **{name: os.environ.get(name) or value for name, value in LOCAL_PAYMENTS.items()},
+        "WECARE_PAYMENT_API_URL": os.environ.get("WECARE_PAYMENT_API_URL") or sandbox,
     }
 
 

@@ -13,7 +13,9 @@ from runtime.settings import Settings
 from services.ai.adapters import dynamodb_store as ai_tables
 from services.bulk.adapters import dynamodb_store as bulk_tables
 from services.commerce.adapters import form_dynamodb as form_tables
+from services.commerce.adapters import invoice_dynamodb as invoice_tables
 from services.commerce.adapters import link_dynamodb as link_tables
+from services.commerce.adapters import pay_dynamodb as pay_tables
 from services.contacts.adapters import dynamodb_store as contacts_tables
 from services.messaging.adapters import dynamodb_store as messaging_tables
 
@@ -30,6 +32,8 @@ TABLES: tuple[tuple[str, Ensure], ...] = (
     ("bulk_job_chunks_table", bulk_tables.ensure_chunks_table),
     ("link_table", link_tables.ensure_table),
     ("forms_table", form_tables.ensure_table),
+    ("invoice_table", invoice_tables.ensure_table),
+    ("pay_table", pay_tables.ensure_table),
 )
 
 

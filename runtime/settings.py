@@ -162,6 +162,7 @@ class Settings:
     sandbox_address: str = setting("127.0.0.1:4599")
     sandbox_log: Path = setting(Path(".run/sandbox-sent.jsonl"))
     sandbox_config: str = setting("")  # JSON: status delays, injected faults (localrun.sandbox.server.Config)
+    sandbox_payment_webhook_url: str = setting("")  # where its payment webhooks go; empty: the gateway's
     # Bulk: its queues and reports, chunking, workers. A chunk's SQS visibility and its recipients' claims last
     # bulk_lease_seconds and are renewed while a worker works it, so a killed worker's chunk comes back then.
     bulk_queue: str = setting("bulk-queue")

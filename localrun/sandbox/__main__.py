@@ -1,5 +1,6 @@
 """`python -m localrun.sandbox`: serves the sandbox on settings.sandbox_address (127.0.0.1:4599), appends to
-WECARE_SANDBOX_LOG, delivers status events to messaging at settings.messaging_address. Stops on SIGTERM/SIGINT."""
+WECARE_SANDBOX_LOG, delivers status events to messaging at settings.messaging_address, and plays the payment
+provider (its webhooks go to the gateway's /v1/events/payments). Stops on SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from aiohttp import web
 
 from localrun.sandbox.events import EventSink
 from localrun.sandbox.log import LogWriter
+from localrun.sandbox.payments import PaymentsSandbox
 from localrun.sandbox.server import Config, Sandbox
 from runtime.aws import AwsClients
 from runtime.logs import setup_logging
@@ -35,7 +37,17 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
 
     media_store = put_media if settings.aws_endpoint_url else None  # S3 locally is the embedded AWS
     sandbox = Sandbox(writer, sink, config, settings.region, media_store=media_store)
-    runner = web.AppRunner(sandbox.app(), access_log=None)
+    payments = PaymentsSandbox(
+        config,
+        key_id=settings.payment_key_id,
+        key_secret=settings.payment_key_secret,
+        webhook_url=settings.sandbox_payment_webhook_url or f"http://{settings.gateway_address}/v1/events/payments",
+        webhook_secret=settings.payment_webhook_secret,
+        public_url=f"http://{settings.sandbox_address}",
+    )
+    app = sandbox.app()
+    app.add_routes(payments.routes())
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     host, _, port = settings.sandbox_address.rpartition(":")
     # SO_REUSEADDR, as every other server of the stack: a sandbox started again at once listens although its last
@@ -43,17 +55,21 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     site = web.TCPSite(runner, host or "127.0.0.1", int(port), reuse_address=True)
     await site.start()
     delivering = asyncio.create_task(sink.run())
+    webhooks = asyncio.create_task(payments.run())
     log.info("sandbox serving", extra={"address": settings.sandbox_address, "log": str(settings.sandbox_log)})
     try:
         await stop.wait()
     finally:
-        delivering.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await delivering
+        for task in (delivering, webhooks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await runner.cleanup()
         await aws.close()
         writer.close()
-        log.info("sandbox stopped", extra={"events_undelivered": sink.pending()})
+        log.info(
+            "sandbox stopped", extra={"events_undelivered": sink.pending(), "webhooks_undelivered": payments.pending()}
+        )
 
 
 def main() -> None:

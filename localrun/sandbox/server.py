@@ -17,7 +17,9 @@ are localrun.sandbox.flows.
 
 Control (for tests and benchmarks, not part of any AWS API): GET /sandbox/health, GET/POST /sandbox/config,
 POST /sandbox/inbound (a customer writes, or sends a picture: emits an inbound message event), GET
-/sandbox/flows/sent and POST /sandbox/flows/reply (a customer answers a form: emits its nfm_reply event)."""
+/sandbox/flows/sent and POST /sandbox/flows/reply (a customer answers a form: emits its nfm_reply event). The
+payment provider it also plays (Razorpay's API, a pay page, signed webhooks) is localrun/sandbox/payments.py, on
+the same address."""
 
 from __future__ import annotations
 
@@ -147,6 +149,12 @@ class Config:
     account_limit: float = 0.0  # >0: sends over this in a sliding second are throttled (like EUM's quota)
     ingest_batch: int = 200  # events per IngestEvents call
     ingest_interval: float = 0.2  # seconds between flushes
+    # The payment provider (localrun.sandbox.payments): each webhook delivered this many times (same event id),
+    # each delivery after a delay drawn from [min, max] seconds (so they overtake one another), and the next N
+    # payments fail.
+    payment_webhook_copies: int = 1
+    payment_webhook_delay: tuple[float, float] = (0.0, 0.0)
+    payment_fail_next: int = 0
 
     def update(self, changes: dict[str, Any]) -> None:
         names = {f.name for f in fields(self)}

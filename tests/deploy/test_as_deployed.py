@@ -40,7 +40,12 @@ from wecare.messaging.v1 import messaging_service_pb2_grpc
 
 pytestmark = pytest.mark.process
 
-SECRETS = {"service-token-key": uuid.uuid4().hex * 2, "page-token-key": uuid.uuid4().hex * 2}
+SECRETS = {
+    "service-token-key": uuid.uuid4().hex * 2,
+    "page-token-key": uuid.uuid4().hex * 2,
+    "payment-key-secret": uuid.uuid4().hex,
+    "payment-webhook-secret": uuid.uuid4().hex,
+}
 ADDRESSES = {f"WECARE_{s.address_setting.upper()}" for s in SERVICES}
 # What the test points at this machine instead of the cluster's: where each process listens and is reached, the
 # AWS and channel endpoints, the identity provider, and where telemetry goes. Nothing else is changed.

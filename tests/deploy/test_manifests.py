@@ -16,7 +16,12 @@ from runtime.settings import Settings
 from tests.deploy.manifests import OVERLAYS, ROOT, container_env, documents, of_kind, wecare_deployments
 
 SCHEMA_VERSIONS = ("1.31.0", kubernetes_validate.utils.latest_version())  # EKS's oldest in standard support, newest
-SECRETS = {"service-token-key": "s" * 48, "page-token-key": "p" * 48}
+SECRETS = {
+    "service-token-key": "s" * 48,
+    "page-token-key": "p" * 48,
+    "payment-key-secret": "k" * 32,
+    "payment-webhook-secret": "w" * 32,
+}
 SETTINGS_ENV = {f.metadata.get("env") or "WECARE_" + f.name.upper() for f in Settings.__dataclass_fields__.values()}
 
 
@@ -141,11 +146,15 @@ def test_secrets_come_from_the_secret_and_settings_are_known(overlay):
         secret_refs = {
             item["name"]: item["valueFrom"]["secretKeyRef"]["name"] for item in container["env"] if "valueFrom" in item
         }
-        assert secret_refs == {"WECARE_SERVICE_TOKEN_KEY": "wecare-keys", "WECARE_PAGE_TOKEN_KEY": "wecare-keys"}
+        own = {env: "wecare-keys" for env, _ in by_name(name).secrets}
+        assert secret_refs == {"WECARE_SERVICE_TOKEN_KEY": "wecare-keys", "WECARE_PAGE_TOKEN_KEY": "wecare-keys", **own}
         env = container_env(overlay, deployment, SECRETS)
         unknown = set(env) - SETTINGS_ENV
         assert not unknown, f"{overlay}/{name}: settings Settings does not read: {sorted(unknown)}"
-        for key in ("WECARE_SERVICE_TOKEN_KEY", "WECARE_PAGE_TOKEN_KEY"):
+        secret_settings = {
+            f"WECARE_{f.name.upper()}" for f in Settings.__dataclass_fields__.values() if f.metadata.get("secret")
+        }
+        for key in secret_settings:
             maps = [m for m in of_kind(overlay, "ConfigMap").values() if key in m.get("data", {})]
             assert not maps, f"{key} must never be in a ConfigMap"
         # Settings takes the environment as the pod gets it (prod: production checks and TLS both-or-neither).
