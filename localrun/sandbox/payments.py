@@ -60,6 +60,8 @@ class Delivery:
     at: float
     event_id: str
     body: bytes
+    kind: str = ""
+    payment_id: str = ""
     attempts: int = 0
 
 
@@ -72,6 +74,7 @@ class Ledger:
     references: set[str] = field(default_factory=set)
     delivered: int = 0
     refused: int = 0
+    arrivals: list[tuple[str, str]] = field(default_factory=list)  # (event, payment id) of each delivery taken
 
 
 class PaymentsSandbox:
@@ -95,6 +98,7 @@ class PaymentsSandbox:
         self._queue: list[Delivery] = []
         self._wake = asyncio.Event()
         self._session = session
+        self._in_flight = 0
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [
@@ -110,7 +114,8 @@ class PaymentsSandbox:
         ]
 
     def pending(self) -> int:
-        return len(self._queue)
+        """Webhooks not delivered yet: waiting, or on their way."""
+        return len(self._queue) + self._in_flight
 
     # --- the API ------------------------------------------------------------------------------------
     def _api(self, handler):
@@ -331,7 +336,7 @@ class PaymentsSandbox:
                 "links": list(ledger.links.values()),
                 "payments": list(ledger.payments.values()),
                 "refunds": list(ledger.refunds.values()),
-                "webhooks_pending": len(self._queue),
+                "webhooks_pending": self.pending(),
                 "webhooks_delivered": ledger.delivered,
                 "webhooks_refused": ledger.refused,
             }
@@ -353,8 +358,9 @@ class PaymentsSandbox:
         event_id = rzp_id("evt")
         low, high = self.config.payment_webhook_delay
         now = time.time()
+        payment_id = str(entities.get("payment", {}).get("id", ""))
         for _ in range(max(1, int(self.config.payment_webhook_copies))):
-            self._queue.append(Delivery(now + random.uniform(low, high), event_id, body))
+            self._queue.append(Delivery(now + random.uniform(low, high), event_id, body, kind, payment_id))
         self._wake.set()
 
     async def run(self) -> None:
@@ -374,7 +380,11 @@ class PaymentsSandbox:
                     continue
                 for delivery in due:
                     self._queue.remove(delivery)
-                await asyncio.gather(*(self._deliver(session, d) for d in due))
+                self._in_flight += len(due)
+                try:
+                    await asyncio.gather(*(self._deliver(session, d) for d in due))
+                finally:
+                    self._in_flight -= len(due)
         finally:
             if self._session is None:
                 await session.close()
@@ -393,6 +403,7 @@ class PaymentsSandbox:
             ok = False
         if ok:
             self.ledger.delivered += 1
+            self.ledger.arrivals.append((delivery.kind, delivery.payment_id))
             return
         self.ledger.refused += 1
         delivery.attempts += 1

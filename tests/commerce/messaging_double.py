@@ -28,6 +28,7 @@ class Sent:
 class MessagingDouble(pb_grpc.MessagingServiceServicer):
     def __init__(self):
         self.sent: list[Sent] = []
+        self.attempts: list[str] = []  # the idempotency key of every call, refused ones too
         self.by_key: dict[str, pb.Message] = {}
         self.refuse: dict[str, str] = {}  # contact name -> reason
         self.down = False
@@ -39,9 +40,10 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
         token = dict(context.invocation_metadata()).get("authorization", "")
         if not token.startswith("Bearer ") or len(token) < 20:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing bearer token")
+        message = request.message
+        self.attempts.append(message.idempotency_key)
         if self.down:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "messaging is down")
-        message = request.message
         reason = self.refuse.get(message.contact)
         if reason:
             info = any_pb2.Any()
