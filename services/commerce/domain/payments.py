@@ -163,9 +163,7 @@ def merge(current: Payment | None, seen: Observation, now: float) -> Payment:
         error_code=current.error_code or (seen.error_code if moved_to_failure else ""),
         error_description=current.error_description or (seen.error_description if moved_to_failure else ""),
         create_time=_earliest(current.create_time, seen.create_time),
-        capture_time=_earliest(current.capture_time, seen.capture_time)
-        if state is PaymentState.CAPTURED
-        else current.capture_time,
+        capture_time=_earliest(current.capture_time, seen.capture_time),  # read only once captured
         update_time=now,
         event_count=current.event_count + 1,
         receipt=current.receipt
