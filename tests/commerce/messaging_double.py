@@ -1,7 +1,8 @@
-"""A stand-in for messaging's SendMessage as commerce uses it (the real one runs in the process tests): a repeated
-idempotency key sends nothing and returns the first message; chosen contacts are refused with a rule
-(FAILED_PRECONDITION with messaging's ErrorInfo reason), `down` answers UNAVAILABLE. Every call must carry a bearer
-token; what was sent, and with whose token, is kept for the tests to read."""
+"""A stand-in for messaging's SendMessage and SendMessages as commerce uses them (the real one runs in the
+process tests): a repeated idempotency key sends nothing and returns the first message; chosen contacts are
+refused with a rule (FAILED_PRECONDITION with messaging's ErrorInfo reason: SendMessage's error, SendMessages'
+refusal); `down` answers UNAVAILABLE. Every call must carry a bearer token; what was sent, with whose token, and
+every attempt are kept for the tests to read."""
 
 from __future__ import annotations
 
@@ -36,20 +37,20 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
     def of(self, contact: str) -> list[pb.Message]:
         return [s.message for s in self.sent if s.message.contact == contact]
 
-    async def SendMessage(self, request: pb.SendMessageRequest, context) -> pb.Message:
+    async def _token(self, context) -> str:
         token = dict(context.invocation_metadata()).get("authorization", "")
         if not token.startswith("Bearer ") or len(token) < 20:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing bearer token")
-        message = request.message
-        self.attempts.append(message.idempotency_key)
         if self.down:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "messaging is down")
+        return token.removeprefix("Bearer ")
+
+    def _accept(self, message: pb.Message, token: str) -> pb.Message | status_pb2.Status:
         reason = self.refuse.get(message.contact)
         if reason:
             info = any_pb2.Any()
             info.Pack(error_details_pb2.ErrorInfo(reason=reason, domain="wecare.digital"))
-            status = status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=f"refused: {reason}", details=[info])
-            await context.abort_with_status(rpc_status.to_status(status))
+            return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=f"refused: {reason}", details=[info])
         if message.idempotency_key in self.by_key:
             return self.by_key[message.idempotency_key]
         stored = pb.Message()
@@ -57,5 +58,26 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
         stored.name = f"messages/{next(numbers):026d}"
         stored.status = pb.STATUS_ACCEPTED
         self.by_key[message.idempotency_key] = stored
-        self.sent.append(Sent(stored, token.removeprefix("Bearer ")))
+        self.sent.append(Sent(stored, token))
         return stored
+
+    async def SendMessage(self, request: pb.SendMessageRequest, context) -> pb.Message:
+        self.attempts.append(request.message.idempotency_key)
+        token = await self._token(context)
+        result = self._accept(request.message, token)
+        if isinstance(result, status_pb2.Status):
+            await context.abort_with_status(rpc_status.to_status(result))
+        return result
+
+    async def SendMessages(self, request: pb.SendMessagesRequest, context):
+        """Each message's acceptance or refusal in one progress update (outcomes are not modelled)."""
+        self.attempts += [m.idempotency_key for m in request.messages]
+        token = await self._token(context)
+        results = []
+        for index, message in enumerate(request.messages):
+            result = self._accept(message, token)
+            if isinstance(result, status_pb2.Status):
+                results.append(pb.SendResult(index=index, refusal=result))
+            else:
+                results.append(pb.SendResult(index=index, message=result.name, status=result.status))
+        yield pb.SendMessagesResponse(results=results)

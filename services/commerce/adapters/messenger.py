@@ -1,11 +1,16 @@
-"""Sending through messaging: every message commerce sends (an invoice, its payment request, a receipt) is a
-MessagingService.SendMessage call, so messaging's rules apply to it as to every message (24-hour window,
-consent, templates outside the window) and a repeated idempotency key sends nothing twice.
+"""Sending through messaging: every message commerce sends (an invoice, its payment request, a receipt) goes
+through messaging's public API, so messaging's rules apply to it as to every message (24-hour window, consent,
+templates outside the window) and a repeated idempotency key sends nothing twice.
+
+- On behalf of a person (SendInvoice): SendMessage with that person's own token, so messaging applies their
+  role and its audit names them.
+- As commerce itself (receipts, after a webhook): SendMessages, the send RPC messaging opens to services, with
+  one message and keep_on_cancel; the call returns once messaging has accepted or refused it, and the accepted
+  message is sent like any other.
 
 What messaging cannot carry yet is said by `supports_order_messages`: WhatsApp's interactive `order_details` and
-`order_status` need an interactive kind for them in messaging's Content (see the commerce README section and the
-report of issue 17); until then they are refused here with ORDER_MESSAGES_UNSUPPORTED and invoices go with a
-payment link."""
+`order_status` need an interactive kind for them in messaging's Content (see the report of issue 17); until then
+they are refused here with ORDER_MESSAGES_UNSUPPORTED and invoices go with a payment link."""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import grpc
-from google.rpc import error_details_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from runtime.errors import DomainError, FailedPrecondition, InvalidArgument, PermissionDenied, Unavailable
@@ -69,8 +74,22 @@ def _domain_error(exc: grpc.aio.AioRpcError) -> Exception:
     return DomainError(detail)
 
 
+def _refusal(status: status_pb2.Status) -> Exception:
+    """A SendMessages refusal (google.rpc.Status) as the domain error SendMessage would have raised."""
+    reason = ""
+    for packed in status.details:
+        info = error_details_pb2.ErrorInfo()
+        if packed.Unpack(info):
+            reason = info.reason
+    if status.code == code_pb2.FAILED_PRECONDITION:
+        return FailedPrecondition(f"messaging: {status.message}", reason=reason or "MESSAGING_REFUSED")
+    if status.code == code_pb2.INVALID_ARGUMENT:
+        return InvalidArgument("message", f"messaging: {status.message}")
+    return DomainError(f"messaging: {status.message}")
+
+
 class MessagingMessenger:
-    """SendMessage on messaging, as the person who asked (their token) or as commerce's service identity."""
+    """SendMessage as the person who asked (their token); SendMessages as commerce's service identity."""
 
     supports_order_messages = False  # messaging's Content has no order_details / order_status kind yet
 
@@ -78,21 +97,41 @@ class MessagingMessenger:
         self._stub = messaging_service_pb2_grpc.MessagingServiceStub(channel)
 
     async def send(self, message: Outgoing, on_behalf_of: str = "") -> str:
-        request = mpb.SendMessageRequest(
-            message=mpb.Message(
-                channel=message.channel,
-                category=message.category,
-                contact=message.contact,
-                content=message.content,
-                idempotency_key=message.idempotency_key,
-            )
+        proto = mpb.Message(
+            channel=message.channel,
+            category=message.category,
+            contact=message.contact,
+            content=message.content,
+            idempotency_key=message.idempotency_key,
         )
-        metadata = (("authorization", f"Bearer {on_behalf_of}"),) if on_behalf_of else None
         try:
-            sent = await self._stub.SendMessage(request, timeout=SEND_TIMEOUT, metadata=metadata)
+            if on_behalf_of:
+                sent = await self._stub.SendMessage(
+                    mpb.SendMessageRequest(message=proto),
+                    timeout=SEND_TIMEOUT,
+                    metadata=(("authorization", f"Bearer {on_behalf_of}"),),
+                )
+                return sent.name
+            return await self._send_as_service(proto)
         except grpc.aio.AioRpcError as exc:
             raise _domain_error(exc) from None
-        return sent.name
+
+    async def _send_as_service(self, proto: mpb.Message) -> str:
+        call = self._stub.SendMessages(
+            mpb.SendMessagesRequest(messages=[proto], keep_on_cancel=True), timeout=SEND_TIMEOUT
+        )
+        try:
+            async for progress in call:
+                for result in progress.results:
+                    if result.index != 0:
+                        continue
+                    if result.HasField("refusal"):
+                        raise _refusal(result.refusal)
+                    if result.message:
+                        return result.message
+            raise Unavailable("messaging ended the send without accepting or refusing the message")
+        finally:
+            call.cancel()  # keep_on_cancel: an accepted message is still sent
 
     async def send_interactive(
         self, contact: str, interactive: dict, idempotency_key: str, on_behalf_of: str = ""
