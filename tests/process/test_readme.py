@@ -41,7 +41,7 @@ def test_the_readme_has_the_two_commands_first_and_its_examples():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     first_block = re.search(r"```sh\n(.*?)```", text, flags=re.S).group(1)
     assert first_block.splitlines()[0].startswith("make run") and first_block.splitlines()[1].startswith("make test")
-    assert len(_blocks()) == 6
+    assert len(_blocks()) == 7
 
 
 def test_curl_examples(stack):
@@ -126,3 +126,23 @@ def test_grpcurl_examples(stack):
     assert '"status": "SERVING"' in out
     assert '"phone_number": "+919903300044"' in out
     assert out.count('"display_name": "Ravi Kumar"') == 2  # created, then found
+
+
+def test_invoice_examples(stack):
+    out = _run(_blocks()[6], stack).splitlines()
+    totals = json.loads(out[0])
+    assert (
+        totals["totalPaise"] == "106299" and totals["cgstPaise"] == "3150" and "igstPaise" not in totals
+    )  # zero: proto3 JSON leaves it out
+    refused = json.loads(out[1])
+    assert refused["code"] == 3 and "line_items[0].gst_rate_basis_points" in out[1]
+    assert re.fullmatch(r"INV/\d\d-\d\d/\d{5}", out[2]), out[2]
+    assert out[3] == "%PDF-"
+    assert out[4] == "Pay INR 1062.99"
+    assert out[5] == "INVOICE_STATUS_PAID"
+    assert "payment of INR 1,062.99 received for invoice " + out[2] in out[6] and "Paid in full" in out[6]
+    assert out[7] == "401"
+    assert out[8] == "REFUND_STATE_PENDING"
+    assert out[9] == "INVOICE_STATUS_PARTIALLY_PAID"
+    books = json.loads(out[10])
+    assert int(books["capturedPaise"]) >= 106299 and int(books["refundedPaise"]) >= 10000
