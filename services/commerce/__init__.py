@@ -1,5 +1,6 @@
 """The commerce service (`wecare.commerce.v1.CommerceService`): tracked links (LinkTable), forms as WhatsApp Flows
-with their invitations and answers (FormsTable), and as they land invoices (InvoiceTable) and payments (PayTable).
+with their invitations and answers (FormsTable), GST invoices and credit notes (InvoiceTable) and their payments
+(PayTable).
 
 Each resource has one module in each room, so resources land side by side without touching each other:
 
