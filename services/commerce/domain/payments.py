@@ -217,7 +217,9 @@ class Recorded:
 
 def settle(total_owed: int, payments: list[Payment]) -> tuple[int, set[str]]:
     """An invoice's paid amount (captured less refunded, over all its payments) and the ids of payments captured
-    when the others had already paid it in full (in capture order: the same answer in any arrival order)."""
+    when the others had already paid it in full: in capture order (the provider stamps it to the second; payments
+    of the same second in id order), so the same answer in any arrival order. An overpaid invoice is reported by
+    the reconciliation whether or not a payment carries the flag."""
     captured = sorted(
         (p for p in payments if p.state is PaymentState.CAPTURED), key=lambda p: (p.capture_time or 0, p.id)
     )
