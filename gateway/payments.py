@@ -1,4 +1,4 @@
-"""`POST /v1/events/payments`: the payment provider's webhooks (DESIGN.md routes). Public: no token, but nothing
+"""`POST /v1/events/payments`: the payment provider's webhooks (docs/DESIGN.md routes). Public: no token, but nothing
 is done with a request until its signature verifies.
 
 - The body is capped (WECARE_PAYMENT_WEBHOOK_MAX_BODY_BYTES, 413 past it) and read raw: the signature is over the
