@@ -20,6 +20,7 @@ from services.commerce.adapters.flows import EumSocialFlows
 from services.commerce.adapters.invoice_pdf import Business
 from services.commerce.adapters.messenger import MessagingMessenger
 from services.commerce.adapters.razorpay import Razorpay
+from services.commerce.domain import gst
 from services.commerce.domain.links import check_base_url
 from services.commerce.rpc.form_responses import FormResponsesRpc
 from services.commerce.rpc.forms import FormsRpc
@@ -57,6 +58,10 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
     documents = InvoiceDocuments(
         aws, settings.media_bucket, settings.media_outgoing_prefix, settings.media_url_ttl_seconds
     )
+    if settings.invoice_business_state_code not in gst.STATES:
+        raise ValueError(
+            f"WECARE_INVOICE_BUSINESS_STATE_CODE={settings.invoice_business_state_code!r} is not a GST state code"
+        )
     business = Business(
         settings.invoice_business_name,
         settings.invoice_business_gstin,
