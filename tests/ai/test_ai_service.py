@@ -185,19 +185,23 @@ async def test_questions_are_answered_with_citations_and_remembered_in_sessions(
     ai, _, _, process = stack
     await load_kb(ai)
     first = await ai.QueryKnowledgeBase(
-        pb.QueryKnowledgeBaseRequest(question="how much is the family wala plan per month??"), metadata=VIEWER
+        pb.QueryKnowledgeBaseRequest(question="how much is the full thali per month??"), metadata=VIEWER
     )
-    assert first.answered and "₹1,499" in first.answer and first.citations[0].heading == "CarePlus Family"
+    assert first.answered and "₹3,200" in first.answer and first.citations[0].heading == "Full Thali"
     assert first.session.startswith("sessions/") and len(first.passages) == 3
-    follow = await ai.QueryKnowledgeBase(
-        pb.QueryKnowledgeBaseRequest(question="and the senior one?", session=first.session), metadata=VIEWER
+    skip = await ai.QueryKnowledgeBase(
+        pb.QueryKnowledgeBaseRequest(question="till when can i skip tomorrow's lunch?", session=first.session),
+        metadata=VIEWER,
     )
-    assert follow.session == first.session
-    assert follow.answered and "₹2,299" in follow.answer  # read with the question before it
+    follow = await ai.QueryKnowledgeBase(
+        pb.QueryKnowledgeBaseRequest(question="and dinner?", session=first.session), metadata=VIEWER
+    )
+    assert skip.session == follow.session == first.session
+    assert follow.answered and "3 PM" in follow.answer  # read with the question before it
 
     got = await ai.GetSession(pb.GetSessionRequest(name=first.session), metadata=VIEWER)
-    assert [t.speaker for t in got.turns] == [pb.SPEAKER_USER, pb.SPEAKER_ASSISTANT] * 2
-    assert got.turns[0].text.startswith("how much is the family") and got.turns[1].citations
+    assert [t.speaker for t in got.turns] == [pb.SPEAKER_USER, pb.SPEAKER_ASSISTANT] * 3
+    assert got.turns[0].text.startswith("how much is the full thali") and got.turns[1].citations
     assert got.expire_time.seconds - got.update_time.seconds == 30 * 24 * 3600
 
     # Nobody else sees it, or may continue it.
@@ -217,7 +221,7 @@ async def test_questions_are_answered_with_citations_and_remembered_in_sessions(
     # The audit log says which session grew, not what was asked.
     records = await process.audit.list(AuditQuery(actor="viewer-1"), None, 10)
     assert {r.method for r in records} == {"/wecare.ai.v1.AIService/QueryKnowledgeBase"}
-    assert all(r.resource == first.session and "family" not in str(r.after) for r in records)
+    assert all(r.resource == first.session and "thali" not in str(r.after) for r in records)
 
     await ai.DeleteSession(pb.DeleteSessionRequest(name=first.session), metadata=VIEWER)
     with pytest.raises(grpc.aio.AioRpcError) as gone:
@@ -271,14 +275,18 @@ async def test_a_suggested_reply_streams_in_pieces_and_ends_with_its_citations(s
     now = time.time()
     messages.say(asha.name, "hello", now - 7200)
     messages.say(asha.name, "Hi Asha, how can we help?", now - 7100, inbound=False)
-    messages.say(asha.name, "my autopay failed bcoz low balance.. will u stop my service right away?", now - 3600)
+    messages.say(
+        asha.name,
+        "my salary is late, if i pay a couple of days after the renewal date will u stop my tiffin?",
+        now - 3600,
+    )
 
     stream = await _drain(ai.GenerateResponse(pb.GenerateResponseRequest(contact=asha.name), metadata=OPERATOR))
     pieces, last = stream[:-1], stream[-1]
     assert len(pieces) >= 5 and all(p.text and not p.done for p in pieces)
     assert last.done and last.reply == "".join(p.text for p in pieces)
-    assert last.reply.startswith("Hi Asha, ") and "7 days" in last.reply
-    assert [c.heading for c in last.citations][:1] == ["Failed payments and grace period"]
+    assert last.reply.startswith("Hi Asha, ") and "2 more days" in last.reply
+    assert [c.heading for c in last.citations][:1] == ["If a payment is late"]
     assert not any(m.template_required for m in stream)
     assert abs(last.window_expire_time.seconds - (now - 3600 + 24 * 3600)) < 2
     assert messages.callers and all(c == "service:ai" for c in messages.callers)  # its own identity, not the person's
@@ -291,10 +299,10 @@ async def test_a_closed_window_marks_every_piece_template_required(stack):
     ai, contacts, messages, _ = stack
     await load_kb(ai)
     ravi = await new_contact(contacts, display_name="Ravi", phone_number="+919812345679")
-    messages.say(ravi.name, "can i pause my plan for 2 months?", time.time() - 2 * 24 * 3600)
+    messages.say(ravi.name, "can i pause my tiffin plan while i travel?", time.time() - 2 * 24 * 3600)
     stream = await _drain(ai.GenerateResponse(pb.GenerateResponseRequest(contact=ravi.name), metadata=OPERATOR))
     assert len(stream) > 2 and all(m.template_required for m in stream)
-    assert "60 days" in stream[-1].reply
+    assert "5 to 30 days" in stream[-1].reply
 
 
 async def test_suggestions_refuse_what_they_cannot_do(stack):
@@ -313,7 +321,8 @@ async def test_suggestions_refuse_what_they_cannot_do(stack):
     # With guidance, an operator may write first.
     stream = await _drain(
         ai.GenerateResponse(
-            pb.GenerateResponseRequest(contact=quiet.name, guidance="tell them about annual billing"), metadata=OPERATOR
+            pb.GenerateResponseRequest(contact=quiet.name, guidance="tell them about the weekly plan"),
+            metadata=OPERATOR,
         )
     )
     assert stream[-1].done and stream[-1].template_required  # they never wrote: no open window

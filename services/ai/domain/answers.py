@@ -12,6 +12,14 @@ DONT_KNOW = (
 MAX_QUESTION = 1_000
 
 
+def dont_know(nearest: tuple[Citation, ...]) -> str:
+    """ "I don't know", offering the passages that came nearest, so the person can look for themselves."""
+    if not nearest:
+        return DONT_KNOW
+    offered = "; ".join(f'"{c.heading}" ({c.document_title})' for c in nearest)
+    return f"{DONT_KNOW} The nearest passages: {offered}."
+
+
 @dataclass(frozen=True)
 class Citation:
     document: str  # documents/{id}, or the source location with Bedrock

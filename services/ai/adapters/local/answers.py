@@ -1,78 +1,90 @@
-"""Extractive answers: the sentences of the best passages that say most about the question, quoted as they
-stand, in the order the knowledge base has them.
+"""Extractive answers: the sentences of the best passages that answer the question, quoted as they stand, in
+the order the knowledge base has them, each passage quoted cited.
 
-Candidate passages are those scoring at least CANDIDATE_RATIO of the best; a sentence scores the weight of
-the question's words it contains (the words of its passage's heading count half: a sentence under
-"Rescheduling" is about rescheduling), scaled by its passage's score. Sentences about the document itself
-("This page explains ...") and sentences that read as instructions to an assistant are never quoted."""
+A sentence's score is its closeness to the question (the cosine of their vectors) plus LEXICAL_WEIGHT times the
+share of the question's word weight it contains (its heading's words counting HEADING_SHARE). Among the
+sentences of the best CANDIDATES passages the best is quoted, and others that score at least KEEP of it. A
+question that asks several things also gets the best sentence for each part that is itself confident enough,
+so that an answer drawn from two passages quotes, and cites, both. Sentences that read as instructions to an
+assistant are never quoted.
+
+Confidence is the quoted sentence's closeness less the share of the question in words the knowledge base never
+uses: a question about something it does not mention is not answered from a passage that merely sounds alike."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from services.ai.adapters.local.index import Hit, PassageIndex, QueryTerms, content_text
+from services.ai.adapters.local.knowledge import Found, Hit, KnowledgeIndex, Reading
 from services.ai.domain.guardrails import looks_like_instruction
 
-CANDIDATE_RATIO = 0.6
+CANDIDATES = 3  # passages whose sentences may be quoted
+LEXICAL_WEIGHT = 0.5
+HEADING_SHARE = 0.5
+KEEP = 0.8
 MAX_SENTENCES = 3
 MAX_CHARS = 450
-HEADING_SHARE = 0.5
-SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9₹\"'(])")
-ABBREVIATION = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|St|No|vs|etc|e\.g|i\.e|approx)\.$", re.IGNORECASE)
-
-
-def sentences(text: str) -> list[str]:
-    out: list[str] = []
-    for line in text.splitlines():
-        line = line.strip().lstrip("-*+> \t").strip()
-        if not line:
-            continue
-        pending = ""
-        for part in SPLIT.split(line):
-            pending = f"{pending} {part}" if pending else part
-            if ABBREVIATION.search(pending):
-                continue  # "Ms. Kavita Menon": not the end of a sentence
-            out.append(pending)
-            pending = ""
-        if pending:
-            out.append(pending)
-    return out
 
 
 @dataclass(frozen=True)
 class Extract:
     text: str
     sources: tuple[Hit, ...]  # the passages quoted, best first
+    confidence: float
 
 
-def extract(index: PassageIndex, terms: QueryTerms, hits: list[Hit]) -> Extract:
-    if not hits:
-        return Extract("", ())
-    best = hits[0].score
-    weight = {s: index.weight(s) for s in terms.stems}
-    candidates: list[tuple[float, int, int, str]] = []
-    for rank, hit in enumerate(hits):
-        if hit.score < CANDIDATE_RATIO * best:
+def extract(index: KnowledgeIndex, found: Found, min_confidence: float) -> Extract:
+    units = index.dense.units
+    candidates = [
+        (rank, u)
+        for rank, passage in enumerate(found.passage_of[:CANDIDATES])
+        for u in index.dense.of_passage(passage)
+        if not looks_like_instruction(units[u].sentence)
+    ]
+    if not candidates:
+        return Extract("", (), 0.0)
+    scored = _ranked(index, found.whole, candidates)
+    best_score, best_rank, best_unit = scored[0]
+    confidence = _confidence(found.whole, best_unit)
+    chosen = {best_unit: best_rank}  # unit -> rank of its passage
+    size = len(units[best_unit].sentence)
+    for part in found.parts:  # each part's best sentence, when the part itself is answered well enough
+        _, rank, u = _ranked(index, part, candidates)[0]
+        if u not in chosen and _confidence(part, u) >= min_confidence and size + len(units[u].sentence) <= MAX_CHARS:
+            chosen[u] = rank
+            size += len(units[u].sentence)
+    for score, rank, u in scored[1:]:
+        if len(chosen) >= MAX_SENTENCES or score < KEEP * best_score:
             break
-        heading = set(index.speech.terms(hit.entry.passage.heading))
-        for position, sentence in enumerate(sentences(content_text(hit.entry.passage.text))):
-            if looks_like_instruction(sentence):
-                continue
-            said = set(index.speech.terms(sentence))
-            score = sum(w for s, w in weight.items() if s in said)
-            score += HEADING_SHARE * sum(w for s, w in weight.items() if s in heading)
-            candidates.append((score * hit.score / best, rank, position, sentence))
-    candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
-    chosen: list[tuple[int, int, str]] = []
-    size = 0
-    for _, rank, position, sentence in candidates:
-        if chosen and size + len(sentence) > MAX_CHARS:
-            continue
-        chosen.append((rank, position, sentence))
-        size += len(sentence)
-        if len(chosen) == MAX_SENTENCES:
-            break
-    chosen.sort()
-    used = sorted({rank for rank, _, _ in chosen})
-    return Extract(" ".join(s for _, _, s in chosen), tuple(hits[r] for r in used))
+        if u not in chosen and size + len(units[u].sentence) <= MAX_CHARS:
+            chosen[u] = rank
+            size += len(units[u].sentence)
+    ordered = sorted(chosen.items(), key=lambda item: (item[1], item[0]))
+    ranks = sorted(set(chosen.values()))
+    return Extract(
+        " ".join(units[u].sentence for u, _ in ordered), tuple(found.hits[r] for r in ranks), round(confidence, 4)
+    )
+
+
+def _ranked(index: KnowledgeIndex, reading: Reading, candidates: list[tuple[int, int]]) -> list[tuple[float, int, int]]:
+    """(score, rank of its passage, unit) for every candidate, best first."""
+    scored = [(_score(index, reading, u), rank, u) for rank, u in candidates]
+    return sorted(scored, key=lambda c: (-c[0], c[1], c[2]))
+
+
+def _confidence(reading: Reading, unit: int) -> float:
+    return max(0.0, float(reading.similarity[unit]) - reading.foreign)
+
+
+def _score(index: KnowledgeIndex, reading: Reading, u: int) -> float:
+    said, heading = index.sentence_stems(u)
+    total = reading.lexical.total
+    share = 0.0
+    if total:
+        for stem, weight in zip(reading.terms.stems, reading.lexical.weights, strict=True):
+            if stem in said:
+                share += weight
+            elif stem in heading:
+                share += HEADING_SHARE * weight
+        share /= total
+    return float(reading.similarity[u]) + LEXICAL_WEIGHT * share

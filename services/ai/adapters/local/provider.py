@@ -1,7 +1,9 @@
-"""The local provider (embedded default): real retrieval over the documents in DocsTable, no model download.
+"""The local provider (embedded default): hybrid retrieval over the documents in DocsTable (knowledge.py: BM25
+beside sentence vectors from a model shipped in a package, merged by rank fusion); nothing is downloaded.
 
 Answers are extracted from the best passages and cited; a question the knowledge base does not cover well
-enough (confidence below the threshold) gets "I don't know" rather than a guess. Suggested replies are
+enough (confidence below the threshold) gets "I don't know", with the nearest passages offered, rather than
+a guess. Suggested replies are
 composed from the same extracts, greeting the contact, and streamed word by word like a model's.
 
 Each replica keeps its own index and rebuilds it (off the event loop) when the store's revision moves, so a
@@ -16,17 +18,18 @@ import time
 from collections.abc import AsyncIterator
 
 from services.ai.adapters.local.answers import extract
-from services.ai.adapters.local.index import Entry, PassageIndex
+from services.ai.adapters.local.dense import Encoder, VectorCache, shared_encoder
+from services.ai.adapters.local.knowledge import KnowledgeIndex
+from services.ai.adapters.local.lexical import Entry
 from services.ai.adapters.local.speech import Speech
 from services.ai.adapters.provider import ReplyRequest
 from services.ai.adapters.store import DocsStore
-from services.ai.domain.answers import DONT_KNOW, Answer, Citation, Question, ReplyEnd, ReplyPiece, ReplyStart
+from services.ai.domain.answers import Answer, Citation, Question, ReplyEnd, ReplyPiece, ReplyStart, dont_know
 from services.ai.domain.conversations import Direction
 from services.ai.domain.documents import Document
 
 log = logging.getLogger("wecare.ai.local")
 
-MIN_TOPIC_WORDS = 2  # a shorter question is read together with the person's previous one (a follow-up)
 PIECE = re.compile(r"\S+\s*")
 NOT_FOUND_REPLY = "Thanks for your message. I'm checking this with our team and will get back to you shortly."
 
@@ -43,22 +46,24 @@ def citation(hit, quote: str | None = None) -> Citation:
     )
 
 
-def build_index(documents: list[Document], speech: Speech) -> PassageIndex:
+def build_index(documents: list[Document], speech: Speech, cache: VectorCache) -> KnowledgeIndex:
     entries = [Entry(d.id, d.title, p) for d in documents for p in d.passages]
-    return PassageIndex(entries, speech)
+    return KnowledgeIndex(entries, speech, cache)
 
 
 class LocalProvider:
-    def __init__(self, store: DocsStore, min_confidence: float):
-        """min_confidence: WECARE_AI_MIN_CONFIDENCE (0.32, chosen on the fixture: tests/ai/test_kb_fixture.py)."""
+    def __init__(self, store: DocsStore, min_confidence: float, encoder: Encoder | None = None):
+        """min_confidence: WECARE_AI_MIN_CONFIDENCE (chosen on the development half of tests/fixtures/kb by
+        bench/ai_eval.py). encoder: the sentence encoder (default: the shipped model, one a process)."""
         self._store = store
         self._min_confidence = min_confidence
         self._speech = Speech()
-        self._index: PassageIndex | None = None
+        self._vectors = VectorCache(encoder or shared_encoder())
+        self._index: KnowledgeIndex | None = None
         self._revision: int | None = None
         self._lock = asyncio.Lock()
 
-    async def index(self) -> PassageIndex:
+    async def index(self) -> KnowledgeIndex:
         revision = await self._store.revision()
         if self._index is not None and revision == self._revision:
             return self._index
@@ -66,7 +71,7 @@ class LocalProvider:
             if self._index is None or revision != self._revision:
                 started = time.perf_counter()
                 documents = await self._store.all_documents()
-                self._index = await asyncio.to_thread(build_index, documents, self._speech)
+                self._index = await asyncio.to_thread(build_index, documents, self._speech, self._vectors)
                 self._revision = revision
                 log.info(
                     "knowledge base indexed",
@@ -82,19 +87,15 @@ class LocalProvider:
         index = await self.index()
         return await asyncio.to_thread(self._answer, index, question)
 
-    def _answer(self, index: PassageIndex, question: Question) -> Answer:
-        terms = index.understand(question.text)
-        if len(terms.stems) + len(terms.unknown) < MIN_TOPIC_WORDS and question.earlier:
-            terms = terms.following(index.understand(question.earlier[-1]))
-        hits = index.search(terms, k=max(question.max_passages, 3))
-        passages = tuple(citation(h) for h in hits[: question.max_passages])
-        confidence = round(hits[0].coverage, 4) if hits else 0.0
-        if confidence < self._min_confidence:
-            return Answer(DONT_KNOW, False, confidence, (), passages)
-        found = extract(index, terms, hits)
-        if not found.text:
-            return Answer(DONT_KNOW, False, confidence, (), passages)
-        return Answer(found.text, True, confidence, tuple(citation(h) for h in found.sources), passages)
+    def _answer(self, index: KnowledgeIndex, question: Question) -> Answer:
+        earlier = question.earlier[-1] if question.earlier else ""
+        found = index.search(question.text, earlier, k=max(question.max_passages, 3))
+        passages = tuple(citation(h) for h in found.hits[: question.max_passages])
+        quoted = extract(index, found, self._min_confidence)
+        confidence = quoted.confidence
+        if not quoted.text or confidence < self._min_confidence:
+            return Answer(dont_know(passages), False, confidence, (), passages)
+        return Answer(quoted.text, True, confidence, tuple(citation(h) for h in quoted.sources), passages)
 
     async def reply(self, request: ReplyRequest) -> AsyncIterator[ReplyStart | ReplyPiece | ReplyEnd]:
         latest = request.conversation.latest_from_contact()

@@ -1,10 +1,9 @@
-"""How customers write on WhatsApp, turned into the words the knowledge base uses: the local provider's
-normalisation of questions and passages alike.
+"""How customers write on WhatsApp, turned into plain words: the local provider's normalisation of questions
+and passages alike, for its word side (lexical.py) and its meaning side (dense.py).
 
 Text is folded (case, accents, punctuation), texting shorthand and common Hinglish words are rewritten by a
-small table, words are stemmed, and a question word the knowledge base never uses, and that is no English
-word either, is matched to the nearest word it does use (one or two typing slips). The table is general: how
-people text and everyday synonyms, not answers to particular questions."""
+small table of general language, words are stemmed, and a question word the knowledge base never uses, and that
+is no English word either, is matched to the nearest word it does use (one or two typing slips)."""
 
 from __future__ import annotations
 
@@ -23,7 +22,9 @@ WORD = re.compile(r"[a-z0-9]+")
 COMMON_COUNT = 1_000_000
 RARITY_SPAN = 3.0
 
-# Several words said as one thing, rewritten before single words.
+# Several words said as one thing, rewritten before single words. General language only: how people text and
+# common Hinglish and English turns of phrase, not the vocabulary of any one knowledge base (meaning beyond
+# this is the sentence encoder's job: dense.py).
 PHRASES: dict[tuple[str, ...], str] = {
     ("ek", "saath"): "together at once",
     ("ek", "sath"): "together at once",
@@ -39,22 +40,16 @@ PHRASES: dict[tuple[str, ...], str] = {
     ("paise", "wapas"): "refund",
     ("paisa", "vapas"): "refund",
     ("paise", "vapas"): "refund",
+    ("get", "my", "money", "back"): "refund",
     ("full", "year"): "annual",
     ("whole", "year"): "annual",
     ("per", "year"): "annual",
-    ("video", "call"): "video consultation",
-    ("video", "consult"): "video consultation",
-    ("real", "person"): "human agent",
     ("opt", "out"): "stop",
-    ("no", "show"): "missed",
     ("send", "back"): "return",
     ("send", "it", "back"): "return",
     ("send", "them", "back"): "return",
     ("give", "back"): "return",
     ("give", "it", "back"): "return",
-    ("get", "it", "back"): "refund",
-    ("get", "my", "money", "back"): "refund",
-    ("someone", "else"): "different",
     ("show", "up"): "arrive",
     ("showed", "up"): "arrive",
     ("turn", "up"): "arrive",
@@ -64,22 +59,10 @@ PHRASES: dict[tuple[str, ...], str] = {
     ("by", "the", "way"): "",
     ("right", "now"): "immediately",
     ("right", "away"): "immediately",
-    ("extra", "charge"): "surcharge",
-    ("extra", "charges"): "surcharge",
-    # how people say self-harm: recognised so that the crisis guidance is found
-    ("kill", "myself"): "suicide",
-    ("kill", "himself"): "suicide",
-    ("kill", "herself"): "suicide",
-    ("end", "my", "life"): "suicide",
-    ("end", "his", "life"): "suicide",
-    ("end", "her", "life"): "suicide",
-    ("ending", "my", "life"): "suicide",
-    ("ending", "his", "life"): "suicide",
-    ("ending", "her", "life"): "suicide",
-    ("take", "my", "life"): "suicide",
 }
 
-# Texting shorthand, Hinglish and everyday variants -> the knowledge base's plain English ("" drops a filler).
+# Texting shorthand and common Hinglish words -> plain English ("" drops a filler). The same rule: general
+# language, nothing named for one business's documents.
 WORDS: dict[str, str] = {
     # texting shorthand
     "u": "you",
@@ -107,9 +90,6 @@ WORDS: dict[str, str] = {
     "b4": "before",
     "msg": "message",
     "msgs": "messages",
-    "doc": "doctor",
-    "docs": "doctors",
-    "dr": "doctor",
     "yr": "year",
     "yrs": "years",
     "mnth": "month",
@@ -124,7 +104,6 @@ WORDS: dict[str, str] = {
     "pmt": "payment",
     "acc": "account",
     "acct": "account",
-    "appt": "appointment",
     "info": "information",
     "wat": "what",
     "wht": "what",
@@ -134,16 +113,9 @@ WORDS: dict[str, str] = {
     "thx": "thanks",
     "thnx": "thanks",
     "tq": "thanks",
-    "meds": "medicines",
-    "bp": "blood pressure",
-    "sr": "senior",
     "pic": "photo",
     "mob": "mobile",
     "rs": "rupees",
-    "emi": "instalments",
-    "emis": "instalments",
-    "bot": "automated assistant",
-    "chatbot": "automated assistant",
     "inr": "rupees",
     "btw": "",
     "ok": "",
@@ -192,9 +164,6 @@ WORDS: dict[str, str] = {
     "wapas": "back",
     "vapas": "back",
     "ghar": "home",
-    "dawai": "medicine",
-    "dawa": "medicine",
-    "dawaai": "medicine",
     "maa": "mother",
     "mummy": "mother",
     "mumma": "mother",
@@ -203,7 +172,6 @@ WORDS: dict[str, str] = {
     "pappa": "father",
     "dad": "father",
     "pitaji": "father",
-    "bangla": "bengali",
     "angrezi": "english",
     "hai": "",
     "ho": "",
@@ -220,55 +188,8 @@ WORDS: dict[str, str] = {
     "gaya": "",
     "gayi": "",
     "hua": "",
-    # lay words for medical specialities, and American spellings of British ones
-    "skin": "dermatology",
-    "dermatologist": "dermatology",
-    "heart": "cardiology",
-    "cardiologist": "cardiology",
-    "gynae": "gynaecology",
-    "gyno": "gynaecology",
-    "gynecology": "gynaecology",
-    "gynecologist": "gynaecology",
-    "pediatric": "paediatric",
-    "pediatrics": "paediatrics",
-    "pediatrician": "paediatrics",
-    "psychiatrist": "psychiatry",
-    "sugar": "sugar diabetes",
-    "organization": "organisation",
-    "organizations": "organisations",
     "kids": "children",
     "kid": "child",
-    # everyday variants of the words a care company's documents use
-    "yearly": "annual",
-    "annually": "annual",
-    "freeze": "pause",
-    "erase": "delete",
-    "wipe": "delete",
-    "remove": "delete",
-    "staff": "employees",
-    "workers": "employees",
-    "nurse": "caregiver",
-    "attendant": "caregiver",
-    "aaya": "caregiver",
-    "helper": "caregiver",
-    "didi": "caregiver",
-    "tablet": "medicine",
-    "tablets": "medicine",
-    "pill": "medicine",
-    "pills": "medicine",
-    "capsules": "medicine",  # how families address the woman who comes to help at home
-    "suicidal": "suicide",
-    "startup": "company",
-    "firm": "company",
-    "shift": "reschedule",
-    "postpone": "reschedule",
-    "prepone": "reschedule",
-    "price": "cost",
-    "prices": "cost",
-    "costs": "cost",
-    "charges": "charge",
-    "fee": "charge",
-    "fees": "charge",
 }
 
 # Function words that carry no topic (a standard English list plus question words).

@@ -1,4 +1,4 @@
-"""The local provider's passage index: BM25 (the bm25s library) over every passage of the knowledge base.
+"""The local provider's word side: BM25 (the bm25s library) over every passage of the knowledge base.
 
 A passage is indexed with its heading counted HEADING_WEIGHT times (a heading names what the passage is about)
 and its text. Question words the knowledge base never uses are corrected to the nearest word it does use,
@@ -13,7 +13,6 @@ import bisect
 import itertools
 import logging
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,20 +23,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from services.ai.adapters.local.speech import STOPWORDS, Speech, typo_budget
+from services.ai.adapters.local.text import content_text
 from services.ai.domain.documents import Passage
-
-NAVIGATION = re.compile(
-    r"(?:^|(?<=[.!?])\s+)This (?:page|document|article|guide|section) (?:explains|covers|describes|lists|is about)"
-    r"[^.!?]*[.!?]",
-    re.IGNORECASE,
-)
-
-
-def content_text(text: str) -> str:
-    """The passage without sentences about the document itself ("This page explains ..."): they name every
-    topic of the page, so they would pull its lead passage toward questions that other passages answer."""
-    return NAVIGATION.sub(" ", text)
-
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG by default
 
@@ -46,7 +33,7 @@ MIN_SHARED_PREFIX = 6
 CONTEXT_SHARE = 0.5
 MAX_SUFFIX_DIFFERENCE = 3
 RARITY_POWER = 2.0
-UNKNOWN_WEIGHT = 3.0  # a word the knowledge base never uses: no passage can answer that part of the question
+UNKNOWN_WEIGHT = 1.0  # a word the knowledge base never uses weighs at most as much as the rarest word it uses
 
 
 @dataclass(frozen=True)
@@ -75,11 +62,29 @@ class QueryTerms:
 
 
 @dataclass(frozen=True)
-class Hit:
-    entry: Entry
-    score: float
-    coverage: float  # share of the question's topic weight this passage contains (0..1)
-    matched: tuple[str, ...]  # the question stems it contains
+class Scored:
+    """A question's BM25 scores over every passage, and which of its words each passage contains."""
+
+    terms: QueryTerms
+    scores: np.ndarray  # one a passage
+    present: np.ndarray  # (question stems, passages): the stem occurs in the passage
+    weights: np.ndarray  # each stem's weight in coverage
+    total: float  # the question's whole weight: its stems' and its unknown words'
+
+    def ranking(self, depth: int) -> list[int]:
+        """The passages that contain any of the question's words, best first, at most `depth`."""
+        if not len(self.scores):
+            return []
+        depth = min(depth, len(self.scores))
+        top = np.argpartition(-self.scores, depth - 1)[:depth]
+        top = top[np.argsort(-self.scores[top], kind="stable")]
+        return [int(i) for i in top if self.scores[i] > 0]
+
+    def coverage(self, passage: int) -> float:
+        """The share of the question's weight that the passage contains (0..1)."""
+        if not self.total or not len(self.weights):
+            return 0.0
+        return float(self.weights[self.present[:, passage]].sum() / self.total)
 
 
 class PassageIndex:
@@ -124,8 +129,9 @@ class PassageIndex:
     def unknown_weight(self, word: str) -> float:
         """A word the knowledge base never uses weighs as much as the rarest indexed word when it is rare in
         English too (thyroid, referral: the question is about something else), and little when it is everyday
-        English (tomorrow, people: the question is only phrased differently)."""
-        if word.isdigit():
+        English (tomorrow, people: the question is only phrased differently). A word that is no English word
+        either (Hinglish, a name, a slip past the typo budget) is not judged: how rare it is cannot be told."""
+        if word.isdigit() or not self.speech.is_english(word):
             return 0.0
         return UNKNOWN_WEIGHT * self.unknown_idf * self.speech.rarity(word) ** RARITY_POWER
 
@@ -183,24 +189,13 @@ class PassageIndex:
         best = min(found, key=lambda f: (f[1], -self._surface[f[0]]))
         return best[0]
 
-    def search(self, terms: QueryTerms, k: int = 5) -> list[Hit]:
+    def score(self, terms: QueryTerms) -> Scored:
+        weights = np.array([self.weight(s) * terms.share(s) for s in terms.stems])
+        total = float(weights.sum() + sum(self.unknown_weight(w) for w in terms.unknown))
         if not self.entries or not terms.stems:
-            return []
-        ids = [self._vocab[s] for s in terms.stems]
+            n = len(self.entries)
+            return Scored(terms, np.zeros(n), np.zeros((0, n), dtype=bool), weights, total)
         shares = np.array([terms.share(s) for s in terms.stems])
-        per_term = np.stack([self._bm25.get_scores_from_ids([i]) for i in ids])
+        per_term = np.stack([self._bm25.get_scores_from_ids([self._vocab[s]]) for s in terms.stems])
         scores = (per_term * shares[:, None]).sum(axis=0)
-        k = min(k, len(self.entries))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        weights = np.array([self.weight(s) for s in terms.stems]) * shares
-        total = weights.sum() + sum(self.unknown_weight(w) for w in terms.unknown)
-        hits = []
-        for i in top:
-            if scores[i] <= 0:
-                break
-            present = per_term[:, i] > 0
-            coverage = float(weights[present].sum() / total) if total else 0.0
-            matched = tuple(s for s, p in zip(terms.stems, present, strict=True) if p)
-            hits.append(Hit(self.entries[int(i)], float(scores[i]), coverage, matched))
-        return hits
+        return Scored(terms, scores, per_term > 0, weights, total)
