@@ -135,9 +135,9 @@ class SentenceIndex:
         self.units = units_of(passages)
         self._passages = len(passages)
         self._matrix = cache.vectors([u.text for u in self.units])
-        self._owner = np.array([u.passage for u in self.units], dtype=np.int64)
         # units come passage by passage: passage p's are units[starts[p]:starts[p + 1]]
-        self._starts = np.searchsorted(self._owner, np.arange(len(passages) + 1))
+        owner = np.array([u.passage for u in self.units], dtype=np.int64)
+        self._starts = np.searchsorted(owner, np.arange(len(passages) + 1))
         self.encoder = cache.encoder
 
     def __len__(self) -> int:
@@ -160,5 +160,6 @@ class SentenceIndex:
         """Each passage's best sentence; -1 for a passage with no sentence of its own."""
         best = np.full(self._passages, -1.0, dtype=np.float32)
         if len(similarity):
-            np.maximum.at(best, self._owner, similarity)
+            has = self._starts[1:] > self._starts[:-1]  # units are contiguous, passage by passage
+            best[has] = np.maximum.reduceat(similarity, self._starts[:-1][has])
         return best

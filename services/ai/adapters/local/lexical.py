@@ -102,7 +102,8 @@ class PassageIndex:
             # The document's title is left out: it would pull every passage of a document toward every
             # question about the document as a whole (measured on the fixture: it costs top-3 hits).
             terms = self.speech.terms(" ".join(heading)) * weight + self.speech.terms(" ".join(body))
-            corpus.append(terms or [""])
+            # A passage with nothing to quote (only sentences about the documents) answers nothing.
+            corpus.append(terms if body else [""])
         self._surface = surface
         self._surface_words = list(surface)
         self._bm25 = bm25s.BM25(k1=k1, b=b)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 NAVIGATION = re.compile(
-    r"(?:^|(?<=[.!?])\s+)This (?:page|document|article|guide|section) (?:explains|covers|describes|lists|is about)"
-    r"[^.!?]*[.!?]",
+    r"(?:^|(?<=[.!?])\s+)(?:This (?:page|document|article|guide|section) (?:explains|covers|describes|lists|is about)"
+    r"|For [^.!?]*?,? see (?:the |our )?)[^.!?]*[.!?]",
     re.IGNORECASE,
 )
 SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9₹\"'(])")
@@ -15,8 +15,9 @@ ABBREVIATION = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|St|No|vs|etc|e\.g|i\.e|approx
 
 
 def content_text(text: str) -> str:
-    """The passage without sentences about the document itself ("This page explains ..."): they name every
-    topic of the page, so they would pull its lead passage toward questions that other passages answer."""
+    """The passage without sentences about the documents themselves ("This page explains ...", "For refunds,
+    see the cancellation page."): they name topics that other passages answer, so they would pull their
+    passage toward questions it cannot answer."""
     return NAVIGATION.sub(" ", text)
 
 
