@@ -4,7 +4,9 @@ close as its closest sentence, vectors reused between index builds, and the ship
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from services.ai.adapters.local import dense
 from services.ai.adapters.local.dense import SentenceIndex, VectorCache, shared_encoder
 from services.ai.domain.documents import Passage
 
@@ -35,8 +37,9 @@ def test_sentences_are_units_with_their_heading_and_a_passage_is_its_best_senten
         "Delivery: Orders above ₹500 ship free.",
     ]
     assert [list(index.of_passage(p)) for p in range(3)] == [[0, 1], [], [2, 3, 4]]
-    scores = index.passage_scores(np.array([0.1, 0.5, 0.3, 0.9, 0.2], dtype=np.float32))
-    assert scores.tolist() == [0.5, -1.0, 0.8999999761581421]
+    question = index._matrix[3] * 0.6 + index._matrix[0] * 0.4
+    sims = [index.similarity(question, u) for u in range(5)]
+    assert index.closest(question).tolist() == pytest.approx([max(sims[:2]), -1.0, max(sims[2:])])
 
 
 def test_an_index_build_encodes_only_sentences_it_has_not_seen():
@@ -61,3 +64,15 @@ def test_the_shipped_encoder_puts_a_question_nearer_its_answer_than_an_unrelated
     assert question.shape == (384,) and abs(float(np.linalg.norm(question)) - 1) < 1e-5
     assert float(question @ answer) > float(question @ other) + 0.1
     assert encoder.encode([]).shape == (0, 384)
+
+
+def test_a_large_base_compares_only_the_shortlisted_passages_sentences(monkeypatch):
+    passages = [Passage(str(i), f"Topic {i}", f"Sentence {i} one. Sentence {i} two.") for i in range(40)]
+    full = SentenceIndex(passages, VectorCache(CountingEncoder()))
+    question = full._matrix[10]  # passage 5's first sentence
+    exact = full.closest(question)
+    monkeypatch.setattr(dense, "SHORTLIST", 8)
+    short = full.closest(question)
+    kept = short > -1
+    assert kept.sum() == 8 and kept[5] and short[5] == pytest.approx(1.0)
+    assert short[kept] == pytest.approx(exact[kept])  # the shortlisted passages score exactly as without it

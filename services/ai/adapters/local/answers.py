@@ -45,12 +45,16 @@ def extract(index: KnowledgeIndex, found: Found, min_confidence: float) -> Extra
         return Extract("", (), 0.0)
     scored = _ranked(index, found.whole, candidates)
     best_score, best_rank, best_unit = scored[0]
-    confidence = _confidence(found.whole, best_unit)
+    confidence = _confidence(index, found.whole, best_unit)
     chosen = {best_unit: best_rank}  # unit -> rank of its passage
     size = len(units[best_unit].sentence)
     for part in found.parts:  # each part's best sentence, when the part itself is answered well enough
         _, rank, u = _ranked(index, part, candidates)[0]
-        if u not in chosen and _confidence(part, u) >= min_confidence and size + len(units[u].sentence) <= MAX_CHARS:
+        if (
+            u not in chosen
+            and _confidence(index, part, u) >= min_confidence
+            and size + len(units[u].sentence) <= MAX_CHARS
+        ):
             chosen[u] = rank
             size += len(units[u].sentence)
     for score, rank, u in scored[1:]:
@@ -72,8 +76,8 @@ def _ranked(index: KnowledgeIndex, reading: Reading, candidates: list[tuple[int,
     return sorted(scored, key=lambda c: (-c[0], c[1], c[2]))
 
 
-def _confidence(reading: Reading, unit: int) -> float:
-    return max(0.0, float(reading.similarity[unit]) - reading.foreign)
+def _confidence(index: KnowledgeIndex, reading: Reading, unit: int) -> float:
+    return max(0.0, index.dense.similarity(reading.vector, unit) - reading.foreign)
 
 
 def _score(index: KnowledgeIndex, reading: Reading, u: int) -> float:
@@ -87,4 +91,4 @@ def _score(index: KnowledgeIndex, reading: Reading, u: int) -> float:
             elif stem in heading:
                 share += HEADING_SHARE * weight
         share /= total
-    return float(reading.similarity[u]) + LEXICAL_WEIGHT * share
+    return index.dense.similarity(reading.vector, u) + LEXICAL_WEIGHT * share

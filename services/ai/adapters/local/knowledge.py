@@ -39,7 +39,7 @@ class Reading:
 
     terms: QueryTerms
     lexical: Scored
-    similarity: np.ndarray  # one a sentence of the index (SentenceIndex.units)
+    vector: np.ndarray  # as the sentence encoder reads it
 
     @property
     def foreign(self) -> float:
@@ -90,10 +90,9 @@ class KnowledgeIndex:
             parts = []
         vectors = self.dense.encoder.encode([self.plain(asked)] + [self.plain(p) for p, _ in parts])
         whole, *readings = [
-            Reading(t, self.lexical.score(t), self.dense.similarities(v))
-            for t, v in zip([terms] + [t for _, t in parts], vectors, strict=True)
+            Reading(t, self.lexical.score(t), v) for t, v in zip([terms] + [t for _, t in parts], vectors, strict=True)
         ]
-        closest = self.dense.passage_scores(whole.similarity)
+        closest = self.dense.closest(whole.vector)
         by_meaning = [int(i) for i in np.argsort(-closest, kind="stable")[:DEPTH] if closest[i] > -1]
         fused = fuse([whole.lexical.ranking(DEPTH), by_meaning])[:k]
         hits = [Hit(self.entries[i], score, float(closest[i]), whole.lexical.coverage(i)) for i, score in fused]
