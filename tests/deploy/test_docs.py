@@ -144,8 +144,6 @@ FILE_CHAIN = re.compile(r"Path\(__file__\)(?:\.resolve\(\))?((?:\.parents?(?:\[\
 # The contract's documents as they were handed over; only docs/DESIGN.md is the repository's (and cited as such).
 CONTRACT_DOC = re.compile(r"(?<![\w.-])([\w./-]*(?:DESIGN|WHATSAPP|STYLE)\.md)")
 SECTION_CITED = re.compile(r'docs/DESIGN\.md,? \(?"([^"]+)"')
-# Files the ai branch repoints at the repository's own knowledge-base fixture (tests/fixtures/kb).
-PENDING_ELSEWHERE = {"tests/ai/support.py", "tests/ai/test_kb_fixture.py"}
 
 
 def _own_files() -> dict[str, str]:
@@ -186,14 +184,7 @@ def test_no_file_points_outside_the_repository():
     files = _own_files()
     assert len(files) > 200 and "docs/DESIGN.md" in files
     offending = {rel: refs for rel, text in files.items() if (refs := _outside_references(rel, text))}
-    assert not {rel: refs for rel, refs in offending.items() if rel not in PENDING_ELSEWHERE}, offending
-
-
-@pytest.mark.xfail(strict=True, reason="tests/ai reads the knowledge base outside the repository until the ai branch")
-def test_the_ai_tests_point_inside_the_repository():
-    # Strict: once the ai branch lands this passes, fails as XPASS, and PENDING_ELSEWHERE and this test go.
-    files = _own_files()
-    assert not {rel: refs for rel in PENDING_ELSEWHERE if (refs := _outside_references(rel, files[rel]))}
+    assert not offending, offending
 
 
 def test_the_checks_see_what_they_must():
