@@ -7,18 +7,31 @@ contacts, one or three messaging processes on one embedded store) with its own s
 - Engine headroom: the limits lifted (1,000/s per phone, 100,000/s account), the full path (durable accept,
   provider call through the sandbox, sent record, status events to IngestEvents): sends/s, reported against
   the 1,000/s account limit (goal 3x, stretch 5x).
+- CPU per send (issue 13), a table of its own: every scenario's processes' CPU time over its send, read from the
+  processes (/proc, bench/cpu.py) from the stream's start until the status events are ingested and every
+  process is quiet again, divided by the sends: messaging (each process), the sandbox, the client (this
+  process: it streams the send), contacts. Beside them two floors, measured after the last scenario's send
+  against its sandbox (bench/cpu_floors.py): a bare aiohttp POST of the same body and a bare aiobotocore
+  send_whatsapp_message, the caller's CPU per call and the sandbox's per request. The ratio of messaging's CPU
+  per send to the aiohttp floor (goal: at most 3x) is a row of the main table, for the whole path: headroom,
+  status events ingested.
 
 Interface: `run(stack, report)` like the other sections (the stack is not used: every scenario starts its own
-processes), or `python -m bench.messaging_bench [scenario ...]` alone. About 3 minutes on 2 cores."""
+processes), or `python -m bench.messaging_bench [scenario ...] [--py-spy DIR]` alone (--py-spy: an offline
+profile of every process over each send, grouped by phase: bench/pyspy.py). About 3.5 minutes on 2 cores."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import tempfile
 from pathlib import Path
 
+from bench import phases
+from bench.cpu_floors import Floor, measure_floors
+from bench.pyspy import recording
 from bench.report import Report
 from localrun.sandbox import log as sandbox_log
 from tests.messaging.scenarios import Outcome, run_dispatch
@@ -30,10 +43,19 @@ SCENARIOS: dict[str, tuple[int, int, int, float, float, list[str]]] = {
     "precision-13phones-3procs": (20_000, 13, 3, 80.0, 1000.0, []),
     "headroom": (8_000, 13, 1, 1000.0, 100_000.0, ["sent", "delivered", "read"]),
 }
+DESCRIPTIONS = {
+    "precision-2phones": "2 phones at 80/s, no status events",
+    "precision-13phones": "13 phones at 80/s, the 1,000/s account binds, no status events",
+    "precision-13phones-3procs": "the same on 3 messaging processes",
+    "headroom": "limits lifted; sent, delivered and read ingested",
+}
 ACCOUNT_LIMIT = 1000.0
+CPU_GOAL = 3.0  # messaging's CPU per send, at most this many times the bare aiohttp POST's
 
 
-def scenario(name: str, root: Path) -> Outcome:
+def scenario(name: str, root: Path, floors: bool = False, profile: Path | None = None) -> Outcome:
+    """`floors`: measure the CPU floors against this scenario's sandbox after its send (Outcome.after);
+    `profile`: record every process with py-spy over the send into that folder."""
     messages, phones, processes, phone_rate, account_rate, statuses = SCENARIOS[name]
     extra = {"WECARE_WHATSAPP_PAIR_INTERVAL_SECONDS": "0"} if name == "headroom" else {}
     return run_dispatch(
@@ -46,6 +68,9 @@ def scenario(name: str, root: Path) -> Outcome:
         account_rate=account_rate,
         sandbox_config={"statuses": statuses},
         extra_settings=extra,
+        measure_cpu=True,
+        observe=(lambda pids: recording(pids, profile)) if profile else None,
+        after=measure_floors if floors else None,
     )
 
 
@@ -83,20 +108,131 @@ def record(report: Report, o: Outcome, keep: Path) -> None:
     )
 
 
-async def run(stack, report: Report, names: list[str] | None = None) -> None:
+def sends(o: Outcome) -> int:
+    """The sends of the window: the provider calls the sandbox accepted for the scenario's messages."""
+    return len(o.calls)
+
+
+def cpu_row(o: Outcome, aiohttp_us: float) -> tuple[str, ...]:
+    c, n = o.cpu, sends(o)
+    each = sorted(k for k in c.cpu if k.startswith("messaging-"))
+    messaging = c.group("messaging") * 1e6 / n
+    cell = f"{messaging:,.0f}" + (f" ({' / '.join(f'{c.micros_per(k, n):,.0f}' for k in each)})" if each else "")
+    return (
+        f"{o.name}: {DESCRIPTIONS.get(o.name, '')}",
+        f"{n:,} sends",
+        f"{c.seconds:.1f} ({o.elapsed:.1f})",
+        cell,
+        f"{c.micros_per('sandbox', n):,.0f}",
+        f"{c.micros_per('client', n):,.0f}",
+        f"{c.micros_per('contacts', n):,.0f}",
+        f"{sum(c.cpu.values()) * 1e6 / n:,.0f}",
+        f"{messaging / aiohttp_us:.1f}x",
+    )
+
+
+FLOOR_NAMES = {
+    "aiohttp": "floor: bare aiohttp POST of the same body ({body} B)",
+    "sdk": "floor: bare aiobotocore send_whatsapp_message (defaults)",
+    "sdk-fixed-ua": "(not a floor) aiobotocore with messaging's client settings (fixed User-Agent, one attempt)",
+}
+
+
+def floor_row(f: Floor, aiohttp_us: float) -> tuple[str, ...]:
+    return (
+        FLOOR_NAMES[f.kind].format(body=f.body_bytes) + ", 16 at a time",
+        f"{f.calls:,} calls",
+        f"{f.wall_s:.1f}",
+        "-",
+        f"{f.sandbox_us:,.0f}",
+        f"{f.client_us:,.0f}",
+        "-",
+        f"{f.sandbox_us + f.client_us:,.0f}",
+        f"{f.client_us / aiohttp_us:.1f}x",
+    )
+
+
+def record_cpu(report: Report, outcomes: list[Outcome], floors: list[Floor], loads: tuple) -> None:
+    """The CPU table (one row a scenario, then the floors), the ratio row of the main table, and notes."""
+    aiohttp_us = next(f.client_us for f in floors if f.kind == "aiohttp")
+    head = (
+        "CPU µs per send (floors: per call)",
+        "sends",
+        "window s (stream s)",
+        "messaging (each process)",
+        "sandbox",
+        "client",
+        "contacts",
+        "all",
+        "messaging (floors: the caller) / aiohttp floor",
+    )
+    rows = [cpu_row(o, aiohttp_us) for o in outcomes] + [floor_row(f, aiohttp_us) for f in floors]
+    report.table("CPU per send, per process (issue 13): each process's own CPU time over the send", head, rows)
+    whole = next((o for o in outcomes if o.name == "headroom"), outcomes[-1])
+    messaging = whole.cpu.group("messaging") * 1e6 / sends(whole)
+    ratio = messaging / aiohttp_us
+    report.add(
+        f"messaging CPU per send / bare aiohttp POST (caller's CPU per call), {whole.name}: the whole path",
+        f"{messaging:,.0f} µs / {aiohttp_us:,.0f} µs",
+        f"{ratio:.1f}x",
+        "-",
+        f"goal <= {CPU_GOAL:g}x " + ("met" if ratio <= CPU_GOAL else "MISSED"),
+    )
+    idle = "; ".join(
+        f"{o.name} " + ", ".join(f"{k} {v * 1000 / o.idle.seconds:.0f}" for k, v in o.idle.cpu.items())
+        for o in outcomes
+    )
+    report.note(
+        "CPU per send: user + system time of each process (every thread) from /proc/<pid>/stat at the stream's "
+        "start and once the sandbox has delivered every status event and no process uses more than 0.1 core, "
+        "divided by the sends; the floors' callers are processes of their own (bench/floor_client.py), measured "
+        f"against the last scenario's sandbox after its send. Load average (1 min) {loads[0]:.1f} at the section's "
+        f"start, {loads[1]:.1f} at its end: CPU time per send moves much less with load than rates do, but not "
+        f"nothing (caches, wake-ups). Idle background in the second before each send, CPU ms/s: {idle}"
+    )
+    restless = [o.name for o in outcomes if not o.quiet]
+    if restless:
+        report.note(f"CPU per send: a process was still busy when the window closed in {', '.join(restless)}")
+
+
+async def run(stack, report: Report, names: list[str] | None = None, profile: Path | None = None) -> None:
     keep = Path(tempfile.mkdtemp(prefix="wecare-messaging-bench-"))
-    for name in names or list(SCENARIOS):
+    names = names or list(SCENARIOS)
+    outcomes: list[Outcome] = []
+    load_start = os.getloadavg()[0]
+    for name in names:
         report.progress(f"messaging {name}")
         with tempfile.TemporaryDirectory(prefix=f"wecare-{name}-") as tmp:
-            outcome = await asyncio.to_thread(scenario, name, Path(tmp))
+            outcome = await asyncio.to_thread(
+                scenario, name, Path(tmp), name == names[-1], profile / name if profile else None
+            )
             record(report, outcome, keep)
+            outcomes.append(outcome)
+    record_cpu(report, outcomes, outcomes[-1].after, (load_start, os.getloadavg()[0]))
     report.note(f"messaging: each scenario's sandbox log is kept in {keep}")
+    if profile:
+        for o in outcomes:
+            write_phases(o, profile / o.name)
+
+
+def write_phases(o: Outcome, folder: Path) -> None:
+    """The py-spy profile of each process of the scenario, grouped by phase, to folder/phases.md and stdout."""
+    parts = [f"### {o.name}: {DESCRIPTIONS.get(o.name, '')}"]
+    for name in o.cpu.cpu:
+        path = folder / f"{name}.txt"
+        if path.exists():
+            summary = phases.summarise_file(path, phases.kind_of(name))
+            parts.append(phases.markdown(name, summary, o.cpu.micros_per(name, sends(o))))
+    text = "\n\n".join(parts) + "\n"
+    (folder / "phases.md").write_text(text, encoding="utf-8")
+    print(text)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.messaging_bench")
     parser.add_argument("scenarios", nargs="*", help=f"any of {', '.join(SCENARIOS)} (default: all)")
-    chosen = parser.parse_args().scenarios or list(SCENARIOS)
+    parser.add_argument("--py-spy", type=Path, metavar="DIR", help="record every process with py-spy into DIR")
+    args = parser.parse_args()
     out = Report()
-    asyncio.run(run(None, out, chosen))
+    asyncio.run(run(None, out, args.scenarios or list(SCENARIOS), args.py_spy))
     print(out.markdown())

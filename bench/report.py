@@ -12,6 +12,7 @@ from bench.load import Measurement
 class Report:
     rows: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    tables: list[tuple[str, tuple[str, ...], list[tuple[str, ...]]]] = field(default_factory=list)
 
     def progress(self, text: str) -> None:
         print(f"  .. {text}", file=sys.stderr, flush=True)
@@ -40,8 +41,15 @@ class Report:
     def note(self, text: str) -> None:
         self.notes.append(text)
 
+    def table(self, title: str, head: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+        """A table of its own (columns other than the main table's), printed after it with its title."""
+        self.tables.append((title, head, rows))
+
     def markdown(self) -> str:
         head = ("scenario", "result", "ratio to baseline", "p50 / p99 ms", "target")
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(row) + " |" for row in self.rows]
+        for title, columns, rows in self.tables:
+            lines += ["", title, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+            lines += ["| " + " | ".join(row) + " |" for row in rows]
         return "\n".join(lines + [""] + [f"- {n}" for n in self.notes])

@@ -1,16 +1,25 @@
 """Dispatch scenarios shared by the process tests and the benchmark (bench/messaging_bench.py): start a
 sandbox, contacts and N messaging processes on one embedded store, stream a send of many WhatsApp template
-messages over several phones, and read the sandbox log back."""
+messages over several phones, and read the sandbox log back. With `measure_cpu`, the CPU time each process (and
+this one, the client) used over the send is read from the processes (bench/cpu.py): from the stream's start
+until the status events the sandbox emits are ingested and every process is quiet again."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
+import shutil
 import time
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 
+from bench.cpu import CpuMeter, Reading, wait_quiet
 from localrun.sandbox import log as sandbox_log
 from runtime.auth import ServiceTokens
 from runtime.settings import Settings
@@ -33,6 +42,10 @@ class Outcome:
     totals: pb.SendTotals | None = None
     elapsed: float = 0.0
     notes: dict = field(default_factory=dict)
+    cpu: Reading | None = None  # measure_cpu: each process's CPU over the send (client, sandbox, contacts, messaging-N)
+    idle: Reading | None = None  # measure_cpu: the same processes over a second of idling before the send
+    quiet: bool = True  # measure_cpu: every process was quiet again when the window closed
+    after: object = None  # what the `after` hook returned
 
     @property
     def ratio(self) -> float:
@@ -89,7 +102,13 @@ def run_dispatch(
     settle_seconds: float | None = None,
     sandbox_config: dict | None = None,
     extra_settings: dict[str, str] | None = None,
+    measure_cpu: bool = False,
+    observe: Callable[[dict[str, int]], contextlib.AbstractContextManager] | None = None,
+    after: Callable[[Processes], object] | None = None,
 ) -> Outcome:
+    """`observe(pids)` is entered around the send (a profiler, say); `after(processes)` runs once the send is
+    over, with every process still up, and its result is Outcome.after (the sandbox log of the send is kept
+    apart first, so what `after` makes the sandbox accept is not in Outcome.log_path)."""
     ids = phone_ids(phones)
     settings = {
         "WECARE_WHATSAPP_PHONE_RATE": str(phone_rate),
@@ -106,15 +125,32 @@ def run_dispatch(
             ps.start_messaging(address)
         wait_for_leases(ps, settle_seconds if settle_seconds is not None else (1.5 if process_count == 1 else 8.0))
         batch = template_batch(messages, ids)
-        started = time.monotonic()
-        totals = asyncio.run(_send_split(ports, batch))
-        elapsed = time.monotonic() - started
-        calls = [c for c in sandbox_log.read(ps.sandbox_log) if c.channel == "WHATSAPP"]
+        pids = process_ids(ps)
+        idle = cpu = None
+        quiet = True
+        if measure_cpu:
+            meter = CpuMeter(pids).start()
+            time.sleep(1.0)
+            idle = meter.read()
+            meter.start()
+        with observe(pids) if observe else contextlib.nullcontext():
+            started = time.monotonic()
+            totals = asyncio.run(_send_split(ports, batch))
+            elapsed = time.monotonic() - started
+            if measure_cpu:
+                wait_events_delivered(ps.sandbox_url)
+                quiet = wait_quiet(pids)
+                cpu = meter.read()
+        log_path = ps.sandbox_log
+        if after:
+            log_path = ps.sandbox_log.with_name("sandbox-sent.send.jsonl")
+            shutil.copyfile(ps.sandbox_log, log_path)
+        calls = [c for c in sandbox_log.read(log_path) if c.channel == "WHATSAPP"]
         report = sandbox_log.report(calls)
         binding = min(phones * phone_rate, account_rate)
         return Outcome(
             name,
-            ps.sandbox_log,
+            log_path,
             messages,
             phones,
             process_count,
@@ -124,7 +160,34 @@ def run_dispatch(
             sandbox_log.sustained_rate(c.t_ns for c in calls),
             totals,
             elapsed,
+            cpu=cpu,
+            idle=idle,
+            quiet=quiet,
+            after=after(ps) if after else None,
         )
+
+
+def process_ids(ps: Processes) -> dict[str, int]:
+    """The scenario's processes by name (messaging-1, -2... in the order started) and this one as the client."""
+    pids = {"client": os.getpid()}
+    messaging = [p for p in ps.procs if p.name == "messaging"]
+    for i, p in enumerate(messaging, 1):
+        pids["messaging" if len(messaging) == 1 else f"messaging-{i}"] = p.proc.pid
+    pids.update({p.name: p.proc.pid for p in ps.procs if p.name != "messaging"})
+    return pids
+
+
+def wait_events_delivered(sandbox_url: str, timeout: float = 120.0) -> None:
+    """Until the sandbox holds no status event it has yet to deliver to IngestEvents."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with urllib.request.urlopen(f"{sandbox_url}/sandbox/health", timeout=5) as reply:
+            pending = json.loads(reply.read())["events_pending"]
+        if pending == 0:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the sandbox still holds {pending} status events after {timeout:.0f}s")
+        time.sleep(0.1)
 
 
 async def _send_split(addresses: list[str], batch: list[pb.Message]) -> pb.SendTotals:
