@@ -38,7 +38,7 @@ class Floor:
         return self.sandbox_cpu_s * 1e6 / self.calls
 
 
-def measure_floors(ps, calls: int = 2000, concurrency: int = 16) -> list[Floor]:
+def measure_floors(ps, calls: int = 2000, concurrency: int = 16, warmup: int = 200) -> list[Floor]:
     """Both floors against the sandbox of `ps` (tests.messaging.support.Processes), after its send: the message
     goes to the recipient and carries the callback data of the send's first call, from the same phone."""
     sample = next(c for c in sandbox_log.read(ps.sandbox_log) if c.channel == "WHATSAPP")
@@ -59,6 +59,8 @@ def measure_floors(ps, calls: int = 2000, concurrency: int = 16) -> list[Floor]:
         str(calls),
         "--concurrency",
         str(concurrency),
+        "--warmup",
+        str(warmup),
     ]
     return [_one(kind, args, ps.env(), sandbox_pid, ps.root / f"floor-{kind}.log") for kind in KINDS]
 

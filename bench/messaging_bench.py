@@ -10,7 +10,7 @@ contacts, one or three messaging processes on one embedded store) with its own s
 - CPU per send (issue 13), a table of its own: every scenario's processes' CPU time over its send, read from the
   processes (/proc, bench/cpu.py) from the stream's start until the status events are ingested and every
   process is quiet again, divided by the sends: messaging (each process), the sandbox, the client (this
-  process: it streams the send), contacts. Beside them two floors, measured after the last scenario's send
+  process, over its stream), contacts. Beside them two floors, measured after the last scenario's send
   against its sandbox (bench/cpu_floors.py): a bare aiohttp POST of the same body and a bare aiobotocore
   send_whatsapp_message, the caller's CPU per call and the sandbox's per request. The ratio of messaging's CPU
   per send to the aiohttp floor (goal: at most 3x) is a row of the main table, for the whole path: headroom,
@@ -184,8 +184,9 @@ def record_cpu(report: Report, outcomes: list[Outcome], floors: list[Floor], loa
     )
     report.note(
         "CPU per send: user + system time of each process (every thread) from /proc/<pid>/stat at the stream's "
-        "start and once the sandbox has delivered every status event and no process uses more than 0.1 core, "
-        "divided by the sends; the floors' callers are processes of their own (bench/floor_client.py), measured "
+        "start and once the sandbox has delivered every status event and no process uses more than 0.1 core "
+        "(the client: over its stream), divided by the sends (10 ms ticks); the floors' callers are processes of "
+        "their own (bench/floor_client.py), measured "
         f"against the last scenario's sandbox after its send. Load average (1 min) {loads[0]:.1f} at the section's "
         f"start, {loads[1]:.1f} at its end: CPU time per send moves much less with load than rates do, but not "
         f"nothing (caches, wake-ups). Idle background in the second before each send, CPU ms/s: {idle}"
