@@ -44,8 +44,9 @@ cannot set headers. A client that goes away cancels the gRPC call.
 
 Auth. The bearer token is verified at the edge (runtime.auth.TokenVerifier: 401 when missing or invalid) and
 the RPC's declared access (`wecare.auth.v1.access`) is checked (403) before anything reaches a service; the
-caller's token is then forwarded as `authorization` metadata and the services check it again. /healthz,
-/readyz, /openapi.json and CORS preflights are open.
+caller's token is then forwarded as `authorization` metadata and the services check it again. The edge takes
+people's tokens only: a service token is refused (403) on every route. /healthz, /readyz, /openapi.json and
+CORS preflights are open.
 
 Console. The operator console (console/, built into console/dist by `make console`) is served from `/` on the same
 origin, with a strict Content-Security-Policy and the usual security headers; a GET for HTML at a path no API route

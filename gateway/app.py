@@ -221,6 +221,10 @@ class Gateway:
         if not token and route.streaming:
             token = request.query.get("access_token", "")  # an EventSource cannot set headers
         identity = await self._verifier.verify(token)
+        if identity.is_service:
+            # Services call each other inside the cluster; none needs the public door, so a leaked service key
+            # opens nothing from outside.
+            raise PermissionDenied("service tokens are not taken here: services call each other directly")
         if not allows(route.access, identity):
             who = ", ".join(identity.roles) or "this caller"
             raise PermissionDenied(f"{who} may not call {route.rpc.containing_service.name}.{route.rpc.name}")

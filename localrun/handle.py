@@ -13,6 +13,7 @@ from pathlib import Path
 
 import boto3
 
+from localrun import keys
 from localrun.bootstrap import read_env_file
 from localrun.procs import free_port, start_python, stop
 from localrun.rundir import RunDir
@@ -35,6 +36,10 @@ class Stack:
     def settings_env(self) -> dict[str, str]:
         """The settings the stack gives its processes (no local passwords)."""
         return {k: v for k, v in self.facts.items() if not k.startswith("WECARE_LOCAL_")}
+
+    def identity_env(self, service: str) -> dict[str, str | None]:
+        """The key settings of a further process calling the stack's services as `service` (localrun/keys.py)."""
+        return keys.process_env(service, keys.ensure(self.run.keys))
 
     def token(self, user: str = "admin", id_token: bool = False) -> str:
         return fetch_token(self.run, user, id_token)

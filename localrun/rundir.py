@@ -36,3 +36,7 @@ class RunDir:
     @property
     def local_env(self) -> Path:  # written by localrun.bootstrap, read by `make token`
         return self.root / "local.env"
+
+    @property
+    def keys(self) -> Path:  # each service's identity key (localrun/keys.py)
+        return self.root / "keys"

@@ -5,8 +5,9 @@ everything in reverse order. Every process runs on a leash (localrun/leash.py): 
 stopping them (SIGKILL, a crash), each is stopped all the same, so no process and no port outlives it.
 
 The run dir (`.run/`, or WECARE_RUN_DIR) holds `data/` (every embedded table), `logs/<process>.log`,
-`traces.jsonl` and `local.env`. Every address comes from the environment (WECARE_MOTO_PORT, WECARE_<NAME>_ADDRESS),
-so a second stack (the process tests) runs beside a developer's on other ports."""
+`traces.jsonl`, `local.env` and `keys/` (each service's identity key, localrun/keys.py). Every address comes from
+the environment (WECARE_MOTO_PORT, WECARE_<NAME>_ADDRESS), so a second stack (the process tests) runs beside a
+developer's on other ports."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ import grpc
 from botocore.exceptions import BotoCoreError, ClientError
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from localrun import keys
 from localrun.bootstrap import ROLES, LocalAws, Options, bootstrap
 from localrun.procs import ROOT, port_in_use, start_moto, start_python, stop
 from localrun.rundir import RunDir
@@ -48,6 +50,7 @@ class Process:
     address_setting: str  # the Settings field holding its address; the environment sets it as WECARE_<FIELD>
     health: str  # GRPC: grpc.health.v1 Check of `health_target`; HTTP: GET `health_target` answers 200
     health_target: str
+    identity: str = ""  # the service identity it calls others as, when not its own name
 
     @property
     def address_env(self) -> str:
@@ -65,7 +68,8 @@ class Process:
 # Started in this order, stopped in reverse. A new process joins with one line here (and its address in Settings).
 PROCESSES: tuple[Process, ...] = (
     Process("contacts", "services.contacts", "contacts_address", GRPC, "wecare.contacts.v1.ContactsService"),
-    Process("sandbox", "localrun.sandbox", "sandbox_address", HTTP, "/sandbox/health"),
+    # The sandbox delivers provider events to IngestEvents as the gateway's SNS endpoint does in production.
+    Process("sandbox", "localrun.sandbox", "sandbox_address", HTTP, "/sandbox/health", identity="gateway"),
     Process("messaging", "services.messaging", "messaging_address", GRPC, "wecare.messaging.v1.MessagingService"),
     Process("bulk", "services.bulk", "bulk_address", GRPC, "wecare.bulk.v1.BulkService"),
     Process("ai", "services.ai", "ai_address", GRPC, "wecare.ai.v1.AIService"),
@@ -146,10 +150,12 @@ def main() -> int:
         # Short links point at this stack's gateway (unless the environment names another address).
         env["WECARE_LINKS_BASE_URL"] = os.environ.get("WECARE_LINKS_BASE_URL") or f"http://{settings.gateway_address}"
         env.update(_sandbox_env(settings, run))
+        identities = keys.ensure(run.keys)
         for p in processes:
             if stopping.is_set():
                 break
-            proc = start_python(p.module, env, run.log(p.name), leashed=True)
+            own = {**env, **keys.process_env(p.identity or p.name, identities)}
+            proc = start_python(p.module, own, run.log(p.name), leashed=True)
             running.append(Running(p.name, proc, run.log(p.name)))
             _wait_healthy(p, p.address(settings), running[-1], stopping)
 

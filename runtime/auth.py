@@ -3,26 +3,32 @@ behind it, and the per-RPC access table declared in the protos (wecare.auth.v1.a
 
 People: RS256 tokens from the Cognito user pool, checked against the pool's JWKS (issuer, token_use,
 client id — `client_id` in access tokens, `aud` in ID tokens — and expiry); roles from `cognito:groups`.
-Services: HS256 tokens minted from the deployment's shared key, role `service`, a few minutes long."""
+Services: EdDSA tokens, each service signing with its own key and naming itself (runtime/service_identity.py);
+an RPC takes the services its access rule lists, and no other."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 import jwt
 from google.protobuf import descriptor_pool
 
+import wecare
 from runtime.errors import PermissionDenied, Unauthenticated
+from runtime.service_identity import AUDIENCE as SERVICE_AUDIENCE
+from runtime.service_identity import ISSUER as SERVICE_ISSUER
+from runtime.service_identity import ServiceKeys, ServiceTokens
 from runtime.settings import Settings
 from wecare.auth.v1 import access_pb2
 
-SERVICE_ISSUER = "wecare:service"
-SERVICE_AUDIENCE = "wecare"
+__all__ = ["SERVICE_AUDIENCE", "SERVICE_ISSUER", "ServiceTokens"]  # minting lives in runtime.service_identity
 PERSON_ROLES = {"viewer": access_pb2.ROLE_VIEWER, "operator": access_pb2.ROLE_OPERATOR, "admin": access_pb2.ROLE_ADMIN}
 # moto's Cognito signs with a key published in its source. A production deployment must never trust it.
 MOTO_JWKS_MODULUS_SHA256 = "a546642aa4c7ab20f8c4f44630d64157359052f3b7ca6f75f2d3609d7b0aa150"
@@ -35,6 +41,7 @@ class Identity:
     is_service: bool
     token: str
     expires_at: float
+    service: str = ""  # the calling service's name (services only)
 
     @property
     def level(self) -> int:
@@ -46,7 +53,7 @@ def allows(access: access_pb2.Access | None, who: Identity) -> bool:
     if access is None:
         return False  # fail closed: an RPC without a declared access rule is nobody's
     if who.is_service:
-        return access.allow_service
+        return who.service in access.services
     return access.min_role != access_pb2.ROLE_UNSPECIFIED and who.level >= access.min_role
 
 
@@ -63,35 +70,21 @@ def access_table(service_names: list[str]) -> dict[str, access_pb2.Access]:
     return table
 
 
+def service_identities() -> tuple[str, ...]:
+    """Every service the access table lets call an RPC: the ones that need a key of their own."""
+    names: set[str] = set()
+    for root in wecare.__path__:  # a namespace package (gen/ has no __init__.py): its files, not pkgutil
+        for path in sorted(Path(root).glob("*/*/*_service_pb2.py")):
+            module = ".".join(("wecare", *path.relative_to(root).with_suffix("").parts))
+            services = importlib.import_module(module).DESCRIPTOR.services_by_name.values()
+            for access in access_table([s.full_name for s in services]).values():
+                names.update(access.services)
+    return tuple(sorted(names))
+
+
 def require(access: access_pb2.Access | None, who: Identity, method: str) -> None:
     if not allows(access, who):
         raise PermissionDenied(f"{', '.join(who.roles) or 'this caller'} may not call {method}")
-
-
-class ServiceTokens:
-    """Mints this service's own identity token and renews it before it expires."""
-
-    def __init__(self, settings: Settings, service_name: str):
-        self._key = settings.effective_service_token_key
-        self._ttl = settings.service_token_ttl_seconds
-        self._subject = f"service:{service_name}"
-        self._token = ""
-        self._renew_at = 0.0
-
-    def token(self) -> str:
-        now = time.time()
-        if now >= self._renew_at:
-            claims = {
-                "iss": SERVICE_ISSUER,
-                "aud": SERVICE_AUDIENCE,
-                "sub": self._subject,
-                "role": "service",
-                "iat": int(now),
-                "exp": int(now + self._ttl),
-            }
-            self._token = jwt.encode(claims, self._key, algorithm="HS256")
-            self._renew_at = now + self._ttl / 2
-        return self._token
 
 
 class Jwks:
@@ -147,7 +140,7 @@ class TokenVerifier:
     def __init__(self, settings: Settings, jwks: Jwks | None = None, cache_size: int = 4096):
         self._issuer = settings.cognito_issuer
         self._client_id = settings.cognito_client_id
-        self._service_key = settings.effective_service_token_key
+        self._services = ServiceKeys(settings)
         self._jwks = jwks or Jwks(settings.cognito_jwks_url, production=settings.environment == "production")
         self._cache: OrderedDict[str, Identity] = OrderedDict()
         self._cache_size = cache_size
@@ -163,8 +156,8 @@ class TokenVerifier:
         except jwt.PyJWTError:
             raise Unauthenticated("malformed bearer token") from None
         alg = header.get("alg")
-        if alg == "HS256":
-            identity = self._verify_service(token)
+        if alg == "EdDSA":
+            identity = self._verify_service(token, header.get("kid", ""))
         elif alg == "RS256":
             identity = await self._verify_person(token, header.get("kid", ""))
         else:
@@ -174,21 +167,12 @@ class TokenVerifier:
             self._cache.popitem(last=False)
         return identity
 
-    def _verify_service(self, token: str) -> Identity:
+    def _verify_service(self, token: str, kid: str) -> Identity:
         try:
-            claims = jwt.decode(
-                token,
-                self._service_key,
-                algorithms=["HS256"],
-                audience=SERVICE_AUDIENCE,
-                issuer=SERVICE_ISSUER,
-                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
-            )
+            verified = self._services.verify(token, kid)
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"service token refused: {exc}") from None
-        if claims.get("role") != "service":
-            raise Unauthenticated("service token without the service role")
-        return Identity(claims["sub"], ("service",), True, token, float(claims["exp"]))
+        return Identity(f"service:{verified.service}", ("service",), True, token, verified.expires_at, verified.service)
 
     async def _verify_person(self, token: str, kid: str) -> Identity:
         if not self._issuer or not self._client_id:

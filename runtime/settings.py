@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from runtime import service_identity
+
 PREFIX = "WECARE_"
 
 
@@ -23,7 +25,7 @@ def setting(default: Any, env: str | None = None, secret: bool = False) -> Any:
 @dataclass(frozen=True)
 class Settings:
     # Deployment
-    environment: str = setting("local")  # local | production: production refuses local-only settings
+    environment: str = setting("local")  # local | dev | production: production refuses local-only settings
     region: str = setting("us-east-1", env="AWS_REGION")
     default_phone_region: str = setting("IN")
     # Where each process listens / is reached.
@@ -70,7 +72,10 @@ class Settings:
     # The Cognito API the console's browser signs in against; empty: the issuer's host (AWS's own). Locally the
     # embedded AWS, whose Cognito answers browsers (CORS) as AWS's does.
     cognito_endpoint_url: str = setting("")
-    service_token_key: str = setting("", secret=True)
+    # Service identities (runtime/service_identity.py): this process's own Ed25519 private key, and every
+    # service's public keys as `<service>=<key>` (several for one service while its key is rotated).
+    service_key: str = setting("", secret=True)
+    service_public_keys: tuple[str, ...] = setting(())
     service_token_ttl_seconds: int = setting(300)
     page_token_key: str = setting("", secret=True)
     # Telemetry
@@ -210,10 +215,11 @@ class Settings:
             raise ValueError(f"WECARE_AI_PROVIDER must be local or bedrock, not {self.ai_provider!r}")
         if bool(self.tls_cert_file) != bool(self.tls_key_file):
             raise ValueError("WECARE_TLS_CERT_FILE and WECARE_TLS_KEY_FILE are set together or not at all")
+        keys = service_identity.check(self)  # stricter outside the local environment, dev included
+        if keys and self.environment != "production":
+            raise ValueError("service identity: " + "; ".join(keys))
         if self.environment == "production":
-            problems = []
-            if not self.service_token_key or self.service_token_key == LOCAL_SERVICE_TOKEN_KEY:
-                problems.append("WECARE_SERVICE_TOKEN_KEY must be set to the deployment's secret")
+            problems = list(keys)
             if not self.page_token_key or self.page_token_key == LOCAL_PAGE_TOKEN_KEY:
                 problems.append("WECARE_PAGE_TOKEN_KEY must be set to the deployment's secret")
             if not self.cognito_jwks_url.startswith("https://"):
@@ -229,10 +235,6 @@ class Settings:
         return self.table_prefix + name
 
     @property
-    def effective_service_token_key(self) -> str:
-        return self.service_token_key or LOCAL_SERVICE_TOKEN_KEY
-
-    @property
     def effective_page_token_key(self) -> str:
         return self.page_token_key or LOCAL_PAGE_TOKEN_KEY
 
@@ -245,8 +247,7 @@ class Settings:
         return out
 
 
-# Keys for the local run only; Settings.check refuses them in production.
-LOCAL_SERVICE_TOKEN_KEY = "local-only-service-token-key-change-me-in-any-deployment"
+# A key for the local run only; Settings.check refuses it in production.
 LOCAL_PAGE_TOKEN_KEY = "local-only-page-token-key-change-me-in-any-deployment"
 
 

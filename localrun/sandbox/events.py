@@ -179,7 +179,7 @@ class EventSink:
 
     def __init__(self, settings: Settings, batch: int = 200, interval: float = 0.2, max_pending: int = 2_000_000):
         self._settings = settings
-        self._tokens = ServiceTokens(settings, "sandbox")
+        self._tokens = ServiceTokens(settings, "gateway")  # it stands in for the gateway's SNS endpoint
         self.batch = batch
         self.interval = interval
         self._max_pending = max_pending

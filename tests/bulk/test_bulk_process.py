@@ -57,6 +57,7 @@ class Workers:
         address = f"127.0.0.1:{free_port()}"
         env = {
             **self._stack.settings_env(),
+            **self._stack.identity_env("bulk"),  # the stack's own bulk key: messaging and contacts check it
             **SETTINGS,
             "WECARE_DATA_DIR": str(self._stack.run.data),
             "WECARE_BULK_ADDRESS": address,

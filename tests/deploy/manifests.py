@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import subprocess
+import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,20 +47,43 @@ def wecare_deployments(overlay: str) -> dict[str, dict[str, Any]]:
     }
 
 
-def container_env(overlay: str, deployment: dict[str, Any], secrets: dict[str, str]) -> dict[str, str]:
+def container_env(
+    overlay: str, deployment: dict[str, Any], secrets: Mapping[str, str], filled: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The environment Kubernetes gives the Deployment's first container: its ConfigMaps in order, then `env`
-    (secret references resolved from `secrets`, keyed by the Secret's key)."""
+    (secret references resolved from `secrets`, keyed `<Secret>/<key>`). `filled` are the values an operator
+    writes into the overlay's empty placeholders (the public keys, docs/DEPLOY.md); a value already set stays."""
     maps = of_kind(overlay, "ConfigMap")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     env: dict[str, str] = {}
     for source in container.get("envFrom", []):
         env.update(maps[source["configMapRef"]["name"]]["data"])
+    for key, value in (filled or {}).items():
+        if env.get(key) == "":
+            env[key] = value
     for item in container.get("env", []):
         if "value" in item:
             env[item["name"]] = item["value"]
         else:
-            env[item["name"]] = secrets[item["valueFrom"]["secretKeyRef"]["key"]]
+            reference = item["valueFrom"]["secretKeyRef"]
+            env[item["name"]] = secrets[f"{reference['name']}/{reference['key']}"]
     return env
+
+
+WECARE_KEYS = ("page-token-key", "payment-key-secret", "payment-webhook-secret")  # the shared Secret's keys
+
+
+class DeploymentKeys:
+    """What an operator makes for a deployment (docs/DEPLOY.md): the Secrets (`<Secret>/<key>` -> value: the page
+    token key and each service's private identity key) and the public keys the overlay's ConfigMap lists."""
+
+    def __init__(self):
+        from tests.support.identity import Keyset
+
+        self.keyset = Keyset()
+        self.secrets = {f"wecare-keys/{key}": uuid.uuid4().hex * 2 for key in WECARE_KEYS}
+        self.secrets |= {f"{name}-service-key/key": private for name, (private, _) in self.keyset.private.items()}
+        self.filled = {"WECARE_SERVICE_PUBLIC_KEYS": ",".join(self.keyset.public())}
 
 
 class _CfnLoader(yaml.SafeLoader):

@@ -34,18 +34,13 @@ from localrun.procs import free_port
 from localrun.tables import ensure_tables
 from runtime.settings import Settings
 from tests.deploy import iam
-from tests.deploy.manifests import ROOT, container_env, template, wecare_deployments
+from tests.deploy.manifests import ROOT, DeploymentKeys, container_env, template, wecare_deployments
 from wecare.messaging.v1 import messaging_service_pb2 as mpb
 from wecare.messaging.v1 import messaging_service_pb2_grpc
 
 pytestmark = pytest.mark.process
 
-SECRETS = {
-    "service-token-key": uuid.uuid4().hex * 2,
-    "page-token-key": uuid.uuid4().hex * 2,
-    "payment-key-secret": uuid.uuid4().hex,
-    "payment-webhook-secret": uuid.uuid4().hex,
-}
+KEYS = DeploymentKeys()  # the Secrets and public keys an operator makes (deploy/keys.py)
 ADDRESSES = {f"WECARE_{s.address_setting.upper()}" for s in SERVICES}
 # What the test points at this machine instead of the cluster's: where each process listens and is reached, the
 # AWS and channel endpoints, the identity provider, and where telemetry goes. Nothing else is changed.
@@ -157,7 +152,7 @@ def deployed(tmp_path_factory):
         moto = facts["WECARE_AWS_ENDPOINT_URL"]
         sandbox = f"http://{stack.addresses['sandbox']}"
         # The dev overlay's store is DynamoDB: its tables, in the stack's moto (the stack itself runs on SQLite).
-        dev = container_env("dev", deployments["contacts"], SECRETS)
+        dev = container_env("dev", deployments["contacts"], KEYS.secrets, KEYS.filled)
         table_settings = Settings.from_env(
             {"WECARE_TABLE_PREFIX": dev["WECARE_TABLE_PREFIX"], "AWS_REGION": dev["AWS_REGION"]},
             aws_endpoint_url=moto,
@@ -172,7 +167,7 @@ def deployed(tmp_path_factory):
                 if service.name in skipped:
                     continue
                 deployment = deployments[service.name]
-                env = container_env("dev", deployment, SECRETS)
+                env = container_env("dev", deployment, KEYS.secrets, KEYS.filled)
                 overrides = {f"WECARE_{s.address_setting.upper()}": addresses[s.name] for s in SERVICES}
                 metrics_port = free_port()
                 overrides |= {
@@ -239,7 +234,9 @@ def test_every_service_starts_as_deployed_and_passes_its_probes(deployed):
     # The ConfigMap's settings are the ones in force (the processes log them at start, secrets masked).
     contacts_log = deployed.processes["contacts"].log.read_text()
     assert '"store": "dynamodb"' in contacts_log and '"environment": "dev"' in contacts_log
-    assert SECRETS["service-token-key"] not in contacts_log
+    assert KEYS.secrets["wecare-keys/page-token-key"] not in contacts_log
+    messaging_log = deployed.processes["messaging"].log.read_text()
+    assert '"service_key": "***"' in messaging_log and KEYS.secrets["messaging-service-key/key"] not in messaging_log
 
 
 def _spans(path: Path, trace_id: str, need, timeout: float = 15.0) -> list[dict]:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from google.protobuf import descriptor_pool, json_format, message_factory
 
+from runtime.auth import service_identities
 from runtime.settings import Settings
 from tests.deploy.manifests import ROOT, of_kind, resources
 
@@ -55,7 +56,7 @@ def test_named_settings_exist(doc):
 @pytest.mark.parametrize("doc", sorted(DOCS))
 def test_kubectl_targets_are_in_the_manifests(doc):
     deployments = set(of_kind("prod", "Deployment"))
-    secrets = {"wecare-keys", "wecare-grpc-tls"}
+    secrets = {"wecare-keys", "wecare-grpc-tls"} | {f"{name}-service-key" for name in service_identities()}
     referenced = {
         v.get("secret", {}).get("secretName")
         for d in of_kind("prod", "Deployment").values()

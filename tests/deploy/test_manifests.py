@@ -12,16 +12,20 @@ import kubernetes_validate
 import pytest
 
 from deploy.services import HEALTH_PORT, LIVENESS_SERVICE, SERVICES, by_name
+from runtime.auth import service_identities
 from runtime.settings import Settings
-from tests.deploy.manifests import OVERLAYS, ROOT, container_env, documents, of_kind, wecare_deployments
+from tests.deploy.manifests import (
+    OVERLAYS,
+    ROOT,
+    DeploymentKeys,
+    container_env,
+    documents,
+    of_kind,
+    wecare_deployments,
+)
 
 SCHEMA_VERSIONS = ("1.31.0", kubernetes_validate.utils.latest_version())  # EKS's oldest in standard support, newest
-SECRETS = {
-    "service-token-key": "s" * 48,
-    "page-token-key": "p" * 48,
-    "payment-key-secret": "k" * 32,
-    "payment-webhook-secret": "w" * 32,
-}
+KEYS = DeploymentKeys()  # the Secrets (page token, payment secrets, each service's key) and the public keys
 SETTINGS_ENV = {f.metadata.get("env") or "WECARE_" + f.name.upper() for f in Settings.__dataclass_fields__.values()}
 
 
@@ -95,7 +99,7 @@ def test_a_stop_lets_calls_and_streams_drain(overlay):
     for name, deployment in wecare_deployments(overlay).items():
         pod = deployment["spec"]["template"]["spec"]
         container = pod["containers"][0]
-        env = container_env(overlay, deployment, SECRETS)
+        env = container_env(overlay, deployment, KEYS.secrets, KEYS.filled)
         pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
         needed = pre_stop + float(env["WECARE_DRAIN_SECONDS"]) + float(env["WECARE_GRACE_SECONDS"])
         assert pre_stop >= 3 and float(env["WECARE_GRACE_SECONDS"]) >= 10, name
@@ -146,9 +150,12 @@ def test_secrets_come_from_the_secret_and_settings_are_known(overlay):
         secret_refs = {
             item["name"]: item["valueFrom"]["secretKeyRef"]["name"] for item in container["env"] if "valueFrom" in item
         }
+        # Each service holds its own identity key (only a service that calls others has one), and its own secrets.
         own = {env: "wecare-keys" for env, _ in by_name(name).secrets}
-        assert secret_refs == {"WECARE_SERVICE_TOKEN_KEY": "wecare-keys", "WECARE_PAGE_TOKEN_KEY": "wecare-keys", **own}
-        env = container_env(overlay, deployment, SECRETS)
+        if name in service_identities():
+            own["WECARE_SERVICE_KEY"] = f"{name}-service-key"
+        assert secret_refs == {"WECARE_PAGE_TOKEN_KEY": "wecare-keys", **own}
+        env = container_env(overlay, deployment, KEYS.secrets, KEYS.filled)
         unknown = set(env) - SETTINGS_ENV
         assert not unknown, f"{overlay}/{name}: settings Settings does not read: {sorted(unknown)}"
         secret_settings = {
@@ -157,6 +164,14 @@ def test_secrets_come_from_the_secret_and_settings_are_known(overlay):
         for key in secret_settings:
             maps = [m for m in of_kind(overlay, "ConfigMap").values() if key in m.get("data", {})]
             assert not maps, f"{key} must never be in a ConfigMap"
+        # Every pod reads every service's public keys from the one ConfigMap; the overlay leaves them to the
+        # operator, and a production pod refuses to start while they are missing.
+        public = [m for m in of_kind(overlay, "ConfigMap").values() if "WECARE_SERVICE_PUBLIC_KEYS" in m["data"]]
+        assert [m["metadata"]["name"].rsplit("-", 1)[0] for m in public] == ["wecare-service-public-keys"]
+        unfilled = container_env(overlay, deployment, KEYS.secrets)
+        assert unfilled["WECARE_SERVICE_PUBLIC_KEYS"] == ""
+        with pytest.raises(ValueError, match="WECARE_SERVICE_PUBLIC_KEYS"):
+            Settings.from_env(unfilled)
         # Settings takes the environment as the pod gets it (prod: production checks and TLS both-or-neither).
         settings = Settings.from_env(env)
         assert settings.store == "dynamodb"
@@ -172,7 +187,7 @@ def test_secrets_come_from_the_secret_and_settings_are_known(overlay):
 def test_prod_mounts_the_tls_secret_where_the_settings_point():
     for name, deployment in wecare_deployments("prod").items():
         pod = deployment["spec"]["template"]["spec"]
-        env = container_env("prod", deployment, SECRETS)
+        env = container_env("prod", deployment, KEYS.secrets, KEYS.filled)
         mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
         volumes = {v["name"]: v for v in pod["volumes"]}
         assert volumes["grpc-tls"]["secret"]["secretName"] == "wecare-grpc-tls"

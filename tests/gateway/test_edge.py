@@ -6,13 +6,18 @@ from __future__ import annotations
 import asyncio
 import time
 
+import grpc
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from openapi_spec_validator import validate
 
 from gateway.app import Gateway
 from gateway.backends import BACKENDS
+from runtime.auth import ServiceTokens
+from runtime.clients import service_channel
 from runtime.errors import ResourceExhausted
+from wecare.contacts.v1 import contacts_service_pb2 as contacts_pb
+from wecare.contacts.v1 import contacts_service_pb2_grpc
 
 CONTACTS_BACKENDS = tuple(b for b in BACKENDS if b.address_setting == "contacts_address")
 
@@ -59,6 +64,31 @@ async def test_declared_access_is_checked_at_the_edge(api, user_pool):
     assert (await api.get("/v1/" + created["name"], headers=user_pool.auth("viewer"))).status == 200
     # The service never saw the refused calls: the audit log has the one creation only
     assert await audit_methods(api, user_pool) == ["/wecare.contacts.v1.ContactsService/CreateContact"]
+
+
+async def test_service_tokens_are_refused_at_the_edge(api, user_pool, contacts_backend):
+    settings = user_pool.pool.settings()
+    created = await (
+        await api.post("/v1/contacts", json={"email": "svc@example.com"}, headers=user_pool.auth("operator"))
+    ).json()
+    # bulk and messaging may list contacts over gRPC, ai may read one, the gateway may do neither: through the
+    # public door, none of them may do anything.
+    for service in ("bulk", "messaging", "ai", "gateway"):
+        auth = {"Authorization": f"Bearer {ServiceTokens(settings, service).token()}"}
+        for path in ("/v1/contacts", "/v1/" + created["name"]):
+            response = await api.get(path, headers=auth)
+            assert response.status == 403, (service, path)
+            assert (await response.json())["code"] == 7
+    # The same bulk token is good inside the cluster, for what bulk needs and not for what it does not
+    async with service_channel(contacts_backend.address, ServiceTokens(settings, "bulk").token) as channel:
+        stub = contacts_service_pb2_grpc.ContactsServiceStub(channel)
+        assert (await stub.ListContacts(contacts_pb.ListContactsRequest(page_size=1))).contacts
+        try:
+            await stub.GetContact(contacts_pb.GetContactRequest(name=created["name"]))
+        except grpc.aio.AioRpcError as exc:
+            assert exc.code() == grpc.StatusCode.PERMISSION_DENIED
+        else:
+            raise AssertionError("bulk read one contact, which only ai and messaging may")
 
 
 async def test_oversize_bodies_are_413_before_parsing(api, user_pool):

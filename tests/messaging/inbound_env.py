@@ -42,7 +42,7 @@ VIEWER = POOL.bearer("viewer", sub="viewer-inbound")
 
 def service() -> tuple[tuple[str, str]]:
     """A service identity's metadata (IngestEvents is for services only)."""
-    return (("authorization", f"Bearer {ServiceTokens(POOL.settings(), 'test').token()}"),)
+    return (("authorization", f"Bearer {ServiceTokens(POOL.settings(), 'gateway').token()}"),)
 
 
 INCOMING = "whatsapp-media/whatsapp-media-incoming/"

@@ -11,8 +11,9 @@ from aiohttp import web
 
 from runtime.auth import Jwks, ServiceTokens, access_table, allows, bearer
 from runtime.errors import Unauthenticated
-from runtime.settings import LOCAL_SERVICE_TOKEN_KEY, Settings
-from tests.support.identity import TestPool
+from runtime.service_identity import fingerprint, local_private, private_key
+from runtime.settings import Settings
+from tests.support.identity import Keyset, TestPool
 from wecare.auth.v1 import access_pb2
 from wecare.contacts.v1 import contacts_service_pb2  # noqa: F401 - loads the service descriptors
 
@@ -59,28 +60,25 @@ async def test_bad_tokens_are_refused_saying_why(pool, make, why):
         await pool.verifier().verify(make(pool))
 
 
-async def test_service_tokens_round_trip_and_wrong_key_is_refused(pool):
-    settings = pool.settings()
+async def test_service_tokens_round_trip_and_another_key_is_refused(pool):
+    keys = Keyset()
+    settings = pool.settings(**keys.settings("bulk"))
     token = ServiceTokens(settings, "bulk").token()
     who = await pool.verifier(settings).verify(token)
-    assert (who.subject, who.roles, who.is_service) == ("service:bulk", ("service",), True)
-    forged = ServiceTokens(Settings(service_token_key="some-other-key-that-is-long-enough-for-hs256"), "bulk").token()
-    with pytest.raises(Unauthenticated, match="service token refused"):
+    assert (who.subject, who.roles, who.is_service, who.service) == ("service:bulk", ("service",), True, "bulk")
+    forged = ServiceTokens(pool.settings(**Keyset().settings("bulk")), "bulk").token()  # another deployment's key
+    with pytest.raises(Unauthenticated, match="not signed by a key of bulk"):
         await pool.verifier(settings).verify(forged)
 
 
 async def test_expired_service_token_is_refused(pool):
     now = int(time.time())
-    claims = {
-        "iss": "wecare:service",
-        "aud": "wecare",
-        "sub": "service:x",
-        "role": "service",
-        "iat": now - 600,
-        "exp": now - 300,
-    }
+    claims = {"iss": "wecare:service", "aud": "wecare", "sub": "service:bulk", "service": "bulk"}
+    key = private_key(local_private("bulk"))  # the local run's key of bulk, which a local verifier takes
+    kid = fingerprint(key.public_key())
+    expired = jwt.encode({**claims, "iat": now - 600, "exp": now - 300}, key, algorithm="EdDSA", headers={"kid": kid})
     with pytest.raises(Unauthenticated, match="expired"):
-        await pool.verifier().verify(jwt.encode(claims, LOCAL_SERVICE_TOKEN_KEY, algorithm="HS256"))
+        await pool.verifier().verify(expired)
 
 
 def test_access_table_follows_the_proto_options():
@@ -101,12 +99,15 @@ async def test_roles_against_the_access_table(pool):
     admin = await verifier.verify(pool.token("admin", "viewer"))
     nobody = await verifier.verify(pool.token("some-other-group"))
     service = await verifier.verify(ServiceTokens(pool.settings(), "messaging").token())
+    bulk = await verifier.verify(ServiceTokens(pool.settings(), "bulk").token())
     assert allows(table[f"/{CONTACTS}/GetContact"], viewer)
     assert not allows(table[f"/{CONTACTS}/DeleteContact"], viewer)
     assert allows(table[f"/{CONTACTS}/DeleteContact"], admin)
     assert not allows(table[f"/{CONTACTS}/GetContact"], nobody)
     assert allows(table[f"/{CONTACTS}/RecordConsentChange"], service)
     assert not allows(table[f"/{CONTACTS}/CreateContact"], service)
+    assert allows(table[f"/{CONTACTS}/ListContacts"], bulk)
+    assert not allows(table[f"/{CONTACTS}/RecordConsentChange"], bulk)  # messaging's alone
     assert not allows(None, admin)  # an RPC without a declared rule is nobody's
 
 
@@ -126,12 +127,14 @@ async def test_production_refuses_motos_well_known_key(aiohttp_jwks):
 
 
 def test_production_settings_refuse_local_only_values():
-    with pytest.raises(ValueError, match="WECARE_SERVICE_TOKEN_KEY") as refused:
+    with pytest.raises(ValueError, match="WECARE_SERVICE_PUBLIC_KEYS") as refused:
         Settings.from_env({"WECARE_ENVIRONMENT": "production", "WECARE_COGNITO_JWKS_URL": "http://127.0.0.1:4566/x"})
     assert "https" in str(refused.value)
+    keys = Keyset()
     production = {
         "WECARE_ENVIRONMENT": "production",
-        "WECARE_SERVICE_TOKEN_KEY": "k1" * 20,
+        "WECARE_SERVICE_KEY": keys.settings("bulk")["service_key"],
+        "WECARE_SERVICE_PUBLIC_KEYS": ",".join(keys.public()),
         "WECARE_PAGE_TOKEN_KEY": "k2" * 20,
         "WECARE_COGNITO_JWKS_URL": "https://cognito-idp.us-east-1.amazonaws.com/p/.well-known/jwks.json",
     }

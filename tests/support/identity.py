@@ -1,5 +1,6 @@
 """Test identities: an RSA key that plays the Cognito user pool, tokens shaped like Cognito's, and a JWKS the
-verifier can be given directly. Each token can be made wrong in exactly one way, so a refusal is for that."""
+verifier can be given directly. Each token can be made wrong in exactly one way, so a refusal is for that.
+Services: a deployment's key pairs (Keyset), each process given its own private key and every public key."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from runtime.auth import TokenVerifier
+from runtime.auth import TokenVerifier, service_identities
 from runtime.errors import Unauthenticated
+from runtime.service_identity import generate
 from runtime.settings import Settings
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool"
@@ -67,3 +69,18 @@ class TestPool:
 
     def bearer(self, *groups: str, **claims: Any) -> tuple[tuple[str, str]]:
         return (("authorization", f"Bearer {self.token(*groups, **claims)}"),)
+
+
+class Keyset:
+    """A deployment's service keys, freshly made: one key pair for every service the access table names."""
+
+    def __init__(self, services: tuple[str, ...] | None = None):
+        self.private = {name: generate() for name in services or service_identities()}
+
+    def public(self) -> tuple[str, ...]:
+        return tuple(f"{name}={public}" for name, (_, public) in sorted(self.private.items()))
+
+    def settings(self, service: str | None = None) -> dict[str, Any]:
+        """Settings overrides of one process: its own private key (when it has an identity), every public key."""
+        own = self.private[service][0] if service in self.private else ""
+        return {"service_key": own, "service_public_keys": self.public()}

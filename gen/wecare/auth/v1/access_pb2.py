@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bwecare/auth/v1/access.proto\x12\x0ewecare.auth.v1\x1a google/protobuf/descriptor.proto\"X\n\x06\x41\x63\x63\x65ss\x12&\n\x08min_role\x18\x01 \x01(\x0e\x32\x14.wecare.auth.v1.Role\x12\x15\n\rallow_service\x18\x02 \x01(\x08\x12\x0f\n\x07mutates\x18\x03 \x01(\x08*P\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_VIEWER\x10\x01\x12\x11\n\rROLE_OPERATOR\x10\x02\x12\x0e\n\nROLE_ADMIN\x10\x03:H\n\x06\x61\x63\x63\x65ss\x12\x1e.google.protobuf.MethodOptions\x18\xb8\x8e\x03 \x01(\x0b\x32\x16.wecare.auth.v1.Accessb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bwecare/auth/v1/access.proto\x12\x0ewecare.auth.v1\x1a google/protobuf/descriptor.proto\"h\n\x06\x41\x63\x63\x65ss\x12&\n\x08min_role\x18\x01 \x01(\x0e\x32\x14.wecare.auth.v1.Role\x12\x0f\n\x07mutates\x18\x03 \x01(\x08\x12\x10\n\x08services\x18\x04 \x03(\tJ\x04\x08\x02\x10\x03R\rallow_service*P\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_VIEWER\x10\x01\x12\x11\n\rROLE_OPERATOR\x10\x02\x12\x0e\n\nROLE_ADMIN\x10\x03:H\n\x06\x61\x63\x63\x65ss\x12\x1e.google.protobuf.MethodOptions\x18\xb8\x8e\x03 \x01(\x0b\x32\x16.wecare.auth.v1.Accessb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'wecare.auth.v1.access_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ROLE']._serialized_start=171
-  _globals['_ROLE']._serialized_end=251
+  _globals['_ROLE']._serialized_start=187
+  _globals['_ROLE']._serialized_end=267
   _globals['_ACCESS']._serialized_start=81
-  _globals['_ACCESS']._serialized_end=169
+  _globals['_ACCESS']._serialized_end=185
 # @@protoc_insertion_point(module_scope)
