@@ -27,6 +27,7 @@ _deserializer = TypeDeserializer()
 RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 MAX_TRANSACT_ITEMS = 100
 MAX_BATCH_GET = 100
+MAX_BATCH_WRITE = 25
 # The largest code point: s + TOP sorts after every string that starts with s.
 TOP = "\U0010ffff"
 
@@ -163,6 +164,21 @@ async def batch_get(client, table: str, keys: list[dict[str, Any]], consistent: 
     parts = [unique[i : i + MAX_BATCH_GET] for i in range(0, len(unique), MAX_BATCH_GET)]
     results = await asyncio.gather(*(chunk(p) for p in parts))
     return [item for part in results for item in part]
+
+
+async def batch_delete(client, table: str, keys: list[dict[str, Any]]) -> None:
+    """Deletes the items (25 a BatchWriteItem, unprocessed ones asked again); a missing item is no error."""
+    for start in range(0, len(keys), MAX_BATCH_WRITE):
+        part = keys[start : start + MAX_BATCH_WRITE]
+        pending: dict[str, Any] = {table: [{"DeleteRequest": {"Key": k}} for k in part]}
+        for attempt in range(10):
+            response = await client.batch_write_item(RequestItems=pending)
+            pending = response.get("UnprocessedItems") or {}
+            if not pending:
+                break
+            await _backoff(attempt)
+        else:
+            raise RuntimeError(f"{table}: BatchWriteItem left items unprocessed after 10 attempts")
 
 
 async def _backoff(attempt: int) -> None:

@@ -193,6 +193,11 @@ def _email(text: str, path: str) -> str:
     return text
 
 
+def tag_filter(tags: tuple[str, ...], path: str) -> tuple[str, ...]:
+    """The tags a listing asks for, as contacts hold them (lowercased, each once)."""
+    return _tags(tags, path)
+
+
 def _tags(tags: tuple[str, ...], path: str) -> tuple[str, ...]:
     out: list[str] = []
     for i, tag in enumerate(tags):

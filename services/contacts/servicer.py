@@ -115,11 +115,29 @@ class ContactsServicer(contacts_service_pb2_grpc.ContactsServiceServicer):
 
     async def ListContacts(self, request: pb.ListContactsRequest, context) -> pb.ListContactsResponse:
         size = page_size(request.page_size, 50, 1000)
+        tags = domain.tag_filter(tuple(request.tags), "tags")
+        if tags:
+            return await self._list_tagged(tags, size, request.page_token)
         after = self._tokens.decode("contacts:list", request.page_token) if request.page_token else None
         contacts = await self._store.list(after, size + 1)
         more = len(contacts) > size
         contacts = contacts[:size]
         token = self._tokens.encode("contacts:list", contacts[-1].id) if more else ""
+        return pb.ListContactsResponse(contacts=[to_proto(c) for c in contacts], next_page_token=token)
+
+    async def _list_tagged(self, tags: tuple[str, ...], size: int, page_token: str) -> pb.ListContactsResponse:
+        scope = "contacts:list:tags=" + ",".join(tags)
+        after = None
+        if page_token:
+            try:
+                after = self._tokens.decode(scope, page_token)
+            except InvalidArgument:
+                # A position in the whole book (bulk's saved cursor from before the tag index) is one here too.
+                after = self._tokens.decode("contacts:list", page_token)
+        contacts, resume = await self._store.list_tagged(tags, after, size + 1)
+        if len(contacts) > size:
+            contacts, resume = contacts[:size], contacts[size - 1].id
+        token = self._tokens.encode(scope, resume) if resume else ""
         return pb.ListContactsResponse(contacts=[to_proto(c) for c in contacts], next_page_token=token)
 
     def _new(self, given: pb.Contact, prefix: str) -> Contact:

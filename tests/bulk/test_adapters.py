@@ -1,6 +1,7 @@
 """The AWS adapters of bulk against moto (server mode): reports as multipart uploads (several parts, held to one
 part of memory, nothing visible when the writer fails, read back through the pre-signed URL), and bulk-queue /
-bulk-dlq (visibility, dead letters keeping their reason and receive count, requeue, a body that is not a chunk)."""
+bulk-dlq (visibility, dead letters keeping their reason and receive count, requeue, a body that is not a chunk).
+And the contacts directory: an audience by tags is read from contacts' tag index, not the whole book."""
 
 from __future__ import annotations
 
@@ -9,13 +10,22 @@ import contextlib
 import uuid
 
 import boto3
+import grpc
 import pytest
 
+from runtime.auth import ServiceTokens
 from runtime.aws import AwsClients
+from runtime.clients import service_channel
 from runtime.settings import Settings
 from services.bulk.adapters.chunk_queue import ChunkQueue, ChunkRef
+from services.bulk.adapters.contacts import ContactsDirectory
 from services.bulk.adapters.reports import ReportBucket
-from tests.bulk.support import BUCKET, aws_resources, read_report
+from services.bulk.domain.model import Audience, Channel
+from services.contacts.main import wire as contacts_wire
+from tests.bulk.support import BUCKET, OPERATOR, POOL, aws_resources, read_report
+from tests.support.servers import running
+from wecare.contacts.v1 import contacts_service_pb2 as cpb
+from wecare.contacts.v1 import contacts_service_pb2_grpc as cpb_grpc
 
 MIB = 1024 * 1024
 
@@ -92,3 +102,28 @@ async def test_a_body_that_is_not_a_chunk_is_read_as_none(aws, moto_endpoint):
     queue = ChunkQueue(aws, names["bulk_queue"], names["bulk_dlq"])
     [delivery] = await queue.receive(10, wait_seconds=1, visibility=30)
     assert delivery.ref is None and delivery.body == "hello"
+
+
+async def test_an_audience_by_tags_reads_the_tagged_contacts_only(tmp_path):
+    async with running("contacts", contacts_wire, POOL, tmp_path) as contacts:
+        async with grpc.aio.insecure_channel(contacts.address) as channel:
+            stub = cpb_grpc.ContactsServiceStub(channel)
+            book = [cpb.Contact(email=f"c{i}@example.com", tags=["vip"] if i in (5, 250) else []) for i in range(300)]
+            requests = [cpb.CreateContactRequest(contact=c) for c in book]
+            await stub.BatchCreateContacts(cpb.BatchCreateContactsRequest(requests=requests), metadata=OPERATOR)
+        tokens = ServiceTokens(POOL.settings(), "bulk")
+        async with service_channel(contacts.address, tokens.token) as channel:
+            directory = ContactsDirectory(channel)
+            read: list[int] = []
+            listing = directory._stub.ListContacts
+
+            async def counted(request, **kwargs):
+                reply = await listing(request, **kwargs)
+                read.append(len(reply.contacts))
+                return reply
+
+            directory._stub.ListContacts = counted
+            audience = Audience("contacts", tags=("vip",))
+            found, cursor = await directory.page(audience, Channel.EMAIL, "")
+            assert [c.address for c in found] == ["c5@example.com", "c250@example.com"] and cursor == ""
+            assert read == [2]  # two contacts crossed the wire, not the book of 300

@@ -132,6 +132,41 @@ async def test_list_pages_in_creation_order_and_refuses_foreign_tokens(stubs):
         assert violations(err.value) == ["page_token"]
 
 
+async def test_list_by_tags_pages_the_tag_index_and_binds_its_tokens(stubs):
+    contacts, _ = stubs
+    tags = [["vip"] if i % 3 else ["vip", "pune"] for i in range(8)]
+    made = [await create(contacts, email=f"t{i}@example.com", tags=tags[i]) for i in range(8)]
+    await create(contacts, email="plain@example.com")
+
+    async def listed(*tags: str, size: int = 2) -> list[str]:
+        seen, token = [], ""
+        while True:
+            page = await contacts.ListContacts(
+                pb.ListContactsRequest(page_size=size, page_token=token, tags=list(tags)), metadata=VIEWER
+            )
+            seen += [c.name for c in page.contacts]
+            token = page.next_page_token
+            if not token:
+                return seen
+
+    assert await listed("vip") == [c.name for c in made]
+    assert await listed("VIP", "Pune") == [c.name for i, c in enumerate(made) if i % 3 == 0]  # as tags are kept
+    assert await listed("nobody") == []
+    # A token is for its own tags; a position in the whole book (bulk's cursor from before the index) is one too
+    vip_token = (
+        await contacts.ListContacts(pb.ListContactsRequest(page_size=1, tags=["vip"]), metadata=VIEWER)
+    ).next_page_token
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await contacts.ListContacts(pb.ListContactsRequest(page_token=vip_token, tags=["pune"]), metadata=VIEWER)
+    assert violations(err.value) == ["page_token"]
+    book_token = (await contacts.ListContacts(pb.ListContactsRequest(page_size=3), metadata=VIEWER)).next_page_token
+    rest = await contacts.ListContacts(pb.ListContactsRequest(page_token=book_token, tags=["vip"]), metadata=VIEWER)
+    assert [c.name for c in rest.contacts] == [c.name for c in made[3:]]
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await contacts.ListContacts(pb.ListContactsRequest(tags=["vip", "not a tag"]), metadata=VIEWER)
+    assert violations(err.value) == ["tags[1]"]
+
+
 async def test_search_ranks_exact_then_prefix_then_words(stubs):
     contacts, _ = stubs
     word = await create(contacts, display_name="Ravi Asha Kumar", email="ravi@example.com")

@@ -4,6 +4,7 @@ moto (server mode, a fresh table per test). Volumes stay small: moto copies a ta
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import uuid
 
 import pytest
@@ -14,10 +15,11 @@ from botocore.exceptions import ClientError
 from runtime.aws import AwsClients
 from runtime.errors import Aborted, AlreadyExists, NotFound
 from runtime.settings import Settings
-from services.contacts.adapters import dynamodb_store
+from services.contacts.adapters import dynamodb_store, sqlite_store
 from services.contacts.adapters.dynamodb_store import DynamoContactStore
 from services.contacts.adapters.sqlite_store import SqliteContactStore
 from services.contacts.domain import ChannelConsent, ConsentState, Contact, fold
+from services.contacts.reindex import reindex
 
 NOW = 1_718_000_000.25
 
@@ -384,8 +386,89 @@ async def test_a_contact_with_many_words_is_created_replaced_and_deleted(store):
     assert await store.by_words(("other00",), 10) == []
 
 
+async def all_tagged(store, tags: tuple[str, ...], limit: int) -> tuple[list[str], int]:
+    """Every contact list_tagged gives, page after page: their ids, and how many pages it took."""
+    found, after, pages = [], None, 0
+    while True:
+        page, after = await store.list_tagged(tags, after, limit)
+        assert len(page) <= limit
+        found += ids(page)
+        pages += 1
+        if after is None:
+            return found, pages
+        assert pages < 100
+
+
+async def test_list_tagged_is_an_index_in_id_order_that_follows_every_write(store):
+    given = {"C05": ("vip", "pune"), "C02": ("vip",), "C09": ("pune",), "C01": ("vip", "pune", "new"), "C07": ()}
+    for cid, tags in given.items():
+        await store.create(contact(cid, f"Person {cid}", email=f"{cid.lower()}@example.com", tags=tags))
+    assert (await all_tagged(store, ("vip",), 10))[0] == ["C01", "C02", "C05"]
+    assert (await all_tagged(store, ("vip",), 1))[0] == ["C01", "C02", "C05"]  # page by page, nothing twice
+    assert (await all_tagged(store, ("pune", "vip"), 10))[0] == ["C01", "C05"]  # every tag, whichever leads
+    assert (await all_tagged(store, ("vip", "pune"), 1))[0] == ["C01", "C05"]
+    assert (await all_tagged(store, ("nobody",), 10)) == ([], 1)
+    page, after = await store.list_tagged(("vip",), "C01", 10)
+    assert ids(page) == ["C02", "C05"] and after is None
+    # A replace moves the contact between tags; a delete takes it out of every one
+    c05 = await store.get("C05")
+    await store.replace(bumped(c05, tags=("new",)), expected_version=c05.version)
+    c07 = await store.get("C07")
+    await store.replace(bumped(c07, tags=("vip",)), expected_version=c07.version)
+    assert (await all_tagged(store, ("vip",), 10))[0] == ["C01", "C02", "C07"]
+    assert (await all_tagged(store, ("new",), 10))[0] == ["C01", "C05"]
+    await store.delete("C01")
+    assert (await all_tagged(store, ("vip",), 10))[0] == ["C02", "C07"]
+    assert (await all_tagged(store, ("pune",), 10))[0] == ["C09"]
+    # What comes back is the contact as it is now
+    page, _ = await store.list_tagged(("new",), None, 10)
+    assert page == [await store.get("C05")]
+
+
+async def test_list_tagged_keeps_up_with_a_replace_of_every_tag(store):
+    """Fifty tags replaced by fifty others, with a long name: more entries than one transaction can hold."""
+    old_tags = tuple(f"old{i:02d}" for i in range(50))
+    big = contact("C1", " ".join(f"name{i:02d}" for i in range(30)), "+919330994400", "t@example.com", old_tags)
+    await store.create(big)
+    await store.create(contact("C2", "Other", tags=("old07", "new07")))
+    assert (await all_tagged(store, ("old07",), 10))[0] == ["C1", "C2"]
+    other = bumped(big, tags=tuple(f"new{i:02d}" for i in range(50)), display_name="Other words entirely")
+    await store.replace(other, expected_version=1)
+    assert await store.get("C1") == other
+    assert (await all_tagged(store, ("old07",), 10))[0] == ["C2"]
+    assert (await all_tagged(store, ("old49",), 10))[0] == []
+    assert (await all_tagged(store, ("new07",), 10))[0] == ["C1", "C2"]
+    assert (await all_tagged(store, ("new49",), 10))[0] == ["C1"]
+    assert await store.by_words(("name00",), 10) == []
+    back = bumped(other, tags=old_tags)
+    await store.replace(back, expected_version=2)
+    assert (await all_tagged(store, ("old49",), 10))[0] == ["C1"]
+    assert await store.delete("C1") == back
+    for tag in ("old00", "old49", "new00", "new49"):
+        assert (await all_tagged(store, (tag,), 10))[0] == []
+
+
 async def test_ping(store):
     await store.ping()
+
+
+async def test_sqlite_a_file_from_before_the_tag_index_gets_it_filled_once(tmp_path):
+    path = tmp_path / "contacts.sqlite3"
+    store = SqliteContactStore(path)
+    await store.create(contact("C1", tags=("vip", "pune")))
+    await store.create(contact("C2", tags=("vip",)))
+    await store.close()
+    with sqlite3.connect(path) as db:  # as the file was before the tag table: none of its rows, version 0
+        db.execute("DELETE FROM contact_tags")
+        db.execute("PRAGMA user_version = 0")
+    reopened = SqliteContactStore(path)
+    try:
+        assert ids((await reopened.list_tagged(("vip",), None, 10))[0]) == ["C1", "C2"]
+        assert ids((await reopened.list_tagged(("pune",), None, 10))[0]) == ["C1"]
+        with sqlite3.connect(path) as db:
+            assert db.execute("PRAGMA user_version").fetchone()[0] == sqlite_store.TAGS_VERSION
+    finally:
+        await reopened.close()
 
 
 # DynamoDB only: cancellations moto never produces (it runs one transaction at a time), through botocore's stubber.
@@ -453,6 +536,86 @@ async def test_dynamodb_create_many_reports_a_fault_on_its_item_only(stubbed):
     stub.add_response("transact_write_items", {})
     results = await store.create_many([contact("C1", "", "+919330994400"), contact("C2", "", "+919903300044")])
     assert sorted(type(r).__name__ for r in results) == ["NoneType", "Unavailable"]
+
+
+@pytest.fixture
+async def dynamo_store(moto_endpoint):
+    aws = AwsClients(Settings.from_env({}, dynamodb_endpoint_url=moto_endpoint))
+    table = f"contacts-{uuid.uuid4().hex[:12]}"
+    await dynamodb_store.ensure_table(await aws.client("dynamodb"), table)
+    try:
+        yield DynamoContactStore(aws, table), aws, table
+    finally:
+        await aws.close()
+
+
+async def _items(aws, table: str) -> list[dict]:
+    client = await aws.client("dynamodb")
+    return (await client.scan(TableName=table))["Items"]
+
+
+async def test_dynamodb_a_tag_is_spread_over_its_shards(dynamo_store):
+    """A tag every contact carries is written to TAG_SHARDS partition keys, not one, and read back in id order."""
+    store, aws, table = dynamo_store
+    made = [contact(f"C{i:03d}", tags=("everyone",)) for i in range(48)]
+    assert await store.create_many(made) == [None] * 48
+    keys = {i["pk"]["S"] for i in await _items(aws, table) if i["pk"]["S"].startswith("tag#everyone#")}
+    assert keys == {f"tag#everyone#{s}" for s in range(dynamodb_store.TAG_SHARDS)}
+    assert (await all_tagged(store, ("everyone",), 7))[0] == ids(made)
+
+
+async def test_dynamodb_list_tagged_reads_a_bounded_number_of_pages(dynamo_store, monkeypatch):
+    """Two tags whose common contacts are rare: each call reads TAG_READS index pages at most, answers with what
+    it found and where to go on; going on finds every one, once."""
+    store, _, _ = dynamo_store
+    for i in range(30):
+        await store.create(contact(f"C{i:02d}", tags=("a", "b") if i in (3, 25) else ("a",)))
+    monkeypatch.setattr(dynamodb_store, "TAG_READS", 1)
+    first, after = await store.list_tagged(("a", "b"), None, 2)
+    assert (first, after) == ([], "C01")  # one read of two entries, neither with both tags: go on after C01
+    found, pages = await all_tagged(store, ("a", "b"), 2)
+    assert found == ["C03", "C25"] and pages > 2
+
+
+async def test_dynamodb_entries_a_failed_tidy_left_are_harmless_and_go_with_the_next_write(dynamo_store, monkeypatch):
+    store, aws, table = dynamo_store
+    big = contact("C1", " ".join(f"name{i:02d}" for i in range(30)), tags=tuple(f"old{i:02d}" for i in range(50)))
+    await store.create(big)
+
+    async def down(*args, **kwargs):
+        raise RuntimeError("DynamoDB is away")
+
+    monkeypatch.setattr(dynamodb_store.dynamo, "batch_delete", down)
+    other = bumped(big, tags=tuple(f"new{i:02d}" for i in range(50)), display_name="Other")
+    await store.replace(other, expected_version=1)  # the write is done; retired entries could not be deleted
+    assert await store.get("C1") == other
+    assert (await all_tagged(store, ("old00",), 10))[0] == []  # ...and they change no answer
+    assert await store.by_words(("name00",), 10) == []
+    left = [i for i in await _items(aws, table) if i["pk"]["S"].startswith("tag#old")]
+    assert left, "the failure left retired entries behind"
+    monkeypatch.undo()
+    assert await store.delete("C1") == other  # more owned than one transaction holds: tidied first
+    assert await _items(aws, table) == []
+
+
+async def test_dynamodb_reindex_gives_contacts_from_before_the_tag_index_their_entries(dynamo_store):
+    store, aws, table = dynamo_store
+    for cid, tags in (("C1", ("vip",)), ("C2", ("vip", "pune")), ("C3", ())):
+        await store.create(contact(cid, f"Name {cid}", tags=tags))
+    client = await aws.client("dynamodb")
+    for item in await _items(aws, table):  # as a contact was written before tag entries existed
+        if item["pk"]["S"].startswith("tag#"):
+            await client.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
+        elif item["sk"]["S"] == "contact":
+            owned = [k for k in item["owned"]["L"] if not k["M"]["pk"]["S"].startswith("tag#")]
+            await client.put_item(TableName=table, Item={**item, "owned": {"L": owned}})
+    assert (await all_tagged(store, ("vip",), 10))[0] == []
+    before = {c: await store.get(c) for c in ("C1", "C2", "C3")}
+    assert await reindex(store) == 3
+    assert (await all_tagged(store, ("vip",), 10))[0] == ["C1", "C2"]
+    assert (await all_tagged(store, ("pune",), 10))[0] == ["C2"]
+    assert {c: await store.get(c) for c in before} == before  # the contacts themselves are unchanged
+    assert ids(await store.by_words(("name",), 10)) == ["C1", "C2", "C3"]
 
 
 async def test_dynamodb_a_word_search_reads_a_bounded_number_of_pages(moto_endpoint, monkeypatch):

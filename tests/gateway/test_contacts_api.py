@@ -199,6 +199,18 @@ async def test_bad_query_parameters_are_400_naming_the_field(api, user_pool, par
     assert field in violation_fields(status) and field in status["message"]
 
 
+async def test_contacts_by_tags_through_the_query(api, user_pool):
+    for i, tags in enumerate((["vip", "pune"], ["vip"], ["pune"], [])):
+        await create(api, user_pool, displayName=f"Tagged {i}", email=f"tagged{i}@example.com", tags=tags)
+    both = await api.get("/v1/contacts", params=[("tags", "vip"), ("tags", "PUNE")], headers=user_pool.auth("viewer"))
+    assert both.status == 200
+    assert [c["displayName"] for c in (await both.json())["contacts"]] == ["Tagged 0"]
+    vip = await api.get("/v1/contacts", params={"tags": "vip"}, headers=user_pool.auth("viewer"))
+    assert [c["displayName"] for c in (await vip.json())["contacts"]] == ["Tagged 0", "Tagged 1"]
+    bad = await api.get("/v1/contacts", params={"tags": "no spaces"}, headers=user_pool.auth("viewer"))
+    assert bad.status == 400 and "tags[0]" in violation_fields(await bad.json())
+
+
 async def test_a_page_token_of_another_query_is_foreign(api, user_pool):
     for i in range(3):
         await create(api, user_pool, displayName=f"Meera {i}", email=f"meera{i}@example.com")

@@ -1,6 +1,7 @@
 """The contacts service as bulk uses it (ContactsService over gRPC, with this service's identity): an audience
-read page by page (ListContacts in id order, or SearchContacts for a search), each contact as a candidate with
-its address and consent on the job's channel, and the consent of a list of addresses for an inline dry run."""
+read page by page (ListContacts in id order, filtered by tags from contacts' tag index; or SearchContacts for a
+search, its tags checked here), each contact as a candidate with its address and consent on the job's channel,
+and the consent of a list of addresses for an inline dry run."""
 
 from __future__ import annotations
 
@@ -52,7 +53,8 @@ class ContactsDirectory:
 
     async def page(self, audience: Audience, channel: Channel, cursor: str) -> tuple[list[Candidate], str]:
         """One page of the audience from `cursor` ("" at the start): its candidates, and the next cursor
-        ("" after the last page). Contacts without every tag of the query are left out."""
+        ("" after the last page). Contacts without every tag of the query are left out (by the index, which
+        may give a short or even empty page before the last)."""
         try:
             if audience.search:
                 reply = await self._stub.SearchContacts(
@@ -61,13 +63,13 @@ class ContactsDirectory:
                 )
             else:
                 reply = await self._stub.ListContacts(
-                    pb.ListContactsRequest(page_size=LIST_PAGE, page_token=cursor), timeout=30
+                    pb.ListContactsRequest(page_size=LIST_PAGE, page_token=cursor, tags=audience.tags), timeout=30
                 )
         except grpc.aio.AioRpcError as exc:
             if exc.code() in LASTING:
                 raise AudienceUnreadable(f"contacts refused the audience: {exc.code().name} {exc.details()}") from None
             raise Unavailable(f"cannot read the audience from contacts: {exc.code().name} {exc.details()}") from None
-        wanted = set(audience.tags)
+        wanted = set(audience.tags) if audience.search else set()  # ListContacts filtered by the tags itself
         found = [candidate(c, channel) for c in reply.contacts if wanted <= set(c.tags)]
         return found, reply.next_page_token
 

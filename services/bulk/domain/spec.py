@@ -32,6 +32,7 @@ E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 PHONE_SHAPE = re.compile(r"^\+?[0-9][0-9 ()./\-]{4,24}$")
 EMAIL_SHAPE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 TAG = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
+MAX_QUERY_TAGS = 50  # a contact holds at most 50 tags: contacts refuses a longer filter
 
 
 @dataclass(frozen=True)
@@ -249,6 +250,8 @@ def check_contact_query(problems: Problems, tags: list[str], search: str) -> tup
         if not TAG.match(tag):
             problems.add(f"job.contact_query.tags[{i}]", f"{tag!r} is not a tag")
         out.append(tag)
+    if len(set(out)) > MAX_QUERY_TAGS:
+        problems.add("job.contact_query.tags", f"at most {MAX_QUERY_TAGS} tags")
     if len(search) > 200:
         problems.add("job.contact_query.search", "at most 200 characters")
     return tuple(out)

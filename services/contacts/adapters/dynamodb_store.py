@@ -10,6 +10,7 @@ removes them in the same TransactWriteItems, so no reader ever sees half a chang
   email claim  email#<lowercased address>  claim                 contact_id; put if attribute_not_exists(pk)
   name entry   name#<first folded char>    <folded name>\\x01<id>  contact_id, name_key
   word entry   word#<first char of word>   <word>\\x01<id>         contact_id, words (" w1 w2 ...": all its words)
+  tag entry    tag#<tag>#<shard of id>     <id>                  contact_id
 
 - The claims make a number or an address one contact's: a taken one cancels the transaction, and the
   cancellation reasons (which line up with the items) tell which claim failed, so the conflict names the
@@ -23,9 +24,17 @@ removes them in the same TransactWriteItems, so no reader ever sees half a chang
   other word w: each given word is a prefix of some word of the contact.
 - Only the words that are not a prefix of another word of the same contact get an entry (the longer one
   answers every prefix query the shorter would), and at most MAX_INDEXED_WORDS of them, name words first,
-  then email, then tags: replace() may remove every old entry and put every new one in one transaction of at
-  most 100 items (1 contact + 2x phone + 2x email + 2x name + 2x46 words = 99). Words past the cap still match
-  as further words of a multi-word search, through `words`. A word search reads at most SEARCH_READS pages
+  then email, then tags. Words past the cap still match as further words of a multi-word search, through
+  `words`.
+- Tag entries are the audience-by-tag index: one a tag, keyed by the tag and the contact's id, so a tag's
+  contacts come in id order. A tag may have millions of contacts (an import tags them all at once), so its
+  entries are spread over TAG_SHARDS partition keys by the id, and a page merges the shards in id order.
+- A transaction holds at most 100 items. Every put of a write goes in the contact's one transaction with the
+  contact item, and so does every claim it releases (1 contact + 2 claims put + 2 released + 1 name + 44 words +
+  50 tags = 100); the entries it retires (old name, words, tags) fill the rest, and those that do not fit are
+  deleted just after (tidy()), kept meanwhile in the contact's `owned` so a later write or delete finds them.
+  Every read checks what an entry leads to against the contact itself, so a retired entry not yet deleted
+  changes no answer. A word search reads at most SEARCH_READS pages
   of entries (20,000): a search whose longest word is common and whose other words are rare may then return
   fewer matches than exist (and logs so), a bound on latency that search ranking can afford.
 - ListContacts reads the GSI `list`: gsi1pk = contacts#<crc32(id) mod LIST_SHARDS>, gsi1sk = id. Ids grow with
@@ -56,7 +65,10 @@ log = logging.getLogger("wecare.contacts.dynamodb")
 
 LIST_INDEX = "list"
 LIST_SHARDS = 8
-MAX_INDEXED_WORDS = 46
+TAG_SHARDS = 8  # a tag's entries: 1,000 contacts a second all given one tag is 125 writes/s a partition
+MAX_INDEXED_WORDS = 44
+MAX_TRANSACTION = 100  # items in one TransactWriteItems
+TAG_READS = 10  # index pages one list_tagged call reads at most before it answers with what it has
 NAME_KEY_BYTES = 800  # sort keys take 1,024 bytes: room for the separator and the id
 WORD_KEY_BYTES = 200
 WRITE_CONCURRENCY = 16  # transactions in flight for one create_many
@@ -123,6 +135,7 @@ class _Layout:
             if name_key
             else None
         )
+        self.tags = [_key(f"tag#{t}#{dynamo.shard_of(contact.id, TAG_SHARDS)}", contact.id) for t in contact.tags]
         # Two words cut to the same key would be two writes of one item, which a transaction refuses.
         self.words = list(
             {
@@ -135,16 +148,17 @@ class _Layout:
         )
 
     def owned(self) -> list[dict[str, Any]]:
-        return [k for k in (self.phone, self.email, self.name) if k] + self.words
+        return [k for k in (self.phone, self.email, self.name) if k] + self.words + self.tags
 
-    def contact_item(self) -> dict[str, Any]:
+    def contact_item(self, retiring: list[dict[str, Any]] = ()) -> dict[str, Any]:
+        """The contact item; `retiring` are entries of an older version still to be deleted (tidy())."""
         c = self.contact
         item = {
             **_contact_key(c.id),
             "doc": dynamo.attribute(to_document(c)),
             "version": {"N": str(c.version)},
             "words": {"S": self.words_text},
-            "owned": {"L": [{"M": k} for k in self.owned()]},
+            "owned": {"L": [{"M": k} for k in (*self.owned(), *retiring)]},
             "gsi1pk": {"S": f"contacts#{dynamo.shard_of(c.id, LIST_SHARDS)}"},
             "gsi1sk": {"S": c.id},
         }
@@ -235,7 +249,7 @@ class DynamoContactStore:
             if key:
                 items.append(self._put(layout.entry_item(key), unclaimed))
                 labels.append(what)
-        for key in ([layout.name] if layout.name else []) + layout.words:
+        for key in ([layout.name] if layout.name else []) + layout.words + layout.tags:
             items.append(self._put(layout.entry_item(key)))
             labels.append(None)
         try:
@@ -274,32 +288,36 @@ class DynamoContactStore:
         layout = _Layout(contact)
         old = {_frozen(k): k for k in _owned_keys(current)}
         words_changed = current.get("words", {}).get("S") != layout.words_text
-        items = [
-            self._put(
-                layout.contact_item(),
-                "version = :expected",
-                ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        ]
+        items: list[dict[str, Any]] = [{}]  # the contact item, once what it owns is known
         labels: list[str | None] = ["contact"]
-        new = set()
+        new = {_frozen(k) for k in layout.owned()}
         for what, key in (("phone", layout.phone), ("email", layout.email), (None, layout.name)):
-            if key:
-                new.add(_frozen(key))
-                if _frozen(key) not in old:
-                    claim = "attribute_not_exists(pk)" if what else None
-                    items.append(self._put(layout.entry_item(key), claim))
-                    labels.append(what)
+            if key and _frozen(key) not in old:
+                claim = "attribute_not_exists(pk)" if what else None
+                items.append(self._put(layout.entry_item(key), claim))
+                labels.append(what)
         for key in layout.words:
-            new.add(_frozen(key))
             if words_changed or _frozen(key) not in old:  # entries carry the words text: rewrite when it moved
                 items.append(self._put(layout.entry_item(key)))
                 labels.append(None)
-        for frozen, key in old.items():
-            if frozen not in new:
-                items.append(self._delete(key))
+        for key in layout.tags:
+            if _frozen(key) not in old:
+                items.append(self._put(layout.entry_item(key)))
                 labels.append(None)
+        gone = [key for frozen, key in old.items() if frozen not in new]
+        # Released claims go now (the number is free for another contact at once); retired entries as room allows.
+        gone.sort(key=lambda k: not k["pk"]["S"].startswith(("phone#", "email#")))
+        room = MAX_TRANSACTION - len(items)
+        retiring = gone[room:]
+        for key in gone[:room]:
+            items.append(self._delete(key))
+            labels.append(None)
+        items[0] = self._put(
+            layout.contact_item(retiring),
+            "version = :expected",
+            ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
         try:
             await dynamo.transact_write(await self._client(), items)
         except dynamo.TransactionRefused as refused:
@@ -308,6 +326,32 @@ class DynamoContactStore:
                     raise NotFound(f"{contact.name} does not exist") from None
                 raise _stale(contact.name) from None
             raise _conflict(contact, _first_failed(refused, labels), "contact") from None
+        if retiring:
+            await self._tidy(contact, layout, retiring)
+
+    async def _tidy(self, contact: Contact, layout: _Layout, retiring: list[dict[str, Any]]) -> None:
+        """Deletes entries a write retired but could not fit in its transaction, then forgets them, unless the
+        contact changed meanwhile (the later write then owns them: it deletes them or leaves them to its own
+        tidy). A failure leaves them owned and harmless: every read checks entries against the contact."""
+        client = await self._client()
+        try:
+            await dynamo.batch_delete(client, self._table, retiring)
+            await client.update_item(
+                TableName=self._table,
+                Key=_contact_key(contact.id),
+                UpdateExpression="SET #owned = :owned",
+                ConditionExpression="version = :version",
+                ExpressionAttributeNames={"#owned": "owned"},
+                ExpressionAttributeValues={
+                    ":owned": {"L": [{"M": k} for k in layout.owned()]},
+                    ":version": {"N": str(contact.version)},
+                },
+            )
+        except (ClientError, BotoCoreError, RuntimeError) as exc:
+            # The write itself is done; what is left stays owned and is deleted by the next write or delete.
+            code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else ""
+            if code != "ConditionalCheckFailedException":
+                log.warning("retired entries of %s left for later: %s", contact.name, exc)
 
     async def delete(self, contact_id: str, expected_version: int | None = None) -> Contact | None:
         for _ in range(5):
@@ -317,6 +361,12 @@ class DynamoContactStore:
             version = int(current["version"]["N"])
             if expected_version is not None and version != expected_version:
                 raise Aborted(f"contacts/{contact_id} changed meanwhile; read it again", reason="ETAG_MISMATCH")
+            if len(_owned_keys(current)) >= MAX_TRANSACTION:  # entries an interrupted tidy left: delete them first
+                contact = self._decode(current)
+                layout = _Layout(contact)
+                mine = {_frozen(k) for k in layout.owned()}
+                await self._tidy(contact, layout, [k for k in _owned_keys(current) if _frozen(k) not in mine])
+                continue
             items = [
                 self._delete(
                     _contact_key(contact_id),
@@ -350,6 +400,42 @@ class DynamoContactStore:
             requests.append(request)
         items = await dynamo.merged_query(await self._client(), requests, "gsi1sk", limit)
         return [self._decode(item) for item in items]
+
+    async def list_tagged(
+        self, tags: tuple[str, ...], after_id: str | None, limit: int
+    ) -> tuple[list[Contact], str | None]:
+        """The first tag's entries (its shards merged in id order), then the contacts they lead to, kept when they
+        carry every tag: at most TAG_READS rounds of reads a call."""
+        if not tags or limit <= 0:
+            return [], None
+        client = await self._client()
+        found: list[Contact] = []
+        cursor = after_id
+        for _ in range(TAG_READS):
+            want = min(limit - len(found), 1000)
+            requests = []
+            for shard in range(TAG_SHARDS):
+                request: dict[str, Any] = {
+                    "TableName": self._table,
+                    "KeyConditionExpression": "pk = :pk" + (" AND sk > :after" if cursor else ""),
+                    "ExpressionAttributeValues": {":pk": {"S": f"tag#{tags[0]}#{shard}"}},
+                    "ProjectionExpression": "sk",
+                    "ConsistentRead": True,
+                    "Limit": min(want, -(-want // TAG_SHARDS) + 2),
+                }
+                if cursor:
+                    request["ExpressionAttributeValues"][":after"] = {"S": cursor}
+                requests.append(request)
+            entries = await dynamo.merged_query(client, requests, "sk", want)
+            ids = [e["sk"]["S"] for e in entries]
+            wanted = set(tags)
+            found += [c for c in await self._contacts(ids) if wanted <= set(c.tags)]
+            if len(entries) < want:
+                return found, None  # the index has no more
+            cursor = ids[-1]
+            if len(found) >= limit:
+                break
+        return found, cursor
 
     async def _claimed(self, key: dict[str, Any], matches) -> Contact | None:
         client = await self._client()

@@ -1,7 +1,9 @@
 """ContactsTable on the embedded SQLite engine.
 
 Unique indexes keep a number or an address to one contact; FTS5 serves word search; an index on the folded
-name serves prefix search, so every query the service makes is an index lookup (search p99 in docs/BENCHMARKS.md)."""
+name serves prefix search; the tag table (tag, id), written in the contact's own transaction, serves an audience
+by tag in id order. So every query the service makes is an index lookup (search p99 in docs/BENCHMARKS.md). A file
+from before the tag table gets it filled once, at open (TAGS_VERSION)."""
 
 from __future__ import annotations
 
@@ -28,8 +30,15 @@ CREATE INDEX IF NOT EXISTS contacts_by_name ON contacts(name_key, id);
 CREATE VIRTUAL TABLE IF NOT EXISTS contacts_words USING fts5(
   words, tokenize="unicode61 remove_diacritics 2 tokenchars '_'"
 );
+CREATE TABLE IF NOT EXISTS contact_tags (
+  tag TEXT NOT NULL,
+  id TEXT NOT NULL,
+  PRIMARY KEY (tag, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS contact_tags_by_contact ON contact_tags(id);
 """
 SELECT = "SELECT doc FROM contacts"
+TAGS_VERSION = 1  # PRAGMA user_version from which contact_tags holds every contact's tags
 
 
 def _row(contact: Contact) -> tuple:
@@ -64,9 +73,27 @@ def _decode(rows) -> list[Contact]:
     return [from_document(json.loads(r[0])) for r in rows]
 
 
+def _fill_tags(path: Path) -> None:
+    """Once per file: the tags of contacts written before the tag table existed (idempotent; several processes
+    opening the file at once fill it once, the first under the write lock)."""
+    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        if conn.execute("PRAGMA user_version").fetchone()[0] < TAGS_VERSION:
+            conn.execute(
+                "INSERT OR IGNORE INTO contact_tags (tag, id)"
+                " SELECT t.value, c.id FROM contacts c, json_each(c.doc, '$.tags') t"
+            )
+            conn.execute(f"PRAGMA user_version = {TAGS_VERSION}")
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
 class SqliteContactStore:
     def __init__(self, path: Path):
         self._db = SqliteDatabase(path, SCHEMA)
+        _fill_tags(self._db.path)
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, contact: Contact) -> None:
@@ -76,6 +103,7 @@ class SqliteContactStore:
         conn.execute(
             "INSERT INTO contacts_words (rowid, words) VALUES (?, ?)", (cur.lastrowid, " ".join(contact.search_words()))
         )
+        conn.executemany("INSERT INTO contact_tags (tag, id) VALUES (?, ?)", [(t, contact.id) for t in contact.tags])
 
     async def get(self, contact_id: str) -> Contact | None:
         rows = self._db.read_point(lambda c: c.execute(SELECT + " WHERE id = ?", (contact_id,)).fetchall())
@@ -123,6 +151,10 @@ class SqliteContactStore:
                 "INSERT INTO contacts_words (rowid, words) VALUES (?, ?)",
                 (found["seq"], " ".join(contact.search_words())),
             )
+            conn.execute("DELETE FROM contact_tags WHERE id = ?", (contact.id,))
+            conn.executemany(
+                "INSERT INTO contact_tags (tag, id) VALUES (?, ?)", [(t, contact.id) for t in contact.tags]
+            )
 
         try:
             await self._db.write(run)
@@ -138,6 +170,7 @@ class SqliteContactStore:
                 raise Aborted(f"contacts/{contact_id} changed meanwhile; read it again", reason="ETAG_MISMATCH")
             conn.execute("DELETE FROM contacts WHERE seq = ?", (found["seq"],))
             conn.execute("DELETE FROM contacts_words WHERE rowid = ?", (found["seq"],))
+            conn.execute("DELETE FROM contact_tags WHERE id = ?", (contact_id,))
             return from_document(json.loads(found["doc"]))
 
         return await self._db.write(run)
@@ -147,6 +180,17 @@ class SqliteContactStore:
             lambda c: c.execute(SELECT + " WHERE id > ? ORDER BY id LIMIT ?", (after_id or "", limit)).fetchall()
         )
         return _decode(rows)
+
+    async def list_tagged(
+        self, tags: tuple[str, ...], after_id: str | None, limit: int
+    ) -> tuple[list[Contact], str | None]:
+        if not tags or limit <= 0:
+            return [], None
+        sql = "SELECT c.doc FROM contact_tags t JOIN contacts c ON c.id = t.id WHERE t.tag = ? AND t.id > ?"
+        sql += " AND EXISTS (SELECT 1 FROM contact_tags o WHERE o.tag = ? AND o.id = t.id)" * (len(tags) - 1)
+        args = (tags[0], after_id or "", *tags[1:], limit)
+        contacts = _decode(await self._db.read(lambda c: c.execute(sql + " ORDER BY t.id LIMIT ?", args).fetchall()))
+        return contacts, (contacts[-1].id if len(contacts) == limit else None)
 
     async def find_by_phone(self, phone_number: str) -> Contact | None:
         rows = self._db.read_point(lambda c: c.execute(SELECT + " WHERE phone = ?", (phone_number,)).fetchall())

@@ -31,6 +31,14 @@ class ContactStore(Protocol):
         """In id (creation) order, ids strictly after after_id."""
         ...
 
+    async def list_tagged(
+        self, tags: tuple[str, ...], after_id: str | None, limit: int
+    ) -> tuple[list[Contact], str | None]:
+        """Contacts carrying every one of tags, in id order after after_id, read from the tag index: at most
+        limit of them, and the id to continue after (None when none can follow). A page may hold fewer than limit
+        while more follow (a store may bound the reads of one call)."""
+        ...
+
     async def find_by_phone(self, phone_number: str) -> Contact | None: ...
 
     async def find_by_email(self, email: str) -> Contact | None:

@@ -90,7 +90,7 @@ class ContactsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListContacts(self, request, context):
-        """Lists contacts in creation order.
+        """Lists contacts in creation order; with tags, only those carrying every one of them (from the tag index).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
