@@ -29,6 +29,7 @@ from deploy.services import (
     QUEUE_CONSUME,
     QUEUE_SEND,
     QUEUES,
+    REWRITES,
     SERVICES,
     SOURCE_QUEUES,
     TABLE_READ,
@@ -491,17 +492,15 @@ def policy_document(service: Service) -> dict[str, Any]:
     a = service.aws
     statements: list[dict[str, Any]] = []
 
-    def allow(sid: str, actions: tuple[str, ...], resources: list[Any]) -> None:
+    def allow(sid: str, actions: tuple[str, ...], resources: list[Any] | dict[str, Any]) -> None:
         if resources:
             statements.append({"Sid": sid, "Effect": "Allow", "Action": sorted(set(actions)), "Resource": resources})
 
     allow("TablesReadWrite", TABLE_READ + TABLE_WRITE, table_arns(a.tables))
     allow("TablesRead", TABLE_READ, table_arns(a.read_tables))
-    allow(
-        "AuditAppend",
-        ("dynamodb:PutItem", "dynamodb:GetItem"),
-        [_sub(_arn("dynamodb", "table/${NamePrefix}" + logical_id(f))) for f in a.append_tables],
-    )
+    appended = [_sub(_arn("dynamodb", "table/${NamePrefix}" + logical_id(f))) for f in a.append_tables]
+    # Append only: PutItem (the code conditions it on a new id, runtime/audit) and GetItem for the health probe.
+    allow("AuditAppend", ("dynamodb:PutItem", "dynamodb:GetItem"), appended)
     send = [_sub(_arn("sqs", "${NamePrefix}" + QUEUES[q])) for q in a.send_queues]
     consume = [_sub(_arn("sqs", "${NamePrefix}" + QUEUES[q])) for q in a.consume_queues]
     allow("QueuesSend", QUEUE_SEND, send)
@@ -514,8 +513,23 @@ def policy_document(service: Service) -> dict[str, Any]:
         [_sub(bucket + p + "*") for p in a.write_prefixes],
     )
     for i, (actions, resources) in enumerate(a.statements, start=1):
-        allow(f"Service{i}", actions, [_sub(r) for r in resources])
+        allow(f"Service{i}", actions, statement_resources(resources))
+    append_only = [arn for f in a.append_tables for arn in table_arns((f,))]
+    if append_only:
+        statements.append(
+            {"Sid": "AuditNeverRewritten", "Effect": "Deny", "Action": sorted(REWRITES), "Resource": append_only}
+        )
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def statement_resources(resources: tuple[str, ...]) -> list[Any] | dict[str, Any]:
+    """Fn::Sub strings, or a `list:<Parameter>` (alone: CloudFormation does not flatten a list in a list)."""
+    lists = [r for r in resources if r.startswith("list:")]
+    if not lists:
+        return [_sub(r) for r in resources]
+    if len(resources) != 1:
+        raise SystemExit(f"a list parameter must be a statement's only resource: {resources}")
+    return {"Ref": lists[0].removeprefix("list:")}
 
 
 def role_logical_id(name: str) -> str:
@@ -605,6 +619,26 @@ def _parameters() -> dict[str, Any]:
         "Namespace": {"Type": "String", "Default": "wecare"},
         "LoggingNamespace": {"Type": "String", "Default": "logging"},
         "SesIdentity": {"Type": "String", "Default": "one@wecare.digital"},
+        # The channels' own resources, by ARN, so a role names exactly these (no default: each deployment's).
+        "WhatsAppPhoneNumberArns": {
+            "Type": "CommaDelimitedList",
+            "AllowedPattern": "^arn:aws[a-z-]*:social-messaging:[a-z0-9-]+:[0-9]{12}:phone-number-id/[0-9a-zA-Z]+$",
+            "Description": "ARNs of the WhatsApp phone numbers messaging sends from (WECARE_WHATSAPP_PHONE_NUMBER_IDS)",
+        },
+        "WhatsAppWabaArns": {
+            "Type": "CommaDelimitedList",
+            "AllowedPattern": "^arn:aws[a-z-]*:social-messaging:[a-z0-9-]+:[0-9]{12}:waba/[0-9a-zA-Z]+$",
+            "Description": "ARNs of the WhatsApp business accounts of those numbers (WECARE_WHATSAPP_WABAS)",
+        },
+        "SmsOriginationArns": {
+            "Type": "CommaDelimitedList",
+            "AllowedPattern": (
+                "^arn:aws[a-z-]*:sms-voice:[a-z0-9-]+:[0-9]{12}:"
+                "(pool/pool-[0-9a-zA-Z]+|phone-number/phone-[0-9a-zA-Z]+|sender-id/[0-9A-Za-z-]+/[A-Z]{2})$"
+            ),
+            "Description": "ARNs of every SMS origination identity: the pools of WECARE_SMS_ORIGINATION_IDENTITIES "
+            "and the phone numbers and sender IDs in them",
+        },
         "KnowledgeBaseId": {"Type": "String", "Default": "FZBPKGTOYE"},
         "BedrockModelId": {"Type": "String", "Default": "amazon.nova-pro-v1:0"},
     }

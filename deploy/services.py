@@ -53,7 +53,8 @@ class Aws:
     consume_queues: tuple[str, ...] = ()
     read_prefixes: tuple[str, ...] = ()
     write_prefixes: tuple[str, ...] = ()  # PutObject (multipart included), AbortMultipartUpload and DeleteObject
-    # Further statements as (actions, resources); resources are Fn::Sub strings of the template.
+    # Further statements as (actions, resources); resources are Fn::Sub strings of the template, or one
+    # `list:<Parameter>`: a CommaDelimitedList parameter of ARNs (the deployment's own resource ids, pinned).
     statements: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
 
     @property
@@ -91,6 +92,15 @@ class Service:
 
 
 AUDIT = Aws(append_tables=("audit_table",))  # every service's interceptor appends to the audit log
+# Never to an append-only table (the audit log), whatever else a role is given: an explicit Deny.
+REWRITES = (
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
+    "dynamodb:PartiQLInsert",
+)
 
 SERVICES: tuple[Service, ...] = (
     Service(
@@ -120,16 +130,15 @@ SERVICES: tuple[Service, ...] = (
                         "social-messaging:PostWhatsAppMessageMedia",
                         "social-messaging:GetWhatsAppMessageMedia",
                     ),
-                    ("arn:${AWS::Partition}:social-messaging:${AWS::Region}:${AWS::AccountId}:phone-number-id/*",),
+                    ("list:WhatsAppPhoneNumberArns",),
                 ),
                 (
                     ("social-messaging:ListWhatsAppMessageTemplates", "social-messaging:GetWhatsAppMessageTemplate"),
-                    ("arn:${AWS::Partition}:social-messaging:${AWS::Region}:${AWS::AccountId}:waba/*",),
+                    ("list:WhatsAppWabaArns",),
                 ),
-                (
-                    ("sms-voice:SendTextMessage",),
-                    ("arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:pool/*",),
-                ),
+                # Every kind of origination identity a send may go out from: the pool, and the phone numbers and
+                # sender IDs in it (sms-voice authorises SendTextMessage on PhoneNumber, Pool and SenderId).
+                (("sms-voice:SendTextMessage",), ("list:SmsOriginationArns",)),
                 (
                     ("ses:SendEmail",),
                     ("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SesIdentity}",),
@@ -207,7 +216,7 @@ SERVICES: tuple[Service, ...] = (
                         "social-messaging:DeprecateWhatsAppFlow",
                         "social-messaging:DeleteWhatsAppFlow",
                     ),
-                    ("arn:${AWS::Partition}:social-messaging:${AWS::Region}:${AWS::AccountId}:waba/*",),
+                    ("list:WhatsAppWabaArns",),
                 ),
             ),
         ),

@@ -19,7 +19,11 @@ The filters pick the narrowest index: resource (then actor as a filter), else ac
 
 before/after are kept as JSON text: exactly what the caller gave comes back (maps would turn floats into
 Decimals and could not hold empty keys), and they are shown, never queried. With a retention, entries carry
-`expire_at` and DynamoDB's TTL removes them."""
+`expire_at` and DynamoDB's TTL removes them.
+
+Append-only: a PutItem on condition that no entry holds the key, so nothing overwrites an entry; the same entry
+appended again (a retry after a lost answer) is found there and taken as done. The services' IAM roles may
+PutItem here and never UpdateItem, DeleteItem or BatchWriteItem (deploy/services.py, an explicit Deny)."""
 
 from __future__ import annotations
 
@@ -28,8 +32,10 @@ import math
 import time
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from runtime import dynamo, ids
-from runtime.audit.model import AuditEntry, AuditQuery
+from runtime.audit.model import AuditEntry, AuditQuery, Rewritten
 from runtime.aws import AwsClients
 
 SHARDS = 8
@@ -61,6 +67,16 @@ TABLE: dict[str, Any] = {
 async def ensure_table(client, name: str) -> None:
     """Creates AuditTable (TTL on expire_at) for a local run or a test; production tables come from CloudFormation."""
     await dynamo.ensure_table(client, name, TABLE, time_to_live=TIME_TO_LIVE)
+
+
+def _key(item: dict[str, Any]) -> dict[str, Any]:
+    return {"pk": item["pk"], "sk": item["sk"]}
+
+
+def _without_ttl(item: dict[str, Any]) -> dict[str, Any]:
+    """The entry as written, in plain values (DynamoDB normalises numbers; a retry takes its expiry from its own
+    clock)."""
+    return {k: v for k, v in dynamo.from_item(item).items() if k != TIME_TO_LIVE}
 
 
 def _id_floor(seconds: float) -> str:
@@ -97,8 +113,16 @@ class DynamoAuditStore:
                 values[name] = json.dumps(value, separators=(",", ":"))
         if self._retention:
             values[TIME_TO_LIVE] = int(time.time() + self._retention)
-        # No condition: ids are unique, and a PutItem retried after a lost answer writes the same entry again.
-        await (await self._client()).put_item(TableName=self._table, Item=dynamo.to_item(values))
+        client = await self._client()
+        item = dynamo.to_item(values)
+        try:
+            await client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            kept = (await client.get_item(TableName=self._table, Key=_key(item), ConsistentRead=True)).get("Item")
+            if kept is None or _without_ttl(kept) != _without_ttl(item):
+                raise Rewritten(entry.id) from None
 
     async def list(self, query: AuditQuery, before_id: str | None, limit: int) -> list[AuditEntry]:
         if limit <= 0:

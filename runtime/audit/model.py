@@ -28,8 +28,16 @@ class AuditQuery:
     end_time: float | None = None  # exclusive
 
 
+class Rewritten(Exception):
+    """An append under an id that holds a different entry: the audit log is append-only."""
+
+    def __init__(self, entry_id: str):
+        super().__init__(f"audit entry {entry_id} exists with other content; entries are never rewritten")
+
+
 class AuditStore(Protocol):
-    async def append(self, entry: AuditEntry) -> None: ...
+    async def append(self, entry: AuditEntry) -> None:
+        """Adds the entry; the same entry again is a no-op (a retry), another under its id is Rewritten."""
 
     async def list(self, query: AuditQuery, before_id: str | None, limit: int) -> list[AuditEntry]:
         """Newest first, ids strictly below before_id when given."""

@@ -1,11 +1,14 @@
-"""AuditTable on the embedded SQLite engine: indexed for each filter (actor, resource, time)."""
+"""AuditTable on the embedded SQLite engine: indexed for each filter (actor, resource, time). Append-only: an
+entry is inserted, never replaced; the same entry appended again (a retry) is already there, a different one
+under a taken id is refused."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
-from runtime.audit.model import AuditEntry, AuditQuery
+from runtime.audit.model import AuditEntry, AuditQuery, Rewritten
 from runtime.sqlite import SqliteDatabase
 
 SCHEMA = """
@@ -44,7 +47,16 @@ class SqliteAuditStore:
             None if entry.before is None else json.dumps(entry.before),
             None if entry.after is None else json.dumps(entry.after),
         )
-        await self._db.write(lambda conn: conn.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?)", row))
+
+        def insert(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?)", row)
+            except sqlite3.IntegrityError:
+                kept = conn.execute("SELECT * FROM audit WHERE id = ?", (entry.id,)).fetchone()
+                if kept is None or tuple(kept) != row:
+                    raise Rewritten(entry.id) from None
+
+        await self._db.write(insert)
 
     async def list(self, query: AuditQuery, before_id: str | None, limit: int) -> list[AuditEntry]:
         where, args = [], []

@@ -29,8 +29,9 @@ def _wildcard(pattern: str, value: str, case_sensitive: bool) -> bool:
     return re.fullmatch(regex, value, 0 if case_sensitive else re.IGNORECASE) is not None
 
 
-def resolve(value: Any, parameters: Mapping[str, str]) -> Any:
-    """The template's Fn::Sub / Ref values with parameters and pseudo parameters filled in."""
+def resolve(value: Any, parameters: Mapping[str, Any]) -> Any:
+    """The template's Fn::Sub / Ref values with parameters and pseudo parameters filled in (a Ref of a
+    CommaDelimitedList parameter is its list)."""
     if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
         return re.sub(r"\$\{([^}]+)\}", lambda m: parameters[m.group(1)], value["Fn::Sub"])
     if isinstance(value, dict) and set(value) == {"Ref"}:
@@ -145,17 +146,18 @@ def requests_of(call: Mapping[str, Any], account: str = ACCOUNT) -> list[Request
         name = params["QueueName"] if "QueueName" in params else params["QueueUrl"].rstrip("/").rsplit("/", 1)[1]
         return [Request("sqs:" + _SQS_BATCH.get(op, op), arn(service, name))]
     if service == "social-messaging":
+        # The API takes `phone-number-id-<id>` and `waba-<id>`; their ARNs end `phone-number-id/<id>`, `waba/<id>`.
         if "originationPhoneNumberId" in params:
-            return [
-                Request(f"social-messaging:{op}", arn(service, f"phone-number-id/{params['originationPhoneNumberId']}"))
-            ]
+            number = params["originationPhoneNumberId"]
+            resource = number if number.startswith("arn:") else arn(service, _arn_id(number, "phone-number-id"))
+            return [Request(f"social-messaging:{op}", resource)]
         if "id" in params:
-            return [Request(f"social-messaging:{op}", arn(service, f"waba/{params['id']}"))]
+            waba = params["id"]
+            resource = waba if waba.startswith("arn:") else arn(service, _arn_id(waba, "waba"))
+            return [Request(f"social-messaging:{op}", resource)]
         raise UnmappedCall(f"social-messaging:{op}")
     if service == "sms-voice" and op == "SendTextMessage":
-        identity = params["OriginationIdentity"]
-        kind = "pool" if identity.startswith("pool-") else "phone-number"
-        return [Request("sms-voice:SendTextMessage", arn(service, f"{kind}/{identity}"))]
+        return [Request("sms-voice:SendTextMessage", _origination(params, arn))]
     if service == "ses" and op == "SendEmail":
         return [Request("ses:SendEmail", arn(service, f"identity/{params['FromEmailAddress']}"))]
     if service == "bedrock":
@@ -165,3 +167,46 @@ def requests_of(call: Mapping[str, Any], account: str = ACCOUNT) -> list[Request
             action = "InvokeModelWithResponseStream" if op == "ConverseStream" else "InvokeModel"
             return [Request(f"bedrock:{action}", f"arn:aws:bedrock:{region}::foundation-model/{params['modelId']}")]
     raise UnmappedCall(f"{service}:{op}")
+
+
+def _arn_id(api_id: str, kind: str) -> str:
+    """`phone-number-id-abc` -> `phone-number-id/abc` (the API's id, the ARN's resource)."""
+    if not api_id.startswith(kind + "-"):
+        raise UnmappedCall(f"{api_id!r} is not a {kind} id")
+    return f"{kind}/{api_id.removeprefix(kind + '-')}"
+
+
+def _origination(params: Mapping[str, Any], arn) -> str:
+    """The origination identity SendTextMessage is authorised on: an ARN as given, a pool or phone number by its
+    id, or a sender ID in the destination's country (sms-voice ARNs keep the id's prefix: pool/pool-...)."""
+    identity = params["OriginationIdentity"]
+    if identity.startswith("arn:"):
+        return identity
+    if identity.startswith("pool-"):
+        return arn("sms-voice", f"pool/{identity}")
+    if identity.startswith("phone-"):
+        return arn("sms-voice", f"phone-number/{identity}")
+    if identity.startswith("+"):
+        raise UnmappedCall("an origination phone number given as E.164: its ARN needs its id")
+    import phonenumbers
+
+    country = phonenumbers.region_code_for_number(phonenumbers.parse(params["DestinationPhoneNumber"]))
+    return arn("sms-voice", f"sender-id/{identity}/{country}")
+
+
+def channel_parameters(settings, region: str = "us-east-1", account: str = ACCOUNT) -> dict[str, list[str]]:
+    """The template's channel ARN parameters for a deployment's settings (what an operator passes)."""
+
+    def arn(service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{region}:{account}:{resource}"
+
+    return {
+        "WhatsAppPhoneNumberArns": [
+            arn("social-messaging", _arn_id(i, "phone-number-id")) for i in settings.whatsapp_phone_number_ids
+        ],
+        "WhatsAppWabaArns": [arn("social-messaging", _arn_id(i, "waba")) for i in settings.whatsapp_wabas],
+        "SmsOriginationArns": [
+            _origination({"OriginationIdentity": i, "DestinationPhoneNumber": "+919812345678"}, lambda s, r: arn(s, r))
+            for i in settings.sms_origination_identities
+        ],
+    }

@@ -22,6 +22,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -342,9 +343,10 @@ def test_metrics_count_each_rpc(deployed):
     assert created and float(created[0].rsplit(" ", 1)[1]) >= 1
 
 
-def _parameters() -> dict[str, str]:
-    values = {k: str(v.get("Default", "")) for k, v in template()["Parameters"].items()}
+def _parameters() -> dict[str, Any]:
+    values: dict[str, Any] = {k: str(v.get("Default", "")) for k, v in template()["Parameters"].items()}
     values.update({"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": iam.ACCOUNT})
+    values.update(iam.channel_parameters(Settings()))  # the dev overlay sends from the settings' default ids
     return values
 
 

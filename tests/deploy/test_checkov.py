@@ -6,12 +6,14 @@ installs it: .tools/checkov)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 
 import pytest
+import yaml
 
-from tests.deploy.manifests import ROOT, TEMPLATE, built
+from tests.deploy.manifests import ROOT, TEMPLATE, built, template
 
 CHECKOV = ROOT / ".tools" / "checkov" / "bin" / "checkov"
 # What the suppressions accept today; a new one must be added here and explained in docs/DEPLOY.md.
@@ -29,14 +31,13 @@ ACCEPTED = {
 }
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory) -> list[dict]:
-    assert CHECKOV.exists(), "checkov is missing: `make test` installs it (or make .tools/checkov/.installed-3.3.30)"
-    folder = tmp_path_factory.mktemp("checkov")
-    manifests = folder / "prod.yaml"
-    manifests.write_text(built("prod"), encoding="utf-8")
+OWN_CHECKS = ROOT / "tests" / "deploy" / "checkov_checks"  # the platform's own: CKV_WECARE_*
+
+
+def run_checkov(folder, *files) -> list[dict]:
+    args = [str(CHECKOV), *(a for f in files for a in ("-f", str(f))), "--external-checks-dir", str(OWN_CHECKS)]
     result = subprocess.run(
-        [str(CHECKOV), "-f", str(manifests), "-f", str(TEMPLATE), "--skip-download", "-o", "json"],
+        [*args, "--skip-download", "-o", "json"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -45,6 +46,15 @@ def report(tmp_path_factory) -> list[dict]:
     )
     parsed = json.loads(result.stdout)
     return parsed if isinstance(parsed, list) else [parsed]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> list[dict]:
+    assert CHECKOV.exists(), "checkov is missing: `make test` installs it (or make .tools/checkov/.installed-3.3.30)"
+    folder = tmp_path_factory.mktemp("checkov")
+    manifests = folder / "prod.yaml"
+    manifests.write_text(built("prod"), encoding="utf-8")
+    return run_checkov(folder, manifests, TEMPLATE)
 
 
 def test_both_files_are_scanned(report):
@@ -69,3 +79,33 @@ def test_every_accepted_finding_says_why_and_is_documented(report):
     deploy_doc = (ROOT / "docs" / "DEPLOY.md").read_text(encoding="utf-8")
     for check in ACCEPTED:
         assert check in deploy_doc, f"docs/DEPLOY.md does not explain {check}"
+
+
+def _own(report: list[dict], outcome: str) -> set[tuple[str, str]]:
+    return {
+        (f["check_id"], f["resource"])
+        for r in report
+        for f in r["results"][outcome]
+        if f["check_id"].startswith("CKV_WECARE_")
+    }
+
+
+def test_the_platforms_own_checks_pass_on_every_role(report):
+    passed = _own(report, "passed_checks")
+    roles = {resource for _, resource in passed}
+    assert {"AWS::IAM::Role.MessagingRole", "AWS::IAM::Role.ContactsRole"} <= roles
+    assert {check for check, _ in passed} == {"CKV_WECARE_1", "CKV_WECARE_2"}
+
+
+def test_the_platforms_own_checks_can_fail(tmp_path):
+    """The template as it was (phone numbers by pattern), and an audit writer allowed UpdateItem: both found."""
+    broken = copy.deepcopy(template())
+    messaging = broken["Resources"]["MessagingRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    numbers = next(s for s in messaging if s["Resource"] == {"Ref": "WhatsAppPhoneNumberArns"})
+    numbers["Resource"] = [{"Fn::Sub": "arn:${AWS::Partition}:social-messaging:${AWS::Region}:${AWS::AccountId}:*"}]
+    contacts = broken["Resources"]["ContactsRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    next(s for s in contacts if s["Sid"] == "AuditAppend")["Action"].append("dynamodb:UpdateItem")
+    path = tmp_path / "wecare.yaml"
+    path.write_text(yaml.safe_dump(broken, sort_keys=False), encoding="utf-8")
+    failed = _own(run_checkov(tmp_path, path), "failed_checks")
+    assert failed == {("CKV_WECARE_1", "AWS::IAM::Role.MessagingRole"), ("CKV_WECARE_2", "AWS::IAM::Role.ContactsRole")}

@@ -107,3 +107,24 @@ def test_calls_map_to_what_aws_authorises():
     assert stream[0].action == "bedrock:InvokeModelWithResponseStream"
     with pytest.raises(iam.UnmappedCall):
         iam.requests_of(call("kms", "Decrypt", KeyId="k"))
+
+
+def test_channel_calls_map_to_their_resources_arns():
+    """EUM Social takes `phone-number-id-<id>` / `waba-<id>` and authorises on ARNs ending `phone-number-id/<id>`
+    and `waba/<id>`; EUM SMS authorises SendTextMessage on the identity it is given, whatever its kind."""
+    hexa = "0123456789abcdef0123456789abcdef"
+    number = f"phone-number-id-{hexa}"
+    send = iam.requests_of(call("social-messaging", "SendWhatsAppMessage", originationPhoneNumberId=number))
+    assert send[0].resource == f"arn:aws:social-messaging:us-east-1:{iam.ACCOUNT}:phone-number-id/{hexa}"
+    templates = iam.requests_of(call("social-messaging", "ListWhatsAppMessageTemplates", id=f"waba-{hexa}"))
+    assert templates[0].resource.endswith(f":waba/{hexa}")
+    sms = f"arn:aws:sms-voice:us-east-1:{iam.ACCOUNT}"
+    for identity, resource in (
+        ("pool-abc", f"{sms}:pool/pool-abc"),
+        ("phone-def", f"{sms}:phone-number/phone-def"),
+        ("WECARE", f"{sms}:sender-id/WECARE/IN"),  # in the destination's country
+        (f"{sms}:pool/pool-xyz", f"{sms}:pool/pool-xyz"),
+    ):
+        to = "+919812345678"
+        made = call("sms-voice", "SendTextMessage", OriginationIdentity=identity, DestinationPhoneNumber=to)
+        assert iam.requests_of(made) == [iam.Request("sms-voice:SendTextMessage", resource)]

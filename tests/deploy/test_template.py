@@ -5,6 +5,7 @@ under its three prefixes; the common log group keeps 14 days; IAM names no wildc
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ import pytest
 
 from deploy.render import code_tables, logical_id
 from deploy.services import PREFIXES, SERVICES
+from runtime.settings import Settings
+from tests.deploy import iam
 from tests.deploy.manifests import ROOT, TEMPLATE, resources, template
 
 CFN_LINT = str(Path(sys.executable).with_name("cfn-lint"))  # installed beside this interpreter (the dev extras)
@@ -133,6 +136,9 @@ def test_iam_names_no_wildcard_action_and_one_role_a_service():
     roles = resources("AWS::IAM::Role")
     assert set(roles) == {f"{s.name.capitalize()}Role" for s in SERVICES if s.aws.any} | {"LogShippingRole"}
     for name, statement in _statements():
+        if statement["Effect"] == "Deny":
+            assert statement["Sid"] == "AuditNeverRewritten", name  # the one Deny: below
+            continue
         assert statement["Effect"] == "Allow", name
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert all("*" not in a and "?" not in a for a in actions), f"{name}: wildcard action in {actions}"
@@ -148,3 +154,92 @@ def test_s3_grants_stay_inside_the_three_prefixes():
             if ":s3:::" in text:
                 key = text.split("${MediaBucketName}/", 1)[1]
                 assert any(key == p + "*" for p in PREFIXES), f"{name}: {text}"
+
+
+# -- IAM pinned to this deployment's resources (tests/deploy/iam.py judges) -------------------------------------
+
+PARAMETERS = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": iam.ACCOUNT, "NamePrefix": ""}
+NUMBER = f"arn:aws:social-messaging:us-east-1:{iam.ACCOUNT}:phone-number-id/{'1' * 32}"
+WABA = f"arn:aws:social-messaging:us-east-1:{iam.ACCOUNT}:waba/{'2' * 32}"
+SMS = f"arn:aws:sms-voice:us-east-1:{iam.ACCOUNT}"
+ORIGINATIONS = [f"{SMS}:pool/pool-{'3' * 32}", f"{SMS}:phone-number/phone-{'4' * 32}", f"{SMS}:sender-id/WECARE/IN"]
+
+
+def _role(name: str, **parameters) -> dict:
+    values = {**PARAMETERS, **{k: str(v.get("Default", "")) for k, v in template()["Parameters"].items()}}
+    values |= {"WhatsAppPhoneNumberArns": [NUMBER], "WhatsAppWabaArns": [WABA], "SmsOriginationArns": ORIGINATIONS}
+    values |= parameters
+    role = resources("AWS::IAM::Role")[f"{name.capitalize()}Role"]
+    return iam.resolve(role["Properties"]["Policies"][0]["PolicyDocument"], values)
+
+
+def test_channel_resources_are_the_deployments_own_never_a_wildcard():
+    messaging = _role("messaging")
+    send = "social-messaging:SendWhatsAppMessage"
+    assert iam.decide(send, NUMBER, messaging) == "Allow"
+    assert iam.decide(send, NUMBER.replace("1" * 32, "9" * 32), messaging) == "ImplicitDeny"  # another number
+    assert iam.decide("social-messaging:PostWhatsAppMessageMedia", NUMBER, messaging) == "Allow"
+    assert iam.decide("social-messaging:ListWhatsAppMessageTemplates", WABA, messaging) == "Allow"
+    assert iam.decide("social-messaging:ListWhatsAppMessageTemplates", WABA[:-1] + "9", messaging) == "ImplicitDeny"
+    assert iam.decide(send, WABA, messaging) == "ImplicitDeny"  # the number's actions on the number only
+    # SMS from every kind of identity the pool may use, and no other
+    for arn in ORIGINATIONS:
+        assert iam.decide("sms-voice:SendTextMessage", arn, messaging) == "Allow", arn
+    for other in (f"{SMS}:pool/pool-{'5' * 32}", f"{SMS}:phone-number/phone-{'6' * 32}", f"{SMS}:sender-id/OTHER/IN"):
+        assert iam.decide("sms-voice:SendTextMessage", other, messaging) == "ImplicitDeny", other
+    # In the template itself, these statements name the parameters, not a pattern
+    kinds = ("social-messaging", "sms-voice")
+    channel = [s for _, s in _statements() if any(a.split(":")[0] in kinds for a in s["Action"])]
+    named = sorted(s["Resource"]["Ref"] for s in channel)
+    assert named == ["SmsOriginationArns", "WhatsAppPhoneNumberArns", "WhatsAppWabaArns", "WhatsAppWabaArns"]
+    # commerce's forms live in those WABAs too
+    flows = _role("commerce")
+    assert iam.decide("social-messaging:CreateWhatsAppFlow", WABA, flows) == "Allow"
+    assert iam.decide("social-messaging:CreateWhatsAppFlow", WABA[:-1] + "9", flows) == "ImplicitDeny"
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "ok"),
+    [
+        ("WhatsAppPhoneNumberArns", NUMBER, True),
+        ("WhatsAppPhoneNumberArns", NUMBER.rsplit("/", 1)[0] + "/*", False),
+        ("WhatsAppPhoneNumberArns", WABA, False),
+        ("WhatsAppWabaArns", WABA, True),
+        ("WhatsAppWabaArns", "*", False),
+        ("SmsOriginationArns", ORIGINATIONS[0], True),
+        ("SmsOriginationArns", ORIGINATIONS[1], True),
+        ("SmsOriginationArns", ORIGINATIONS[2], True),
+        ("SmsOriginationArns", f"{SMS}:pool/*", False),
+        ("SmsOriginationArns", f"{SMS}:configuration-set/default", False),
+    ],
+)
+def test_channel_parameters_take_one_resource_of_their_kind_each(parameter, value, ok):
+    """CloudFormation matches a CommaDelimitedList's AllowedPattern against each element."""
+    pattern = template()["Parameters"][parameter]["AllowedPattern"]
+    assert (re.fullmatch(pattern, value) is not None) == ok
+    assert "Default" not in template()["Parameters"][parameter]  # each deployment says its own
+
+
+def test_the_settings_ids_map_to_the_arns_the_parameters_take():
+    params = iam.channel_parameters(Settings())
+    for name, values in params.items():
+        pattern = template()["Parameters"][name]["AllowedPattern"]
+        assert values and all(re.fullmatch(pattern, v) for v in values), (name, values)
+
+
+def test_the_audit_table_is_append_only_for_every_role():
+    table = f"arn:aws:dynamodb:us-east-1:{iam.ACCOUNT}:table/AuditTable"
+    writers = [s.name for s in SERVICES if "audit_table" in s.aws.append_tables]
+    assert set(writers) == {s.name for s in SERVICES if s.aws.any}
+    for name in writers:
+        role = _role(name)
+        assert iam.decide("dynamodb:PutItem", table, role) == "Allow", name
+        for action in ("UpdateItem", "DeleteItem", "BatchWriteItem", "PartiQLUpdate"):
+            action = f"dynamodb:{action}"
+            assert iam.decide(action, table, role) == "ExplicitDeny", (name, action)
+        # ...whatever else the role is given one day: the Deny wins over any Allow
+        widened = {"Statement": [*role["Statement"], {"Effect": "Allow", "Action": "dynamodb:*", "Resource": table}]}
+        assert iam.decide("dynamodb:DeleteItem", table, widened) == "ExplicitDeny", name
+    # The other tables stay writable by their owners
+    contacts = f"arn:aws:dynamodb:us-east-1:{iam.ACCOUNT}:table/ContactsTable"
+    assert iam.decide("dynamodb:UpdateItem", contacts, _role("contacts")) == "Allow"

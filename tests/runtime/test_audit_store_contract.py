@@ -4,6 +4,7 @@ to the entries the test appended."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 
@@ -12,7 +13,7 @@ import pytest
 from runtime import dynamo, ids
 from runtime.audit import dynamodb_store
 from runtime.audit.dynamodb_store import DynamoAuditStore
-from runtime.audit.model import AuditEntry, AuditQuery
+from runtime.audit.model import AuditEntry, AuditQuery, Rewritten
 from runtime.audit.sqlite_store import SqliteAuditStore
 from runtime.aws import AwsClients
 from runtime.settings import Settings
@@ -180,6 +181,18 @@ async def test_limit_of_one_and_zero(store, appended):
     assert await store.list(AuditQuery(), None, 0) == []
 
 
+async def test_the_log_is_append_only(store):
+    """An entry is never overwritten: the same entry again (a retry after a lost answer) changes nothing, another
+    entry under its id is refused and the first stays."""
+    first = entry(BASE, "u1", "contacts/A")
+    await store.append(first)
+    await store.append(first)
+    forged = dataclasses.replace(first, actor="someone-else", outcome="PERMISSION_DENIED", after={"version": 9})
+    with pytest.raises(Rewritten):
+        await store.append(forged)
+    assert await store.list(AuditQuery(), None, 10) == [first]
+
+
 async def test_ping(store):
     await store.ping()
 
@@ -209,5 +222,9 @@ async def test_dynamodb_retention_sets_expire_at_for_the_table_ttl(moto_endpoint
         assert len(items) == 1
         expire_at = int(items[0][dynamodb_store.TIME_TO_LIVE]["N"])
         assert abs(expire_at - (time.time() + 30 * DAY)) < 60
+        # A retry a moment later computes another expiry: still the same entry, taken as done
+        later = DynamoAuditStore(aws, table, retention_days=31)
+        await later.append(made)
+        assert await kept.list(AuditQuery(), None, 10) == [made]
     finally:
         await aws.close()
