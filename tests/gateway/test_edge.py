@@ -205,7 +205,9 @@ async def test_openapi_document_lists_the_routes_and_validates(api):
     assert set(paths["/v1/contacts:search"]) == {"get"}
     assert set(paths["/v1/auditRecords"]) == {"get"}
     listing = paths["/v1/contacts"]["get"]
-    assert {p["name"] for p in listing["parameters"]} == {"pageSize", "pageToken"}
+    assert {p["name"] for p in listing["parameters"]} == {"pageSize", "pageToken", "tags"}
+    tags = next(p for p in listing["parameters"] if p["name"] == "tags")
+    assert tags["schema"]["type"] == "array"  # ?tags=vip&tags=pune
     patch = paths["/v1/contacts/{contactId}"]["patch"]
     assert {(p["name"], p["in"]) for p in patch["parameters"]} == {("contactId", "path"), ("updateMask", "query")}
     assert patch["requestBody"]["content"]["application/json"]["schema"] == {
