@@ -139,7 +139,8 @@ def test_a_form_published_through_the_sandbox_sent_and_answered_once(stack):
     assert [s["flow_token"] for s in sent] == [invitation["flowToken"]]
     # ... and submit the customer's nfm_reply from its ingest, with its own identity (twice: a replay).
     answer = {"flow_token": invitation["flowToken"], "name": "Meera", "rating": "5", "offers": True}
-    token = ServiceTokens(Settings.from_env(stack.settings_env()), "messaging").token()
+    as_messaging = Settings.from_env({**stack.settings_env(), **stack.identity_env("messaging")})  # the stack's key
+    token = ServiceTokens(as_messaging, "messaging").token()
     with grpc.insecure_channel(stack.addresses["commerce"]) as channel:
         stub = pb_grpc.CommerceServiceStub(channel)
         request = forms_pb2.SubmitFormResponseRequest(
