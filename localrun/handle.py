@@ -19,6 +19,8 @@ from localrun.procs import free_port, start_python, stop
 from localrun.rundir import RunDir
 from localrun.stack import PROCESSES, READY
 from localrun.token import fetch_token
+from runtime.service_identity import ServiceTokens
+from runtime.settings import Settings
 
 
 @dataclass
@@ -40,6 +42,13 @@ class Stack:
     def identity_env(self, service: str) -> dict[str, str | None]:
         """The key settings of a further process calling the stack's services as `service` (localrun/keys.py)."""
         return keys.process_env(service, keys.ensure(self.run.keys))
+
+    def service_token(self, service: str) -> str:
+        """A token of `service` signed with the stack's own key of it, for a test or a bench calling as it."""
+        env = self.identity_env(service)
+        published = tuple(env["WECARE_SERVICE_PUBLIC_KEYS"].split(","))
+        settings = Settings(service_key=env["WECARE_SERVICE_KEY"] or "", service_public_keys=published)
+        return ServiceTokens(settings, service).token()
 
     def token(self, user: str = "admin", id_token: bool = False) -> str:
         return fetch_token(self.run, user, id_token)

@@ -63,7 +63,10 @@ def service_metadata(name: str = "bulk") -> tuple[tuple[str, str]]:
     return (("authorization", f"Bearer {ServiceTokens(Settings(), name).token()}"),)
 
 
-async def stream_send(address: str, messages: list[pb.Message], interval_ms: int = 500) -> pb.SendTotals:
+async def stream_send(
+    address: str, messages: list[pb.Message], interval_ms: int = 500, metadata: tuple | None = None
+) -> pb.SendTotals:
+    """SendMessages as bulk calls it (`metadata`: bulk's token of a stack with keys of its own, Stack.service_token)."""
     async with grpc.aio.insecure_channel(
         address, options=[("grpc.max_send_message_length", 64 * 1024 * 1024)]
     ) as channel:
@@ -71,7 +74,7 @@ async def stream_send(address: str, messages: list[pb.Message], interval_ms: int
         last = None
         async for progress in stub.SendMessages(
             pb.SendMessagesRequest(messages=messages, progress_interval_ms=interval_ms),
-            metadata=service_metadata(),
+            metadata=metadata or service_metadata(),
             timeout=600,
         ):
             last = progress

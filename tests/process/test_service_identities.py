@@ -19,8 +19,7 @@ from google.protobuf import descriptor_pool, message_factory
 
 from localrun import keys
 from runtime.auth import access_table, service_identities
-from runtime.service_identity import ServiceTokens, fingerprint, local_private, private_key
-from runtime.settings import Settings
+from runtime.service_identity import fingerprint, local_private, private_key
 from wecare.ai.v1 import ai_service_pb2  # noqa: F401 - loads the service descriptors
 from wecare.bulk.v1 import bulk_service_pb2  # noqa: F401
 from wecare.commerce.v1 import commerce_service_pb2  # noqa: F401
@@ -42,10 +41,7 @@ REFUSED = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED)
 
 def minted(stack, service: str) -> str:
     """A token as that service's own process mints it, with the stack's key of that service."""
-    env = stack.identity_env(service)
-    published = tuple(env["WECARE_SERVICE_PUBLIC_KEYS"].split(","))
-    settings = Settings(service_key=env["WECARE_SERVICE_KEY"], service_public_keys=published)
-    return ServiceTokens(settings, service).token()
+    return stack.service_token(service)
 
 
 def signed(private: str, service: str) -> str:
