@@ -9,25 +9,22 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from runtime import tls
+from runtime.audit.dynamodb_store import DynamoAuditStore
 from runtime.audit.model import AuditStore
+from runtime.audit.sqlite_store import SqliteAuditStore
 from runtime.auth import TokenVerifier
 from runtime.aws import AwsClients
 from runtime.logs import setup_logging
 from runtime.server import GrpcProcess
 from runtime.settings import Settings
+from runtime.storage import open_table
 from runtime.tracing import setup_tracing
 
 log = logging.getLogger("wecare.process")
 
 
 def audit_store(settings: Settings, aws: AwsClients) -> AuditStore:
-    if settings.store == "dynamodb":
-        from runtime.audit.dynamodb_store import DynamoAuditStore
-
-        return DynamoAuditStore(aws, settings.table(settings.audit_table))
-    from runtime.audit.sqlite_store import SqliteAuditStore
-
-    return SqliteAuditStore(settings.data_dir / f"{settings.table(settings.audit_table)}.sqlite3")
+    return open_table(settings, aws, settings.audit_table, sqlite=SqliteAuditStore, dynamodb=DynamoAuditStore)
 
 
 def tune_collector() -> None:

@@ -10,9 +10,12 @@ from runtime.pagination import PageTokens
 from runtime.process import main as run_main
 from runtime.server import GrpcProcess
 from runtime.settings import Settings
+from runtime.storage import open_table
 from services.ai.adapters.contacts_directory import ContactsServiceDirectory
+from services.ai.adapters.dynamodb_store import DynamoDocsStore
 from services.ai.adapters.messaging_conversations import MessagingConversations
 from services.ai.adapters.provider import KnowledgeProvider
+from services.ai.adapters.sqlite_store import SqliteDocsStore
 from services.ai.adapters.store import DocsStore
 from services.ai.assistant import Assistant, SessionPolicy
 from services.ai.servicer import AIServicer
@@ -20,14 +23,7 @@ from wecare.ai.v1 import ai_service_pb2_grpc
 
 
 def docs_store(settings: Settings, aws: AwsClients) -> DocsStore:
-    table = settings.table(settings.docs_table)
-    if settings.store == "dynamodb":
-        from services.ai.adapters.dynamodb_store import DynamoDocsStore
-
-        return DynamoDocsStore(aws, table)
-    from services.ai.adapters.sqlite_store import SqliteDocsStore
-
-    return SqliteDocsStore(settings.data_dir / f"{table}.sqlite3")
+    return open_table(settings, aws, settings.docs_table, sqlite=SqliteDocsStore, dynamodb=DynamoDocsStore)
 
 
 def provider(settings: Settings, aws: AwsClients, store: DocsStore) -> KnowledgeProvider:

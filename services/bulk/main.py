@@ -14,10 +14,13 @@ from runtime.pagination import PageTokens
 from runtime.process import main as run_main
 from runtime.server import GrpcProcess
 from runtime.settings import Settings
+from runtime.storage import open_table
 from services.bulk.adapters.chunk_queue import ChunkQueue
 from services.bulk.adapters.contacts import ContactsDirectory
+from services.bulk.adapters.dynamodb_store import DynamoChunkStore, DynamoJobStore
 from services.bulk.adapters.messaging import MessagingClient
 from services.bulk.adapters.reports import ReportBucket
+from services.bulk.adapters.sqlite_store import SqliteChunkStore, SqliteJobStore
 from services.bulk.adapters.store import ChunkStore, JobStore
 from services.bulk.dead_letters import DeadLetters
 from services.bulk.domain.limits import Limits
@@ -33,17 +36,9 @@ from wecare.bulk.v1 import bulk_service_pb2_grpc
 
 
 def stores(settings: Settings, aws: AwsClients) -> tuple[JobStore, ChunkStore]:
-    jobs_table = settings.table(settings.bulk_jobs_table)
-    chunks_table = settings.table(settings.bulk_job_chunks_table)
-    if settings.store == "dynamodb":
-        from services.bulk.adapters.dynamodb_store import DynamoChunkStore, DynamoJobStore
-
-        return DynamoJobStore(aws, jobs_table), DynamoChunkStore(aws, chunks_table)
-    from services.bulk.adapters.sqlite_store import SqliteChunkStore, SqliteJobStore
-
     return (
-        SqliteJobStore(settings.data_dir / f"{jobs_table}.sqlite3"),
-        SqliteChunkStore(settings.data_dir / f"{chunks_table}.sqlite3"),
+        open_table(settings, aws, settings.bulk_jobs_table, sqlite=SqliteJobStore, dynamodb=DynamoJobStore),
+        open_table(settings, aws, settings.bulk_job_chunks_table, sqlite=SqliteChunkStore, dynamodb=DynamoChunkStore),
     )
 
 

@@ -7,6 +7,9 @@ from runtime.pagination import PageTokens
 from runtime.process import main as run_main
 from runtime.server import GrpcProcess
 from runtime.settings import Settings
+from runtime.storage import open_table
+from services.contacts.adapters.dynamodb_store import DynamoContactStore
+from services.contacts.adapters.sqlite_store import SqliteContactStore
 from services.contacts.adapters.store import ContactStore
 from services.contacts.servicer import AuditServicer, ContactsServicer
 from wecare.audit.v1 import audit_service_pb2_grpc
@@ -14,14 +17,7 @@ from wecare.contacts.v1 import contacts_service_pb2_grpc
 
 
 def contact_store(settings: Settings, aws: AwsClients) -> ContactStore:
-    table = settings.table(settings.contacts_table)
-    if settings.store == "dynamodb":
-        from services.contacts.adapters.dynamodb_store import DynamoContactStore
-
-        return DynamoContactStore(aws, table)
-    from services.contacts.adapters.sqlite_store import SqliteContactStore
-
-    return SqliteContactStore(settings.data_dir / f"{table}.sqlite3")
+    return open_table(settings, aws, settings.contacts_table, sqlite=SqliteContactStore, dynamodb=DynamoContactStore)
 
 
 async def wire(process: GrpcProcess, aws: AwsClients) -> None:
