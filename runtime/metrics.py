@@ -12,7 +12,7 @@ RPC_SECONDS = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120),
 )
 
-# Hooks for the dispatcher (services/messaging/dispatcher.py) and bulk (services/bulk/): named here so dashboards
+# Hooks for the dispatcher (services/messaging/dispatch/) and bulk (services/bulk/): named here so dashboards
 # and alerts (docs/RUNBOOK.md) can be written against them; each process updates its own.
 DISPATCH_SENDS = Counter(
     "wecare_dispatch_sends_total",

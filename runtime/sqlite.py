@@ -63,20 +63,20 @@ class SqliteDatabase:
         return fn(conn)
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Runs fn inside one IMMEDIATE transaction: all of it commits, or none of it."""
+        """Runs fn inside one IMMEDIATE transaction (on the writer thread): all of it commits, or none of it."""
+        return await asyncio.get_running_loop().run_in_executor(self._writer, lambda: self.transaction(fn))
 
-        def run() -> T:
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
-
-        return await asyncio.get_running_loop().run_in_executor(self._writer, run)
+    def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """fn inside one IMMEDIATE transaction on this thread's connection."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
 
     async def ping(self) -> None:
         await self.read(lambda conn: conn.execute("SELECT 1").fetchone())

@@ -1,4 +1,5 @@
-"""Wiring of the messaging process: its stores, providers, the dispatcher, MessagingService, health probes."""
+"""Wiring of the messaging process: its stores (on the engine runtime.storage chooses), the providers, the
+dispatcher, the use cases, the one MessagingService servicer built from them, health probes and background work."""
 
 from __future__ import annotations
 
@@ -10,33 +11,45 @@ from runtime.process import main as run_main
 from runtime.process import tune_collector
 from runtime.server import GrpcProcess
 from runtime.settings import Settings
+from runtime.storage import open_table
+from services.messaging.adapters import dynamodb_store, sqlite_store
 from services.messaging.adapters.consent import ContactsConsent
 from services.messaging.adapters.media import MediaBucket
 from services.messaging.adapters.providers import EmailProvider, ProviderOptions, SmsProvider, WhatsAppProvider
 from services.messaging.adapters.queues import SqsQueue
-from services.messaging.adapters.store import InboundStore, OutboundStore
-from services.messaging.catalogue import Catalogue
-from services.messaging.dispatcher import DispatchConfig, Dispatcher
+from services.messaging.adapters.store import InboundStores, OutboundStores
+from services.messaging.dispatch.config import DispatchConfig
+from services.messaging.dispatch.dispatcher import Dispatcher
+from services.messaging.domain.coordination import MEDIA_GET
 from services.messaging.domain.model import Channel
-from services.messaging.inbound.wiring import InboundParts, inbound_parts
-from services.messaging.inbound_servicer import InboundRpcs
-from services.messaging.outbound import Outbound, OutboundConfig
-from services.messaging.servicer import MessagingServicer
+from services.messaging.inbound.inbox import Inbox
+from services.messaging.inbound.wiring import inbound_parts
+from services.messaging.outbound.acceptance import Acceptance, OutboundConfig
+from services.messaging.outbound.media import MediaUploads
+from services.messaging.outbound.sends import Sends
+from services.messaging.outbound.templates import Templates
+from services.messaging.outbound.withdrawal import Withdrawals
+from services.messaging.servicer import MessagingServicer, UseCases
 from wecare.messaging.v1 import messaging_service_pb2_grpc
 
 
-def stores(settings: Settings, aws: AwsClients) -> tuple[OutboundStore, InboundStore]:
-    outbound_table = settings.table(settings.whatsapp_outbound_table)
-    inbound_table = settings.table(settings.whatsapp_inbound_table)
-    if settings.store == "dynamodb":
-        from services.messaging.adapters.dynamodb_store import DynamoInboundStore, DynamoOutboundStore
-
-        return DynamoOutboundStore(aws, outbound_table), DynamoInboundStore(aws, inbound_table)
-    from services.messaging.adapters.sqlite_store import SqliteInboundStore, SqliteOutboundStore
-
+def stores(settings: Settings, aws: AwsClients) -> tuple[OutboundStores, InboundStores]:
+    """WhatsAppOutboundTable and WhatsAppInboundTable, each every store protocol over one table."""
     return (
-        SqliteOutboundStore(settings.data_dir / f"{outbound_table}.sqlite3"),
-        SqliteInboundStore(settings.data_dir / f"{inbound_table}.sqlite3"),
+        open_table(
+            settings,
+            aws,
+            settings.whatsapp_outbound_table,
+            sqlite=sqlite_store.open_outbound,
+            dynamodb=dynamodb_store.open_outbound,
+        ),
+        open_table(
+            settings,
+            aws,
+            settings.whatsapp_inbound_table,
+            sqlite=sqlite_store.open_inbound,
+            dynamodb=dynamodb_store.open_inbound,
+        ),
     )
 
 
@@ -51,9 +64,22 @@ def provider_options(settings: Settings) -> ProviderOptions:
     )
 
 
+def outbound_config(settings: Settings) -> OutboundConfig:
+    return OutboundConfig(
+        region=settings.default_phone_region,
+        senders={
+            Channel.WHATSAPP: settings.whatsapp_phone_number_ids,
+            Channel.SMS: settings.sms_origination_identities,
+            Channel.EMAIL: (settings.email_sender,),
+        },
+        marketing_requires_opt_in=settings.marketing_requires_opt_in,
+        max_batch=settings.send_messages_max,
+    )
+
+
 async def wire(process: GrpcProcess, aws: AwsClients) -> None:
     settings = process.settings
-    outbound_store, inbound_store = stores(settings, aws)
+    outbound, inbound = stores(settings, aws)
     options = provider_options(settings)
     whatsapp = WhatsAppProvider(aws, options)
     providers = {
@@ -62,75 +88,69 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
         Channel.EMAIL: EmailProvider(aws, options),
     }
     dispatcher = Dispatcher(
-        outbound_store,
-        inbound_store,
+        outbound,
+        inbound.windows,
         providers,
+        whatsapp,
         SqsQueue(aws, settings.outbound_dlq),
         DispatchConfig.from_settings(settings),
     )
-    tokens = ServiceTokens(settings, "messaging")
-    contacts = service_channel(settings.contacts_address, tokens.token)
-    outbound = Outbound(
-        outbound_store,
-        inbound_store,
-        ContactsConsent(contacts),
+    contacts = service_channel(settings.contacts_address, ServiceTokens(settings, "messaging").token)
+    consent = ContactsConsent(contacts)
+    templates = Templates(outbound.templates, whatsapp, settings.whatsapp_wabas)
+    acceptance = Acceptance(
+        outbound.messages,
+        inbound.messages,
+        inbound.windows,
+        outbound.suppressions,
+        consent,
+        templates,
         dispatcher,
-        OutboundConfig(
-            region=settings.default_phone_region,
-            senders={
-                Channel.WHATSAPP: settings.whatsapp_phone_number_ids,
-                Channel.SMS: settings.sms_origination_identities,
-                Channel.EMAIL: (settings.email_sender,),
-            },
-            marketing_requires_opt_in=settings.marketing_requires_opt_in,
-            max_batch=settings.send_messages_max,
-        ),
+        outbound_config(settings),
     )
-    catalogue = Catalogue(outbound_store, whatsapp, settings.whatsapp_wabas)
     media = MediaBucket(aws, settings.media_bucket, settings.media_url_ttl_seconds)
-    page_tokens = PageTokens(settings.effective_page_token_key)
-    inbound = inbound_parts(
+    inbound_side = inbound_parts(
         settings,
         aws,
-        outbound_store=outbound_store,
-        inbound_store=inbound_store,
-        whatsapp=whatsapp,
-        dispatcher=dispatcher,
+        outbound=outbound,
+        inbound=inbound,
+        source=whatsapp,
+        media_slot=lambda: dispatcher.budgets.media_slot(MEDIA_GET),
+        on_failed=dispatcher.reactions.react_to_failure,
+        nudge=dispatcher,
         contacts=contacts,
-        media=media,
-        tokens=page_tokens,
     )
-    servicer = MessagingService(inbound, outbound, inbound_store, media, catalogue, page_tokens)
+    cases = UseCases(
+        sends=Sends(acceptance, outbound.messages, inbound.conversations, consent, dispatcher),
+        withdrawals=Withdrawals(outbound.messages),
+        templates=templates,
+        uploads=MediaUploads(media),
+        inbox=Inbox(
+            outbound.messages,
+            inbound.messages,
+            inbound.conversations,
+            inbound.voice_calls,
+            media,
+            consent,
+            settings.default_phone_region,
+        ),
+        ingest=inbound_side.ingest,
+        feed=inbound_side.feed,
+        dead_letters=inbound_side.dead_letters,
+    )
     process.add_service(
         messaging_service_pb2_grpc.add_MessagingServiceServicer_to_server,
-        servicer,
+        MessagingServicer(cases, PageTokens(settings.effective_page_token_key)),
         "wecare.messaging.v1.MessagingService",
     )
-    process.depends_on("outbound-store", outbound_store.ping)
-    process.depends_on("inbound-store", inbound_store.ping)
+    process.depends_on("outbound-store", outbound.ping)
+    process.depends_on("inbound-store", inbound.ping)
     process.run_in_background(dispatcher.run)
-    process.run_in_background(catalogue.sync_at_start)
-    process.on_close(outbound_store.close)
-    process.on_close(inbound_store.close)
+    process.run_in_background(templates.sync_at_start)
+    process.on_close(outbound.close)
+    process.on_close(inbound.close)
     process.on_close(contacts.close)
-    process.on_close(inbound.close)  # closers run last-first: the inbox feed stops before the stores close
-    # For the inbound half (ingest) and tests: the parts of this process by name.
-    process.messaging = {  # type: ignore[attr-defined]
-        "outbound": outbound,
-        "dispatcher": dispatcher,
-        "outbound_store": outbound_store,
-        "inbound_store": inbound_store,
-        "whatsapp": whatsapp,
-        "inbound": inbound,
-    }
-
-
-class MessagingService(MessagingServicer, InboundRpcs):
-    """The one MessagingService servicer: the outbound RPCs (servicer.py) and the inbound ones (inbound_servicer.py)."""
-
-    def __init__(self, inbound: InboundParts, *outbound_parts):
-        MessagingServicer.__init__(self, *outbound_parts)
-        InboundRpcs.__init__(self, inbound)
+    process.on_close(inbound_side.close)  # closers run last-first: the inbox feed stops before the stores close
 
 
 def main() -> None:

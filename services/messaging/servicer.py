@@ -1,221 +1,80 @@
-"""MessagingService: protobuf in, domain calls, protobuf out. Rules live in domain/, sending in dispatcher.py,
-acceptance in outbound.py. RPCs not overridden here answer UNIMPLEMENTED (the base class)."""
+"""MessagingService: the one servicer of the proto service, built from the use cases (outbound/, inbound/):
+protobuf in (checked, naming the field), a use case called, protobuf out (protos.py). Every RPC is here; what an
+RPC does is its use case's."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
+import time
+from dataclasses import dataclass
 
-from google.protobuf import json_format
+from google.protobuf import empty_pb2
 
 from runtime import ids
 from runtime.calls import note_change
-from runtime.errors import FieldViolation, InvalidArgument, NotFound
+from runtime.errors import FieldViolation, InvalidArgument, Unavailable
 from runtime.names import parse_name, timestamp
 from runtime.pagination import PageTokens, page_size
-from services.messaging.adapters.media import MediaBucket, outgoing_key
-from services.messaging.adapters.store import InboundStore
-from services.messaging.catalogue import Catalogue
-from services.messaging.domain import rules
-from services.messaging.domain.model import (
-    Category,
-    Channel,
-    InboundMessage,
-    MessageError,
-    OutboundMessage,
-    Status,
-    Template,
-    conversation_id,
+from services.messaging.domain.inbound import ChangeKind
+from services.messaging.domain.model import Channel, InboundMessage
+from services.messaging.inbound import dead_letters as dl
+from services.messaging.inbound.dead_letters import DeadLetters
+from services.messaging.inbound.feed import ConversationFeed, WatcherFellBehind
+from services.messaging.inbound.inbox import ConversationView, Inbox, address
+from services.messaging.inbound.ingest import InboundEvent, Ingest
+from services.messaging.outbound.media import MediaUploads
+from services.messaging.outbound.sends import Sends
+from services.messaging.outbound.templates import Templates
+from services.messaging.outbound.withdrawal import Withdrawals
+from services.messaging.protos import (
+    CHANNELS,
+    CHANNELS_PB,
+    OUTCOMES_PB,
+    QUEUES,
+    REPLAY_PB,
+    dead_letter_to_proto,
+    draft_of,
+    event_to_proto,
+    message_to_proto,
+    outbound_to_proto,
+    progress_to_proto,
+    state_to_proto,
+    template_to_proto,
+    voice_call_to_proto,
 )
-from services.messaging.domain.rules import Draft
-from services.messaging.outbound import Item, Outbound, Progress
 from wecare.messaging.v1 import messaging_service_pb2 as pb
 from wecare.messaging.v1 import messaging_service_pb2_grpc
 
-log = logging.getLogger("wecare.messaging.servicer")
-
-CHANNELS = {pb.CHANNEL_WHATSAPP: Channel.WHATSAPP, pb.CHANNEL_SMS: Channel.SMS, pb.CHANNEL_EMAIL: Channel.EMAIL}
-CHANNELS_PB = {v: k for k, v in CHANNELS.items()}
-CATEGORIES = {
-    pb.CATEGORY_MARKETING: Category.MARKETING,
-    pb.CATEGORY_UTILITY: Category.UTILITY,
-    pb.CATEGORY_AUTHENTICATION: Category.AUTHENTICATION,
-    pb.CATEGORY_SERVICE: Category.SERVICE,
-}
-CATEGORIES_PB = {v: k for k, v in CATEGORIES.items()}
-STATUSES_PB = {
-    Status.ACCEPTED: pb.STATUS_ACCEPTED,
-    Status.SENT: pb.STATUS_SENT,
-    Status.DELIVERED: pb.STATUS_DELIVERED,
-    Status.READ: pb.STATUS_READ,
-    Status.FAILED: pb.STATUS_FAILED,
-    Status.WITHDRAWN: pb.STATUS_WITHDRAWN,
-    Status.UNKNOWN: pb.STATUS_UNKNOWN,
-    Status.RECEIVED: pb.STATUS_RECEIVED,
-}
-MEDIA_KINDS_PB = {
-    "IMAGE": pb.MEDIA_KIND_IMAGE,
-    "VIDEO": pb.MEDIA_KIND_VIDEO,
-    "DOCUMENT": pb.MEDIA_KIND_DOCUMENT,
-    "AUDIO": pb.MEDIA_KIND_AUDIO,
-    "STICKER": pb.MEDIA_KIND_STICKER,
-}
+MAX_EVENTS = 500
+MAX_PAYLOAD = 1_048_576
+MAX_SNS_ID = 256
 
 
-def _content_of(content: pb.Content) -> dict:
-    out = json_format.MessageToDict(content, preserving_proto_field_name=True)
-    # An empty kind (`{"text": {}}`) is still that kind: keep it so validation names its fields.
-    kind = content.WhichOneof("kind")
-    if kind and kind not in out:
-        out[kind] = {}
-    return out
+@dataclass(frozen=True)
+class UseCases:
+    """What the RPCs call (main.py builds them)."""
 
-
-def draft_of(message: pb.Message, contents: dict[bytes, dict] | None = None) -> Draft:
-    """The message as the domain reads it. `contents` shares the (read-only) content of identical messages within
-    one request: a bulk send repeats one template, and proto -> dict conversion was a tenth of accepting it."""
-    if contents is None:
-        content = _content_of(message.content)
-    else:
-        key = message.content.SerializeToString(deterministic=True)
-        content = contents.get(key)
-        if content is None:
-            content = contents[key] = _content_of(message.content)
-    return Draft(
-        channel=CHANNELS.get(message.channel),
-        category=CATEGORIES.get(message.category),
-        recipient=message.recipient,
-        content=content,
-        origination=message.origination,
-        contact=message.contact,
-        idempotency_key=message.idempotency_key,
-        reply_to=message.reply_to,
-    )
-
-
-def _error(error: MessageError | None) -> pb.MessageError | None:
-    return pb.MessageError(code=error.code, title=error.title, detail=error.detail) if error else None
-
-
-def _content(content: dict) -> pb.Content:
-    return json_format.ParseDict(content, pb.Content(), ignore_unknown_fields=True)
-
-
-def outbound_to_proto(m: OutboundMessage) -> pb.Message:
-    return pb.Message(
-        name=m.name,
-        direction=pb.DIRECTION_OUTBOUND,
-        channel=CHANNELS_PB[m.channel],
-        category=CATEGORIES_PB[m.category],
-        origination=m.origination,
-        recipient=m.recipient,
-        contact=f"contacts/{m.contact_id}" if m.contact_id else "",
-        content=_content(m.content),
-        status=STATUSES_PB[m.status],
-        error=_error(m.error),
-        provider_message_id=m.provider_message_id,
-        idempotency_key=m.idempotency_key,
-        reply_to=f"messages/{m.reply_to}" if m.reply_to else "",
-        conversation_reply=int(m.lane) == 0,
-        attempts=m.attempts,
-        create_time=timestamp(m.create_time),
-        send_time=timestamp(m.send_time),
-        deliver_time=timestamp(m.deliver_time),
-        read_time=timestamp(m.read_time),
-        update_time=timestamp(m.update_time or m.create_time),
-        conversation=f"conversations/{conversation_id(m.channel, m.recipient)}",
-    )
-
-
-def inbound_to_proto(m: InboundMessage) -> pb.Message:
-    return pb.Message(
-        name=m.name,
-        direction=pb.DIRECTION_INBOUND,
-        channel=CHANNELS_PB[m.channel],
-        category=pb.CATEGORY_SERVICE,
-        origination=m.origination,
-        recipient=m.customer,
-        contact=f"contacts/{m.contact_id}" if m.contact_id else "",
-        content=_content(m.content),
-        status=pb.STATUS_RECEIVED,
-        provider_message_id=m.provider_message_id,
-        create_time=timestamp(m.receive_time),
-        update_time=timestamp(m.create_time or m.receive_time),
-        conversation=f"conversations/{conversation_id(m.channel, m.customer)}",
-    )
-
-
-def template_to_proto(t: Template) -> pb.Template:
-    return pb.Template(
-        name=t.name,
-        template_name=t.template_name,
-        language=t.language,
-        category=CATEGORIES_PB[t.category],
-        template_status=t.template_status,
-        meta_template_id=t.meta_template_id,
-        waba=t.waba,
-        body_variables=list(t.body_variables),
-        header_variables=list(t.header_variables),
-        header_media_kind=MEDIA_KINDS_PB.get(t.header_media_kind, pb.MEDIA_KIND_UNSPECIFIED),
-        dynamic_buttons=list(t.dynamic_buttons),
-        body_text=t.body_text,
-        sync_time=timestamp(t.sync_time),
-    )
-
-
-def result_of(item: Item) -> pb.SendResult:
-    out = pb.SendResult(index=item.index, duplicate=item.duplicate)
-    if item.refusal is not None:
-        out.refusal.CopyFrom(item.refusal.to_status())
-        return out
-    m = item.message
-    assert m is not None
-    out.message = m.name
-    out.status = STATUSES_PB[m.status]
-    out.provider_message_id = m.provider_message_id
-    if m.error and m.status in (Status.FAILED, Status.UNKNOWN):
-        out.error.CopyFrom(_error(m.error))
-    return out
-
-
-def progress_to_proto(p: Progress) -> pb.SendMessagesResponse:
-    t = p.totals
-    return pb.SendMessagesResponse(
-        results=[result_of(i) for i in p.changed],
-        totals=pb.SendTotals(
-            requested=int(t["requested"]),
-            accepted=int(t["accepted"]),
-            refused=int(t["refused"]),
-            sent=int(t["sent"]),
-            failed=int(t["failed"]),
-            withdrawn=int(t["withdrawn"]),
-            unknown=int(t["unknown"]),
-            pending=int(t["pending"]),
-            current_rate=t["current_rate"],
-        ),
-    )
+    sends: Sends
+    withdrawals: Withdrawals
+    templates: Templates
+    uploads: MediaUploads
+    inbox: Inbox
+    ingest: Ingest
+    feed: ConversationFeed
+    dead_letters: DeadLetters
 
 
 class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
-    def __init__(
-        self,
-        outbound: Outbound,
-        inbound: InboundStore,
-        media: MediaBucket,
-        catalogue: Catalogue,
-        page_tokens: PageTokens,
-    ):
-        self._outbound = outbound
-        self._inbound = inbound
-        self._media = media
-        self._catalogue = catalogue
+    def __init__(self, cases: UseCases, page_tokens: PageTokens):
+        self._cases = cases
         self._tokens = page_tokens
 
+    # --- sending ------------------------------------------------------------------------------------
     async def SendMessage(self, request: pb.SendMessageRequest, context) -> pb.Message:
         if not request.HasField("message"):
             raise InvalidArgument("message", "required")
-        message, duplicate = await self._outbound.send_one(draft_of(request.message))
+        message, duplicate = await self._cases.sends.send_one(draft_of(request.message))
         if not duplicate:
             note_change(message.name, None, {"channel": message.channel.value, "category": message.category.value})
         return outbound_to_proto(message)
@@ -230,18 +89,18 @@ class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
         note_change(f"sendBatches/{batch_id}", None, {"requested": len(drafts)})
         finished = False
         try:
-            async for progress in self._outbound.send_many(drafts, batch_id, interval / 1000):
+            async for progress in self._cases.sends.send_many(drafts, batch_id, interval / 1000):
                 yield progress_to_proto(progress)
             finished = True
         finally:
             if not finished and not request.keep_on_cancel:
                 # The caller went away: what was not handed to a provider yet is withdrawn, never sent.
-                withdraw = asyncio.ensure_future(self._outbound.withdraw_batch(batch_id))
+                withdraw = asyncio.ensure_future(self._cases.withdrawals.withdraw_batch(batch_id))
                 with contextlib.suppress(BaseException):
                     await asyncio.shield(withdraw)
 
     async def WithdrawMessages(self, request: pb.WithdrawMessagesRequest, context) -> pb.WithdrawMessagesResponse:
-        result = await self._outbound.withdraw(request.idempotency_key_prefix)
+        result = await self._cases.withdrawals.withdraw(request.idempotency_key_prefix)
         note_change(f"messages:withdraw/{request.idempotency_key_prefix}", None, {"withdrawn": len(result.withdrawn)})
         return pb.WithdrawMessagesResponse(withdrawn_count=len(result.withdrawn), in_flight_count=result.in_flight)
 
@@ -251,75 +110,233 @@ class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
         keys = list(request.idempotency_keys)
         if not 1 <= len(keys) <= 1000:
             raise InvalidArgument("idempotency_keys", "1 to 1,000 keys")
-        states = []
-        for m in await self._outbound.by_keys(keys):
-            state = pb.MessageState(
-                idempotency_key=m.idempotency_key,
-                message=m.name,
-                status=STATUSES_PB[m.status],
-                provider_message_id=m.provider_message_id,
-                update_time=timestamp(m.update_time or m.create_time),
-            )
-            if m.error and m.status in (Status.FAILED, Status.UNKNOWN):
-                state.error.CopyFrom(_error(m.error))
-            states.append(state)
+        states = [state_to_proto(m) for m in await self._cases.sends.by_keys(keys)]
         return pb.BatchGetMessageStatesResponse(states=states)
 
-    async def GetMessage(self, request: pb.GetMessageRequest, context) -> pb.Message:
-        message_id = parse_name(request.name, "messages")
-        with contextlib.suppress(NotFound):
-            out = outbound_to_proto(await self._outbound.get(message_id))
-            await self._sign(out)
-            return out
-        inbound = await self._inbound.get(message_id)
-        if inbound is None:
-            raise NotFound(f"{request.name} does not exist")
-        out = inbound_to_proto(inbound)
-        await self._sign(out)
-        return out
-
-    async def _sign(self, message: pb.Message) -> None:
-        """Media as expiring pre-signed URLs."""
-        kind = message.content.WhichOneof("kind")
-        media = None
-        if kind == "media":
-            media = message.content.media
-        elif kind == "template" and message.content.template.HasField("header_media"):
-            media = message.content.template.header_media
-        if media is not None and media.media_key:
-            media.download_uri = await self._media.download_url(media.media_key)
-
     async def CreateMediaUpload(self, request: pb.CreateMediaUploadRequest, context) -> pb.CreateMediaUploadResponse:
-        bad: list = []
-        body = {
-            "kind": pb.MediaKind.Name(request.kind),
-            "mime_type": request.mime_type,
-            "size_bytes": request.size_bytes,
-            "media_key": rules.OUTGOING_PREFIX + "x",
-        }
-        rules.media(bad, "", body, outgoing=True)
-        if bad:
-            raise InvalidArgument([FieldViolation(v.field.lstrip("."), v.description) for v in bad])
-        key = outgoing_key(request.mime_type, request.filename)
-        url, headers, expires = await self._media.upload_url(key, request.mime_type, request.size_bytes)
-        note_change(f"media/{key}", None, {"mime_type": request.mime_type, "size_bytes": request.size_bytes})
+        upload = await self._cases.uploads.create(
+            pb.MediaKind.Name(request.kind), request.mime_type, request.size_bytes, request.filename
+        )
+        note_change(
+            f"media/{upload.media_key}", None, {"mime_type": request.mime_type, "size_bytes": request.size_bytes}
+        )
         return pb.CreateMediaUploadResponse(
-            media_key=key, upload_url=url, upload_headers=headers, expire_time=timestamp(expires)
+            media_key=upload.media_key,
+            upload_url=upload.url,
+            upload_headers=upload.headers,
+            expire_time=timestamp(upload.expire_time),
         )
 
+    # --- templates ----------------------------------------------------------------------------------
     async def ListTemplates(self, request: pb.ListTemplatesRequest, context) -> pb.ListTemplatesResponse:
         size = page_size(request.page_size, 100, 500)
         scope = f"templates:{request.language}"
         after = self._tokens.decode(scope, request.page_token) if request.page_token else ""
-        found = await self._outbound.list_templates(request.language, after, size + 1)
+        found = await self._cases.templates.list(request.language, after, size + 1)
         token = self._tokens.encode(scope, found[size - 1].key) if len(found) > size else ""
         return pb.ListTemplatesResponse(templates=[template_to_proto(t) for t in found[:size]], next_page_token=token)
 
     async def SyncTemplates(self, request: pb.SyncTemplatesRequest, context) -> pb.SyncTemplatesResponse:
-        unknown = [w for w in request.wabas if w not in self._catalogue.wabas]
+        templates = self._cases.templates
+        unknown = [w for w in request.wabas if w not in templates.wabas]
         if unknown:
             raise InvalidArgument("wabas", f"not configured WhatsApp Business Accounts: {unknown}")
-        total, added, removed = await self._catalogue.sync(list(request.wabas) or None)
-        self._outbound.forget_templates()
+        total, added, removed = await templates.sync(list(request.wabas) or None)
         note_change("templates", None, {"templates": total, "added": added, "removed": removed})
         return pb.SyncTemplatesResponse(template_count=total, added_count=added, removed_count=removed)
+
+    # --- the ingest seam ----------------------------------------------------------------------------
+    async def IngestEvents(self, request: pb.IngestEventsRequest, context) -> pb.IngestEventsResponse:
+        bad: list[FieldViolation] = []
+        if not request.events:
+            bad.append(FieldViolation("events", "required: at least one event"))
+        elif len(request.events) > MAX_EVENTS:
+            bad.append(FieldViolation("events", f"at most {MAX_EVENTS} events a call"))
+        for i, e in enumerate(request.events[:MAX_EVENTS]):
+            if not e.sns_message_id.strip() or len(e.sns_message_id) > MAX_SNS_ID:
+                bad.append(FieldViolation(f"events[{i}].sns_message_id", f"required, at most {MAX_SNS_ID} characters"))
+            if not e.payload:
+                bad.append(FieldViolation(f"events[{i}].payload", "required: the EUM Social event JSON"))
+            elif len(e.payload) > MAX_PAYLOAD:
+                bad.append(FieldViolation(f"events[{i}].payload", f"at most {MAX_PAYLOAD} bytes"))
+        if bad:
+            raise InvalidArgument(bad)
+        events = [InboundEvent(e.sns_message_id, e.payload, e.source) for e in request.events]
+        results = await self._cases.ingest.ingest(events)
+        counts: dict[str, int] = {}
+        for r in results:
+            counts[r.outcome] = counts.get(r.outcome, 0) + 1
+        note_change("events", None, {k.lower(): v for k, v in sorted(counts.items())})
+        return pb.IngestEventsResponse(
+            results=[
+                pb.IngestResult(
+                    sns_message_id=r.sns_message_id,
+                    outcome=OUTCOMES_PB[r.outcome],
+                    detail=r.detail,
+                    messages=r.messages,
+                )
+                for r in results
+            ]
+        )
+
+    # --- the inbox ----------------------------------------------------------------------------------
+    async def GetMessage(self, request: pb.GetMessageRequest, context) -> pb.Message:
+        inbox = self._cases.inbox
+        found = await inbox.message(parse_name(request.name, "messages"))
+        out = message_to_proto(found)
+        urls = await inbox.media_urls(found)
+        kind = out.content.WhichOneof("kind")
+        media = None
+        if kind == "media":
+            media = out.content.media
+        elif kind == "template" and out.content.template.HasField("header_media"):
+            media = out.content.template.header_media
+        if media is not None and media.media_key:
+            media.download_uri = urls.get(media.media_key, "")  # expiring, pre-signed
+        return out
+
+    async def ListMessages(self, request: pb.ListMessagesRequest, context) -> pb.ListMessagesResponse:
+        inbox = self._cases.inbox
+        size = page_size(request.page_size, 50, 500)
+        channel = _channel(request.channel)
+        customers = await inbox.customers(request.contact, request.customer)
+        scope = f"messages:{','.join(customers)}:{request.channel}"
+        page = await inbox.messages(customers, channel, self._position(request.page_token, scope), size + 1)
+        token = self._tokens.encode(scope, [page[size - 1][0], page[size - 1][1]]) if len(page) > size else ""
+        return pb.ListMessagesResponse(messages=[message_to_proto(m) for _, _, m in page[:size]], next_page_token=token)
+
+    async def ListConversations(self, request: pb.ListConversationsRequest, context) -> pb.ListConversationsResponse:
+        inbox = self._cases.inbox
+        size = page_size(request.page_size, 50, 500)
+        scope = f"conversations:{request.channel}"
+        found = await inbox.conversations(
+            _channel(request.channel), self._position(request.page_token, scope), size + 1
+        )
+        token = ""
+        if len(found) > size:
+            last = found[size - 1]
+            token = self._tokens.encode(scope, [last.update_time, last.id])
+        now = time.time()
+        return pb.ListConversationsResponse(
+            conversations=[_conversation_proto(await inbox.view(c, now)) for c in found[:size]], next_page_token=token
+        )
+
+    async def WatchConversations(self, request: pb.WatchConversationsRequest, context):
+        wanted = ""
+        if request.conversation:
+            head, _, wanted = request.conversation.partition("/")
+            if head != "conversations" or not wanted:
+                raise InvalidArgument("conversation", "`conversations/{channel}-{address}`")
+        kinds = {ChangeKind.MESSAGE_RECEIVED, ChangeKind.VOICE_CALL}
+        if request.include_status_changes:
+            kinds.add(ChangeKind.STATUS_CHANGED)
+        async with self._cases.feed.watch() as changes:
+            await context.send_initial_metadata(())  # the watch is live: a caller may act and expect to see it
+            try:
+                async for change in changes:
+                    if change.kind in kinds and (not wanted or change.conversation_id == wanted):
+                        yield event_to_proto(change)
+            except WatcherFellBehind as exc:
+                raise Unavailable(str(exc)) from None
+
+    async def DeleteMessage(self, request: pb.DeleteMessageRequest, context):
+        target = await self._cases.inbox.delete(parse_name(request.name, "messages"))
+        direction = "INBOUND" if isinstance(target, InboundMessage) else "OUTBOUND"
+        note_change(request.name, {"direction": direction, "channel": target.channel.value}, None)
+        return empty_pb2.Empty()
+
+    async def ListVoiceCalls(self, request: pb.ListVoiceCallsRequest, context) -> pb.ListVoiceCallsResponse:
+        inbox = self._cases.inbox
+        size = page_size(request.page_size, 50, 500)
+        customer = address(request.customer, inbox.region, "customer") if request.customer else ""
+        scope = f"voiceCalls:{customer}"
+        found = await inbox.voice_calls(customer, self._position(request.page_token, scope), size + 1)
+        token = self._tokens.encode(scope, [found[size - 1].time, found[size - 1].id]) if len(found) > size else ""
+        return pb.ListVoiceCallsResponse(
+            voice_calls=[voice_call_to_proto(c) for c in found[:size]], next_page_token=token
+        )
+
+    def _position(self, token: str, scope: str) -> tuple[float, str] | None:
+        if not token:
+            return None
+        value = self._tokens.decode(scope, token)
+        if not (isinstance(value, list) and len(value) == 2):
+            raise InvalidArgument("page_token", "not a page token of this query")
+        return float(value[0]), str(value[1])
+
+    # --- dead letters -------------------------------------------------------------------------------
+    async def ListDeadLetters(self, request: pb.ListDeadLettersRequest, context) -> pb.ListDeadLettersResponse:
+        queue = _queue(request.queue)
+        size = page_size(request.page_size, 10, 100)
+        letters, count = await self._cases.dead_letters.peek(queue, size)
+        return pb.ListDeadLettersResponse(
+            dead_letters=[dead_letter_to_proto(letter) for letter in letters], approximate_count=count
+        )
+
+    async def ReplayDeadLetters(self, request: pb.ReplayDeadLettersRequest, context):
+        queue = _queue(request.queue)
+        bad = []
+        if request.max_count < 0 or request.max_count > 10_000:
+            bad.append(FieldViolation("max_count", "0 (the default, 100) to 10,000"))
+        if request.max_per_second < 0 or request.max_per_second > 1000:
+            bad.append(FieldViolation("max_per_second", "0 (the default, 10) to 1,000 a second"))
+        if bad:
+            raise InvalidArgument(bad)
+        max_count = request.max_count or 100
+        per_second = request.max_per_second or 10.0
+        note_change(
+            f"deadLetters/{queue}-dlq:replay",
+            None,
+            {"dry_run": request.dry_run, "max_count": max_count, "max_per_second": per_second},
+        )
+        counts = {dl.REPLAYED: 0, dl.ALREADY_DONE: 0, dl.FAILED: 0, dl.WOULD_REPLAY: 0}
+        steps = self._cases.dead_letters.replay(
+            queue, dry_run=request.dry_run, max_count=max_count, per_second=per_second
+        )
+        async with contextlib.aclosing(steps):
+            async for step in steps:
+                counts[step.outcome] += 1
+                yield pb.ReplayDeadLettersResponse(
+                    results=[
+                        pb.ReplayResult(
+                            dead_letter=dead_letter_to_proto(step.letter),
+                            outcome=REPLAY_PB[step.outcome],
+                            detail=step.detail,
+                        )
+                    ],
+                    replayed_count=counts[dl.REPLAYED],
+                    already_done_count=counts[dl.ALREADY_DONE],
+                    failed_count=counts[dl.FAILED],
+                )
+
+
+def _channel(value: int) -> Channel | None:
+    if value == pb.CHANNEL_UNSPECIFIED:
+        return None
+    if value not in CHANNELS:
+        raise InvalidArgument("channel", "WHATSAPP, SMS or EMAIL")
+    return CHANNELS[value]
+
+
+def _queue(value: int) -> str:
+    if value not in QUEUES:
+        raise InvalidArgument("queue", "required: WHATSAPP_INBOUND, INBOUND or OUTBOUND")
+    return QUEUES[value]
+
+
+def _conversation_proto(view: ConversationView) -> pb.Conversation:
+    c = view.conversation
+    out = pb.Conversation(
+        name=c.name,
+        channel=CHANNELS_PB[c.channel],
+        customer=c.customer,
+        contact=f"contacts/{c.contact_id}" if c.contact_id else "",
+        profile_name=c.profile_name,
+        unanswered_count=c.unanswered_count,
+        update_time=timestamp(c.update_time),
+    )
+    if view.last is not None:
+        out.last_message.CopyFrom(message_to_proto(view.last))
+    if view.window_expires is not None:
+        out.window_expire_time.CopyFrom(timestamp(view.window_expires))
+    return out

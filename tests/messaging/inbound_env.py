@@ -25,8 +25,9 @@ from runtime.aws import AwsClients
 from runtime.server import GrpcProcess
 from runtime.settings import Settings
 from services.contacts.main import wire as contacts_wire
+from services.messaging.adapters.store import InboundStores, OutboundStores
 from services.messaging.main import wire as messaging_wire
-from tests.messaging.support import phone_ids, sandbox_here
+from tests.messaging.support import phone_ids, sandbox_here, stores_of
 from tests.support.identity import TestPool
 from tests.support.servers import running
 from tests.support.sns import TOPIC, TestSigner
@@ -80,6 +81,8 @@ class Inbox:
     bucket: str  # this test's media bucket (moto is shared by the session)
     data_dir: Path
     settings: dict[str, Any]
+    outbound: OutboundStores  # the messaging process's tables, opened as another process would
+    inbound: InboundStores
 
     @contextlib.asynccontextmanager
     async def another_messaging(self) -> AsyncIterator[pb_grpc.MessagingServiceStub]:
@@ -95,9 +98,6 @@ class Inbox:
         body = message if isinstance(message, str) else json.dumps(message)
         response = await self.gateway.post(ROUTE, data=body, headers=headers or {})
         return response.status
-
-    def part(self, name: str) -> Any:
-        return self.process.messaging[name]  # type: ignore[attr-defined]
 
     async def conversations(self) -> list[pb.Conversation]:
         reply = await self.messaging.ListConversations(pb.ListConversationsRequest(), metadata=VIEWER)
@@ -175,6 +175,7 @@ async def inbox(tmp_path: Path, moto: str, **messaging_settings: Any) -> AsyncIt
                     async with (
                         grpc.aio.insecure_channel(process.address) as channel,
                         grpc.aio.insecure_channel(contacts.address) as contacts_channel,
+                        stores_of(process.settings) as (outbound, inbound),
                     ):
                         yield Inbox(
                             messaging=pb_grpc.MessagingServiceStub(channel),
@@ -190,6 +191,8 @@ async def inbox(tmp_path: Path, moto: str, **messaging_settings: Any) -> AsyncIt
                             bucket=bucket,
                             data_dir=data_dir,
                             settings=settings,
+                            outbound=outbound,
+                            inbound=inbound,
                         )
                 finally:
                     await client.close()

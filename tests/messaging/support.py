@@ -20,10 +20,27 @@ from localrun.sandbox.events import EventSink
 from localrun.sandbox.log import LogWriter
 from localrun.sandbox.server import Config, Sandbox
 from localrun.stack import grpc_serving
+from runtime.aws import AwsClients
 from runtime.settings import Settings
+from services.messaging.adapters.store import InboundStores, OutboundStores
+from services.messaging.main import stores
 
 MESSAGING = "wecare.messaging.v1.MessagingService"
 CONTACTS = "wecare.contacts.v1.ContactsService"
+
+
+@contextlib.asynccontextmanager
+async def stores_of(settings: Settings) -> AsyncIterator[tuple[OutboundStores, InboundStores]]:
+    """The stores of a messaging process with these settings, opened as its main() opens them: another handle on
+    the same tables, as a second messaging process has (tests reach a process's data the way production does)."""
+    aws = AwsClients(settings)
+    outbound, inbound = stores(settings, aws)
+    try:
+        yield outbound, inbound
+    finally:
+        await outbound.close()
+        await inbound.close()
+        await aws.close()
 
 
 def phone_ids(n: int) -> list[str]:

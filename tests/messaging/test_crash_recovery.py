@@ -11,7 +11,8 @@ import grpc
 import pytest
 
 from localrun.sandbox import log as sandbox_log
-from services.messaging.adapters.sqlite_store import SqliteOutboundStore
+from services.messaging.adapters import sqlite_store
+from services.messaging.adapters.store import MessageStore
 from services.messaging.domain.model import SETTLED, Status
 from tests.messaging.scenarios import service_metadata, template_batch
 from tests.messaging.support import phone_ids, processes
@@ -59,9 +60,9 @@ def test_kill_mid_stream_then_restart(tmp_path):
         assert accepted == COUNT and first.proc.returncode == -9
 
         # What was in flight at the kill: handed off, no outcome recorded.
-        store = SqliteOutboundStore(tmp_path / "data" / "WhatsAppOutboundTable.sqlite3")
+        stores = sqlite_store.open_outbound(tmp_path / "data" / "WhatsAppOutboundTable.sqlite3")
         try:
-            in_flight = asyncio.run(store.in_doubt(time.time() + 1, 100_000))
+            in_flight = asyncio.run(stores.queue.in_doubt(time.time() + 1, 100_000))
             sent_before = len(sandbox_log.read(ps.sandbox_log))
             assert 800 <= sent_before < COUNT
 
@@ -69,12 +70,12 @@ def test_kill_mid_stream_then_restart(tmp_path):
             ps.start_messaging(address)  # same store, same port: a restart
             deadline = time.monotonic() + 120
             while True:
-                states = asyncio.run(_states(store, COUNT))
+                states = asyncio.run(_states(stores.messages, COUNT))
                 if all(s in SETTLED for s in states.values()) or time.monotonic() > deadline:
                     break
                 time.sleep(1.0)
         finally:
-            asyncio.run(store.close())
+            asyncio.run(stores.close())
 
         calls = [c for c in sandbox_log.read(ps.sandbox_log) if c.channel == "WHATSAPP"]
         refs = [c.ref for c in calls]
@@ -91,6 +92,6 @@ def test_kill_mid_stream_then_restart(tmp_path):
         assert len(sent_refs) >= COUNT - unknown
 
 
-async def _states(store: SqliteOutboundStore, count: int) -> dict[str, Status]:
+async def _states(store: MessageStore, count: int) -> dict[str, Status]:
     found = await store.get_by_keys([f"bulkJobs/K1/{i}" for i in range(count)])
     return {m.idempotency_key: m.status for m in found}

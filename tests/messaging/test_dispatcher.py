@@ -17,10 +17,11 @@ from localrun.sandbox import log as sandbox_log
 from runtime import ids
 from runtime.aws import AwsClients
 from runtime.settings import Settings
+from services.messaging.adapters import sqlite_store
 from services.messaging.adapters.providers import ProviderOptions, WhatsAppProvider
 from services.messaging.adapters.queues import SqsQueue
-from services.messaging.adapters.sqlite_store import SqliteInboundStore, SqliteOutboundStore
-from services.messaging.dispatcher import DispatchConfig, Dispatcher
+from services.messaging.dispatch.config import DispatchConfig
+from services.messaging.dispatch.dispatcher import Dispatcher
 from services.messaging.domain.model import Category, Channel, Lane, MessageError, OutboundMessage, Status
 from tests.messaging.support import phone_ids, sandbox_here
 from tests.support.tracing import span_exporter
@@ -33,8 +34,8 @@ async def parts(tmp_path, moto_endpoint):
     queue = f"outbound-dlq-{ids.new_id().lower()}"
     boto3.client("sqs", endpoint_url=moto_endpoint, region_name="us-east-1").create_queue(QueueName=queue)
     log_path = tmp_path / "sandbox.jsonl"
-    out = SqliteOutboundStore(tmp_path / "out.sqlite3")
-    inbound = SqliteInboundStore(tmp_path / "in.sqlite3")
+    out = sqlite_store.open_outbound(tmp_path / "out.sqlite3")
+    inbound = sqlite_store.open_inbound(tmp_path / "in.sqlite3")
     aws = AwsClients(Settings(aws_endpoint_url=moto_endpoint))
     async with sandbox_here(log_path, statuses=[]) as (url, sandbox):
         provider = WhatsAppProvider(aws, ProviderOptions(social_endpoint=url, sms_endpoint=url))
@@ -42,7 +43,14 @@ async def parts(tmp_path, moto_endpoint):
         def make(**config) -> Dispatcher:
             base = {"phone_rates": {p: 10.0 for p in PHONES}, "pair_gap": 0.0, "max_attempts": 3}
             base.update(config)
-            return Dispatcher(out, inbound, {Channel.WHATSAPP: provider}, SqsQueue(aws, queue), DispatchConfig(**base))
+            return Dispatcher(
+                out,
+                inbound.windows,
+                {Channel.WHATSAPP: provider},
+                provider,
+                SqsQueue(aws, queue),
+                DispatchConfig(**base),
+            )
 
         yield out, inbound, sandbox, log_path, make, (moto_endpoint, queue)
     await out.close()
@@ -106,12 +114,12 @@ async def test_throttled_calls_are_retried_and_slow_the_phone(parts, running_dis
     }
     d = await running_dispatcher(make())
     m = text("+919812340001")
-    await out.accept([m])
+    await out.messages.accept([m])
     d.notify(Channel.WHATSAPP, PHONES[0])
     sent = await until(lambda: _status(out, m.id, Status.SENT))
     assert sent.attempts == 3  # two throttled, then taken
     assert d.outcomes["throttled:ThrottledRequestException"] == 2
-    lane = d._lanes[f"WHATSAPP:{PHONES[0]}"]
+    lane = d.lane(Channel.WHATSAPP, PHONES[0])
     assert lane.rate.factor < 1.0  # slowed down, recovering gradually
     assert [c.ref for c in sandbox_log.read(log_path)] == [m.id]
     # What the dispatcher did is on /metrics: the calls by outcome, the throttles, the pace of the phone.
@@ -130,7 +138,7 @@ async def test_out_of_retries_fails_with_the_reason_into_outbound_dlq(parts, run
     sandbox.config.error_next = 10
     await running_dispatcher(make(max_attempts=2))
     m = text("+919812340002")
-    await out.accept([m])
+    await out.messages.accept([m])
     failed = await until(lambda: _status(out, m.id, Status.FAILED))
     assert failed.error.code == "RETRIES_EXHAUSTED" and "InternalServiceException" in failed.error.detail
     sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1")
@@ -146,7 +154,7 @@ async def test_out_of_retries_fails_with_the_reason_into_outbound_dlq(parts, run
     assert letters[0]["MessageAttributes"]["reason"]["StringValue"] == "RETRIES_EXHAUSTED"
 
     async def outbox_cleared():  # the outbox entry is cleared right after SQS took the letter
-        return await out.dead_letters_pending(10) == []
+        return await out.outbox.dead_letters_pending(10) == []
 
     await until(outbox_cleared)
     assert len(await asyncio.to_thread(received)) == 0  # handed to SQS once, not again
@@ -156,7 +164,7 @@ async def test_validation_refusal_fails_without_retry(parts, running_dispatcher)
     out, _, _, _, make, _ = parts
     await running_dispatcher(make())
     m = text("+919812340003").replace(content={"text": {"body": "x" * 5000}})  # over Meta's limit
-    await out.accept([m])
+    await out.messages.accept([m])
     failed = await until(lambda: _status(out, m.id, Status.FAILED))
     assert failed.error.code == "ValidationException" and failed.attempts == 1
 
@@ -164,9 +172,9 @@ async def test_validation_refusal_fails_without_retry(parts, running_dispatcher)
 async def test_conversation_replies_go_ahead_of_bulk(parts, running_dispatcher):
     out, _, _, log_path, make, _ = parts
     bulk = [text(f"+9198123{i:05d}") for i in range(30)]
-    await out.accept(bulk)
+    await out.messages.accept(bulk)
     reply = text("+919899999999", lane=Lane.CONVERSATION)
-    await out.accept([reply])
+    await out.messages.accept([reply])
     d = await running_dispatcher(make(phone_rates={p: 5.0 for p in PHONES}))
     d.notify(Channel.WHATSAPP, PHONES[0])
     await until(lambda: _status(out, reply.id, Status.SENT))
@@ -177,11 +185,11 @@ async def test_conversation_replies_go_ahead_of_bulk(parts, running_dispatcher):
 async def test_a_reply_accepted_behind_a_stocked_buffer_goes_next(parts, running_dispatcher):
     out, _, _, log_path, make, _ = parts
     d = await running_dispatcher(make(phone_rates={p: 5.0 for p in PHONES}))
-    await out.accept([text(f"+9198124{i:05d}") for i in range(200)])
+    await out.messages.accept([text(f"+9198124{i:05d}") for i in range(200)])
     d.notify(Channel.WHATSAPP, PHONES[0], Lane.BULK)
     await until(lambda: _true(len(sandbox_log.read(log_path)) >= 3))
     reply = text("+919899999998", lane=Lane.CONVERSATION)
-    await out.accept([reply])
+    await out.messages.accept([reply])
     d.notify(Channel.WHATSAPP, PHONES[0], Lane.CONVERSATION)
     await until(lambda: _status(out, reply.id, Status.SENT), within=5)
     assert len(sandbox_log.read(log_path)) <= 10  # it did not wait behind the 200 buffered
@@ -193,13 +201,13 @@ async def test_work_accepted_after_a_withdrawal_is_not_held_behind_the_withdrawn
     out, _, _, log_path, make, _ = parts
     d = await running_dispatcher(make(phone_rates={p: 10.0 for p in PHONES}))
     paused = [text(f"+9198125{i:05d}", batch_id="job-1") for i in range(300)]
-    await out.accept(paused)
+    await out.messages.accept(paused)
     d.notify(Channel.WHATSAPP, PHONES[0], Lane.BULK)
     await until(lambda: _true(len(sandbox_log.read(log_path)) >= 2))
-    withdrawn = await out.withdraw_batch("job-1", time.time())
+    withdrawn = await out.messages.withdraw_batch("job-1", time.time())
     assert len(withdrawn.withdrawn) > 250
     resumed = [text(f"+9198126{i:05d}", batch_id="job-1b") for i in range(3)]
-    await out.accept(resumed)
+    await out.messages.accept(resumed)
     d.notify(Channel.WHATSAPP, PHONES[0], Lane.BULK)
     began = time.monotonic()
     for m in resumed:
@@ -215,7 +223,7 @@ async def test_senders_sharing_a_binding_account_limit_keep_pace_and_finish_toge
     phones = phone_ids(4)
     d = await running_dispatcher(make(phone_rates={p: 10.0 for p in phones}, account_rate=20.0))
     backlog = [text(f"+91981{n:02d}{i:05d}", origination=p) for n, p in enumerate(phones) for i in range(30)]
-    await out.accept(backlog)
+    await out.messages.accept(backlog)
     for p in phones:
         d.notify(Channel.WHATSAPP, p, Lane.BULK)
     await until(lambda: _true(len(sandbox_log.read(log_path)) >= len(backlog)), within=20)
@@ -233,7 +241,7 @@ async def test_a_send_is_one_span_of_the_trace_that_accepted_it(parts, running_d
     trace_id, parent_id = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
     m = text("+919812349999", extra={"traceparent": f"00-{trace_id}-{parent_id}-01"})
     d = await running_dispatcher(make())
-    await out.accept([m])
+    await out.messages.accept([m])
     d.notify(Channel.WHATSAPP, PHONES[0])
     await until(lambda: _status(out, m.id, Status.SENT))
     await until(
@@ -250,42 +258,42 @@ async def test_failure_codes_act_on_later_sends(parts, running_dispatcher):
     out, _, _, _, make, _ = parts
     d = await running_dispatcher(make())
     m = text("+919812340004", category=Category.MARKETING)
-    await out.accept([m])
+    await out.messages.accept([m])
     await until(lambda: _status(out, m.id, Status.SENT))
 
-    await d.react_to_failure(m, "131050")
-    assert await out.suppressed(m.recipient, "marketing", time.time()) == "131050"
-    assert await out.suppressed(m.recipient, "utility", time.time()) is None
+    await d.reactions.react_to_failure(m, "131050")
+    assert await out.suppressions.suppressed(m.recipient, "marketing", time.time()) == "131050"
+    assert await out.suppressions.suppressed(m.recipient, "utility", time.time()) is None
 
-    await d.react_to_failure(m, "131048")
+    await d.reactions.react_to_failure(m, "131048")
     await until(lambda: _true(d.paused_until(Channel.WHATSAPP, PHONES[0]) > time.time() + 60))
     held = text("+919812340005")
-    await out.accept([held])
+    await out.messages.accept([held])
     d.notify(Channel.WHATSAPP, PHONES[0])
     await asyncio.sleep(1.5)
-    assert (await out.get(held.id)).status == Status.ACCEPTED  # the paused phone sends nothing
+    assert (await out.messages.get(held.id)).status == Status.ACCEPTED  # the paused phone sends nothing
 
     other = text("+919812340006", origination=PHONES[1])
-    await out.accept([other])
+    await out.messages.accept([other])
     d.notify(Channel.WHATSAPP, PHONES[1])
     await until(lambda: _status(out, other.id, Status.SENT))  # the other phone is not paused
 
     from services.messaging.domain.model import StatusEvent
 
     capped = text("+919812340007", origination=PHONES[1], category=Category.MARKETING)
-    await out.accept([capped])
+    await out.messages.accept([capped])
     sent = await until(lambda: _status(out, capped.id, Status.SENT))
-    await out.apply_status(
+    await out.messages.apply_status(
         StatusEvent(sent.provider_message_id, Status.FAILED, time.time(), capped.id, error=MessageError("131049"))
     )
-    await d.react_to_failure(capped, "131049")
-    again = await out.get(capped.id)
+    await d.reactions.react_to_failure(capped, "131049")
+    again = await out.messages.get(capped.id)
     assert again.status == Status.ACCEPTED and again.due_time > time.time() + 23 * 3600
     assert again.extra["previous_provider_ids"] == [sent.provider_message_id]
 
-    before = d._lanes[f"WHATSAPP:{PHONES[1]}"].rate.factor
-    await d.react_to_failure(other, "130429")
-    await until(lambda: _true(d._lanes[f"WHATSAPP:{PHONES[1]}"].rate.factor < before))
+    before = d.lane(Channel.WHATSAPP, PHONES[1]).rate.factor
+    await d.reactions.react_to_failure(other, "130429")
+    await until(lambda: _true(d.lane(Channel.WHATSAPP, PHONES[1]).rate.factor < before))
 
 
 async def test_stop_finishes_calls_in_flight_and_frees_the_senders(parts):
@@ -295,23 +303,23 @@ async def test_stop_finishes_calls_in_flight_and_frees_the_senders(parts):
     task = asyncio.create_task(d.run())
     await until(lambda: _true(d.heartbeats > 0))
     batch = [text(f"+9197123{i:05d}", origination=PHONES[i % 2]) for i in range(40)]
-    await out.accept(batch)
+    await out.messages.accept(batch)
     for p in PHONES:
         d.notify(Channel.WHATSAPP, p)
     await until(lambda: _true(len(sandbox_log.read(log_path)) >= 5))
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    states = [await out.get(m.id) for m in batch]
+    states = [await out.messages.get(m.id) for m in batch]
     logged = {c.ref for c in sandbox_log.read(log_path)}
     for m in states:
         if m.id in logged:
             assert m.status == Status.SENT  # taken by the provider, answer awaited and recorded
         else:
             assert m.queued  # never handed over: still queued for whoever owns the phone next
-    doc, _ = await out.load_coordination()
+    doc, _ = await out.coordination.load_coordination()
     assert all(entry["owner"] is None for entry in doc["senders"].values())
 
 
 async def _status(out, message_id: str, status: Status):
-    m = await out.get(message_id)
+    m = await out.messages.get(message_id)
     return m if m is not None and m.status == status else None

@@ -6,16 +6,17 @@ marked (the store, the queue) fails the call so that the sender's retry applies 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import time
 
 import pytest
 
 from runtime import ids
+from services.messaging.adapters import sqlite_store
 from services.messaging.adapters.consent import Recipient
 from services.messaging.adapters.consent_changes import ConsentNotRecorded
 from services.messaging.adapters.incoming_media import StoredObject
-from services.messaging.adapters.sqlite_store import SqliteInboundStore, SqliteOutboundStore
 from services.messaging.domain.model import Category, Channel, Lane, OutboundMessage, SendResult, Status
 from services.messaging.inbound.ingest import (
     APPLIED,
@@ -70,22 +71,28 @@ class NoMedia:
         return None
 
 
-class FlakyInbound(SqliteInboundStore):
-    """The inbound store, with add_voice_call failing once when asked to."""
+class FlakyCalls:
+    """The voice call store, with add_voice_call failing once when asked to."""
 
-    fail_calls = 0
+    def __init__(self, calls):
+        self._calls = calls
+        self.fail_calls = 0
 
     async def add_voice_call(self, call):
         if self.fail_calls:
             self.fail_calls -= 1
             raise OSError("disk I/O error")
-        return await super().add_voice_call(call)
+        return await self._calls.add_voice_call(call)
+
+    async def list_voice_calls(self, customer, before, limit):
+        return await self._calls.list_voice_calls(customer, before, limit)
 
 
 @pytest.fixture
 async def setup(tmp_path):
-    inbound = FlakyInbound(tmp_path / "in.sqlite3")
-    outbound = SqliteOutboundStore(tmp_path / "out.sqlite3")
+    inbound = sqlite_store.open_inbound(tmp_path / "in.sqlite3")
+    inbound = dataclasses.replace(inbound, voice_calls=FlakyCalls(inbound.voice_calls))
+    outbound = sqlite_store.open_outbound(tmp_path / "out.sqlite3")
     contacts, letters, failures = Contacts(), Letters(), []
 
     async def on_failed(message, code):
@@ -95,8 +102,18 @@ async def setup(tmp_path):
     async def slot():
         yield
 
-    media = MediaCopy(NoMedia(), NoMedia(), inbound, "whatsapp-media/whatsapp-media-incoming/", slot)
-    ingest = Ingest(inbound, outbound, contacts, contacts, media, letters, on_failed=on_failed)
+    media = MediaCopy(NoMedia(), NoMedia(), inbound.messages, "whatsapp-media/whatsapp-media-incoming/", slot)
+    ingest = Ingest(
+        inbound.messages,
+        inbound.voice_calls,
+        inbound.feed,
+        outbound.messages,
+        contacts,
+        contacts,
+        media,
+        letters,
+        on_failed=on_failed,
+    )
     yield ingest, inbound, outbound, contacts, letters, failures
     await inbound.close()
     await outbound.close()
@@ -125,15 +142,15 @@ async def test_consent_contacts_cannot_take_is_dead_lettered_then_finished(setup
     [(letter, reason)] = letters.sent
     assert letter["task"] == "consent" and letter["opted_out"] is True
     assert letter["source"] == "whatsapp:keyword:STOP" and letter["phone_number"] == CUSTOMER
-    message = await inbound.get(letter["message"].removeprefix("messages/"))
+    message = await inbound.messages.get(letter["message"].removeprefix("messages/"))
     assert message is not None and message.contact_id == ""
-    assert await inbound.event_seen(result.sns_message_id)  # taken: SNS is done with it
+    assert await inbound.feed.event_seen(result.sns_message_id)  # taken: SNS is done with it
 
     contacts.down = False
     body = json.dumps({**letter, "reason": reason})
     assert await ingest.finish(body) is True
     assert contacts.changes == [(CUSTOMER, True, 1791973212.0, "whatsapp:keyword:STOP", "Kavya Menon")]
-    assert (await inbound.get(message.id)).contact_id == contacts.ids[CUSTOMER]
+    assert (await inbound.messages.get(message.id)).contact_id == contacts.ids[CUSTOMER]
     contacts.down = True
     with pytest.raises(UnfinishedTask):
         await ingest.finish(body)
@@ -145,7 +162,7 @@ async def test_a_reaction_names_our_message(setup):
     ingest, inbound, *_ = setup
     [text] = await ingest.ingest([event("inbound-text")])
     target = text.messages[0]
-    wamid = (await inbound.get(target.removeprefix("messages/"))).provider_message_id
+    wamid = (await inbound.messages.get(target.removeprefix("messages/"))).provider_message_id
 
     def react(entry):
         m = entry["changes"][0]["value"]["messages"][0]
@@ -153,7 +170,7 @@ async def test_a_reaction_names_our_message(setup):
         m.pop("text")
 
     [result] = await ingest.ingest([event("inbound-text", "reaction", react)])
-    reaction = await inbound.get(result.messages[0].removeprefix("messages/"))
+    reaction = await inbound.messages.get(result.messages[0].removeprefix("messages/"))
     assert reaction.content == {"reaction": {"message": target, "emoji": "👍"}}
 
 
@@ -164,23 +181,23 @@ async def test_a_failure_code_reaches_the_dispatcher_once(setup):
         ids.new_id(), Channel.WHATSAPP, Category.MARKETING, PHONE_ID, CUSTOMER, {"text": {"body": "x"}}, now
     )
     message = message.replace(lane=Lane.SINGLE, due_time=now + 3600, update_time=now)
-    await outbound.accept([message])
-    await outbound.hand_off([message.id], now)
-    await outbound.record_results([SendResult(message.id, "sent", now, provider_message_id=FAILED_WAMID)])
+    await outbound.messages.accept([message])
+    await outbound.queue.hand_off([message.id], now)
+    await outbound.queue.record_results([SendResult(message.id, "sent", now, provider_message_id=FAILED_WAMID)])
     await ingest.ingest([event("status-failed"), event("status-failed", "again")])
     assert failures == [(message.id, "131047")]
-    assert (await outbound.get(message.id)).status == Status.FAILED
+    assert (await outbound.messages.get(message.id)).status == Status.FAILED
 
 
 async def test_a_store_failure_fails_the_call_and_the_retry_applies_it_once(setup):
     ingest, inbound, *_ = setup
-    inbound.fail_calls = 1
+    inbound.voice_calls.fail_calls = 1
     with pytest.raises(OSError):
         await ingest.ingest([event("call-terminate")])
-    assert not await inbound.event_seen("3a8c621f-4031-557a-a2b9-dea922942e6f")  # not marked: SNS retries
+    assert not await inbound.feed.event_seen("3a8c621f-4031-557a-a2b9-dea922942e6f")  # not marked: SNS retries
     [result] = await ingest.ingest([event("call-terminate")])
     assert result.outcome == APPLIED
-    assert len(await inbound.list_voice_calls("", None, 10)) == 1
+    assert len(await inbound.voice_calls.list_voice_calls("", None, 10)) == 1
     [again] = await ingest.ingest([event("call-terminate", "other-sns-id")])
     assert again.outcome == DUPLICATE
 
@@ -190,9 +207,9 @@ async def test_a_queue_that_cannot_take_the_letter_fails_the_call(setup):
     contacts.down = letters.down = True
     with pytest.raises(ConnectionError):
         await ingest.ingest([event("inbound-stop")])
-    assert not await inbound.event_seen("a0677e0f-112c-5053-b38f-c67cb3289451")
+    assert not await inbound.feed.event_seen("a0677e0f-112c-5053-b38f-c67cb3289451")
     letters.down = False
     [result] = await ingest.ingest([event("inbound-stop")])
     assert result.outcome == DEAD_LETTERED
     assert len(letters.sent) == 1
-    assert len(await inbound.list_for_customer(None, CUSTOMER, None, 10)) == 1
+    assert len(await inbound.messages.list_for_customer(None, CUSTOMER, None, 10)) == 1

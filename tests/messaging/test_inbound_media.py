@@ -13,9 +13,10 @@ from aiobotocore.stub import AioStubber
 
 from runtime.aws import AwsClients
 from runtime.settings import Settings
+from services.messaging.adapters import sqlite_store
 from services.messaging.adapters.incoming_media import StoredObject
 from services.messaging.adapters.providers import ProviderOptions, WhatsAppProvider
-from services.messaging.adapters.sqlite_store import SqliteInboundStore
+from services.messaging.adapters.store import InboundMessageStore
 from services.messaging.domain.model import Channel, InboundMessage
 from services.messaging.inbound.media import MediaCopy, MediaCopyFailed
 
@@ -77,7 +78,7 @@ class Parts:
     bucket: Bucket
     slots: Slots
     sleeps: list[float]
-    store: SqliteInboundStore
+    store: InboundMessageStore
 
 
 @pytest.fixture
@@ -85,7 +86,8 @@ async def parts(tmp_path):
     aws = AwsClients(Settings(social_messaging_endpoint_url="https://social.example"))
     provider = WhatsAppProvider(aws, ProviderOptions("https://social.example", None, media_bucket=BUCKET))
     client = await provider._client()  # the client the provider calls with: stub it
-    store = SqliteInboundStore(tmp_path / "in.sqlite3")
+    stores = sqlite_store.open_inbound(tmp_path / "in.sqlite3")
+    store = stores.messages
     bucket, slots, sleeps = Bucket(), Slots(), []
 
     async def sleep(seconds: float) -> None:
@@ -95,7 +97,7 @@ async def parts(tmp_path):
     with AioStubber(client) as stubber:
         yield Parts(copy, stubber, bucket, slots, sleeps, store)
         stubber.assert_no_pending_responses()
-    await store.close()
+    await stores.close()
     await aws.close()
 
 

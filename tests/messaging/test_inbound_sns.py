@@ -52,7 +52,7 @@ async def test_text_opens_the_window_and_makes_a_conversation(env):
     assert conversation.unanswered_count == 1
     assert conversation.last_message.name == message.name
     assert conversation.window_expire_time.seconds == int(wa_at) + 24 * 3600
-    assert await env.part("inbound_store").last_inbound(PHONE_ID, CUSTOMER) == int(wa_at)
+    assert await env.inbound.windows.last_inbound(PHONE_ID, CUSTOMER) == int(wa_at)
 
 
 async def test_the_fixture_as_sent_leaves_the_window_closed(env):
@@ -135,7 +135,7 @@ async def test_delete_message_removes_its_media(env):
 
 async def _sent_message(env, provider_id: str, key: str = "") -> OutboundMessage:
     """An outbound message this platform sent, as the dispatcher records it (accepted, handed off, sent)."""
-    store = env.part("outbound_store")
+    store = env.outbound
     now = time.time()
     from runtime import ids
 
@@ -152,11 +152,11 @@ async def _sent_message(env, provider_id: str, key: str = "") -> OutboundMessage
         due_time=now + 3600,  # never picked by the dispatcher in this test
         update_time=now,
     )
-    await store.accept([message])
-    await store.hand_off([message.id], now)
+    await store.messages.accept([message])
+    await store.queue.hand_off([message.id], now)
     if provider_id:
-        await store.record_results([SendResult(message.id, "sent", now, provider_message_id=provider_id)])
-    return await store.get(message.id)
+        await store.queue.record_results([SendResult(message.id, "sent", now, provider_message_id=provider_id)])
+    return await store.messages.get(message.id)
 
 
 async def test_statuses_for_an_unknown_message_are_kept_then_attributed_whatever_the_order(env):
@@ -168,7 +168,7 @@ async def test_statuses_for_an_unknown_message_are_kept_then_attributed_whatever
     assert message.deliver_time == 1791973392 and message.read_time == 1791973452
     # The same statuses again change nothing.
     assert await env.post(env.signer.sign(dict(restamp(load("status-delivered")), MessageId="d2"))) == 200
-    assert (await env.part("outbound_store").get(message.id)).status == Status.READ
+    assert (await env.outbound.messages.get(message.id)).status == Status.READ
 
 
 async def test_failed_is_terminal_with_its_code_and_read_after_it_changes_nothing(env):
@@ -192,7 +192,7 @@ async def test_failed_after_read_changes_nothing(env):
         load("status-failed"), lambda e: e["changes"][0]["value"]["statuses"][0].update(id=DELIVERED_WAMID)
     )
     assert await env.post(env.signer.sign(restamp(failed))) == 200
-    got = await env.part("outbound_store").get(message.id)
+    got = await env.outbound.messages.get(message.id)
     assert got.status == Status.READ and got.error is None
 
 
@@ -204,7 +204,7 @@ async def test_callback_data_finds_a_message_before_its_provider_id_is_recorded(
         entry["changes"][0]["value"]["statuses"][0]["biz_opaque_callback_data"] = callback
 
     assert await env.post(env.signer.sign(restamp(with_event(load("status-delivered"), to_ours)))) == 200
-    got = await env.part("outbound_store").get(message.id)
+    got = await env.outbound.messages.get(message.id)
     assert got.status == Status.DELIVERED
     assert got.provider_message_id == DELIVERED_WAMID
 

@@ -18,7 +18,7 @@ from runtime.auth import ServiceTokens
 from services.contacts.main import wire as contacts_wire
 from services.messaging.domain.model import Channel, InboundMessage
 from services.messaging.main import wire
-from tests.messaging.support import phone_ids, sandbox_here, whatsapp_template
+from tests.messaging.support import phone_ids, sandbox_here, stores_of, whatsapp_template
 from tests.support.identity import TestPool
 from tests.support.servers import running
 from wecare.contacts.v1 import contacts_service_pb2 as contacts_pb
@@ -179,20 +179,20 @@ async def test_rules_refuse_naming_the_rule_and_change_nothing(env):
     assert err.code() == grpc.StatusCode.FAILED_PRECONDITION and reason(err)[0] == "WINDOW_CLOSED"
 
     # The customer writes: the window opens, free-form is allowed and goes in the conversation lane.
-    inbound = process.messaging["inbound_store"]
     from runtime import ids
 
-    await inbound.add_message(
-        InboundMessage(
-            ids.new_id(),
-            Channel.WHATSAPP,
-            PHONES[1],
-            "+919812340001",
-            "wamid.IN1",
-            {"text": {"body": "hi"}},
-            time.time(),
+    async with stores_of(process.settings) as (_, inbound):
+        await inbound.messages.add_message(
+            InboundMessage(
+                ids.new_id(),
+                Channel.WHATSAPP,
+                PHONES[1],
+                "+919812340001",
+                "wamid.IN1",
+                {"text": {"body": "hi"}},
+                time.time(),
+            )
         )
-    )
     reply = await stub.SendMessage(pb.SendMessageRequest(message=text), metadata=OPERATOR)
     assert reply.conversation_reply and reply.origination == PHONES[1]  # answered from the phone written to
 
@@ -241,7 +241,8 @@ async def test_rules_refuse_naming_the_rule_and_change_nothing(env):
             )
         ),
     )
-    await process.messaging["outbound_store"].suppress("+919812340004", "marketing", time.time() + 60, "131050")
+    async with stores_of(process.settings) as (outbound, _):
+        await outbound.suppressions.suppress("+919812340004", "marketing", time.time() + 60, "131050")
     assert reason(await refused(stub, promo))[0] == "MARKETING_SUPPRESSED"
 
     big = pb.Message(
@@ -314,9 +315,10 @@ async def test_media_upload_send_and_reuse_of_the_media_id(env, aws):
     # Inside the window (the customer wrote), two images of the same object.
     from runtime import ids
 
-    await process.messaging["inbound_store"].add_message(
-        InboundMessage(ids.new_id(), Channel.WHATSAPP, PHONES[0], "+919812348888", "wamid.M1", {}, time.time())
-    )
+    async with stores_of(process.settings) as (_, inbound):
+        await inbound.messages.add_message(
+            InboundMessage(ids.new_id(), Channel.WHATSAPP, PHONES[0], "+919812348888", "wamid.M1", {}, time.time())
+        )
     names = []
     for caption in ("one", "two"):
         m = pb.Message(
@@ -373,11 +375,12 @@ async def test_streamed_send_totals_and_cancel_withdraws(env):
             break
     call.cancel()
     await asyncio.sleep(1.0)
-    store = process.messaging["outbound_store"]
-    states = [await store.get_by_key(f"bulkJobs/S2/{i}") for i in range(40)]
-    withdrawn = [m for m in states if m.status.value == "WITHDRAWN"]
-    assert len(withdrawn) >= 20
-    await asyncio.sleep(1.0)
-    refs = {c.ref for c in sandbox_log.read(log_path)}
-    assert not any(m.callback_data in refs for m in withdrawn)
-    assert all(m.status.value in ("SENT", "WITHDRAWN") for m in [await store.get(m.id) for m in states])
+    async with stores_of(process.settings) as (outbound, _):
+        store = outbound.messages
+        states = [await store.get_by_key(f"bulkJobs/S2/{i}") for i in range(40)]
+        withdrawn = [m for m in states if m.status.value == "WITHDRAWN"]
+        assert len(withdrawn) >= 20
+        await asyncio.sleep(1.0)
+        refs = {c.ref for c in sandbox_log.read(log_path)}
+        assert not any(m.callback_data in refs for m in withdrawn)
+        assert all(m.status.value in ("SENT", "WITHDRAWN") for m in [await store.get(m.id) for m in states])

@@ -1,5 +1,7 @@
-"""The messaging store contract (OutboundStore, InboundStore), run against every implementation: SQLite in a
-temporary directory and DynamoDB on moto (server mode, fresh tables per test). Volumes stay small."""
+"""The messaging store contract (every protocol of adapters.store: the outbound table's messages, send queue,
+coordination, templates, media ids, suppressions and dead-letter outbox; the inbound table's messages, windows,
+conversations, voice calls and event feed), run against every implementation: SQLite in a temporary directory
+and DynamoDB on moto (server mode, fresh tables per test). Volumes stay small."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import pytest
 from runtime import ids
 from runtime.aws import AwsClients
 from runtime.settings import Settings
-from services.messaging.adapters.sqlite_store import SqliteInboundStore, SqliteOutboundStore
+from services.messaging.adapters import dynamodb_store, sqlite_store
 from services.messaging.domain.model import (
     Category,
     Channel,
@@ -37,17 +39,15 @@ OTHER_PHONE = "phone-number-id-" + "b" * 32
 async def stores(request, tmp_path):
     aws = None
     if request.param == "sqlite":
-        outbound = SqliteOutboundStore(tmp_path / "out.sqlite3")
-        inbound = SqliteInboundStore(tmp_path / "in.sqlite3")
+        outbound = sqlite_store.open_outbound(tmp_path / "out.sqlite3")
+        inbound = sqlite_store.open_inbound(tmp_path / "in.sqlite3")
     else:
-        from services.messaging.adapters import dynamodb_store
-
         aws = AwsClients(Settings.from_env({}, dynamodb_endpoint_url=request.getfixturevalue("moto_endpoint")))
         suffix = uuid.uuid4().hex[:10]
         client = await aws.client("dynamodb")
         await dynamodb_store.ensure_tables(client, f"out-{suffix}", f"in-{suffix}")
-        outbound = dynamodb_store.DynamoOutboundStore(aws, f"out-{suffix}")
-        inbound = dynamodb_store.DynamoInboundStore(aws, f"in-{suffix}")
+        outbound = dynamodb_store.open_outbound(aws, f"out-{suffix}")
+        inbound = dynamodb_store.open_inbound(aws, f"in-{suffix}")
     yield outbound, inbound
     await outbound.close()
     await inbound.close()
@@ -84,35 +84,35 @@ def message(
 async def test_accept_get_and_idempotency(stores):
     out, _ = stores
     first = message(key="bulkJobs/J1/+919812345678")
-    [o] = await out.accept([first])
+    [o] = await out.messages.accept([first])
     assert not o.duplicate and o.message.id == first.id
-    got = await out.get(first.id)
+    got = await out.messages.get(first.id)
     assert got == first
 
     again = message(key="bulkJobs/J1/+919812345678")
-    [o] = await out.accept([again])
+    [o] = await out.messages.accept([again])
     assert o.duplicate and o.message.id == first.id
-    assert await out.get(again.id) is None  # nothing new was stored
+    assert await out.messages.get(again.id) is None  # nothing new was stored
     # The same key twice in one call: the second is a duplicate of the first.
     a, b = message(key="k/1/x"), message(key="k/1/x")
-    outcomes = await out.accept([a, b])
+    outcomes = await out.messages.accept([a, b])
     assert [x.duplicate for x in outcomes] == [False, True] and outcomes[1].message.id == a.id
-    assert (await out.get_by_key("k/1/x")).id == a.id
+    assert (await out.messages.get_by_key("k/1/x")).id == a.id
 
 
 async def test_withdrawn_key_is_accepted_anew(stores):
     out, _ = stores
     first = message(key="bulkJobs/J2/r1")
-    await out.accept([first])
-    w = await out.withdraw_by_key_prefix("bulkJobs/J2/", NOW + 1)
+    await out.messages.accept([first])
+    w = await out.messages.withdraw_by_key_prefix("bulkJobs/J2/", NOW + 1)
     assert [m.id for m in w.withdrawn] == [first.id] and w.in_flight == 0
-    assert (await out.get(first.id)).status == Status.WITHDRAWN
+    assert (await out.messages.get(first.id)).status == Status.WITHDRAWN
 
     second = message(key="bulkJobs/J2/r1", at=NOW + 2)
-    [o] = await out.accept([second])
+    [o] = await out.messages.accept([second])
     assert not o.duplicate and o.message.id == second.id
-    assert (await out.get_by_key("bulkJobs/J2/r1")).id == second.id
-    old = await out.get(first.id)
+    assert (await out.messages.get_by_key("bulkJobs/J2/r1")).id == second.id
+    old = await out.messages.get(first.id)
     assert old.status == Status.WITHDRAWN and old.former_idempotency_key == "bulkJobs/J2/r1"
     assert old.idempotency_key == ""
 
@@ -124,41 +124,41 @@ async def test_queue_order_hand_off_and_withdraw_race(stores):
     elsewhere = message(origination=OTHER_PHONE)
     later = message(at=NOW + 100)  # due in the future (a retry)
     later = later.replace(due_time=NOW + 100)
-    await out.accept([*bulk, reply, elsewhere, later])
+    await out.messages.accept([*bulk, reply, elsewhere, later])
 
-    queue = await out.queued(PHONE, NOW + 5, 10)
+    queue = await out.queue.queued(PHONE, NOW + 5, 10)
     assert [m.id for m in queue] == [reply.id, *(m.id for m in bulk)]  # replies first, then acceptance order
 
     # Withdrawal wins over a later hand-off: a withdrawn message is never marked, so never sent.
-    w = await out.withdraw_by_key_prefix("bulkJobs/J3/", NOW + 6)
+    w = await out.messages.withdraw_by_key_prefix("bulkJobs/J3/", NOW + 6)
     assert len(w.withdrawn) == 3
-    marked = await out.hand_off([reply.id, bulk[0].id], NOW + 7)
+    marked = await out.queue.hand_off([reply.id, bulk[0].id], NOW + 7)
     assert marked == [reply.id]
-    m = await out.get(reply.id)
+    m = await out.messages.get(reply.id)
     assert m.handoff_time == NOW + 7 and m.attempts == 1 and m.in_flight
-    assert await out.queued(PHONE, NOW + 8, 10) == []
+    assert await out.queue.queued(PHONE, NOW + 8, 10) == []
     # Handed off: a second hand-off does nothing; withdrawal counts it in flight.
-    assert await out.hand_off([reply.id], NOW + 8) == []
+    assert await out.queue.hand_off([reply.id], NOW + 8) == []
 
 
 async def test_withdraw_counts_in_flight_and_batch(stores):
     out, _ = stores
     a, b = message(key="bulkJobs/J4/a", batch="B1"), message(key="bulkJobs/J4/b", batch="B1")
-    await out.accept([a, b])
-    await out.hand_off([a.id], NOW + 1)
-    w = await out.withdraw_batch("B1", NOW + 2)
+    await out.messages.accept([a, b])
+    await out.queue.hand_off([a.id], NOW + 1)
+    w = await out.messages.withdraw_batch("B1", NOW + 2)
     assert [m.id for m in w.withdrawn] == [b.id] and w.in_flight == 1
-    changes = await out.batch_changes("B1", NOW + 0.5)
+    changes = await out.messages.batch_changes("B1", NOW + 0.5)
     assert {m.id: m.status for m in changes} == {a.id: Status.ACCEPTED, b.id: Status.WITHDRAWN}
 
 
 async def test_results_sent_failed_retry_and_dead_letters(stores):
     out, _ = stores
     s, f, r, d = (message() for _ in range(4))
-    await out.accept([s, f, r, d])
-    await out.hand_off([s.id, f.id, r.id, d.id], NOW + 1)
+    await out.messages.accept([s, f, r, d])
+    await out.queue.hand_off([s.id, f.id, r.id, d.id], NOW + 1)
     err = MessageError("ValidationException", "bad", "the phone number id is wrong")
-    got = await out.record_results(
+    got = await out.queue.record_results(
         [
             SendResult(s.id, "sent", NOW + 2, provider_message_id="wamid.S", extra={"media_id": "m1"}),
             SendResult(f.id, "failed", NOW + 2, error=err),
@@ -172,101 +172,109 @@ async def test_results_sent_failed_retry_and_dead_letters(stores):
     assert by_id[f.id].status == Status.FAILED and by_id[f.id].error == err
     assert by_id[r.id].queued and by_id[r.id].due_time == NOW + 9 and by_id[r.id].attempts == 1
     assert by_id[d.id].in_flight
-    assert (await out.get_by_provider_id("wamid.S")).id == s.id
-    assert [m.id for m in await out.queued(PHONE, NOW + 5, 10)] == []
-    assert [m.id for m in await out.queued(PHONE, NOW + 10, 10)] == [r.id]
+    assert (await out.messages.get_by_provider_id("wamid.S")).id == s.id
+    assert [m.id for m in await out.queue.queued(PHONE, NOW + 5, 10)] == []
+    assert [m.id for m in await out.queue.queued(PHONE, NOW + 10, 10)] == [r.id]
 
-    pending = await out.dead_letters_pending(10)
+    pending = await out.outbox.dead_letters_pending(10)
     assert [m.id for m in pending] == [f.id]
-    await out.dead_letters_sent([f.id])
-    assert await out.dead_letters_pending(10) == []
+    await out.outbox.dead_letters_sent([f.id])
+    assert await out.outbox.dead_letters_pending(10) == []
 
     # Replay of a failed, never-sent message puts it back in the queue once; a sent one never.
-    assert (await out.requeue(f.id, NOW + 20)).status == Status.ACCEPTED
-    assert await out.requeue(f.id, NOW + 21) is None
-    assert await out.requeue(s.id, NOW + 21) is None
+    assert (await out.queue.requeue(f.id, NOW + 20)).status == Status.ACCEPTED
+    assert await out.queue.requeue(f.id, NOW + 21) is None
+    assert await out.queue.requeue(s.id, NOW + 21) is None
 
 
 async def test_in_doubt_reconciled_or_unknown(stores):
     out, _ = stores
     a, b = message(key="x/1/a"), message()
-    await out.accept([a, b])
-    await out.hand_off([a.id, b.id], NOW + 1)
-    doubt = await out.in_doubt(NOW + 2, 10)
+    await out.messages.accept([a, b])
+    await out.queue.hand_off([a.id, b.id], NOW + 1)
+    doubt = await out.queue.in_doubt(NOW + 2, 10)
     assert {m.id for m in doubt} == {a.id, b.id}
     # A status event naming a by its callback data reconciles it.
-    applied = await out.apply_status(StatusEvent("wamid.A", Status.SENT, NOW + 3, callback_data=a.callback_data))
+    applied = await out.messages.apply_status(
+        StatusEvent("wamid.A", Status.SENT, NOW + 3, callback_data=a.callback_data)
+    )
     assert (
         applied.changed and applied.message.status == Status.SENT and applied.message.provider_message_id == "wamid.A"
     )
-    assert [m.id for m in await out.in_doubt(NOW + 4, 10)] == [b.id]
-    assert await out.mark_unknown([a.id, b.id], NOW + 5) == [b.id]
-    unknown = await out.get(b.id)
+    assert [m.id for m in await out.queue.in_doubt(NOW + 4, 10)] == [b.id]
+    assert await out.queue.mark_unknown([a.id, b.id], NOW + 5) == [b.id]
+    unknown = await out.messages.get(b.id)
     assert unknown.status == Status.UNKNOWN and unknown.error.code == "OUTCOME_UNKNOWN"
     # A late event still applies to an unknown message.
-    late = await out.apply_status(StatusEvent("wamid.B", Status.DELIVERED, NOW + 6, callback_data=b.id))
+    late = await out.messages.apply_status(StatusEvent("wamid.B", Status.DELIVERED, NOW + 6, callback_data=b.id))
     assert late.changed and late.message.status == Status.DELIVERED and late.message.error is None
 
 
 async def test_status_moves_forward_only_and_dedups(stores):
     out, _ = stores
     m = message(key="k/2/z")
-    await out.accept([m])
-    await out.hand_off([m.id], NOW + 1)
-    await out.record_results([SendResult(m.id, "sent", NOW + 2, provider_message_id="wamid.M")])
-    read = await out.apply_status(StatusEvent("wamid.M", Status.READ, NOW + 5, callback_data=m.callback_data))
+    await out.messages.accept([m])
+    await out.queue.hand_off([m.id], NOW + 1)
+    await out.queue.record_results([SendResult(m.id, "sent", NOW + 2, provider_message_id="wamid.M")])
+    read = await out.messages.apply_status(StatusEvent("wamid.M", Status.READ, NOW + 5, callback_data=m.callback_data))
     assert read.changed and read.message.status == Status.READ and read.message.read_time == NOW + 5
-    delivered = await out.apply_status(StatusEvent("wamid.M", Status.DELIVERED, NOW + 4, callback_data=m.callback_data))
+    delivered = await out.messages.apply_status(
+        StatusEvent("wamid.M", Status.DELIVERED, NOW + 4, callback_data=m.callback_data)
+    )
     assert not delivered.changed and delivered.message.status == Status.READ
     assert delivered.message.deliver_time == NOW + 4  # the time is still learnt
-    dup = await out.apply_status(StatusEvent("wamid.M", Status.READ, NOW + 5, callback_data=m.callback_data))
+    dup = await out.messages.apply_status(StatusEvent("wamid.M", Status.READ, NOW + 5, callback_data=m.callback_data))
     assert dup.duplicate and not dup.changed
     # Failed is terminal and keeps its code; nothing moves it afterwards.
     f = message()
-    await out.accept([f])
-    await out.hand_off([f.id], NOW + 1)
+    await out.messages.accept([f])
+    await out.queue.hand_off([f.id], NOW + 1)
     err = MessageError("131026", "Message undeliverable")
-    failed = await out.apply_status(StatusEvent("wamid.F", Status.FAILED, NOW + 2, callback_data=f.id, error=err))
+    failed = await out.messages.apply_status(
+        StatusEvent("wamid.F", Status.FAILED, NOW + 2, callback_data=f.id, error=err)
+    )
     assert failed.changed and failed.message.status == Status.FAILED and failed.message.error == err
-    after = await out.apply_status(StatusEvent("wamid.F", Status.DELIVERED, NOW + 3, callback_data=f.id))
+    after = await out.messages.apply_status(StatusEvent("wamid.F", Status.DELIVERED, NOW + 3, callback_data=f.id))
     assert not after.changed and after.message.status == Status.FAILED
     # Our own 'sent' result arriving after the provider's 'failed' event does not revive it.
-    [again] = await out.record_results([SendResult(f.id, "sent", NOW + 4, provider_message_id="wamid.F")])
+    [again] = await out.queue.record_results([SendResult(f.id, "sent", NOW + 4, provider_message_id="wamid.F")])
     assert again.status == Status.FAILED
 
 
 async def test_status_for_unknown_message_is_kept_then_applied(stores):
     out, _ = stores
-    early = await out.apply_status(StatusEvent("wamid.EARLY", Status.DELIVERED, NOW + 3))
+    early = await out.messages.apply_status(StatusEvent("wamid.EARLY", Status.DELIVERED, NOW + 3))
     assert early.message is None and not early.changed
     m = message()
-    await out.accept([m])
-    await out.hand_off([m.id], NOW + 1)
-    [sent] = await out.record_results([SendResult(m.id, "sent", NOW + 2, provider_message_id="wamid.EARLY")])
+    await out.messages.accept([m])
+    await out.queue.hand_off([m.id], NOW + 1)
+    [sent] = await out.queue.record_results([SendResult(m.id, "sent", NOW + 2, provider_message_id="wamid.EARLY")])
     assert sent.status == Status.DELIVERED and sent.deliver_time == NOW + 3
 
 
 async def test_customer_history_delete_and_coordination(stores):
     out, _ = stores
     msgs = [message(recipient="+911111111111", at=NOW + i) for i in range(5)]
-    await out.accept([*msgs, message(recipient="+922222222222")])
-    page = await out.list_for_customer(None, "+911111111111", None, 3)
+    await out.messages.accept([*msgs, message(recipient="+922222222222")])
+    page = await out.messages.list_for_customer(None, "+911111111111", None, 3)
     assert [m.id for m in page] == [m.id for m in reversed(msgs)][:3]
-    rest = await out.list_for_customer(Channel.WHATSAPP, "+911111111111", (page[-1].create_time, page[-1].id), 10)
+    rest = await out.messages.list_for_customer(
+        Channel.WHATSAPP, "+911111111111", (page[-1].create_time, page[-1].id), 10
+    )
     assert [m.id for m in rest] == [msgs[1].id, msgs[0].id]
-    assert await out.list_for_customer(Channel.SMS, "+911111111111", None, 10) == []
-    assert (await out.delete(msgs[0].id)).id == msgs[0].id
-    assert await out.get(msgs[0].id) is None and await out.delete(msgs[0].id) is None
+    assert await out.messages.list_for_customer(Channel.SMS, "+911111111111", None, 10) == []
+    assert (await out.messages.delete(msgs[0].id)).id == msgs[0].id
+    assert await out.messages.get(msgs[0].id) is None and await out.messages.delete(msgs[0].id) is None
 
-    doc, version = await out.load_coordination()
+    doc, version = await out.coordination.load_coordination()
     assert doc == {} and version == 0
-    assert await out.save_coordination({"members": {"a": 1}}, 0)
-    assert not await out.save_coordination({"members": {"b": 1}}, 0)  # someone else got there first
-    doc, version = await out.load_coordination()
+    assert await out.coordination.save_coordination({"members": {"a": 1}}, 0)
+    assert not await out.coordination.save_coordination({"members": {"b": 1}}, 0)  # someone else got there first
+    doc, version = await out.coordination.load_coordination()
     assert doc == {"members": {"a": 1}} and version == 1
-    assert await out.save_coordination({"members": {"a": 2}}, 1)
-    assert not await out.save_coordination({"members": {"c": 2}}, 1)
-    assert (await out.load_coordination()) == ({"members": {"a": 2}}, 2)
+    assert await out.coordination.save_coordination({"members": {"a": 2}}, 1)
+    assert not await out.coordination.save_coordination({"members": {"c": 2}}, 1)
+    assert (await out.coordination.load_coordination()) == ({"members": {"a": 2}}, 2)
 
 
 async def test_templates_media_ids_and_suppressions(stores):
@@ -274,25 +282,25 @@ async def test_templates_media_ids_and_suppressions(stores):
     t1 = Template("order_update", "en_US", Category.UTILITY, "APPROVED", "waba-1", body_variables=("1", "2"))
     t2 = Template("promo", "en_US", Category.MARKETING, "APPROVED", "waba-1")
     t3 = Template("promo", "hi", Category.MARKETING, "APPROVED", "waba-1")
-    assert await out.replace_templates("waba-1", [t1, t2]) == (2, 0)
-    assert await out.replace_templates("waba-1", [t1, t3]) == (1, 1)
-    assert [t.key for t in await out.list_templates("", "", 10)] == ["order_update.en_US", "promo.hi"]
-    assert [t.key for t in await out.list_templates("hi", "", 10)] == ["promo.hi"]
-    assert [t.key for t in await out.list_templates("", "order_update.en_US", 10)] == ["promo.hi"]
-    assert await out.get_template("order_update", "en_US") == t1
-    assert await out.get_template("promo", "en_US") is None
+    assert await out.templates.replace_templates("waba-1", [t1, t2]) == (2, 0)
+    assert await out.templates.replace_templates("waba-1", [t1, t3]) == (1, 1)
+    assert [t.key for t in await out.templates.list_templates("", "", 10)] == ["order_update.en_US", "promo.hi"]
+    assert [t.key for t in await out.templates.list_templates("hi", "", 10)] == ["promo.hi"]
+    assert [t.key for t in await out.templates.list_templates("", "order_update.en_US", 10)] == ["promo.hi"]
+    assert await out.templates.get_template("order_update", "en_US") == t1
+    assert await out.templates.get_template("promo", "en_US") is None
 
-    assert await out.media_id(PHONE, "k1", NOW) is None
-    await out.put_media_id(PHONE, "k1", "media1", NOW + 100)
-    assert await out.media_id(PHONE, "k1", NOW) == "media1"
-    assert await out.media_id(OTHER_PHONE, "k1", NOW) is None  # only the phone that posted it
-    assert await out.media_id(PHONE, "k1", NOW + 101) is None  # expired
+    assert await out.media_ids.media_id(PHONE, "k1", NOW) is None
+    await out.media_ids.put_media_id(PHONE, "k1", "media1", NOW + 100)
+    assert await out.media_ids.media_id(PHONE, "k1", NOW) == "media1"
+    assert await out.media_ids.media_id(OTHER_PHONE, "k1", NOW) is None  # only the phone that posted it
+    assert await out.media_ids.media_id(PHONE, "k1", NOW + 101) is None  # expired
 
-    assert await out.suppressed("+919", "marketing", NOW) is None
-    await out.suppress("+919", "marketing", NOW + 50, "131050")
-    assert await out.suppressed("+919", "marketing", NOW) == "131050"
-    assert await out.suppressed("+919", "utility", NOW) is None
-    assert await out.suppressed("+919", "marketing", NOW + 51) is None
+    assert await out.suppressions.suppressed("+919", "marketing", NOW) is None
+    await out.suppressions.suppress("+919", "marketing", NOW + 50, "131050")
+    assert await out.suppressions.suppressed("+919", "marketing", NOW) == "131050"
+    assert await out.suppressions.suppressed("+919", "utility", NOW) is None
+    assert await out.suppressions.suppressed("+919", "marketing", NOW + 51) is None
 
 
 def inbound(wamid: str, customer: str = "+919812345678", at: float = NOW, origination: str = PHONE):
@@ -312,129 +320,136 @@ def inbound(wamid: str, customer: str = "+919812345678", at: float = NOW, origin
 async def test_inbound_once_window_and_rate(stores):
     _, inn = stores
     a = inbound("wamid.1")
-    stored, new = await inn.add_message(a)
+    stored, new = await inn.messages.add_message(a)
     assert new and stored == a
-    stored, new = await inn.add_message(inbound("wamid.1", at=NOW + 5))
+    stored, new = await inn.messages.add_message(inbound("wamid.1", at=NOW + 5))
     assert not new and stored.id == a.id
-    assert await inn.get(a.id) == a and (await inn.get_by_provider_id("wamid.1")).id == a.id
-    assert await inn.last_inbound(PHONE, "+919812345678") == NOW
-    await inn.add_message(inbound("wamid.2", at=NOW + 60))
-    await inn.add_message(inbound("wamid.0", at=NOW - 60))  # out of order: the window keeps the latest
-    assert await inn.last_inbound(PHONE, "+919812345678") == NOW + 60
-    assert await inn.last_inbound(OTHER_PHONE, "+919812345678") is None
-    assert await inn.inbound_count(PHONE, NOW) == 2
-    history = await inn.list_for_customer(None, "+919812345678", None, 10)
+    assert await inn.messages.get(a.id) == a and (await inn.messages.get_by_provider_id("wamid.1")).id == a.id
+    assert await inn.windows.last_inbound(PHONE, "+919812345678") == NOW
+    await inn.messages.add_message(inbound("wamid.2", at=NOW + 60))
+    await inn.messages.add_message(inbound("wamid.0", at=NOW - 60))  # out of order: the window keeps the latest
+    assert await inn.windows.last_inbound(PHONE, "+919812345678") == NOW + 60
+    assert await inn.windows.last_inbound(OTHER_PHONE, "+919812345678") is None
+    assert await inn.windows.inbound_count(PHONE, NOW) == 2
+    history = await inn.messages.list_for_customer(None, "+919812345678", None, 10)
     assert [m.provider_message_id for m in history] == ["wamid.2", "wamid.1", "wamid.0"]
-    assert await inn.mark_event("sns-1", NOW) and not await inn.mark_event("sns-1", NOW)
-    assert await inn.event_seen("sns-1") and not await inn.event_seen("sns-2")
+    assert await inn.feed.mark_event("sns-1", NOW) and not await inn.feed.mark_event("sns-1", NOW)
+    assert await inn.feed.event_seen("sns-1") and not await inn.feed.event_seen("sns-2")
     updated = a.__class__(**{**a.__dict__, "extra": {"media_key": "k"}})
-    await inn.update_message(updated)
-    assert (await inn.get(a.id)).extra == {"media_key": "k"}
-    assert (await inn.delete(a.id)).id == a.id and await inn.get(a.id) is None
+    await inn.messages.update_message(updated)
+    assert (await inn.messages.get(a.id)).extra == {"media_key": "k"}
+    assert (await inn.messages.delete(a.id)).id == a.id and await inn.messages.get(a.id) is None
 
 
 async def test_conversations_latest_first(stores):
     _, inn = stores
-    await inn.add_message(inbound("wamid.c1", customer="+911", at=NOW))
-    await inn.add_message(inbound("wamid.c2", customer="+912", at=NOW + 10))
-    await inn.add_message(inbound("wamid.c3", customer="+911", at=NOW + 20))
-    convs = await inn.list_conversations(None, None, 10)
+    await inn.messages.add_message(inbound("wamid.c1", customer="+911", at=NOW))
+    await inn.messages.add_message(inbound("wamid.c2", customer="+912", at=NOW + 10))
+    await inn.messages.add_message(inbound("wamid.c3", customer="+911", at=NOW + 20))
+    convs = await inn.conversations.list_conversations(None, None, 10)
     assert [c.customer for c in convs] == ["+911", "+912"]
     assert convs[0].unanswered_count == 2 and convs[0].profile_name == "Asha"
     assert convs[0].last_direction == Direction.INBOUND
     out_id = ids.new_id()
-    await inn.note_outbound(
+    await inn.conversations.note_outbound(
         [Conversation(conversation_id(Channel.WHATSAPP, "+912"), Channel.WHATSAPP, "+912", NOW + 30, out_id)]
     )
-    convs = await inn.list_conversations(Channel.WHATSAPP, None, 1)
+    convs = await inn.conversations.list_conversations(Channel.WHATSAPP, None, 1)
     assert convs[0].customer == "+912" and convs[0].unanswered_count == 0 and convs[0].last_message_id == out_id
     assert convs[0].profile_name == "Asha"  # kept from the inbound message
-    rest = await inn.list_conversations(None, (convs[0].update_time, convs[0].id), 10)
+    rest = await inn.conversations.list_conversations(None, (convs[0].update_time, convs[0].id), 10)
     assert [c.customer for c in rest] == ["+911"]
-    assert await inn.list_conversations(Channel.SMS, None, 10) == []
-    assert (await inn.get_conversation("whatsapp-911")).customer == "+911"
+    assert await inn.conversations.list_conversations(Channel.SMS, None, 10) == []
+    assert (await inn.conversations.get_conversation("whatsapp-911")).customer == "+911"
 
 
 async def test_voice_calls_once_newest_first(stores):
     _, inn = stores
     first = VoiceCall(ids.new_id(), "call-1", "connect", Direction.INBOUND, PHONE, "+911", NOW)
-    assert await inn.add_voice_call(first)
-    assert not await inn.add_voice_call(
+    assert await inn.voice_calls.add_voice_call(first)
+    assert not await inn.voice_calls.add_voice_call(
         VoiceCall(ids.new_id(), "call-1", "connect", Direction.INBOUND, PHONE, "+911", NOW)
     )
     end = VoiceCall(
         ids.new_id(), "call-1", "terminate", Direction.INBOUND, PHONE, "+911", NOW + 30, duration_seconds=30
     )
-    assert await inn.add_voice_call(end)
+    assert await inn.voice_calls.add_voice_call(end)
     other = VoiceCall(ids.new_id(), "call-2", "connect", Direction.INBOUND, PHONE, "+912", NOW + 40)
-    await inn.add_voice_call(other)
-    assert [c.id for c in await inn.list_voice_calls("", None, 10)] == [other.id, end.id, first.id]
-    assert [c.id for c in await inn.list_voice_calls("+911", None, 1)] == [end.id]
-    assert [c.id for c in await inn.list_voice_calls("+911", (end.time, end.id), 5)] == [first.id]
+    await inn.voice_calls.add_voice_call(other)
+    assert [c.id for c in await inn.voice_calls.list_voice_calls("", None, 10)] == [other.id, end.id, first.id]
+    assert [c.id for c in await inn.voice_calls.list_voice_calls("+911", None, 1)] == [end.id]
+    assert [c.id for c in await inn.voice_calls.list_voice_calls("+911", (end.time, end.id), 5)] == [first.id]
 
 
 async def test_batch_reads_and_exact_key_withdrawal(stores):
     out, inn = stores
     a, b, c = message(key="g/1/a"), message(key="g/1/b"), message()
-    await out.accept([a, b, c])
-    assert {m.id for m in await out.get_by_keys(["g/1/a", "g/1/b", "g/1/none"])} == {a.id, b.id}
-    assert [m.id for m in await out.get_many([c.id, "01J00000000000000000000000", a.id])] == [c.id, a.id]
-    queue = await out.queued(PHONE, NOW + 1, 10, frozenset({a.id}))
+    await out.messages.accept([a, b, c])
+    assert {m.id for m in await out.messages.get_by_keys(["g/1/a", "g/1/b", "g/1/none"])} == {a.id, b.id}
+    assert [m.id for m in await out.messages.get_many([c.id, "01J00000000000000000000000", a.id])] == [c.id, a.id]
+    queue = await out.queue.queued(PHONE, NOW + 1, 10, frozenset({a.id}))
     assert {m.id for m in queue} == {b.id, c.id}  # what the caller holds already is left out
-    w = await out.withdraw_by_key("g/1/a", NOW + 2)
-    assert [m.id for m in w.withdrawn] == [a.id] and (await out.get(b.id)).queued
-    await out.suppress("+911", "marketing", NOW + 10, "131050")
-    await out.suppress("+912", "all", NOW + 10, "STOP")
-    assert await out.suppressed_many(["+911", "+912", "+913"], "marketing", NOW) == {"+911": "131050", "+912": "STOP"}
-    await inn.add_message(inbound("wamid.w1", customer="+911", at=NOW))
-    await inn.add_message(inbound("wamid.w2", customer="+912", at=NOW + 5, origination=OTHER_PHONE))
-    got = await inn.last_inbound_many([(PHONE, "+911"), (PHONE, "+912"), (OTHER_PHONE, "+912")])
+    w = await out.messages.withdraw_by_key("g/1/a", NOW + 2)
+    assert [m.id for m in w.withdrawn] == [a.id] and (await out.messages.get(b.id)).queued
+    await out.suppressions.suppress("+911", "marketing", NOW + 10, "131050")
+    await out.suppressions.suppress("+912", "all", NOW + 10, "STOP")
+    assert await out.suppressions.suppressed_many(["+911", "+912", "+913"], "marketing", NOW) == {
+        "+911": "131050",
+        "+912": "STOP",
+    }
+    await inn.messages.add_message(inbound("wamid.w1", customer="+911", at=NOW))
+    await inn.messages.add_message(inbound("wamid.w2", customer="+912", at=NOW + 5, origination=OTHER_PHONE))
+    got = await inn.windows.last_inbound_many([(PHONE, "+911"), (PHONE, "+912"), (OTHER_PHONE, "+912")])
     assert got == {(PHONE, "+911"): NOW, (OTHER_PHONE, "+912"): NOW + 5}
 
 
 async def test_a_capped_marketing_message_is_sent_again_later(stores):
     out, _ = stores
     m = message()
-    await out.accept([m])
-    await out.hand_off([m.id], NOW + 1)
-    await out.record_results([SendResult(m.id, "sent", NOW + 2, provider_message_id="wamid.CAP")])
-    assert await out.retry_later(m.id, NOW + 86_400, NOW + 3) is None  # not failed: nothing to retry
-    await out.apply_status(StatusEvent("wamid.CAP", Status.FAILED, NOW + 4, m.id, error=MessageError("131049")))
-    again = await out.retry_later(m.id, NOW + 86_400, NOW + 5)
+    await out.messages.accept([m])
+    await out.queue.hand_off([m.id], NOW + 1)
+    await out.queue.record_results([SendResult(m.id, "sent", NOW + 2, provider_message_id="wamid.CAP")])
+    assert await out.queue.retry_later(m.id, NOW + 86_400, NOW + 3) is None  # not failed: nothing to retry
+    await out.messages.apply_status(
+        StatusEvent("wamid.CAP", Status.FAILED, NOW + 4, m.id, error=MessageError("131049"))
+    )
+    again = await out.queue.retry_later(m.id, NOW + 86_400, NOW + 5)
     assert again.queued and again.due_time == NOW + 86_400 and again.provider_message_id == ""
     assert again.extra["previous_provider_ids"] == ["wamid.CAP"] and again.attempts == 0
     other = message()
-    await out.accept([other])
-    await out.hand_off([other.id], NOW + 1)
-    await out.apply_status(StatusEvent("wamid.X", Status.FAILED, NOW + 4, other.id, error=MessageError("131026")))
-    assert await out.retry_later(other.id, NOW + 86_400, NOW + 5) is None  # undeliverable: never again
+    await out.messages.accept([other])
+    await out.queue.hand_off([other.id], NOW + 1)
+    await out.messages.apply_status(
+        StatusEvent("wamid.X", Status.FAILED, NOW + 4, other.id, error=MessageError("131026"))
+    )
+    assert await out.queue.retry_later(other.id, NOW + 86_400, NOW + 5) is None  # undeliverable: never again
 
 
 async def test_inbox_feed_basics(stores):
     from services.messaging.domain.inbound import Change, ChangeKind
 
     _, inn = stores
-    assert await inn.last_change_seq() == 0
+    assert await inn.feed.last_change_seq() == 0
     change = lambda key: Change(key, ChangeKind.MESSAGE_RECEIVED, "whatsapp-911", NOW, {"id": key})  # noqa: E731
-    assert await inn.commit_event("sns-a", [change("a"), change("b")], NOW)
-    assert not await inn.commit_event("sns-a", [change("c")], NOW)
+    assert await inn.feed.commit_event("sns-a", [change("a"), change("b")], NOW)
+    assert not await inn.feed.commit_event("sns-a", [change("c")], NOW)
     many = [change(f"m{i}") for i in range(60)]  # more than one write's worth
-    assert await inn.commit_event("sns-b", [change("a"), *many], NOW)
-    got = await inn.changes_after(0, 100)
+    assert await inn.feed.commit_event("sns-b", [change("a"), *many], NOW)
+    got = await inn.feed.changes_after(0, 100)
     assert [c.key for c in got] == ["a", "b", *(f"m{i}" for i in range(60))]
     assert [c.seq for c in got] == sorted(c.seq for c in got) and len({c.seq for c in got}) == 62
-    assert await inn.last_change_seq() == got[-1].seq
-    assert [c.key for c in await inn.changes_after(got[1].seq, 2)] == ["m0", "m1"]
+    assert await inn.feed.last_change_seq() == got[-1].seq
+    assert [c.key for c in await inn.feed.changes_after(got[1].seq, 2)] == ["m0", "m1"]
 
 
 async def test_a_status_event_moves_update_time_forward_only(stores):
     """Streams follow a batch by update_time: an event stamped in the past must not hide its change."""
     out, _ = stores
     m = message(batch="B9")
-    await out.accept([m])
-    await out.hand_off([m.id], NOW + 1)
-    [sent] = await out.record_results([SendResult(m.id, "sent", NOW + 2, provider_message_id="wamid.U")])
-    applied = await out.apply_status(StatusEvent("wamid.U", Status.DELIVERED, NOW - 100, callback_data=m.id))
+    await out.messages.accept([m])
+    await out.queue.hand_off([m.id], NOW + 1)
+    [sent] = await out.queue.record_results([SendResult(m.id, "sent", NOW + 2, provider_message_id="wamid.U")])
+    applied = await out.messages.apply_status(StatusEvent("wamid.U", Status.DELIVERED, NOW - 100, callback_data=m.id))
     assert applied.changed and applied.message.update_time >= sent.update_time
     assert applied.message.deliver_time == NOW - 100  # the event's time is kept where it belongs
-    assert [s.status for s in await out.batch_changes("B9", sent.update_time)] == [Status.DELIVERED]
+    assert [s.status for s in await out.messages.batch_changes("B9", sent.update_time)] == [Status.DELIVERED]

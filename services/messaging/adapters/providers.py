@@ -83,6 +83,14 @@ class ChannelProvider(Protocol):
     async def send(self, message: OutboundMessage, media_ids: dict[str, str]) -> CallOutcome: ...
 
 
+class MediaRegistrar(Protocol):
+    """Registering an outgoing object with a phone (WhatsApp: PostWhatsAppMessageMedia) for a media id."""
+
+    async def post_media(self, origination: str, media_key: str) -> tuple[str | None, CallOutcome | None]:
+        """(media id, None), or (None, why not) classified like a send."""
+        ...
+
+
 @dataclass(frozen=True)
 class ProviderOptions:
     social_endpoint: str | None

@@ -1,11 +1,22 @@
-"""The messaging store's interfaces. Implementations: sqlite_store (embedded default), dynamodb_store (AWS).
-Both pass tests/messaging/test_store_contract.py.
+"""The messaging store's interfaces, one small protocol per kind of record and the parts of messaging that use it.
+Implementations: sqlite_store (embedded default) and dynamodb_store (AWS), each one module per protocol over one
+shared table helper; opened through runtime.storage. Both pass tests/messaging/test_store_contract.py.
 
-- OutboundStore (WhatsAppOutboundTable): outbound messages of every channel, the send queue and its hand-off
-  marks, idempotency keys, withdrawal, status application, the outbound-dlq outbox, and beside them the
-  dispatcher's coordination document, the template catalogue, registered media ids and suppressions.
-- InboundStore (WhatsAppInboundTable): inbound messages, SNS deduplication, 24-hour windows, conversations,
-  voice calls."""
+WhatsAppOutboundTable (OutboundStores):
+  MessageStore       outbound messages: acceptance and idempotency, reads, withdrawal, status events  (outbound/,
+                     inbound ingest, the inbox reads)
+  SendQueue          queued messages, hand-off marks, call results, in-doubt messages, re-queueing      (dispatch/)
+  CoordinationStore  the dispatchers' coordination document                                            (dispatch/)
+  TemplateStore      the template catalogue                                                          (outbound/)
+  MediaIdStore       media ids registered with a phone                                               (dispatch/)
+  SuppressionStore   recipients not to be sent marketing                                (outbound/, dispatch/)
+  DeadLetterOutbox   failed messages waiting to go to outbound-dlq                                   (dispatch/)
+WhatsAppInboundTable (InboundStores):
+  InboundMessageStore  inbound messages, once per wamid                                (inbound/, the inbox reads)
+  WindowStore          24-hour windows and the inbound rate                                (outbound/, dispatch/)
+  ConversationStore    conversations, latest first                                    (outbound/, the inbox reads)
+  VoiceCallStore       call events, once per (call, event)                             (inbound/, the inbox reads)
+  EventFeedStore       SNS deduplication and the inbox's change feed                     (inbound/ ingest and feed)"""
 
 from __future__ import annotations
 
@@ -42,8 +53,7 @@ class Withdrawal:
     in_flight: int  # matching messages already handed off: they complete normally
 
 
-class OutboundStore(Protocol):
-    # --- accepting ---------------------------------------------------------------------------------
+class MessageStore(Protocol):
     async def accept(self, messages: list[OutboundMessage]) -> list[AcceptOutcome]:
         """Stores the messages as ACCEPTED, all durably before it returns, in one write where the engine
         allows. A message whose idempotency key is held by an earlier message that is not withdrawn is not
@@ -65,7 +75,34 @@ class OutboundStore(Protocol):
 
     async def get_by_provider_id(self, provider_message_id: str) -> OutboundMessage | None: ...
 
-    # --- the send queue -----------------------------------------------------------------------------
+    async def list_for_customer(
+        self, channel: Channel | None, customer: str, before: tuple[float, str] | None, limit: int
+    ) -> list[OutboundMessage]:
+        """Newest first by (create_time, id), strictly before `before`."""
+        ...
+
+    async def delete(self, message_id: str) -> OutboundMessage | None: ...
+
+    async def withdraw_by_key_prefix(self, prefix: str, now: float) -> Withdrawal:
+        """Queued messages whose key starts with `prefix` (`<kind>/<id>/...`, see domain.rules.key_scope)."""
+        ...
+
+    async def withdraw_by_key(self, idempotency_key: str, now: float) -> Withdrawal: ...
+
+    async def withdraw_batch(self, batch_id: str, now: float) -> Withdrawal: ...
+
+    async def batch_changes(self, batch_id: str, since: float) -> list[MessageState]:
+        """The states of the batch's messages updated at or after `since` (callers overlap and deduplicate)."""
+        ...
+
+    async def apply_status(self, event: StatusEvent) -> StatusApplied:
+        """Applies a status event to the message its callback data (else its provider id) names, forward only;
+        deduplicated by (provider id, status). An event for a message not known yet is kept and applied when
+        a message gets that provider id."""
+        ...
+
+
+class SendQueue(Protocol):
     async def queued(
         self, origination: str, now: float, limit: int, exclude: frozenset[str] = frozenset()
     ) -> list[OutboundMessage]:
@@ -95,30 +132,6 @@ class OutboundStore(Protocol):
         """Ends in-doubt messages as UNKNOWN (only those still in doubt); returns those changed."""
         ...
 
-    async def apply_status(self, event: StatusEvent) -> StatusApplied:
-        """Applies a status event to the message its callback data (else its provider id) names, forward only;
-        deduplicated by (provider id, status). An event for a message not known yet is kept and applied when
-        a message gets that provider id."""
-        ...
-
-    # --- withdrawal ---------------------------------------------------------------------------------
-    async def withdraw_by_key_prefix(self, prefix: str, now: float) -> Withdrawal:
-        """Queued messages whose key starts with `prefix` (`<kind>/<id>/...`, see domain.rules.key_scope)."""
-        ...
-
-    async def withdraw_by_key(self, idempotency_key: str, now: float) -> Withdrawal: ...
-
-    async def withdraw_batch(self, batch_id: str, now: float) -> Withdrawal: ...
-
-    async def batch_changes(self, batch_id: str, since: float) -> list[MessageState]:
-        """The states of the batch's messages updated at or after `since` (callers overlap and deduplicate)."""
-        ...
-
-    # --- outbound-dlq outbox ------------------------------------------------------------------------
-    async def dead_letters_pending(self, limit: int) -> list[OutboundMessage]: ...
-
-    async def dead_letters_sent(self, message_ids: list[str]) -> None: ...
-
     async def requeue(self, message_id: str, now: float) -> OutboundMessage | None:
         """outbound-dlq replay: a FAILED message that was never sent goes back to the queue (a fresh attempt
         budget); returns None and changes nothing when it was sent, withdrawn or is gone (no duplicate)."""
@@ -129,16 +142,8 @@ class OutboundStore(Protocol):
         attempt due at `due` (its previous provider id kept in extra.previous_provider_ids). Only then."""
         ...
 
-    # --- conversations ------------------------------------------------------------------------------
-    async def list_for_customer(
-        self, channel: Channel | None, customer: str, before: tuple[float, str] | None, limit: int
-    ) -> list[OutboundMessage]:
-        """Newest first by (create_time, id), strictly before `before`."""
-        ...
 
-    async def delete(self, message_id: str) -> OutboundMessage | None: ...
-
-    # --- coordination, catalogue, media, suppressions -----------------------------------------------
+class CoordinationStore(Protocol):
     async def load_coordination(self) -> tuple[dict[str, Any], int]:
         """The dispatcher's coordination document and its version (0 when there is none yet)."""
         ...
@@ -148,6 +153,8 @@ class OutboundStore(Protocol):
         expected_version."""
         ...
 
+
+class TemplateStore(Protocol):
     async def replace_templates(self, waba: str, templates: list[Template]) -> tuple[int, int]:
         """Makes the catalogue of one WABA exactly `templates`; returns (added, removed)."""
         ...
@@ -158,12 +165,16 @@ class OutboundStore(Protocol):
 
     async def get_template(self, template_name: str, language: str) -> Template | None: ...
 
+
+class MediaIdStore(Protocol):
     async def media_id(self, origination: str, media_key: str, now: float) -> str | None:
         """The id of media registered for that phone, while it lives."""
         ...
 
     async def put_media_id(self, origination: str, media_key: str, media_id: str, expires_at: float) -> None: ...
 
+
+class SuppressionStore(Protocol):
     async def suppress(self, recipient: str, kind: str, until: float, reason: str) -> None:
         """kind: `marketing` (131050) or `all`; `until` may be far in the future."""
         ...
@@ -176,18 +187,16 @@ class OutboundStore(Protocol):
         """recipient -> reason, for those suppressed now."""
         ...
 
-    async def ping(self) -> None: ...
 
-    async def close(self) -> None: ...
-
-
-class InboundStore(Protocol):
-    async def event_seen(self, sns_message_id: str) -> bool: ...
-
-    async def mark_event(self, sns_message_id: str, now: float) -> bool:
-        """Records an SNS MessageId as applied; False when it was already recorded."""
+class DeadLetterOutbox(Protocol):
+    async def dead_letters_pending(self, limit: int) -> list[OutboundMessage]:
+        """FAILED messages not yet handed to outbound-dlq, oldest first."""
         ...
 
+    async def dead_letters_sent(self, message_ids: list[str]) -> None: ...
+
+
+class InboundMessageStore(Protocol):
     async def add_message(self, message: InboundMessage) -> tuple[InboundMessage, bool]:
         """Stores an inbound message once per wamid (provider_message_id) and opens or refreshes the 24-hour
         window of (origination, customer) at its receive_time; updates the conversation. Returns the stored
@@ -204,6 +213,14 @@ class InboundStore(Protocol):
 
     async def delete(self, message_id: str) -> InboundMessage | None: ...
 
+    async def list_for_customer(
+        self, channel: Channel | None, customer: str, before: tuple[float, str] | None, limit: int
+    ) -> list[InboundMessage]:
+        """Newest first by (receive_time, id)."""
+        ...
+
+
+class WindowStore(Protocol):
     async def last_inbound(self, origination: str, customer: str) -> float | None:
         """The receive time of the customer's latest message to that phone: the window is open until + 24 h."""
         ...
@@ -216,12 +233,8 @@ class InboundStore(Protocol):
         """Messages received on that phone since `since` (the observed inbound rate the dispatcher reserves)."""
         ...
 
-    async def list_for_customer(
-        self, channel: Channel | None, customer: str, before: tuple[float, str] | None, limit: int
-    ) -> list[InboundMessage]:
-        """Newest first by (receive_time, id)."""
-        ...
 
+class ConversationStore(Protocol):
     async def note_outbound(self, conversations: list[Conversation]) -> None:
         """Outbound messages touch their conversations (latest first; unanswered back to 0)."""
         ...
@@ -234,6 +247,8 @@ class InboundStore(Protocol):
 
     async def get_conversation(self, conversation_id: str) -> Conversation | None: ...
 
+
+class VoiceCallStore(Protocol):
     async def add_voice_call(self, call: VoiceCall) -> bool:
         """Once per (call_id, event); False for a repeat."""
         ...
@@ -242,7 +257,16 @@ class InboundStore(Protocol):
         """Newest first by (time, id)."""
         ...
 
-    # --- the inbox's change feed (WatchConversations, across every messaging process) ---------------
+
+class EventFeedStore(Protocol):
+    """SNS deduplication and the inbox's change feed (WatchConversations, across every messaging process)."""
+
+    async def event_seen(self, sns_message_id: str) -> bool: ...
+
+    async def mark_event(self, sns_message_id: str, now: float) -> bool:
+        """Records an SNS MessageId as applied; False when it was already recorded."""
+        ...
+
     async def commit_event(self, sns_message_id: str, changes: list[Change], now: float) -> bool:
         """Marks an SNS message applied (as mark_event) and appends its changes to the feed, in one write, each
         after every change appended before (a reader that saw seq n never later finds one below n). False, and
@@ -257,6 +281,48 @@ class InboundStore(Protocol):
         """The seq of the latest change (0 for an empty feed): where a new watcher starts."""
         ...
 
+
+class Table(Protocol):
+    """The connection a backend's stores of one table share: probed and closed once."""
+
     async def ping(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class OutboundStores:
+    """Every protocol over WhatsAppOutboundTable, sharing one table."""
+
+    messages: MessageStore
+    queue: SendQueue
+    coordination: CoordinationStore
+    templates: TemplateStore
+    media_ids: MediaIdStore
+    suppressions: SuppressionStore
+    outbox: DeadLetterOutbox
+    table: Table
+
+    async def ping(self) -> None:
+        await self.table.ping()
+
+    async def close(self) -> None:
+        await self.table.close()
+
+
+@dataclass(frozen=True)
+class InboundStores:
+    """Every protocol over WhatsAppInboundTable, sharing one table."""
+
+    messages: InboundMessageStore
+    windows: WindowStore
+    conversations: ConversationStore
+    voice_calls: VoiceCallStore
+    feed: EventFeedStore
+    table: Table
+
+    async def ping(self) -> None:
+        await self.table.ping()
+
+    async def close(self) -> None:
+        await self.table.close()

@@ -10,7 +10,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from services.messaging.adapters.store import InboundStore
+from services.messaging.adapters.store import EventFeedStore
 from services.messaging.domain.inbound import Change
 
 log = logging.getLogger("wecare.messaging.inbound.feed")
@@ -22,7 +22,7 @@ class WatcherFellBehind(Exception):
 
 
 class ConversationFeed:
-    def __init__(self, store: InboundStore, poll_seconds: float = 0.5, buffer: int = 2000):
+    def __init__(self, store: EventFeedStore, poll_seconds: float = 0.5, buffer: int = 2000):
         self._store = store
         self._poll = poll_seconds
         self._buffer = buffer

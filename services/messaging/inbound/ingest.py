@@ -6,7 +6,7 @@ changes nothing more:
 - inbound messages are stored once per wamid (which opens or refreshes the 24-hour window), linked to their
   contact; STOP / START and their kin go to contacts as consent changes (a stranger becomes a contact); media
   is copied into the bucket (inbound.media);
-- statuses are applied forward only through OutboundStore.apply_status (callback data, then provider id; a
+- statuses are applied forward only through MessageStore.apply_status (callback data, then provider id; a
   status for a message nobody knows is kept there and attributed when the message is known);
 - call events are recorded once per (call id, event).
 Work that cannot finish (media out of retries, contacts unreachable) goes to inbound-dlq with its reason and
@@ -29,7 +29,7 @@ from runtime import ids
 from services.messaging.adapters.codec import inbound_to_dict, outbound_to_dict, voice_call_to_dict
 from services.messaging.adapters.consent import ConsentReader
 from services.messaging.adapters.consent_changes import ConsentNotRecorded, ConsentRecorder
-from services.messaging.adapters.store import InboundStore, OutboundStore
+from services.messaging.adapters.store import EventFeedStore, InboundMessageStore, MessageStore, VoiceCallStore
 from services.messaging.domain.inbound import (
     Change,
     ChangeKind,
@@ -84,8 +84,10 @@ class UnfinishedTask(Exception):
 class Ingest:
     def __init__(
         self,
-        inbound: InboundStore,
-        outbound: OutboundStore,
+        inbound: InboundMessageStore,
+        calls: VoiceCallStore,
+        feed: EventFeedStore,
+        outbound: MessageStore,
         consent: ConsentRecorder,
         contacts: ConsentReader,
         media: MediaCopy,
@@ -96,6 +98,8 @@ class Ingest:
         new_id: Callable[[], str] = ids.new_id,
     ):
         self._inbound = inbound
+        self._calls = calls
+        self._feed = feed
         self._outbound = outbound
         self._consent = consent
         self._contacts = contacts
@@ -125,7 +129,7 @@ class Ingest:
 
     async def _one(self, event: InboundEvent) -> IngestResult:
         result = IngestResult(event.sns_message_id, DUPLICATE)
-        if await self._inbound.event_seen(event.sns_message_id):
+        if await self._feed.event_seen(event.sns_message_id):
             return result
         now = self._clock()
         try:
@@ -175,12 +179,12 @@ class Ingest:
                     )
         for call in items.calls:
             call = dataclasses.replace(call, contact_id=await self._contact_of(call.customer))
-            if await self._inbound.add_voice_call(call):
+            if await self._calls.add_voice_call(call):
                 applied = True
                 changes.append(self._call_change(call))
         for body, reason in letters:
             await self._dead_letters.send(body, reason)  # raises: nothing marked, the event comes again
-        await self._inbound.commit_event(event.sns_message_id, changes, now)
+        await self._feed.commit_event(event.sns_message_id, changes, now)
         if letters:
             result.outcome, result.detail = DEAD_LETTERED, "; ".join(reason for _, reason in letters)
             log.warning("event dead-lettered", extra={"sns_message_id": event.sns_message_id, "why": result.detail})

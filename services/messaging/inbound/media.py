@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from services.messaging.adapters.incoming_media import IncomingMedia
 from services.messaging.adapters.providers import classify
-from services.messaging.adapters.store import InboundStore
+from services.messaging.adapters.store import InboundMessageStore
 from services.messaging.domain.model import InboundMessage
 
 log = logging.getLogger("wecare.messaging.inbound.media")
@@ -45,7 +45,7 @@ class MediaCopy:
         self,
         source: MediaSource,
         incoming: IncomingMedia,
-        store: InboundStore,
+        store: InboundMessageStore,
         prefix: str,
         slot: MediaSlot,
         attempts: int = 4,

@@ -1,25 +1,26 @@
 """The inbound half of the messaging process, built from the parts main.py made: ingest (with its media copy,
-consent changes and inbound-dlq), the inbox feed, the dead-letter replays, and what the inbound RPCs read."""
+consent changes and inbound-dlq), the inbox feed, and the dead-letter replays of the three queues. It reaches
+the dispatcher only through what it is given: what a failure code means (dispatch.reactions), a media-get slot
+(dispatch.budgets) and a nudge (dispatch.interface)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
 
 from runtime.aws import AwsClients
-from runtime.pagination import PageTokens
 from runtime.settings import Settings
-from services.messaging.adapters.consent import ConsentReader, ContactsConsent
+from services.messaging.adapters.consent import ContactsConsent
 from services.messaging.adapters.consent_changes import ContactsConsentRecorder
 from services.messaging.adapters.incoming_media import S3IncomingMedia
-from services.messaging.adapters.media import MediaBucket
-from services.messaging.adapters.providers import WhatsAppProvider
 from services.messaging.adapters.queues import SqsQueue
-from services.messaging.adapters.store import InboundStore, OutboundStore
-from services.messaging.domain.coordination import MEDIA_GET
+from services.messaging.adapters.store import InboundStores, OutboundStores
+from services.messaging.dispatch.interface import Nudge
+from services.messaging.domain.model import OutboundMessage
 from services.messaging.inbound.dead_letters import (
     INBOUND,
     OUTBOUND,
@@ -31,7 +32,7 @@ from services.messaging.inbound.dead_letters import (
 )
 from services.messaging.inbound.feed import ConversationFeed
 from services.messaging.inbound.ingest import DUPLICATE, REJECTED, InboundEvent, Ingest, UnfinishedTask
-from services.messaging.inbound.media import MediaCopy
+from services.messaging.inbound.media import MediaCopy, MediaSlot, MediaSource
 
 
 class QueueLetters:
@@ -48,15 +49,9 @@ class QueueLetters:
 
 @dataclass
 class InboundParts:
-    settings: Settings
-    inbound_store: InboundStore
-    outbound_store: OutboundStore
     ingest: Ingest
     feed: ConversationFeed
     dead_letters: DeadLetters
-    media: MediaBucket
-    contacts: ConsentReader
-    tokens: PageTokens
 
     async def close(self) -> None:
         await self.feed.close()
@@ -66,33 +61,34 @@ def inbound_parts(
     settings: Settings,
     aws: AwsClients,
     *,
-    outbound_store: OutboundStore,
-    inbound_store: InboundStore,
-    whatsapp: WhatsAppProvider,
-    dispatcher: Any,  # services.messaging.dispatcher.Dispatcher: media_slot, react_to_failure, notify
+    outbound: OutboundStores,
+    inbound: InboundStores,
+    source: MediaSource,
+    media_slot: MediaSlot,
+    on_failed: Callable[[OutboundMessage, str], Awaitable[None]],
+    nudge: Nudge,
     contacts: grpc.aio.Channel,
-    media: MediaBucket,
-    tokens: PageTokens,
 ) -> InboundParts:
-    feed = ConversationFeed(inbound_store, settings.inbound_watch_poll_seconds)
-    reader = ContactsConsent(contacts)
+    feed = ConversationFeed(inbound.feed, settings.inbound_watch_poll_seconds)
     copy = MediaCopy(
-        whatsapp,
+        source,
         S3IncomingMedia(aws, settings.media_bucket, settings.media_incoming_prefix),
-        inbound_store,
+        inbound.messages,
         settings.media_incoming_prefix,
-        lambda: dispatcher.media_slot(MEDIA_GET),
+        media_slot,
         attempts=settings.inbound_media_attempts,
         backoff=settings.inbound_media_backoff_seconds,
     )
     ingest = Ingest(
-        inbound_store,
-        outbound_store,
+        inbound.messages,
+        inbound.voice_calls,
+        inbound.feed,
+        outbound.messages,
         ContactsConsentRecorder(contacts),
-        reader,
+        ContactsConsent(contacts),
         copy,
         QueueLetters(SqsQueue(aws, settings.inbound_dlq)),
-        on_failed=dispatcher.react_to_failure,
+        on_failed=on_failed,
         on_change=feed.poke,
     )
 
@@ -116,10 +112,10 @@ def inbound_parts(
         message_id = letter.message.removeprefix("messages/")
         if not message_id:
             raise ReplayFailed("the letter names no message")
-        message = await outbound_store.requeue(message_id, time.time())
+        message = await outbound.queue.requeue(message_id, time.time())
         if message is None:  # sent meanwhile, withdrawn, or gone: nothing to send again
             return False
-        dispatcher.notify(message.channel, message.origination)
+        nudge.notify(message.channel, message.origination)
         return True
 
     dead_letters = DeadLetters(
@@ -130,4 +126,4 @@ def inbound_parts(
         },
         {WHATSAPP_INBOUND: reingest, INBOUND: finish, OUTBOUND: redispatch},
     )
-    return InboundParts(settings, inbound_store, outbound_store, ingest, feed, dead_letters, media, reader, tokens)
+    return InboundParts(ingest, feed, dead_letters)

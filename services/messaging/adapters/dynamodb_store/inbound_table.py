@@ -1,0 +1,125 @@
+"""WhatsAppInboundTable on DynamoDB: its items and indexes, an inbound message as an item, a conversation touched
+by optimistic read-merge-write, and the sharded "latest" index read newest first.
+
+  item            pk                      sk            attributes
+  inbound message in#<id>                 in            doc, index keys: wamid (w_pk wamid#<wamid>), customer
+                                                          (c_pk c#<customer>, c_sk <receive time>#<id>), rate
+                                                          (r_pk r#<origination>, r_sk <receive time>#<id>)
+  wamid claim     wamid#<wamid>           claim         message_id (stored once per wamid)
+  SNS event       sns#<message id>        sns
+  window          win#<origination>       <customer>    last_inbound (only ever raised)
+  conversation    conv#<id>               conv          doc, ver, latest (l_pk conv#<0..3>, l_sk <update time>#<id>)
+  voice call      call#<id>               call          doc, customer (c_pk vc#<customer>), latest (l_pk calls#<0..3>)
+  call claim      callev#<call id>#<event> claim
+  feed            feed                    <seq>         change (the inbox feed), and feed/head: the last seq (CAS)
+  change claim    chkey#<key>             claim"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from runtime import dynamo
+from services.messaging.adapters.codec import (
+    conversation_from_dict,
+    conversation_to_dict,
+    dumps,
+    inbound_to_dict,
+    merge_conversation,
+)
+from services.messaging.adapters.dynamodb_store.table import (
+    SHARDS,
+    TOP,
+    DynamoTable,
+    Indexes,
+    conditional_failed,
+    definition,
+    key,
+    s,
+    shard,
+    t,
+)
+from services.messaging.domain.model import Channel, Conversation, InboundMessage
+
+INBOUND_INDEXES: Indexes = {
+    "wamid": ("w_pk", None),
+    "customer": ("c_pk", "c_sk"),
+    "rate": ("r_pk", "r_sk"),
+    "latest": ("l_pk", "l_sk"),
+}
+INBOUND_TABLE = definition(INBOUND_INDEXES)
+
+
+async def ensure_inbound_table(client, name: str) -> None:
+    """Creates WhatsAppInboundTable (TTL on `ttl`: the inbox feed's old changes)."""
+    await dynamo.ensure_table(client, name, INBOUND_TABLE, time_to_live="ttl")
+
+
+def message_item(m: InboundMessage) -> dict[str, Any]:
+    return {
+        **key(f"in#{m.id}", "in"),
+        "doc": s(dumps(inbound_to_dict(m))),
+        "w_pk": s(f"wamid#{m.provider_message_id}"),
+        "c_pk": s(f"c#{m.customer}"),
+        "c_sk": s(f"{t(m.receive_time)}#{m.id}"),
+        "r_pk": s(f"r#{m.origination}"),
+        "r_sk": s(f"{t(m.receive_time)}#{m.id}"),
+    }
+
+
+class InboundTable(DynamoTable):
+    """WhatsAppInboundTable as every inbound store module reads and changes it."""
+
+    async def touch(self, new: Conversation) -> None:
+        """Merges what a message says of its conversation into the stored one (optimistic, on `ver`)."""
+        db = await self.db()
+        for _ in range(20):
+            item = await self.get(f"conv#{new.id}", "conv")
+            old = conversation_from_dict(json.loads(item["doc"]["S"])) if item else None
+            ver = int(item["ver"]["N"]) if item else 0
+            merged = merge_conversation(old, new)
+            put: dict[str, Any] = {
+                "TableName": self.name,
+                "Item": {
+                    **key(f"conv#{merged.id}", "conv"),
+                    "doc": s(dumps(conversation_to_dict(merged))),
+                    "ver": {"N": str(ver + 1)},
+                    "channel": s(merged.channel.value),
+                    "l_pk": s(f"conv#{shard(merged.id)}"),
+                    "l_sk": s(f"{t(merged.update_time)}#{merged.id}"),
+                },
+            }
+            if item is None:
+                put["ConditionExpression"] = "attribute_not_exists(pk)"
+            else:
+                put["ConditionExpression"] = "ver = :v"
+                put["ExpressionAttributeValues"] = {":v": {"N": str(ver)}}
+            try:
+                await db.put_item(**put)
+                return
+            except ClientError as exc:
+                if not conditional_failed(exc):
+                    raise
+        raise RuntimeError(f"conversations/{new.id}: too many concurrent changes")
+
+    async def latest(
+        self, prefix: str, before: tuple[float, str] | None, limit: int, channel: Channel | None
+    ) -> list[dict[str, Any]]:
+        """Items of the sharded `latest` index under `prefix`, newest first, strictly before `before`."""
+        bound = f"{t(before[0])}#{before[1]}" if before else TOP
+        requests = []
+        for n in range(SHARDS):
+            request: dict[str, Any] = {
+                "TableName": self.name,
+                "IndexName": "latest",
+                "KeyConditionExpression": "l_pk = :h AND l_sk < :b",
+                "ExpressionAttributeValues": {":h": s(f"{prefix}#{n}"), ":b": s(bound)},
+                "ScanIndexForward": False,
+            }
+            if channel is not None:
+                request["FilterExpression"] = "channel = :c"
+                request["ExpressionAttributeValues"][":c"] = s(channel.value)
+            requests.append(request)
+        return await dynamo.merged_query(await self.db(), requests, "l_sk", limit, descending=True)

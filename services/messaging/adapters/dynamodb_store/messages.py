@@ -1,0 +1,239 @@
+"""MessageStore on DynamoDB: accepting outbound messages with their idempotency key claims (a key claim item moved
+to a new message only from a withdrawn one, in one transaction), reading them, withdrawing the queued ones, a
+streamed send's changes, and status events applied forward only with their (wamid, status) seen mark."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from runtime import dynamo
+from services.messaging.adapters.codec import dumps, status_event_to_dict
+from services.messaging.adapters.dynamodb_store.outbound_table import OutboundTable, applied, message_of
+from services.messaging.adapters.dynamodb_store.table import TOP, conditional_failed, key, s, t
+from services.messaging.adapters.store import StatusApplied, Withdrawal
+from services.messaging.domain.model import (
+    AcceptOutcome,
+    Channel,
+    MessageState,
+    OutboundMessage,
+    Status,
+    StatusEvent,
+    message_id_of,
+    state_of,
+)
+from services.messaging.domain.rules import key_scope
+
+
+class DynamoMessageStore:
+    def __init__(self, table: OutboundTable):
+        self._t = table
+
+    async def accept(self, messages: list[OutboundMessage]) -> list[AcceptOutcome]:
+        # Messages sharing a key go one after the other (the second sees the first); the rest concurrently.
+        groups: dict[str, list[int]] = {}
+        for i, m in enumerate(messages):
+            groups.setdefault(m.idempotency_key or f"\x00{i}", []).append(i)
+        out: list[AcceptOutcome | None] = [None] * len(messages)
+
+        async def group(indexes: list[int]) -> None:
+            for i in indexes:
+                out[i] = await self._accept_one(messages[i])
+
+        await self._t.gather([group(g) for g in groups.values()])
+        return [o for o in out if o is not None]
+
+    async def _accept_one(self, m: OutboundMessage) -> AcceptOutcome:
+        db = await self._t.db()
+        if not m.idempotency_key:
+            await db.put_item(**self._t.put(m, 1, False, None))
+            return AcceptOutcome(m, duplicate=False)
+        claim_key = key(f"key#{m.idempotency_key}", "key")
+        for _ in range(20):
+            claim = (await db.get_item(TableName=self._t.name, Key=claim_key, ConsistentRead=True)).get("Item")
+            items: list[dict[str, Any]] = []
+            if claim is None:
+                items.append(
+                    {
+                        "Put": {
+                            "TableName": self._t.name,
+                            "Item": {**claim_key, "message_id": s(m.id)},
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    }
+                )
+            else:
+                held = await self._t.get_item(claim["message_id"]["S"])
+                if held is not None and held[0].status != Status.WITHDRAWN:
+                    return AcceptOutcome(held[0], duplicate=True)
+                items.append(
+                    {
+                        "Put": {
+                            "TableName": self._t.name,
+                            "Item": {**claim_key, "message_id": s(m.id)},
+                            "ConditionExpression": "message_id = :old",
+                            "ExpressionAttributeValues": {":old": claim["message_id"]},
+                        }
+                    }
+                )
+                if held is not None:
+                    old, ver, dead = held
+                    moved = old.replace(idempotency_key="", former_idempotency_key=m.idempotency_key)
+                    items.append({"Put": self._t.put(moved, ver + 1, dead, ver)})
+            items.append({"Put": self._t.put(m, 1, False, None)})
+            try:
+                await dynamo.transact_write(db, items)
+                return AcceptOutcome(m, duplicate=False)
+            except dynamo.TransactionRefused:
+                continue  # someone else took or moved the key meanwhile: look again
+        raise RuntimeError(f"idempotency key {m.idempotency_key!r}: too much contention")
+
+    async def get(self, message_id: str) -> OutboundMessage | None:
+        return await self._t.get_message(message_id)
+
+    async def get_by_key(self, idempotency_key: str) -> OutboundMessage | None:
+        found = await self.get_by_keys([idempotency_key])
+        return found[0] if found else None
+
+    async def get_by_keys(self, idempotency_keys: list[str]) -> list[OutboundMessage]:
+        if not idempotency_keys:
+            return []
+        db = await self._t.db()
+        claims = await dynamo.batch_get(db, self._t.name, [key(f"key#{k}", "key") for k in set(idempotency_keys)])
+        found = await self._t.get_many([c["message_id"]["S"] for c in claims])
+        return [m for m in found if m.idempotency_key]
+
+    async def get_many(self, message_ids: list[str]) -> list[OutboundMessage]:
+        return await self._t.get_many(message_ids)
+
+    async def get_by_provider_id(self, provider_message_id: str) -> OutboundMessage | None:
+        return await self._t.by_provider_id(provider_message_id)
+
+    async def list_for_customer(
+        self, channel: Channel | None, customer: str, before: tuple[float, str] | None, limit: int
+    ) -> list[OutboundMessage]:
+        bound = f"{t(before[0])}#{before[1]}" if before else TOP
+        out: list[OutboundMessage] = []
+        db = await self._t.db()
+        request: dict[str, Any] = {
+            "TableName": self._t.name,
+            "IndexName": "customer",
+            "KeyConditionExpression": "c_pk = :h AND c_sk < :b",
+            "ExpressionAttributeValues": {":h": s(f"c#{customer}"), ":b": s(bound)},
+            "ScanIndexForward": False,
+        }
+        while len(out) < limit:
+            reply = await db.query(**request)
+            for item in reply.get("Items", []):
+                m = message_of(item)
+                if channel is None or m.channel == channel:
+                    out.append(m)
+            if "LastEvaluatedKey" not in reply:
+                break
+            request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+        return out[:limit]
+
+    async def delete(self, message_id: str) -> OutboundMessage | None:
+        db = await self._t.db()
+        reply = await db.delete_item(
+            TableName=self._t.name, Key=key(f"msg#{message_id}", "msg"), ReturnValues="ALL_OLD"
+        )
+        if "Attributes" not in reply:
+            return None
+        m = message_of(reply["Attributes"])
+        if m.idempotency_key:
+            try:  # the key claim goes with it, unless the key moved on to a newer message
+                await db.delete_item(
+                    TableName=self._t.name,
+                    Key=key(f"key#{m.idempotency_key}", "key"),
+                    ConditionExpression="message_id = :m",
+                    ExpressionAttributeValues={":m": s(m.id)},
+                )
+            except ClientError as exc:
+                if not conditional_failed(exc):
+                    raise
+        return m
+
+    # --- withdrawal ---------------------------------------------------------------------------------
+    async def withdraw_by_key_prefix(self, prefix: str, now: float) -> Withdrawal:
+        items = await self._t.query(
+            "keys",
+            "k_pk",
+            f"k#{key_scope(prefix + 'x')}",
+            range_condition=" AND begins_with(k_sk, :p)",
+            values={":p": s(prefix)},
+        )
+        return await self._withdraw([message_of(i) for i in items], now)
+
+    async def withdraw_by_key(self, idempotency_key: str, now: float) -> Withdrawal:
+        found = await self.get_by_key(idempotency_key)
+        return await self._withdraw([found] if found else [], now)
+
+    async def withdraw_batch(self, batch_id: str, now: float) -> Withdrawal:
+        items = await self._t.query("batch", "b_pk", f"b#{batch_id}")
+        return await self._withdraw([message_of(i) for i in items], now)
+
+    async def _withdraw(self, candidates: list[OutboundMessage], now: float) -> Withdrawal:
+        def change(m: OutboundMessage, dead: bool):
+            if not m.queued:
+                return None
+            return m.replace(status=Status.WITHDRAWN, update_time=now), dead
+
+        results = await self._t.gather(
+            [self._t.change(m.id, change) for m in candidates if m.status == Status.ACCEPTED]
+        )
+        withdrawn = [m for m in results if m is not None and m.status == Status.WITHDRAWN and m.update_time == now]
+        fresh = await self._t.get_many([m.id for m in candidates])
+        in_flight = sum(1 for m in fresh if m.in_flight)
+        return Withdrawal(withdrawn, in_flight)
+
+    async def batch_changes(self, batch_id: str, since: float) -> list[MessageState]:
+        items = await self._t.query(
+            "batch", "b_pk", f"b#{batch_id}", range_condition=" AND b_sk >= :s", values={":s": s(t(since))}
+        )
+        return [state_of(message_of(i)) for i in items]
+
+    # --- status events ------------------------------------------------------------------------------
+    async def apply_status(self, event: StatusEvent) -> StatusApplied:
+        db = await self._t.db()
+        seen = {
+            "Put": {
+                "TableName": self._t.name,
+                "Item": key(f"seen#{event.provider_message_id}", event.status.value),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        for _ in range(20):
+            found = None
+            if event.callback_data:
+                found = await self._t.get_item(message_id_of(event.callback_data))
+            if found is None:
+                by_provider = await self._t.query("provider", "p_pk", f"p#{event.provider_message_id}", limit=1)
+                if by_provider:
+                    found = await self._t.get_item(message_of(by_provider[0]).id)
+            if found is None:
+                orphan = {
+                    "Put": {
+                        "TableName": self._t.name,
+                        "Item": {
+                            **key(f"orphan#{event.provider_message_id}", event.status.value),
+                            "doc": s(dumps(status_event_to_dict(event))),
+                        },
+                    }
+                }
+                try:
+                    await dynamo.transact_write(db, [seen, orphan])
+                except dynamo.TransactionRefused:
+                    return StatusApplied(None, changed=False, duplicate=True)
+                return StatusApplied(None, changed=False)
+            m, ver, dead = found
+            new, moves = applied(m, event)
+            try:
+                await dynamo.transact_write(db, [seen, {"Put": self._t.put(new, ver + 1, dead, ver)}])
+            except dynamo.TransactionRefused as exc:
+                if exc.failed(0):
+                    return StatusApplied(m, changed=False, duplicate=True)
+                continue  # the message changed meanwhile
+            return StatusApplied(new, changed=moves)
+        raise RuntimeError("status event: too much contention")

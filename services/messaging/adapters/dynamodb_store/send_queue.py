@@ -1,0 +1,146 @@
+"""SendQueue on DynamoDB: the queue index per sender (lane, then id), hand-off marks and call results as
+conditional item changes (several at once), the sharded in-doubt index, and putting a message back in the queue
+(an outbound-dlq replay, a 131049 re-attempt)."""
+
+from __future__ import annotations
+
+from runtime import dynamo
+from services.messaging.adapters.dynamodb_store.outbound_table import OutboundTable, message_of
+from services.messaging.adapters.dynamodb_store.table import SHARDS, s, t
+from services.messaging.domain.model import MessageError, OutboundMessage, SendResult, Status
+
+
+class DynamoSendQueue:
+    def __init__(self, table: OutboundTable):
+        self._t = table
+
+    async def queued(
+        self, origination: str, now: float, limit: int, exclude: frozenset[str] = frozenset()
+    ) -> list[OutboundMessage]:
+        # The GSI is eventually consistent: what it lists is checked by the hand-off's condition anyway.
+        items = await self._t.query("queue", "q_pk", f"q#{origination}", limit=limit)
+        out = []
+        for item in items:
+            m = message_of(item)
+            if m.id not in exclude and m.queued and m.due_time <= now:
+                out.append(m)
+        return out
+
+    async def hand_off(self, message_ids: list[str], now: float) -> list[str]:
+        def change(m: OutboundMessage, dead: bool):
+            if not m.queued:
+                return None
+            return m.replace(handoff_time=now, attempts=m.attempts + 1, update_time=now), dead
+
+        results = await self._t.gather([self._t.change(i, change) for i in message_ids])
+        return [i for i, m in zip(message_ids, results, strict=True) if m is not None and m.handoff_time == now]
+
+    async def record_results(self, results: list[SendResult], fetch: bool = True) -> list[OutboundMessage]:
+        async def one(r: SendResult) -> OutboundMessage | None:
+            m = await self._t.change(r.message_id, lambda m, dead: _recorded(m, dead, r))
+            if m is not None and r.outcome == "sent" and r.provider_message_id:
+                await self._t.adopt_orphans(r.provider_message_id)
+                m = await self._t.get_message(m.id)
+            return m
+
+        found = await self._t.gather([one(r) for r in results])
+        return [m for m in found if m is not None]
+
+    async def in_doubt(self, handed_off_before: float, limit: int) -> list[OutboundMessage]:
+        requests = [
+            {
+                "TableName": self._t.name,
+                "IndexName": "doubt",
+                "KeyConditionExpression": "d_pk = :h AND d_sk < :t",
+                "ExpressionAttributeValues": {":h": s(f"doubt#{n}"), ":t": s(t(handed_off_before))},
+            }
+            for n in range(SHARDS)
+        ]
+        items = await dynamo.merged_query(await self._t.db(), requests, "d_sk", limit)
+        return [m for m in map(message_of, items) if m.in_flight]
+
+    async def mark_unknown(self, message_ids: list[str], now: float) -> list[str]:
+        error = MessageError(
+            "OUTCOME_UNKNOWN",
+            "no answer from the provider and no status event",
+            "handed to the provider, then no answer and no status event arrived within the window",
+        )
+
+        def change(m: OutboundMessage, dead: bool):
+            if not m.in_flight:
+                return None
+            return m.replace(status=Status.UNKNOWN, error=error, update_time=now), dead
+
+        results = await self._t.gather([self._t.change(i, change) for i in message_ids])
+        return [i for i, m in zip(message_ids, results, strict=True) if m is not None and m.status == Status.UNKNOWN]
+
+    async def requeue(self, message_id: str, now: float) -> OutboundMessage | None:
+        def change(m: OutboundMessage, dead: bool):
+            if m.status != Status.FAILED or m.provider_message_id or m.send_time is not None:
+                return None
+            return (
+                m.replace(
+                    status=Status.ACCEPTED, handoff_time=None, due_time=now, attempts=0, error=None, update_time=now
+                ),
+                False,
+            )
+
+        m = await self._t.change(message_id, change)
+        return m if m is not None and m.status == Status.ACCEPTED and m.update_time == now else None
+
+    async def retry_later(self, message_id: str, due: float, now: float) -> OutboundMessage | None:
+        def change(m: OutboundMessage, dead: bool):
+            if m.status != Status.FAILED or not m.error or m.error.code != "131049":
+                return None
+            previous = [*m.extra.get("previous_provider_ids", []), m.provider_message_id]
+            return (
+                m.replace(
+                    status=Status.ACCEPTED,
+                    handoff_time=None,
+                    due_time=due,
+                    attempts=0,
+                    update_time=now,
+                    send_time=None,
+                    deliver_time=None,
+                    read_time=None,
+                    provider_message_id="",
+                    extra={**m.extra, "previous_provider_ids": previous},
+                ),
+                False,
+            )
+
+        m = await self._t.change(message_id, change)
+        return m if m is not None and m.status == Status.ACCEPTED and m.due_time == due else None
+
+
+def _recorded(m: OutboundMessage, dead: bool, r: SendResult) -> tuple[OutboundMessage, bool] | None:
+    """The message after a call's result (None: the result changes nothing, e.g. a status event came first)."""
+    if r.outcome == "sent":
+        if m.status in (Status.FAILED, Status.WITHDRAWN):
+            return None
+        status = Status.SENT if m.status in (Status.ACCEPTED, Status.UNKNOWN) else m.status
+        return (
+            m.replace(
+                status=status,
+                provider_message_id=m.provider_message_id or r.provider_message_id,
+                send_time=m.send_time if m.send_time is not None else r.time,
+                handoff_time=m.handoff_time if m.handoff_time is not None else r.time,
+                error=None,
+                update_time=r.time,
+                extra={**m.extra, **r.extra},
+            ),
+            dead,
+        )
+    if r.outcome == "failed":
+        if m.status not in (Status.ACCEPTED, Status.UNKNOWN):
+            return None
+        return m.replace(status=Status.FAILED, error=r.error, update_time=r.time), True
+    if r.outcome == "retry":
+        if not m.in_flight:
+            return None
+        return m.replace(handoff_time=None, due_time=r.retry_at, error=r.error, update_time=r.time), dead
+    if r.outcome == "in_doubt":
+        if m.status != Status.ACCEPTED:
+            return None
+        return m.replace(error=r.error, update_time=r.time), dead
+    raise ValueError(f"unknown send outcome {r.outcome!r}")

@@ -1,0 +1,127 @@
+"""What every DynamoDB store of messaging shares: the table's generic keys (`pk`/`sk`) and sparse GSIs (an item
+carries an index's key attributes only while it belongs in that index), fixed-width times in sort keys (string
+order is time order), shards for the hot partitions, and the client and the common reads and writes."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from runtime.aws import AwsClients
+
+SHARDS = 4
+CONCURRENCY = 32  # item writes of one call in flight at once
+TOP = "\U0010ffff"  # sorts after every key: the open end of a range
+
+Indexes = dict[str, tuple[str, str | None]]  # index name -> (hash attribute, range attribute or None)
+
+
+def definition(indexes: Indexes) -> dict[str, Any]:
+    """CreateTable arguments of a table with these GSIs (all projecting everything, billed per request)."""
+    attributes = {"pk", "sk"} | {a for pair in indexes.values() for a in pair if a}
+    return {
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": name,
+                "KeySchema": [{"AttributeName": h, "KeyType": "HASH"}]
+                + ([{"AttributeName": r, "KeyType": "RANGE"}] if r else []),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for name, (h, r) in indexes.items()
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
+def t(seconds: float) -> str:
+    """Fixed-width text of a time, so that string order is time order."""
+    return f"{seconds:020.6f}"
+
+
+def shard(text: str) -> int:
+    return zlib.crc32(text.encode()) % SHARDS
+
+
+def s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": s(pk), "sk": s(sk)}
+
+
+def conditional_failed(exc: ClientError) -> bool:
+    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+class DynamoTable:
+    """One table: its client, strongly consistent gets, conditional puts, paged queries, bounded fan-out."""
+
+    def __init__(self, aws: AwsClients, name: str):
+        self.aws = aws
+        self.name = name
+        self._limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def db(self):
+        return await self.aws.client("dynamodb", max_pool=100)
+
+    async def get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        db = await self.db()
+        return (await db.get_item(TableName=self.name, Key=key(pk, sk), ConsistentRead=True)).get("Item")
+
+    async def put_new(self, item: dict[str, Any]) -> bool:
+        """Puts an item unless one with its key exists; whether it did."""
+        db = await self.db()
+        try:
+            await db.put_item(TableName=self.name, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    async def query(
+        self, index: str | None, hash_attr: str, value: str, *, limit: int | None = None, forward: bool = True, **extra
+    ) -> list[dict[str, Any]]:
+        """Every item (or the first `limit`) under one hash key of the table (index None) or of an index."""
+        db = await self.db()
+        request: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": f"{hash_attr} = :h" + extra.pop("range_condition", ""),
+            "ExpressionAttributeValues": {":h": s(value), **extra.pop("values", {})},
+            "ScanIndexForward": forward,
+            **extra,
+        }
+        if index:
+            request["IndexName"] = index
+        out: list[dict[str, Any]] = []
+        while True:
+            if limit is not None:
+                request["Limit"] = max(1, limit - len(out))
+            reply = await db.query(**request)
+            out += reply.get("Items", [])
+            start = reply.get("LastEvaluatedKey")
+            if not start or (limit is not None and len(out) >= limit):
+                return out[:limit] if limit is not None else out
+            request["ExclusiveStartKey"] = start
+
+    async def gather(self, coros):
+        """Runs the coroutines at most CONCURRENCY at a time; their results in order."""
+
+        async def limited(coro):
+            async with self._limit:
+                return await coro
+
+        return await asyncio.gather(*(limited(c) for c in coros))
+
+    async def ping(self) -> None:
+        db = await self.db()
+        await db.describe_table(TableName=self.name)
+
+    async def close(self) -> None:
+        """The clients belong to AwsClients, closed with the process."""

@@ -1,0 +1,1 @@
+"""Sending: the dispatcher and its parts (dispatch.dispatcher lists them)."""

@@ -1,0 +1,167 @@
+"""Making one provider call for a handed-off message, and what its outcome means: sent (the provider's id),
+failed (to outbound-dlq through the store's outbox), retried with backoff (throttled: the sender slows down;
+refused before it was taken) up to max_attempts, or in doubt (no answer: never re-sent, reconciled by status
+events or reported UNKNOWN). A call is not made when the fence closed meanwhile (back to the queue), and a call
+never made gives back the place it held in its windows.
+
+The call is one span of the trace that accepted the message (its traceparent is kept with it); it stands for
+the SDK call too: the AWS client span is suppressed inside it (two spans a send were a tenth of the
+dispatcher's time)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import Counter
+from collections.abc import Iterator
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from runtime import metrics
+from services.messaging.adapters.providers import CallOutcome, ChannelProvider
+from services.messaging.dispatch.budgets import AccountBudgets, Fence
+from services.messaging.dispatch.clock import Clock
+from services.messaging.dispatch.config import DispatchConfig
+from services.messaging.dispatch.media import MediaIds
+from services.messaging.dispatch.results import Results
+from services.messaging.dispatch.senders import SenderLane
+from services.messaging.domain.model import Channel, MessageError, OutboundMessage, SendResult
+
+log = logging.getLogger("wecare.messaging.dispatcher")
+W3C = TraceContextTextMapPropagator()
+
+
+class Caller:
+    def __init__(
+        self,
+        providers: dict[Channel, ChannelProvider],
+        media: MediaIds,
+        budgets: AccountBudgets,
+        fence: Fence,
+        results: Results,
+        config: DispatchConfig,
+        clock: Clock,
+        rng: random.Random,
+    ):
+        self._providers = providers
+        self._media = media
+        self._budgets = budgets
+        self._fence = fence
+        self._results = results
+        self._config = config
+        self._clock = clock
+        self._rng = rng
+        self._tracer = trace.get_tracer("wecare.dispatch")
+        self._calls: set[asyncio.Task] = set()
+        self.sent = 0
+        self.outcomes: Counter[str] = Counter()  # "<kind>:<error code>" of every provider call, for metrics
+
+    def start(self, lane: SenderLane, m: OutboundMessage) -> None:
+        task = asyncio.create_task(self._call(lane, m))
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
+
+    async def wait_in_flight(self, within: float) -> None:
+        """At a stop: the calls in flight finish (and are recorded), for at most `within` seconds."""
+        if self._calls:
+            await asyncio.wait(self._calls, timeout=within)
+
+    def release(self, lane: SenderLane, message: OutboundMessage, called: bool) -> None:
+        """Frees what a call held. A call that was never made does not occupy the window afterwards."""
+        now = self._clock.monotonic()
+        if called:
+            lane.window.finish(now)
+            if lane.channel == Channel.WHATSAPP:
+                self._budgets.send.finish(now)
+            if lane.pair is not None:
+                lane.pair.finish(message.recipient, now)
+        else:
+            lane.window.cancel()
+            if lane.channel == Channel.WHATSAPP:
+                self._budgets.send.cancel()
+            if lane.pair is not None:
+                lane.pair.finish(message.recipient, now - self._config.pair_gap)
+        lane.known.discard(message.id)
+
+    async def _call(self, lane: SenderLane, m: OutboundMessage) -> None:
+        called = True
+        try:
+            if not self._fence.open(self._clock.monotonic()):
+                # The lease may lapse before an answer could come: do not call; back to the queue.
+                called = False
+                outcome = CallOutcome("retry", error=MessageError("LeaseExpired", "sender lease lapsing"))
+            else:
+                media_ids, problem = (
+                    await self._media.for_message(lane.origination, m)
+                    if lane.channel == Channel.WHATSAPP
+                    else ({}, None)
+                )
+                if problem is not None:
+                    called = False  # the send itself was not made
+                    outcome = problem
+                else:
+                    with self._send_span(lane, m) as span:
+                        outcome = await self._providers[lane.channel].send(m, media_ids)
+                        span.set_attribute("wecare.outcome", outcome.kind)
+                        if outcome.error is not None:
+                            span.set_attribute("wecare.error_code", outcome.error.code)
+        except Exception as exc:
+            log.exception("provider call raised", extra={"message": m.id})
+            outcome = CallOutcome("in_doubt", error=MessageError("NoAnswer", type(exc).__name__, str(exc)[:500]))
+        self.release(lane, m, called)
+        self.outcomes[f"{outcome.kind}:{outcome.error.code if outcome.error else ''}"] += 1
+        if called:
+            metrics.DISPATCH_SENDS.labels(lane.channel.name, lane.origination, outcome.kind).inc()
+        if outcome.kind == "throttled":
+            lane.rate.throttled(self._clock.monotonic())
+            metrics.DISPATCH_THROTTLES.labels(lane.channel.name, lane.origination).inc()
+        if outcome.kind == "sent":
+            self.sent += 1
+        self._results.put(self._result(m, outcome, called))
+
+    def _result(self, m: OutboundMessage, outcome: CallOutcome, called: bool) -> SendResult:
+        now = self._clock.wall()
+        attempts = m.attempts + 1
+        if outcome.kind == "sent":
+            return SendResult(m.id, "sent", now, provider_message_id=outcome.provider_message_id)
+        if outcome.kind in ("throttled", "retry"):
+            if attempts >= self._config.max_attempts and called:
+                error = MessageError(
+                    "RETRIES_EXHAUSTED",
+                    f"gave up after {attempts} attempts",
+                    f"last: {outcome.error.code if outcome.error else 'unknown'}"
+                    f" {outcome.error.detail if outcome.error else ''}"[:1000],
+                )
+                return SendResult(m.id, "failed", now, error=error)
+            backoff = min(60.0, 0.5 * 2 ** (attempts - 1)) * self._rng.uniform(0.8, 1.2)
+            return SendResult(m.id, "retry", now, error=outcome.error, retry_at=now + backoff)
+        if outcome.kind == "failed":
+            return SendResult(m.id, "failed", now, error=outcome.error)
+        return SendResult(m.id, "in_doubt", now, error=outcome.error)
+
+    @contextlib.contextmanager
+    def _send_span(self, lane: SenderLane, m: OutboundMessage) -> Iterator[trace.Span]:
+        carried = m.extra.get("traceparent")
+        parent = W3C.extract({"traceparent": carried}) if carried else None
+        span = self._tracer.start_span(
+            f"dispatch {lane.channel.name}",
+            context=parent,
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.message.id": m.id,
+                "wecare.origination": lane.origination,
+                "wecare.attempt": m.attempts + 1,
+            },
+        )
+        inside = otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True, trace.set_span_in_context(span, parent))
+        token = otel_context.attach(inside)
+        try:
+            yield span
+        finally:
+            otel_context.detach(token)
+            span.end()
