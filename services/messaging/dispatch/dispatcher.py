@@ -100,10 +100,6 @@ class Dispatcher:
         """Wall time until which the sender is paused (131048), as of the last heartbeat."""
         return self._leases.paused.get(sender_key(channel, origination), 0.0)
 
-    def media_slot(self, kind: str) -> contextlib.AbstractAsyncContextManager[None]:
-        """One media call (MEDIA_POST or MEDIA_GET) inside this process's part of its account limit."""
-        return self.budgets.media_slot(kind)
-
     # --- for operators and tests ---------------------------------------------------------------------
     def owned(self) -> list[str]:
         return sorted(k for k, lane in self._lanes.items() if lane.owned)

@@ -28,7 +28,7 @@ class MediaSource(Protocol):
 
 MediaSlot = Callable[[], contextlib.AbstractAsyncContextManager[None]]
 """Held around one GetWhatsAppMessageMedia call: admits it under this process's share of the account's
-media-get limit (Dispatcher.media_slot(MEDIA_GET))."""
+media-get limit (dispatch.budgets.AccountBudgets.media_slot(MEDIA_GET))."""
 
 
 class MediaCopyFailed(Exception):
