@@ -1,6 +1,6 @@
-"""runtime.storage: the one place a process's storage engine is chosen. The embedded default opens a table as
-its file under the data dir; WECARE_STORE=dynamodb opens it by its (prefixed) name with the AWS clients; the
-services' wiring goes through it (no service asks the setting itself)."""
+"""runtime.storage: the one place a process's storage engine is chosen, for every service. The embedded default
+opens a table as its file under the data dir; WECARE_STORE=dynamodb opens it by its (prefixed) name with the AWS
+clients; the services' wiring goes through it (no service asks the setting itself)."""
 
 from __future__ import annotations
 
