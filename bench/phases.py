@@ -26,14 +26,14 @@ _WAIT_LEAVES = re.compile(
 )
 _OBSERVABILITY = re.compile(
     r"opentelemetry/|prometheus_client/|/logging/|runtime/(tracing|metrics|logs)\.py|"
-    r"^(\w+\.)?(_send_span|_start_span|_end_span|_accept_span)\b"
+    r"^(\w+\.)?(_send_span|_start_span|_end_span)\b"
 )
 
 # Per process kind: (phase, pattern on one frame), tried in order on each frame from the innermost outwards.
 RULES: dict[str, list[tuple[str, re.Pattern]]] = {
     "messaging": [
-        ("result record", re.compile(r"\b(record_results|_flush_results|_results_loop)\b")),
-        ("hand-off (queue read, mark)", re.compile(r"\b(hand_off|_handoff_loop|_refill)\b|Store\.queued\b")),
+        ("result record", re.compile(r"\b(record_results|Results\.\w+)\b")),
+        ("hand-off (queue read, mark)", re.compile(r"\b(hand_off|HandOff\.\w+|_refill)\b|SendQueue\.queued\b")),
         (
             "ingest (status events)",
             re.compile(
@@ -44,9 +44,9 @@ RULES: dict[str, list[tuple[str, re.Pattern]]] = {
         (
             "durable accept (stream in, checks, store, progress)",
             re.compile(
-                r"\b(SendMessages|prepare_many|send_many|_store_and_notify|note_outbound|_consent_key|_recipient|"
-                r"progress_to_proto|batch_changes|last_inbound_many|inbound_count|suppressed_many|Outbound\.\w+)\b|"
-                r"Store\.accept\b"
+                r"\b(SendMessages|prepare_many|send_many|_store_and_notify|note_outbound|consent_key|_recipient|"
+                r"progress_to_proto|batch_changes|last_inbound_many|inbound_count|suppressed_many|"
+                r"(Acceptance|Sends|Tracker)\.\w+)\b|Store\.accept\b"
             ),
         ),
         (
@@ -56,8 +56,11 @@ RULES: dict[str, list[tuple[str, re.Pattern]]] = {
         # A write's BEGIN IMMEDIATE and COMMIT run after its function has returned: the stack no longer says
         # whose write it was.
         ("store commits (any write)", re.compile(r"SqliteDatabase\.write\.<locals>\.run\b")),
-        ("dispatch scheduling", re.compile(r"\bDispatcher\.|\bSenderLane\.|pacing")),
-        ("coordination", re.compile(r"coordination|_heartbeat")),
+        (
+            "dispatch scheduling",
+            re.compile(r"\b(Dispatcher|Scheduler|Caller|SenderLane|AccountBudgets|MediaIds|Housekeeping)\.|pacing"),
+        ),
+        ("coordination", re.compile(r"coordination|\b(Leases|SenderMarks)\.|update_document")),
     ],
     "sandbox": [
         ("status events out (IngestEvents client)", re.compile(r"\bEventSink\.run\b|/grpc/|/grpc_")),

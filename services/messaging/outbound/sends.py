@@ -78,7 +78,7 @@ class Sends:
             await self._consent.prefetch(
                 {consent_key(d, self._config.region) for d in span if d.channel and not d.contact}
             )
-            async for progress in self._accept_span(
+            async for progress in self._accept_drafts(
                 drafts, items, tracker, start, start + len(span), batch_id, interval
             ):
                 yield progress
@@ -99,7 +99,7 @@ class Sends:
                 yield tracker.step(done=False)
         yield tracker.step(done=True)
 
-    async def _accept_span(
+    async def _accept_drafts(
         self,
         drafts: list[Draft],
         items: list[Item],
