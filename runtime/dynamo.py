@@ -1,7 +1,7 @@
 """What every DynamoDB store needs once: marshalling (boto3's TypeSerializer/TypeDeserializer, with floats kept
-exact as Decimal), TransactWriteItems with its cancellation reasons decoded, BatchGetItem that finishes its
-unprocessed keys, a k-way merge of queries over sharded partition keys, and table creation from a plain
-CreateTable definition (local runs and tests only: production tables come from CloudFormation)."""
+exact as Decimal), TransactWriteItems with its cancellation reasons decoded, BatchGetItem and BatchWriteItem
+that finish their unprocessed keys, a k-way merge of queries over sharded partition keys, and table creation
+from a plain CreateTable definition (local runs and tests only: production tables come from CloudFormation)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "Provis
 MAX_TRANSACT_ITEMS = 100
 MAX_BATCH_GET = 100
 MAX_BATCH_WRITE = 25
+PARALLEL_BATCHES = 16  # BatchWriteItem calls in flight at once
 # The largest code point: s + TOP sorts after every string that starts with s.
 TOP = "\U0010ffff"
 
@@ -166,19 +167,28 @@ async def batch_get(client, table: str, keys: list[dict[str, Any]], consistent: 
     return [item for part in results for item in part]
 
 
-async def batch_delete(client, table: str, keys: list[dict[str, Any]]) -> None:
-    """Deletes the items (25 a BatchWriteItem, unprocessed ones asked again); a missing item is no error."""
-    for start in range(0, len(keys), MAX_BATCH_WRITE):
-        part = keys[start : start + MAX_BATCH_WRITE]
-        pending: dict[str, Any] = {table: [{"DeleteRequest": {"Key": k}} for k in part]}
+async def batch_write(client, table: str, requests: list[dict[str, Any]]) -> None:
+    """PutRequest / DeleteRequest entries written 25 at a time (the parts at once); unprocessed ones are sent
+    again with backoff. Not atomic: each item is written on its own."""
+
+    async def chunk(part: list[dict[str, Any]]) -> None:
+        pending: dict[str, Any] = {table: part}
         for attempt in range(10):
             response = await client.batch_write_item(RequestItems=pending)
             pending = response.get("UnprocessedItems") or {}
             if not pending:
-                break
+                return
             await _backoff(attempt)
-        else:
-            raise RuntimeError(f"{table}: BatchWriteItem left items unprocessed after 10 attempts")
+        raise RuntimeError(f"{table}: BatchWriteItem left items unprocessed after 10 attempts")
+
+    parts = [requests[i : i + MAX_BATCH_WRITE] for i in range(0, len(requests), MAX_BATCH_WRITE)]
+    for start in range(0, len(parts), PARALLEL_BATCHES):
+        await asyncio.gather(*(chunk(p) for p in parts[start : start + PARALLEL_BATCHES]))
+
+
+async def batch_delete(client, table: str, keys: list[dict[str, Any]]) -> None:
+    """Deletes the items (25 a BatchWriteItem, unprocessed ones asked again); a missing item is no error."""
+    await batch_write(client, table, [{"DeleteRequest": {"Key": k}} for k in keys])
 
 
 async def _backoff(attempt: int) -> None:

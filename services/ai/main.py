@@ -61,6 +61,7 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
         AIServicer(store, assistant, PageTokens(settings.effective_page_token_key)),
         "wecare.ai.v1.AIService",
     )
+    process.run_in_background(knowledge.start)  # the local provider indexes the knowledge base before questions come
     process.depends_on("docs-store", store.ping)
     process.depends_on("ai-provider", knowledge.ping)
     process.on_close(store.close)

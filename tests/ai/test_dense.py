@@ -1,18 +1,22 @@
-"""The local provider's meaning side (services/ai/adapters/local/dense.py): sentences as units, a passage as
-close as its closest sentence, vectors reused between index builds, and the shipped encoder itself."""
+"""The local provider's meaning side (services/ai/adapters/local/dense.py, minilm.py): sentences as units, a
+passage as close as its closest sentence, vectors encoded once (kept between index builds and stored in
+DocsTable, so that a restart encodes nothing), and the shipped encoder itself."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from services.ai.adapters.local import dense
-from services.ai.adapters.local.dense import SentenceIndex, VectorCache, shared_encoder
+from services.ai.adapters.local import dense, minilm
+from services.ai.adapters.local.dense import PassageVectors, SentenceIndex, shared_encoder
+from services.ai.adapters.sqlite_store import SqliteDocsStore
 from services.ai.domain.documents import Passage
 
 
 class CountingEncoder:
     """Deterministic unit vectors; remembers what it was asked to encode."""
+
+    key = "counting"
 
     def __init__(self) -> None:
         self.seen: list[str] = []
@@ -30,8 +34,14 @@ PASSAGES = [
 ]
 
 
+def index_of(passages, encoder=None) -> SentenceIndex:
+    encoder = encoder or CountingEncoder()
+    vectors = [encoder.encode([u.text for u in dense.passage_units(p)]) for p in passages]
+    return SentenceIndex(passages, vectors, 8)
+
+
 def test_sentences_are_units_with_their_heading_and_a_passage_is_its_best_sentence():
-    index = SentenceIndex(PASSAGES, VectorCache(CountingEncoder()))
+    index = index_of(PASSAGES)
     assert [u.text for u in index.units][:2] == [
         "Delivery: Delivery costs ₹40.",
         "Delivery: Orders above ₹500 ship free.",
@@ -42,14 +52,56 @@ def test_sentences_are_units_with_their_heading_and_a_passage_is_its_best_senten
     assert index.closest(question).tolist() == pytest.approx([max(sims[:2]), -1.0, max(sims[2:])])
 
 
-def test_an_index_build_encodes_only_sentences_it_has_not_seen():
-    encoder = CountingEncoder()
-    cache = VectorCache(encoder)
-    SentenceIndex(PASSAGES, cache)
-    assert len(encoder.seen) == 5
-    changed = [*PASSAGES[:2], Passage("3", "Hours", "We open at 10 AM. We close at 8 PM. Tuesday is a holiday.")]
-    SentenceIndex(changed, cache)
-    assert encoder.seen[5:] == ["Hours: We open at 10 AM."]
+async def test_passages_are_encoded_once_kept_between_builds_and_stored_for_a_restart(tmp_path):
+    store = SqliteDocsStore(tmp_path / "docs.sqlite3")
+    try:
+        encoder = CountingEncoder()
+        vectors = PassageVectors(encoder, store, 8)
+        first = await vectors.of(PASSAGES)
+        assert len(encoder.seen) == 5 and [len(v) for v in first] == [2, 0, 3]
+        # An edited passage is a new passage (its id hashes its text): only it is encoded; the old one is forgotten.
+        edited = Passage("4", "Hours", "We open at 10 AM. We close at 8 PM.")
+        second = await vectors.of([*PASSAGES[:2], edited])
+        assert encoder.seen[5:] == ["Hours: We open at 10 AM.", "Hours: We close at 8 PM."]
+        assert second[0] is first[0]
+        assert await store.passage_vector_ids(f"counting/{dense.UNITS}") == ["1", "2", "4"]
+
+        # A restart (a new process: nothing in memory) reads the stored vectors and encodes nothing.
+        restarted = CountingEncoder()
+        again = await PassageVectors(restarted, store, 8).of([*PASSAGES[:2], edited])
+        assert restarted.seen == []
+        for got, had in zip(again, second, strict=True):
+            assert got == pytest.approx(had, abs=1e-3)  # stored as float16
+        # Another encoder's vectors are not reused.
+        other = CountingEncoder()
+        other.key = "other"
+        await PassageVectors(other, store, 8).of(PASSAGES[:1])
+        assert other.seen == ["Delivery: Delivery costs ₹40.", "Delivery: Orders above ₹500 ship free."]
+    finally:
+        await store.close()
+
+
+async def test_a_restart_forgets_stored_vectors_of_passages_deleted_meanwhile(tmp_path):
+    store = SqliteDocsStore(tmp_path / "docs.sqlite3")
+    try:
+        await PassageVectors(CountingEncoder(), store, 8).of(PASSAGES)
+        await PassageVectors(CountingEncoder(), store, 8).of(PASSAGES[:1])
+        assert await store.passage_vector_ids(f"counting/{dense.UNITS}") == ["1"]
+    finally:
+        await store.close()
+
+
+def test_the_encoder_graph_computes_what_the_model_computes():
+    """The ONNX graph built from the package's weights against a plain numpy forward pass of the same weights."""
+    encoder = shared_encoder()
+    weights = minilm.read_safetensors(minilm.model_dir() / "model.safetensors")
+    texts = ["Can I pause my tiffin for a week?", "We deliver in Kothrud and Baner."]
+    ids = encoder.tokens(texts)
+    width = max(len(i) for i in ids)
+    padded = np.array([i + [0] * (width - len(i)) for i in ids])
+    mask = np.array([[1] * len(i) + [0] * (width - len(i)) for i in ids])
+    expected = minilm.reference_forward(weights, padded, mask)
+    assert encoder.encode(texts) == pytest.approx(expected, abs=1e-4)
 
 
 def test_the_shipped_encoder_puts_a_question_nearer_its_answer_than_an_unrelated_sentence():
@@ -68,7 +120,7 @@ def test_the_shipped_encoder_puts_a_question_nearer_its_answer_than_an_unrelated
 
 def test_a_large_base_compares_only_the_shortlisted_passages_sentences(monkeypatch):
     passages = [Passage(str(i), f"Topic {i}", f"Sentence {i} one. Sentence {i} two.") for i in range(40)]
-    full = SentenceIndex(passages, VectorCache(CountingEncoder()))
+    full = index_of(passages)
     question = full._matrix[10]  # passage 5's first sentence
     exact = full.closest(question)
     monkeypatch.setattr(dense, "SHORTLIST", 8)

@@ -149,3 +149,29 @@ async def test_expired_sessions_are_invisible_and_purged(store):
     newer = session("dave", later)
     assert await store.create_session(newer, keep=20) == [old.id]
     assert await store.get_session("dave", old.id, NOW) is None
+
+
+async def test_passage_vectors_are_kept_by_encoder_key_and_passage_id(store):
+    start = await store.revision()
+    await store.put_passage_vectors("model-a", {"p1": b"\x00\x01" * 384, "p2": b"\x02" * 10})
+    await store.put_passage_vectors("model-b", {"p1": b"other"})
+    assert await store.passage_vectors("model-a", ["p1", "p2", "p3"]) == {"p1": b"\x00\x01" * 384, "p2": b"\x02" * 10}
+    assert await store.passage_vectors("model-b", ["p1", "p2"]) == {"p1": b"other"}
+    assert await store.passage_vectors("model-a", []) == {}
+    assert await store.passage_vector_ids("model-a") == ["p1", "p2"]
+
+    await store.put_passage_vectors("model-a", {"p2": b"new"})  # overwritten
+    await store.delete_passage_vectors("model-a", ["p1", "p9"])  # an id with none is ignored
+    assert await store.passage_vectors("model-a", ["p1", "p2"]) == {"p2": b"new"}
+    assert await store.passage_vector_ids("model-a") == ["p2"]
+    assert await store.passage_vector_ids("model-b") == ["p1"]
+    assert await store.revision() == start  # derived data: the documents' revision does not move
+
+
+async def test_many_passage_vectors_go_in_and_out_in_batches(store):
+    vectors = {f"p{i:04d}": i.to_bytes(2, "big") * 768 for i in range(620)}  # past one batch of each kind
+    await store.put_passage_vectors("model", vectors)
+    assert await store.passage_vectors("model", list(vectors)) == vectors
+    assert await store.passage_vector_ids("model") == sorted(vectors)
+    await store.delete_passage_vectors("model", list(vectors)[:600])
+    assert await store.passage_vector_ids("model") == sorted(vectors)[600:]

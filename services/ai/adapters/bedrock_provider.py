@@ -235,6 +235,9 @@ class BedrockProvider:
         confidence = retrieved[0].score if retrieved else 0.0
         yield ReplyEnd(tuple(grounding), confidence, bool(grounding))
 
+    async def start(self) -> None:
+        """Nothing to prepare: the knowledge base and the model are Bedrock's."""
+
     async def ping(self) -> None:
         """Bedrock has no cheap read to probe without a cost per call; faults surface per request instead."""
 

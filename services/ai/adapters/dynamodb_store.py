@@ -7,12 +7,16 @@ One table with generic keys `pk`/`sk` and TTL on `expire_at`:
                                                (JSON list), version
   revision   revision            revision      value: bumped by every document write, in the same transaction
   session    session#<owner>     <id>          doc (the session as JSON), version, expire_at (TTL, epoch s)
+  vectors    vectors#<key>       <passage id>  vectors (binary): the local provider's, by encoder key
 
 - Documents share one partition so that listing them, and reading them all to build a retrieval index, is a
   Query in id (creation) order; a knowledge base is thousands of documents at most, and each item (content
   up to 100 KB plus its passages) stays under the 400 KB item limit. Nothing on a request path scans.
 - Every document write is a TransactWriteItems with the revision bump, so a replica that sees the revision
   unchanged knows its index is current. replace/delete condition the document on the version they read.
+- Passage vectors are derived data, one small item a passage (a few KB), outside the documents' items (which
+  they would push past 400 KB) and outside the revision. Read by BatchGetItem for the passages an index build
+  lacks, written and deleted by BatchWriteItem; a Query of their partition lists them (keys only).
 - A session is a person's: its partition is the owner, so get/list/delete never see anyone else's. TTL
   removes expired sessions eventually (within days), so reads also check expire_at. After a new session is
   put, the owner's sessions are read (20-odd small keys) and the oldest beyond the cap are deleted: two
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -236,6 +241,42 @@ class DynamoDocsStore:
             "ConsistentRead": True,
         }
         return [_document(i) for i in await self._query(request)]
+
+    def _vectors_key(self, key: str, passage_id: str) -> dict[str, Any]:
+        return {"pk": {"S": f"vectors#{key}"}, "sk": {"S": passage_id}}
+
+    async def passage_vectors(self, key: str, passage_ids: Sequence[str]) -> dict[str, bytes]:
+        keys = [self._vectors_key(key, pid) for pid in passage_ids]
+        try:
+            items = await dynamo.batch_get(await self._client(), self._table, keys, consistent=False)
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable(exc) from exc
+        return {i["sk"]["S"]: bytes(i["vectors"]["B"]) for i in items}
+
+    async def put_passage_vectors(self, key: str, vectors: Mapping[str, bytes]) -> None:
+        puts = [
+            {"PutRequest": {"Item": {**self._vectors_key(key, pid), "vectors": {"B": blob}}}}
+            for pid, blob in vectors.items()
+        ]
+        await self._batch_write(puts)
+
+    async def passage_vector_ids(self, key: str) -> list[str]:
+        request = {
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"vectors#{key}"}},
+            "ProjectionExpression": "sk",
+        }
+        return [i["sk"]["S"] for i in await self._query(request)]
+
+    async def delete_passage_vectors(self, key: str, passage_ids: Sequence[str]) -> None:
+        deletes = [{"DeleteRequest": {"Key": self._vectors_key(key, pid)}} for pid in dict.fromkeys(passage_ids)]
+        await self._batch_write(deletes)
+
+    async def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        try:
+            await dynamo.batch_write(await self._client(), self._table, requests)
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable(exc) from exc
 
     async def create_session(self, session: Session, keep: int) -> list[str]:
         client = await self._client()

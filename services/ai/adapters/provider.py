@@ -1,6 +1,6 @@
 """The AI provider interface: answers from the knowledge base and streamed reply suggestions.
 
-Implementations: local.provider (embedded default: BM25 over DocsTable, no model) and bedrock_provider
+Implementations: local.provider (embedded default: BM25 and sentence vectors over DocsTable) and bedrock_provider
 (Amazon Bedrock knowledge base and model). The setting WECARE_AI_PROVIDER chooses one."""
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ class KnowledgeProvider(Protocol):
 
     def reply(self, request: ReplyRequest) -> AsyncIterator[ReplyStart | ReplyPiece | ReplyEnd]:
         """One ReplyStart (the passages the reply stands on), the reply piece by piece, then one ReplyEnd."""
+        ...
+
+    async def start(self) -> None:
+        """Prepares what the first question needs (run in the background when the process starts)."""
         ...
 
     async def ping(self) -> None: ...

@@ -1,10 +1,12 @@
 """DocsTable on the embedded SQLite engine: documents (passages as JSON beside the content), a revision counter
-bumped in the same transaction as every document write, and sessions keyed by owner."""
+bumped in the same transaction as every document write, passage vectors by encoder key and passage id, and
+sessions keyed by owner."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from runtime.errors import Aborted, AlreadyExists, NotFound
@@ -33,6 +35,12 @@ CREATE TABLE IF NOT EXISTS revision (
   value INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO revision (one, value) VALUES (1, 0);
+CREATE TABLE IF NOT EXISTS passage_vectors (
+  key TEXT NOT NULL,
+  passage_id TEXT NOT NULL,
+  vectors BLOB NOT NULL,
+  PRIMARY KEY (key, passage_id)
+);
 CREATE TABLE IF NOT EXISTS sessions (
   owner TEXT NOT NULL,
   id TEXT NOT NULL,
@@ -42,6 +50,9 @@ CREATE TABLE IF NOT EXISTS sessions (
   PRIMARY KEY (owner, id)
 );
 """
+
+
+ID_BATCH = 500  # ids per IN (...) query: well under SQLite's limit on bound parameters
 
 
 def _json(value) -> str:
@@ -138,6 +149,45 @@ class SqliteDocsStore:
     async def all_documents(self) -> list[Document]:
         rows = await self._db.read(lambda c: c.execute("SELECT * FROM documents ORDER BY id").fetchall())
         return [_document(r) for r in rows]
+
+    async def passage_vectors(self, key: str, passage_ids: Sequence[str]) -> dict[str, bytes]:
+        wanted = list(dict.fromkeys(passage_ids))
+
+        def run(conn: sqlite3.Connection) -> dict[str, bytes]:
+            found: dict[str, bytes] = {}
+            for start in range(0, len(wanted), ID_BATCH):
+                part = wanted[start : start + ID_BATCH]
+                rows = conn.execute(
+                    f"SELECT passage_id, vectors FROM passage_vectors WHERE key = ? AND passage_id IN "
+                    f"({','.join('?' * len(part))})",
+                    (key, *part),
+                )
+                found.update((r["passage_id"], bytes(r["vectors"])) for r in rows)
+            return found
+
+        return await self._db.read(run)
+
+    async def put_passage_vectors(self, key: str, vectors: Mapping[str, bytes]) -> None:
+        rows = [(key, pid, blob) for pid, blob in vectors.items()]
+        await self._db.write(
+            lambda c: c.executemany(
+                "INSERT OR REPLACE INTO passage_vectors (key, passage_id, vectors) VALUES (?,?,?)", rows
+            )
+        )
+
+    async def passage_vector_ids(self, key: str) -> list[str]:
+        rows = await self._db.read(
+            lambda c: c.execute(
+                "SELECT passage_id FROM passage_vectors WHERE key = ? ORDER BY passage_id", (key,)
+            ).fetchall()
+        )
+        return [r["passage_id"] for r in rows]
+
+    async def delete_passage_vectors(self, key: str, passage_ids: Sequence[str]) -> None:
+        rows = [(key, pid) for pid in passage_ids]
+        await self._db.write(
+            lambda c: c.executemany("DELETE FROM passage_vectors WHERE key = ? AND passage_id = ?", rows)
+        )
 
     async def create_session(self, session: Session, keep: int) -> list[str]:
         def run(conn: sqlite3.Connection) -> list[str]:

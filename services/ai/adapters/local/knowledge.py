@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.ai.adapters.local.dense import SentenceIndex, VectorCache
+from services.ai.adapters.local.dense import Encoder, SentenceIndex
 from services.ai.adapters.local.fusion import fuse
 from services.ai.adapters.local.lexical import Entry, PassageIndex, QueryTerms, Scored
 from services.ai.adapters.local.speech import Speech
 
+DIMENSIONS = 384  # the encoder's
 DEPTH = 50  # how far down each ranking goes into the fusion
 MIN_TOPIC_WORDS = 2  # a shorter question is read together with the person's previous one (a follow-up)
 PART = re.compile(r"[?!.;]+\s*|\s+(?:and|also|aur|plus)\s+", re.IGNORECASE)
@@ -61,11 +62,13 @@ class Found:
 
 
 class KnowledgeIndex:
-    def __init__(self, entries: Sequence[Entry], speech: Speech, cache: VectorCache):
+    def __init__(self, entries: Sequence[Entry], speech: Speech, encoder: Encoder, vectors: Sequence[np.ndarray]):
+        """vectors: each entry's sentence vectors (dense.PassageVectors)."""
         self.entries = list(entries)
         self.speech = speech
+        self.encoder = encoder
         self.lexical = PassageIndex(self.entries, speech)
-        self.dense = SentenceIndex([e.passage for e in self.entries], cache)
+        self.dense = SentenceIndex([e.passage for e in self.entries], vectors, DIMENSIONS)
         # The stems of every sentence and heading: which of a question's words a sentence says (answers.py).
         self._said = [frozenset(speech.terms(u.sentence)) for u in self.dense.units]
         self._headings = [frozenset(speech.terms(e.passage.heading)) for e in self.entries]
@@ -88,7 +91,7 @@ class KnowledgeIndex:
         parts = [(p, t) for p in PART.split(asked) if (t := self.lexical.understand(p)).stems or t.unknown]
         if len(parts) < 2:
             parts = []
-        vectors = self.dense.encoder.encode([self.plain(asked)] + [self.plain(p) for p, _ in parts])
+        vectors = self.encoder.encode([self.plain(asked)] + [self.plain(p) for p, _ in parts])
         whole, *readings = [
             Reading(t, self.lexical.score(t), v) for t, v in zip([terms] + [t for _, t in parts], vectors, strict=True)
         ]

@@ -18,8 +18,8 @@ import time
 from collections.abc import AsyncIterator
 
 from services.ai.adapters.local.answers import extract
-from services.ai.adapters.local.dense import Encoder, VectorCache, shared_encoder
-from services.ai.adapters.local.knowledge import KnowledgeIndex
+from services.ai.adapters.local.dense import Encoder, PassageVectors, shared_encoder
+from services.ai.adapters.local.knowledge import DIMENSIONS, KnowledgeIndex
 from services.ai.adapters.local.lexical import Entry
 from services.ai.adapters.local.speech import Speech
 from services.ai.adapters.provider import ReplyRequest
@@ -46,9 +46,8 @@ def citation(hit, quote: str | None = None) -> Citation:
     )
 
 
-def build_index(documents: list[Document], speech: Speech, cache: VectorCache) -> KnowledgeIndex:
-    entries = [Entry(d.id, d.title, p) for d in documents for p in d.passages]
-    return KnowledgeIndex(entries, speech, cache)
+def entries_of(documents: list[Document]) -> list[Entry]:
+    return [Entry(d.id, d.title, p) for d in documents for p in d.passages]
 
 
 class LocalProvider:
@@ -58,7 +57,8 @@ class LocalProvider:
         self._store = store
         self._min_confidence = min_confidence
         self._speech = Speech()
-        self._vectors = VectorCache(encoder or shared_encoder())
+        self._encoder = encoder
+        self._vectors: PassageVectors | None = None  # the encoder is loaded with the first index build
         self._index: KnowledgeIndex | None = None
         self._revision: int | None = None
         self._lock = asyncio.Lock()
@@ -70,14 +70,23 @@ class LocalProvider:
         async with self._lock:
             if self._index is None or revision != self._revision:
                 started = time.perf_counter()
-                documents = await self._store.all_documents()
-                self._index = await asyncio.to_thread(build_index, documents, self._speech, self._vectors)
+                if self._vectors is None:
+                    encoder = self._encoder or await asyncio.to_thread(shared_encoder)
+                    self._vectors = PassageVectors(encoder, self._store, DIMENSIONS)
+                entries = entries_of(await self._store.all_documents())
+                encoded = self._vectors.encoded
+                vectors = await self._vectors.of([e.passage for e in entries])
+                self._index = await asyncio.to_thread(
+                    KnowledgeIndex, entries, self._speech, self._vectors.encoder, vectors
+                )
                 self._revision = revision
                 log.info(
                     "knowledge base indexed",
                     extra={
                         "revision": revision,
                         "passages": len(self._index),
+                        "sentences": len(self._index.dense),
+                        "encoded": self._vectors.encoded - encoded,
                         "ms": round((time.perf_counter() - started) * 1000, 1),
                     },
                 )
@@ -112,6 +121,13 @@ class LocalProvider:
         for piece in PIECE.findall(f"Hi {name}, {body}"):
             yield ReplyPiece(piece)
         yield ReplyEnd(answer.citations, answer.confidence, answer.answered)
+
+    async def start(self) -> None:
+        """Builds the index when the process starts, so that the first question does not wait for it."""
+        try:
+            await self.index()
+        except Exception:  # a store not reachable yet: the first question builds it (and reports the fault)
+            log.exception("knowledge base not indexed at start; the first question will try again")
 
     async def ping(self) -> None:
         await self._store.revision()
