@@ -58,9 +58,11 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def encoder_graph(weights: dict[str, np.ndarray]) -> bytes:
+def encoder_graph(weights: dict[str, np.ndarray], int8: bool = False) -> bytes:
     """The serialized ONNX model: input_ids and attention_mask (batch, tokens) -> sentence vectors (batch, 384),
-    mean-pooled over the mask and L2-normalised, as sentence-transformers computes them."""
+    mean-pooled over the mask and L2-normalised, as sentence-transformers computes them. int8: the dense layers'
+    weights quantised to int8 per output column, their inputs per call (onnxruntime's DynamicQuantizeMatMul):
+    about twice as fast on the CPU, vectors within a cosine of about 0.99 of the float model's."""
     from onnx import TensorProto, helper, numpy_helper
 
     nodes: list = []
@@ -77,13 +79,32 @@ def encoder_graph(weights: dict[str, np.ndarray]) -> bytes:
     def w(name: str) -> np.ndarray:
         return weights[name].astype(np.float32)
 
+    def linear(x: str, weight: np.ndarray, bias: np.ndarray, out: str) -> str:
+        """x @ weight + bias; in int8, weight quantised per output column and x per call (dynamic)."""
+        if not int8:
+            product = node("MatMul", [x, const(f"{out}.w", weight)], f"{out}.mm")
+            return node("Add", [product, const(f"{out}.b", bias)], out)
+        scale = np.maximum(np.abs(weight).max(axis=0), 1e-8) / 127.0
+        quantised = np.clip(np.round(weight / scale), -127, 127).astype(np.int8)
+        inputs = [x, const(f"{out}.w", quantised), const(f"{out}.s", scale.astype(np.float32))]
+        inputs += [const(f"{out}.z", np.zeros(weight.shape[1], np.int8)), const(f"{out}.b", bias)]
+        return contrib("DynamicQuantizeMatMul", inputs, out)
+
     def dense(x: str, prefix: str, out: str) -> str:
-        weight = const(f"{prefix}.w", w(f"{prefix}.weight").T)
-        return node("Add", [node("MatMul", [x, weight], f"{out}.mm"), const(f"{prefix}.b", w(f"{prefix}.bias"))], out)
+        return linear(x, w(f"{prefix}.weight").T, w(f"{prefix}.bias"), out)
 
     def layer_norm(x: str, prefix: str, out: str) -> str:
         gamma, beta = const(f"{prefix}.g", w(f"{prefix}.weight")), const(f"{prefix}.beta", w(f"{prefix}.bias"))
         return node("LayerNormalization", [x, gamma, beta], out, axis=-1, epsilon=EPSILON)
+
+    def residual_norm(x: str, added: str, prefix: str, out: str) -> str:
+        """LayerNorm(x + added) in one kernel (onnxruntime's SkipLayerNormalization)."""
+        gamma, beta = const(f"{prefix}.g", w(f"{prefix}.weight")), const(f"{prefix}.beta", w(f"{prefix}.bias"))
+        return contrib("SkipLayerNormalization", [added, x, gamma, beta], out, epsilon=EPSILON)
+
+    def contrib(op: str, inputs: list[str], name: str, **attrs) -> str:
+        nodes.append(helper.make_node(op, inputs, [name], name=name, domain="com.microsoft", **attrs))
+        return name
 
     head = DIMENSIONS // HEADS
     const("axes0", np.array([0], np.int64))
@@ -96,8 +117,6 @@ def encoder_graph(weights: dict[str, np.ndarray]) -> bytes:
     const("ctx_shape", np.array([0, 0, DIMENSIONS], np.int64))
     const("scale", np.array(1.0 / math.sqrt(head), np.float32))
     const("one_f", np.array(1.0, np.float32))
-    const("half_f", np.array(0.5, np.float32))
-    const("rsqrt2", np.array(1.0 / math.sqrt(2.0), np.float32))
     const("masked", np.array(-10000.0, np.float32))
 
     # Embeddings: word + position (0..T-1) + token type 0, then LayerNorm.
@@ -129,11 +148,7 @@ def encoder_graph(weights: dict[str, np.ndarray]) -> bytes:
         p = f"encoder.layer.{i}"
         qkv_weight = np.concatenate([w(f"{p}.attention.self.{n}.weight") for n in ("query", "key", "value")]).T
         qkv_bias = np.concatenate([w(f"{p}.attention.self.{n}.bias") for n in ("query", "key", "value")])
-        qkv = node(
-            "Add",
-            [node("MatMul", [x, const(f"{p}.qkv.w", qkv_weight)], f"{p}.qkv.mm"), const(f"{p}.qkv.b", qkv_bias)],
-            f"{p}.qkv",
-        )
+        qkv = linear(x, qkv_weight, qkv_bias, f"{p}.qkv")
         # (B, T, 3, H, d) -> (3, B, H, T, d)
         split = node("Transpose", [node("Reshape", [qkv, "qkv_shape"], f"{p}.qkv5")], f"{p}.qkvT", perm=[2, 0, 3, 1, 4])
         q, k, v = (
@@ -146,14 +161,10 @@ def encoder_graph(weights: dict[str, np.ndarray]) -> bytes:
         ctx = node("Transpose", [node("MatMul", [probs, v], f"{p}.ctx4")], f"{p}.ctxT", perm=[0, 2, 1, 3])
         ctx = node("Reshape", [ctx, "ctx_shape"], f"{p}.ctx")
         attended = dense(ctx, f"{p}.attention.output.dense", f"{p}.attn")
-        x = layer_norm(node("Add", [x, attended], f"{p}.res1"), f"{p}.attention.output.LayerNorm", f"{p}.x1")
-        h = dense(x, f"{p}.intermediate.dense", f"{p}.h")
-        erf = node("Erf", [node("Mul", [h, "rsqrt2"], f"{p}.h_s")], f"{p}.erf")
-        gelu = node(
-            "Mul", [node("Mul", [h, "half_f"], f"{p}.h_half"), node("Add", [erf, "one_f"], f"{p}.erf1")], f"{p}.gelu"
-        )
+        x = residual_norm(x, attended, f"{p}.attention.output.LayerNorm", f"{p}.x1")
+        gelu = contrib("Gelu", [dense(x, f"{p}.intermediate.dense", f"{p}.h")], f"{p}.gelu")  # the exact (erf) GELU
         out = dense(gelu, f"{p}.output.dense", f"{p}.out")
-        x = layer_norm(node("Add", [x, out], f"{p}.res2"), f"{p}.output.LayerNorm", f"{p}.x2")
+        x = residual_norm(x, out, f"{p}.output.LayerNorm", f"{p}.x2")
 
     weight = node("Unsqueeze", [mask, "two_i"], "mask3")
     pooled = node(
@@ -179,7 +190,8 @@ def encoder_graph(weights: dict[str, np.ndarray]) -> bytes:
         [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", DIMENSIONS])],
         inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="wecare")
+    opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)]
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="wecare")
     model.ir_version = 8
     return model.SerializeToString()
 
@@ -229,9 +241,10 @@ class MiniLmEncoder:
     padded. A question is encoded on one thread (the service answers many at once, each on a worker thread of
     its own); a batch as large as an index build's on `bulk_threads`. Sessions are thread-safe."""
 
-    key = "all-MiniLM-L6-v2"  # stored vectors are reused only by the same model
-
-    def __init__(self, bulk_threads: int | None = None):
+    def __init__(self, int8: bool = True, bulk_threads: int | None = None):
+        self.key = "all-MiniLM-L6-v2/" + (
+            "int8" if int8 else "float32"
+        )  # stored vectors: reused by the same model only
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -239,12 +252,13 @@ class MiniLmEncoder:
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(MAX_TOKENS)
-        graph = encoder_graph(read_safetensors(folder / "model.safetensors"))
+        graph = encoder_graph(read_safetensors(folder / "model.safetensors"), int8)
 
         def session(threads: int):
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting on a shared CPU
             return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
         self._session = session(1)
