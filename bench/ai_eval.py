@@ -228,12 +228,22 @@ async def ask_all(kb: Path = KB, min_confidence: float | None = None, encoder=No
 
 
 def choose_threshold(dev: list[Outcome]) -> float:
-    """WECARE_AI_MIN_CONFIDENCE chosen on the development half: the threshold that maximises its share of correct
-    answers plus its share of refusals (a wrong answer and a needless "I don't know" count alike); among equal
-    ones, the lowest. The outcomes must have been asked with threshold 0."""
-    candidates = sorted({0.0} | {round(o.confidence + 1e-4, 4) for o in dev})
-    best = max(candidates, key=lambda t: (_gain(score([o.at(t) for o in dev])), -t))
-    return best
+    """WECARE_AI_MIN_CONFIDENCE chosen on the development half: a threshold that maximises its share of correct
+    answers plus its share of refusals (a wrong answer and a needless "I don't know" count alike). Every
+    threshold between two neighbouring confidences scores the same, so the best form intervals: the middle of
+    the widest is taken, as far as the development half allows from the questions on either side (the lowest
+    best, as round 1 took, sat against the answerable ones and refused too few held-out questions). The
+    outcomes must have been asked with threshold 0."""
+    points = sorted({0.0} | {round(o.confidence + 1e-4, 4) for o in dev})
+    gains = [_gain(score([o.at(t) for o in dev])) for t in points]
+    best = max(gains)
+    widest = (0.0, points[0], points[0])
+    for i, (t, g) in enumerate(zip(points, gains, strict=True)):
+        if g == best:
+            end = points[i + 1] if i + 1 < len(points) else t
+            if end - t > widest[0]:
+                widest = (end - t, t, end)
+    return round((widest[1] + widest[2]) / 2, 4)
 
 
 def _gain(s: Scores) -> float:

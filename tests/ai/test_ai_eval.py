@@ -75,6 +75,8 @@ def test_a_threshold_turns_low_confidence_answers_into_refusals_and_is_chosen_on
     wrong_guess = outcome(NONE, True, "Packed goods can be returned.", [R], [R], confidence=0.3)
     weak_right = outcome(ONE, True, "Delivery costs ₹40.", [D], [D], confidence=0.2)
     assert right.at(0.5) is right and not wrong_guess.at(0.5).answered and not wrong_guess.at(0.5).cited
-    # 0.2 answers all (1 of 2 correct... plus a wrong guess); just above 0.3 keeps the right one, refuses the guess.
-    assert ai_eval.choose_threshold([right, wrong_guess, weak_right]) == pytest.approx(0.3001)
-    assert ai_eval.choose_threshold([right, weak_right]) == 0.0  # nothing to refuse: answer everything
+    # Below 0.2 all are answered (2 of 2 correct, the guess not refused); from just above 0.3 to 0.6 the right one
+    # is kept and the guess refused, which scores best: the middle of that interval is taken.
+    assert ai_eval.choose_threshold([right, wrong_guess, weak_right]) == pytest.approx(0.4501)
+    # Nothing to refuse: the best interval is below the weakest right answer, which is kept.
+    assert ai_eval.choose_threshold([right, weak_right]) == pytest.approx(0.1, abs=1e-4)

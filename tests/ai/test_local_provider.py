@@ -31,6 +31,8 @@ def test_texting_and_hinglish_become_plain_english():
     assert speech.words("msg u bcoz tmrw") == ["message", "you", "because", "tomorrow"]
     assert speech.words("Papa ka BP") == ["father", "bp"]
     assert speech.words("family wala plan") == ["family", "plan"]
+    assert speech.words("kal subah khana nahi chahiye") == ["tomorrow", "morning", "food", "not", "need"]
+    assert speech.words("main band pet") == ["main", "band", "pet"]  # English words are left to English
 
 
 def index_of(*texts: str) -> PassageIndex:
@@ -57,8 +59,8 @@ def test_unknown_rare_words_lower_confidence_more_than_everyday_ones_and_other_l
     everyday = index.score(index.understand("senior plan cost tomorrow")).coverage(0)
     rare = index.score(index.understand("senior plan cost thyroid")).coverage(0)
     assert everyday > rare
-    hinglish = index.score(index.understand("senior plan cost batao"))  # no English word: not judged
-    assert hinglish.terms.unknown == ("batao",) and hinglish.coverage(0) == 1.0
+    hinglish = index.score(index.understand("senior plan cost samjhao"))  # no English word: not judged
+    assert hinglish.terms.unknown == ("samjhao",) and hinglish.coverage(0) == 1.0
 
 
 async def test_the_index_follows_documents_as_they_change(tmp_path):
@@ -134,6 +136,21 @@ async def test_a_question_asking_two_things_is_answered_from_both_passages_and_c
         assert [c.heading for c in answer.citations] == ["Delivery charges", "Opening hours"], asked
     one = await provider.answer(Question("delivery charge kitna hai"))
     assert one.answered and [c.heading for c in one.citations] == ["Delivery charges"]  # one thing asked, one cited
+    await store.close()
+
+
+async def test_an_answer_quotes_the_sentence_after_the_best_one_when_it_carries_the_detail(tmp_path):
+    store = SqliteDocsStore(tmp_path / "docs.sqlite3")
+    content = (
+        "# Care\n\n## Falling ill after a meal\n\nIf you feel unwell after eating our food, see a doctor first. "
+        "Then tell us that you fell ill after our food: we keep a sample of every dish for 48 hours.\n\n"
+        "## Delivery\n\nMeals arrive between 12 and 1 PM."
+    )
+    doc = documents.new_document(ids.new_id(), DocumentInput("", content, ContentType.MARKDOWN), time.time(), "a")
+    await store.create_document(doc)
+    answer = await LocalProvider(store, 0.0).answer(Question("i got sick after eating your food, what now?"))
+    assert answer.answered and "see a doctor first" in answer.text and "48 hours" in answer.text
+    assert [c.heading for c in answer.citations] == ["Falling ill after a meal"]
     await store.close()
 
 

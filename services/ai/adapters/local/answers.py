@@ -3,10 +3,12 @@ the order the knowledge base has them, each passage quoted cited.
 
 A sentence's score is its closeness to the question (the cosine of their vectors) plus LEXICAL_WEIGHT times the
 share of the question's word weight it contains (its heading's words counting HEADING_SHARE). Among the
-sentences of the best CANDIDATES passages the best is quoted, and others that score at least KEEP of it. A
-question that asks several things also gets the best sentence for each part that is itself confident enough,
-so that an answer drawn from two passages quotes, and cites, both. Sentences that read as instructions to an
-assistant are never quoted.
+sentences of the best CANDIDATES passages the best is quoted, and others that score at least KEEP of it. The
+sentence that follows the best one in its passage is quoted too when it scores at least NEXT_KEEP of it ("...
+see a doctor first. Then tell us ... we keep a sample ... for 48 hours"): a passage's next sentence often
+carries the detail. A question that asks several things also gets the best sentence for each part that is
+itself confident enough, so that an answer drawn from two passages quotes, and cites, both. Sentences that
+read as instructions to an assistant are never quoted.
 
 Confidence is the quoted sentence's closeness less the share of the question in words the knowledge base never
 uses: a question about something it does not mention is not answered from a passage that merely sounds alike."""
@@ -22,6 +24,7 @@ CANDIDATES = 3  # passages whose sentences may be quoted
 LEXICAL_WEIGHT = 0.5
 HEADING_SHARE = 0.5
 KEEP = 0.8
+NEXT_KEEP = 0.6  # the sentence after the best one, in the same passage: often its detail (dev: 0.4-0.6 alike)
 MAX_SENTENCES = 3
 MAX_CHARS = 450
 
@@ -57,6 +60,12 @@ def extract(index: KnowledgeIndex, found: Found, min_confidence: float) -> Extra
         ):
             chosen[u] = rank
             size += len(units[u].sentence)
+    after = best_unit + 1  # the sentence that follows the best one, when it carries on (same passage)
+    if after in index.dense.of_passage(units[best_unit].passage) and not looks_like_instruction(units[after].sentence):
+        score_after = next((sc for sc, _, u in scored if u == after), 0.0)
+        if score_after >= NEXT_KEEP * best_score and size + len(units[after].sentence) <= MAX_CHARS:
+            chosen[after] = best_rank
+            size += len(units[after].sentence)
     for score, rank, u in scored[1:]:
         if len(chosen) >= MAX_SENTENCES or score < KEEP * best_score:
             break
