@@ -11,7 +11,9 @@ correct answer must contain; a question the documents do not answer carries none
 - refusals: the share of unanswerable questions answered "I don't know".
 
 The split was drawn once, at random with SPLIT_SEED, within each kind of question (one passage, two passages,
-unanswerable) so that both halves hold the same mix, and is committed as split.json. Tuning looks at the
+unanswerable) so that both halves hold the same mix, and is committed as split.json. Questions added later come
+as a batch (their `batch` field), written before anything was run on them and split on their own with the
+batch's seed (SPLIT_SEEDS), so that the earlier split stays as it was. Tuning looks at the
 development half only: `python -m bench.ai_eval --failures` lists the development half's misses and never the
 held-out half's; the held-out half is only ever scored."""
 
@@ -31,6 +33,9 @@ from pathlib import Path
 
 KB = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "kb"
 SPLIT_SEED = 14
+# Each batch of questions is split once, on its own, with its seed: 1 is round 1's 124 questions, 2 the 26 added
+# in round 2 (20 typos among them), written blind and split before they were first asked.
+SPLIT_SEEDS = {1: SPLIT_SEED, 2: 2026}
 HALVES = ("dev", "heldout")
 
 
@@ -51,6 +56,7 @@ class EvalQuestion:
     text: str
     style: tuple[str, ...]
     expected: tuple[Expected, ...]  # empty: the documents do not answer it
+    batch: int = 1  # which batch of questions it was written in (SPLIT_SEEDS)
 
     @property
     def answerable(self) -> bool:
@@ -77,24 +83,29 @@ def questions(kb: Path = KB) -> list[EvalQuestion]:
             q["question"],
             tuple(q["style"]),
             tuple(Expected(a["doc"], a["section"], tuple(a["contains"])) for a in q["answers"]),
+            q.get("batch", 1),
         )
         for q in raw
     ]
 
 
-def make_split(asked: Iterable[EvalQuestion], seed: int = SPLIT_SEED) -> dict[str, list[str]]:
-    """Each kind of question shuffled with the seed and halved (an odd one out goes to dev)."""
-    rng = random.Random(seed)
-    kinds: dict[str, list[str]] = {}
-    for q in sorted(asked, key=lambda q: q.id):
-        kinds.setdefault(q.kind, []).append(q.id)
+def make_split(asked: Iterable[EvalQuestion], seeds: dict[int, int] | None = None) -> dict[str, list[str]]:
+    """Each batch on its own (SPLIT_SEEDS): each kind of question shuffled with the batch's seed and halved (an
+    odd one out goes to dev)."""
+    seeds = SPLIT_SEEDS if seeds is None else seeds
+    asked = list(asked)
     split: dict[str, list[str]] = {half: [] for half in HALVES}
-    for kind in sorted(kinds):
-        ids = kinds[kind]
-        rng.shuffle(ids)
-        half = (len(ids) + 1) // 2
-        split["dev"] += ids[:half]
-        split["heldout"] += ids[half:]
+    for batch, seed in sorted(seeds.items()):
+        rng = random.Random(seed)
+        kinds: dict[str, list[str]] = {}
+        for q in sorted((q for q in asked if q.batch == batch), key=lambda q: q.id):
+            kinds.setdefault(q.kind, []).append(q.id)
+        for kind in sorted(kinds):
+            ids = kinds[kind]
+            rng.shuffle(ids)
+            half = (len(ids) + 1) // 2
+            split["dev"] += ids[:half]
+            split["heldout"] += ids[half:]
     return {half: sorted(ids) for half, ids in split.items()}
 
 
@@ -272,13 +283,20 @@ def failures(dev: list[Outcome]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.ai_eval")
     parser.add_argument("--failures", action="store_true", help="list the development half's misses")
-    parser.add_argument("--write-split", action="store_true", help="draw the split (once) and write split.json")
+    parser.add_argument(
+        "--write-split", action="store_true", help="draw the split of a new batch (once) and write split.json"
+    )
     args = parser.parse_args()
     if args.write_split:
         target = KB / "split.json"
+        drawn = make_split(questions())
         if target.exists():
-            parser.error(f"{target} exists: the split is drawn once and committed")
-        target.write_text(json.dumps({"seed": SPLIT_SEED, **make_split(questions())}, indent=1) + "\n")
+            committed = committed_split()
+            if any(set(committed[h]) - set(drawn[h]) for h in HALVES):
+                parser.error(f"{target} would move questions already split: a split is drawn once and committed")
+            if committed == drawn:
+                parser.error(f"{target} already holds every batch")
+        target.write_text(json.dumps({"seeds": SPLIT_SEEDS, **drawn}, indent=1) + "\n")
         return
     halves = by_half(asyncio.run(ask_all(min_confidence=0.0)))
     threshold = choose_threshold(halves["dev"])
