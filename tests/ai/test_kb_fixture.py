@@ -42,7 +42,7 @@ async def answers(tmp_path_factory):
 
 def test_every_question_is_answered_or_refused_with_passages(answers):
     results, names = answers
-    assert len(results) == 124
+    assert len(results) == len(kb_questions()) >= 150
     for q, r in results:
         assert len(r.passages) == 3, q.id
         assert all(p.document in names and p.passage_id and p.heading for p in r.passages), q.id
