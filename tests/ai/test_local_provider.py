@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from runtime import ids
+from services.ai.adapters.local.knowledge import KnowledgeIndex
 from services.ai.adapters.local.lexical import Entry, PassageIndex
 from services.ai.adapters.local.provider import LocalProvider
 from services.ai.adapters.local.speech import Speech
@@ -169,3 +172,26 @@ async def test_the_threshold_decides_between_an_answer_and_i_dont_know_offering_
     answered = await LocalProvider(store, 0.27).answer(Question("what time does the shop open?"))
     assert answered.answered and answered.confidence >= 0.27 and "9 AM" in answered.text
     await store.close()
+
+
+class RecordingEncoder:
+    """Unit vectors of one dimension; remembers what it was asked to encode."""
+
+    key = "recording"
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def encode(self, texts):
+        self.seen += list(texts)
+        return np.ones((len(texts), 1), dtype=np.float32)
+
+
+def test_the_encoder_reads_the_question_with_its_typing_slips_corrected_and_hinglish_in_english():
+    passages = [Passage("1", "Cancelling a plan", "You can cancel a monthly plan at any time.")]
+    encoder = RecordingEncoder()
+    vectors = [encoder.encode(["x"]) for _ in passages]
+    index = KnowledgeIndex([Entry("d", "Plans", p) for p in passages], Speech(), encoder, vectors)
+    encoder.seen.clear()
+    index.search("how do i cancle my monthly plan kal")
+    assert encoder.seen == ["how do i cancel my monthly plan tomorrow"]

@@ -91,7 +91,8 @@ class KnowledgeIndex:
         parts = [(p, t) for p in PART.split(asked) if (t := self.lexical.understand(p)).stems or t.unknown]
         if len(parts) < 2:
             parts = []
-        vectors = self.encoder.encode([self.plain(asked)] + [self.plain(p) for p, _ in parts])
+        fixes = {typed: word for typed, word in terms.corrected if self.lexical.uses(word)}  # words, not stems
+        vectors = self.encoder.encode([self.plain(asked, fixes)] + [self.plain(p, fixes) for p, _ in parts])
         whole, *readings = [
             Reading(t, self.lexical.score(t), v) for t, v in zip([terms] + [t for _, t in parts], vectors, strict=True)
         ]
@@ -101,6 +102,9 @@ class KnowledgeIndex:
         hits = [Hit(self.entries[i], score, float(closest[i]), whole.lexical.coverage(i)) for i, score in fused]
         return Found(hits, [i for i, _ in fused], whole, readings)
 
-    def plain(self, text: str) -> str:
-        """The question as the encoder reads it: shorthand and Hinglish words in plain English."""
-        return " ".join(self.speech.words(text)) or text
+    def plain(self, text: str, fixes: dict[str, str] | None = None) -> str:
+        """The question as the encoder reads it: shorthand and Hinglish words in plain English, and the typing
+        slips the word side corrected (`cancle` -> `cancel`) corrected for it too: a slip cuts a word into
+        word pieces that mean nothing to the encoder."""
+        fixes = fixes or {}
+        return " ".join(fixes.get(w, w) for w in self.speech.words(text)) or text

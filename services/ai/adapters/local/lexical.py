@@ -120,6 +120,10 @@ class PassageIndex:
     def __len__(self) -> int:
         return len(self.entries)
 
+    def uses(self, word: str) -> bool:
+        """Whether the knowledge base uses the word as it is written (not only its stem)."""
+        return word in self._surface
+
     def idf(self, stem: str) -> float:
         return self._idf.get(stem, self.unknown_idf)
 
