@@ -186,7 +186,7 @@ class Settings:
     ai_provider: str = setting("local")
     # local provider: the answer's closeness to the question less its share in words the knowledge base never uses;
     # chosen on the development half of tests/fixtures/kb (python -m bench.ai_eval)
-    ai_min_confidence: float = setting(0.28)
+    ai_min_confidence: float = setting(0.30)
     ai_session_ttl_seconds: int = setting(30 * 24 * 3600)
     ai_max_sessions: int = setting(20)  # per person; one more forgets the oldest
     bedrock_knowledge_base_id: str = setting("FZBPKGTOYE")

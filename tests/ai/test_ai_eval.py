@@ -44,7 +44,7 @@ def test_the_split_is_the_committed_one_drawn_with_its_seeds_batch_by_batch():
     alone = ai_eval.make_split(first, {1: ai_eval.SPLIT_SEED})
     assert all(set(alone[half]) <= set(committed[half]) for half in ai_eval.HALVES)
     for batch in ai_eval.SPLIT_SEEDS:  # each seed matters
-        moved = dict(ai_eval.SPLIT_SEEDS, **{batch: ai_eval.SPLIT_SEEDS[batch] + 1})
+        moved = {**ai_eval.SPLIT_SEEDS, batch: ai_eval.SPLIT_SEEDS[batch] + 1}
         assert ai_eval.make_split(asked, moved) != committed, batch
 
 
