@@ -105,7 +105,10 @@ class PassageIndex:
             # A passage with nothing to quote (only sentences about the documents) answers nothing.
             corpus.append(terms if body else [""])
         self._surface = surface
-        self._surface_words = list(surface)
+        # The words by length: a typo within budget b is at most b letters longer or shorter than its word.
+        self._by_length: dict[int, list[str]] = {}
+        for word in surface:
+            self._by_length.setdefault(len(word), []).append(word)
         self._bm25 = bm25s.BM25(k1=k1, b=b)
         if self.entries:
             self._bm25.index(corpus, show_progress=False)
@@ -183,11 +186,10 @@ class PassageIndex:
 
     def _nearest(self, word: str) -> str | None:
         budget = typo_budget(word)
-        if not budget or not self._surface_words:
+        if not budget:
             return None
-        found = process.extract(
-            word, self._surface_words, scorer=DamerauLevenshtein.distance, score_cutoff=budget, limit=5
-        )
+        near = [w for n in range(len(word) - budget, len(word) + budget + 1) for w in self._by_length.get(n, ())]
+        found = process.extract(word, near, scorer=DamerauLevenshtein.distance, score_cutoff=budget, limit=5)
         if not found:
             return None
         # The closest first, then the word the knowledge base uses most.

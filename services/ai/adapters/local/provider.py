@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator
 
 from services.ai.adapters.local.answers import extract
-from services.ai.adapters.local.dense import Encoder, PassageVectors, shared_encoder
+from services.ai.adapters.local.dense import Encoder, PassageVectors, one_blas_thread, shared_encoder
 from services.ai.adapters.local.knowledge import DIMENSIONS, KnowledgeIndex
 from services.ai.adapters.local.lexical import Entry
 from services.ai.adapters.local.speech import Speech
@@ -54,6 +54,7 @@ class LocalProvider:
     def __init__(self, store: DocsStore, min_confidence: float, encoder: Encoder | None = None):
         """min_confidence: WECARE_AI_MIN_CONFIDENCE (chosen on the development half of tests/fixtures/kb by
         bench/ai_eval.py). encoder: the sentence encoder (default: the shipped model, one a process)."""
+        one_blas_thread()
         self._store = store
         self._min_confidence = min_confidence
         self._speech = Speech()
