@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shlex
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -161,6 +162,11 @@ def _own_files() -> dict[str, str]:
     return files
 
 
+# A checkout cloned into the temporary folder itself (git clone ... /tmp/x) sits beside the /tmp paths the docs
+# name as examples (/tmp/wecare-ca.crt): there, only a relative climb out can be told from them.
+BESIDE_IS_OURS = str(ROOT.parent) not in ("/", str(Path(tempfile.gettempdir()).resolve()))
+
+
 def _outside_references(rel: str, text: str) -> list[str]:
     """What in this file points outside the repository, or at a design document other than docs/DESIGN.md."""
     here = (ROOT / rel).parent
@@ -176,7 +182,7 @@ def _outside_references(rel: str, text: str) -> list[str]:
             if up > depth + 1:  # parents[depth] is the root
                 found.append(f"Path(__file__){chain}")
     found += [doc for doc in CONTRACT_DOC.findall(text) if doc != "docs/DESIGN.md"]
-    if str(ROOT.parent) != "/":
+    if BESIDE_IS_OURS:
         found += re.findall(re.escape(str(ROOT.parent)) + r"/[\w./-]+", text)  # an absolute path beside the checkout
     return found
 
@@ -199,7 +205,8 @@ def test_the_checks_see_what_they_must():
     for cited in ("DESIGN", "WHATSAPP", "STYLE"):
         assert _outside_references("runtime/x.py", f'"""As {cited}.md says."""')
     assert not _outside_references("runtime/x.py", '"""As docs/DESIGN.md "Inbound events" says."""')
-    assert _outside_references("docs/X.md", f"written to {ROOT.parent}/main/bench-out/x.jsonl")
+    if BESIDE_IS_OURS:
+        assert _outside_references("docs/X.md", f"written to {ROOT.parent}/main/bench-out/x.jsonl")
 
 
 def test_cited_sections_of_the_design_exist():
