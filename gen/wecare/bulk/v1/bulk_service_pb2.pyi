@@ -16,6 +16,21 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class RetargetOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RETARGET_OUTCOME_UNSPECIFIED: _ClassVar[RetargetOutcome]
+    RETARGET_OUTCOME_SENT: _ClassVar[RetargetOutcome]
+    RETARGET_OUTCOME_DELIVERED: _ClassVar[RetargetOutcome]
+    RETARGET_OUTCOME_READ: _ClassVar[RetargetOutcome]
+    RETARGET_OUTCOME_FAILED: _ClassVar[RetargetOutcome]
+    RETARGET_OUTCOME_LIMITED: _ClassVar[RetargetOutcome]
+
+class Engagement(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ENGAGEMENT_UNSPECIFIED: _ClassVar[Engagement]
+    ENGAGEMENT_YES: _ClassVar[Engagement]
+    ENGAGEMENT_NO: _ClassVar[Engagement]
+
 class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     JOB_STATE_UNSPECIFIED: _ClassVar[JobState]
@@ -40,6 +55,15 @@ class ReplayOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REPLAY_OUTCOME_WOULD_REPLAY: _ClassVar[ReplayOutcome]
     REPLAY_OUTCOME_ALREADY_DONE: _ClassVar[ReplayOutcome]
     REPLAY_OUTCOME_FAILED: _ClassVar[ReplayOutcome]
+RETARGET_OUTCOME_UNSPECIFIED: RetargetOutcome
+RETARGET_OUTCOME_SENT: RetargetOutcome
+RETARGET_OUTCOME_DELIVERED: RetargetOutcome
+RETARGET_OUTCOME_READ: RetargetOutcome
+RETARGET_OUTCOME_FAILED: RetargetOutcome
+RETARGET_OUTCOME_LIMITED: RetargetOutcome
+ENGAGEMENT_UNSPECIFIED: Engagement
+ENGAGEMENT_YES: Engagement
+ENGAGEMENT_NO: Engagement
 JOB_STATE_UNSPECIFIED: JobState
 JOB_STATE_DRAFT: JobState
 JOB_STATE_SCHEDULED: JobState
@@ -58,7 +82,7 @@ REPLAY_OUTCOME_ALREADY_DONE: ReplayOutcome
 REPLAY_OUTCOME_FAILED: ReplayOutcome
 
 class BulkJob(_message.Message):
-    __slots__ = ("name", "display_name", "channel", "category", "originations", "content", "contact_query", "inline_audience", "schedule_time", "state", "audience_summary", "counts", "binding_rate", "estimated_duration", "report_uri", "failure_reason", "creator", "create_time", "start_time", "finish_time", "update_time", "etag")
+    __slots__ = ("name", "display_name", "channel", "category", "originations", "content", "contact_query", "inline_audience", "retarget", "schedule_time", "state", "audience_summary", "counts", "binding_rate", "estimated_duration", "report_uri", "failure_reason", "creator", "create_time", "start_time", "finish_time", "update_time", "etag", "track_links", "form")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
@@ -67,6 +91,7 @@ class BulkJob(_message.Message):
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     CONTACT_QUERY_FIELD_NUMBER: _ClassVar[int]
     INLINE_AUDIENCE_FIELD_NUMBER: _ClassVar[int]
+    RETARGET_FIELD_NUMBER: _ClassVar[int]
     SCHEDULE_TIME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     AUDIENCE_SUMMARY_FIELD_NUMBER: _ClassVar[int]
@@ -81,6 +106,8 @@ class BulkJob(_message.Message):
     FINISH_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    TRACK_LINKS_FIELD_NUMBER: _ClassVar[int]
+    FORM_FIELD_NUMBER: _ClassVar[int]
     name: str
     display_name: str
     channel: _messaging_service_pb2.Channel
@@ -89,6 +116,7 @@ class BulkJob(_message.Message):
     content: _messaging_service_pb2.Content
     contact_query: ContactQuery
     inline_audience: InlineAudience
+    retarget: RetargetAudience
     schedule_time: _timestamp_pb2.Timestamp
     state: JobState
     audience_summary: AudienceSummary
@@ -103,7 +131,21 @@ class BulkJob(_message.Message):
     finish_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     etag: str
-    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., channel: _Optional[_Union[_messaging_service_pb2.Channel, str]] = ..., category: _Optional[_Union[_messaging_service_pb2.Category, str]] = ..., originations: _Optional[_Iterable[str]] = ..., content: _Optional[_Union[_messaging_service_pb2.Content, _Mapping]] = ..., contact_query: _Optional[_Union[ContactQuery, _Mapping]] = ..., inline_audience: _Optional[_Union[InlineAudience, _Mapping]] = ..., schedule_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[JobState, str]] = ..., audience_summary: _Optional[_Union[AudienceSummary, _Mapping]] = ..., counts: _Optional[_Union[JobCounts, _Mapping]] = ..., binding_rate: _Optional[float] = ..., estimated_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., report_uri: _Optional[str] = ..., failure_reason: _Optional[str] = ..., creator: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    track_links: bool
+    form: str
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., channel: _Optional[_Union[_messaging_service_pb2.Channel, str]] = ..., category: _Optional[_Union[_messaging_service_pb2.Category, str]] = ..., originations: _Optional[_Iterable[str]] = ..., content: _Optional[_Union[_messaging_service_pb2.Content, _Mapping]] = ..., contact_query: _Optional[_Union[ContactQuery, _Mapping]] = ..., inline_audience: _Optional[_Union[InlineAudience, _Mapping]] = ..., retarget: _Optional[_Union[RetargetAudience, _Mapping]] = ..., schedule_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[JobState, str]] = ..., audience_summary: _Optional[_Union[AudienceSummary, _Mapping]] = ..., counts: _Optional[_Union[JobCounts, _Mapping]] = ..., binding_rate: _Optional[float] = ..., estimated_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., report_uri: _Optional[str] = ..., failure_reason: _Optional[str] = ..., creator: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., track_links: _Optional[bool] = ..., form: _Optional[str] = ...) -> None: ...
+
+class RetargetAudience(_message.Message):
+    __slots__ = ("source_job", "outcomes", "clicked", "answered")
+    SOURCE_JOB_FIELD_NUMBER: _ClassVar[int]
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    CLICKED_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_FIELD_NUMBER: _ClassVar[int]
+    source_job: str
+    outcomes: _containers.RepeatedScalarFieldContainer[RetargetOutcome]
+    clicked: Engagement
+    answered: Engagement
+    def __init__(self, source_job: _Optional[str] = ..., outcomes: _Optional[_Iterable[_Union[RetargetOutcome, str]]] = ..., clicked: _Optional[_Union[Engagement, str]] = ..., answered: _Optional[_Union[Engagement, str]] = ...) -> None: ...
 
 class ContactQuery(_message.Message):
     __slots__ = ("tags", "search", "consent")
@@ -160,7 +202,7 @@ class AudienceSummary(_message.Message):
     def __init__(self, total_count: _Optional[int] = ..., recipient_count: _Optional[int] = ..., suppressed_count: _Optional[int] = ..., suppressed_by_reason: _Optional[_Mapping[str, int]] = ..., complete: _Optional[bool] = ...) -> None: ...
 
 class JobCounts(_message.Message):
-    __slots__ = ("total", "pending", "sent", "delivered", "read", "failed", "suppressed", "unknown")
+    __slots__ = ("total", "pending", "sent", "delivered", "read", "failed", "suppressed", "unknown", "clicked", "clicks", "click_rate", "answered")
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     PENDING_FIELD_NUMBER: _ClassVar[int]
     SENT_FIELD_NUMBER: _ClassVar[int]
@@ -169,6 +211,10 @@ class JobCounts(_message.Message):
     FAILED_FIELD_NUMBER: _ClassVar[int]
     SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
     UNKNOWN_FIELD_NUMBER: _ClassVar[int]
+    CLICKED_FIELD_NUMBER: _ClassVar[int]
+    CLICKS_FIELD_NUMBER: _ClassVar[int]
+    CLICK_RATE_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_FIELD_NUMBER: _ClassVar[int]
     total: int
     pending: int
     sent: int
@@ -177,7 +223,11 @@ class JobCounts(_message.Message):
     failed: int
     suppressed: int
     unknown: int
-    def __init__(self, total: _Optional[int] = ..., pending: _Optional[int] = ..., sent: _Optional[int] = ..., delivered: _Optional[int] = ..., read: _Optional[int] = ..., failed: _Optional[int] = ..., suppressed: _Optional[int] = ..., unknown: _Optional[int] = ...) -> None: ...
+    clicked: int
+    clicks: int
+    click_rate: float
+    answered: int
+    def __init__(self, total: _Optional[int] = ..., pending: _Optional[int] = ..., sent: _Optional[int] = ..., delivered: _Optional[int] = ..., read: _Optional[int] = ..., failed: _Optional[int] = ..., suppressed: _Optional[int] = ..., unknown: _Optional[int] = ..., clicked: _Optional[int] = ..., clicks: _Optional[int] = ..., click_rate: _Optional[float] = ..., answered: _Optional[int] = ...) -> None: ...
 
 class CreateJobRequest(_message.Message):
     __slots__ = ("job", "validate_only")

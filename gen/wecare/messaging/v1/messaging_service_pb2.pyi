@@ -65,6 +65,10 @@ class InteractiveKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INTERACTIVE_KIND_LIST: _ClassVar[InteractiveKind]
     INTERACTIVE_KIND_CTA_URL: _ClassVar[InteractiveKind]
     INTERACTIVE_KIND_REPLY: _ClassVar[InteractiveKind]
+    INTERACTIVE_KIND_FLOW: _ClassVar[InteractiveKind]
+    INTERACTIVE_KIND_ORDER_DETAILS: _ClassVar[InteractiveKind]
+    INTERACTIVE_KIND_ORDER_STATUS: _ClassVar[InteractiveKind]
+    INTERACTIVE_KIND_FLOW_REPLY: _ClassVar[InteractiveKind]
 
 class ConversationEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -127,6 +131,10 @@ INTERACTIVE_KIND_BUTTON: InteractiveKind
 INTERACTIVE_KIND_LIST: InteractiveKind
 INTERACTIVE_KIND_CTA_URL: InteractiveKind
 INTERACTIVE_KIND_REPLY: InteractiveKind
+INTERACTIVE_KIND_FLOW: InteractiveKind
+INTERACTIVE_KIND_ORDER_DETAILS: InteractiveKind
+INTERACTIVE_KIND_ORDER_STATUS: InteractiveKind
+INTERACTIVE_KIND_FLOW_REPLY: InteractiveKind
 CONVERSATION_EVENT_KIND_UNSPECIFIED: ConversationEventKind
 CONVERSATION_EVENT_KIND_MESSAGE_RECEIVED: ConversationEventKind
 CONVERSATION_EVENT_KIND_STATUS_CHANGED: ConversationEventKind
@@ -147,7 +155,7 @@ REPLAY_OUTCOME_ALREADY_DONE: ReplayOutcome
 REPLAY_OUTCOME_FAILED: ReplayOutcome
 
 class Message(_message.Message):
-    __slots__ = ("name", "direction", "channel", "category", "origination", "recipient", "contact", "content", "status", "error", "provider_message_id", "idempotency_key", "reply_to", "conversation_reply", "attempts", "create_time", "send_time", "deliver_time", "read_time", "update_time", "conversation")
+    __slots__ = ("name", "direction", "channel", "category", "origination", "recipient", "contact", "content", "status", "error", "provider_message_id", "idempotency_key", "reply_to", "conversation_reply", "attempts", "create_time", "send_time", "deliver_time", "read_time", "update_time", "conversation", "track_links", "job", "clicks")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DIRECTION_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
@@ -169,6 +177,9 @@ class Message(_message.Message):
     READ_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_FIELD_NUMBER: _ClassVar[int]
+    TRACK_LINKS_FIELD_NUMBER: _ClassVar[int]
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    CLICKS_FIELD_NUMBER: _ClassVar[int]
     name: str
     direction: Direction
     channel: Channel
@@ -190,7 +201,22 @@ class Message(_message.Message):
     read_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     conversation: str
-    def __init__(self, name: _Optional[str] = ..., direction: _Optional[_Union[Direction, str]] = ..., channel: _Optional[_Union[Channel, str]] = ..., category: _Optional[_Union[Category, str]] = ..., origination: _Optional[str] = ..., recipient: _Optional[str] = ..., contact: _Optional[str] = ..., content: _Optional[_Union[Content, _Mapping]] = ..., status: _Optional[_Union[Status, str]] = ..., error: _Optional[_Union[MessageError, _Mapping]] = ..., provider_message_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., reply_to: _Optional[str] = ..., conversation_reply: _Optional[bool] = ..., attempts: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., send_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deliver_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., read_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., conversation: _Optional[str] = ...) -> None: ...
+    track_links: bool
+    job: str
+    clicks: _containers.RepeatedCompositeFieldContainer[LinkClick]
+    def __init__(self, name: _Optional[str] = ..., direction: _Optional[_Union[Direction, str]] = ..., channel: _Optional[_Union[Channel, str]] = ..., category: _Optional[_Union[Category, str]] = ..., origination: _Optional[str] = ..., recipient: _Optional[str] = ..., contact: _Optional[str] = ..., content: _Optional[_Union[Content, _Mapping]] = ..., status: _Optional[_Union[Status, str]] = ..., error: _Optional[_Union[MessageError, _Mapping]] = ..., provider_message_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., reply_to: _Optional[str] = ..., conversation_reply: _Optional[bool] = ..., attempts: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., send_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deliver_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., read_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., conversation: _Optional[str] = ..., track_links: _Optional[bool] = ..., job: _Optional[str] = ..., clicks: _Optional[_Iterable[_Union[LinkClick, _Mapping]]] = ...) -> None: ...
+
+class LinkClick(_message.Message):
+    __slots__ = ("link", "first_click_time", "last_click_time", "click_count")
+    LINK_FIELD_NUMBER: _ClassVar[int]
+    FIRST_CLICK_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_CLICK_TIME_FIELD_NUMBER: _ClassVar[int]
+    CLICK_COUNT_FIELD_NUMBER: _ClassVar[int]
+    link: str
+    first_click_time: _timestamp_pb2.Timestamp
+    last_click_time: _timestamp_pb2.Timestamp
+    click_count: int
+    def __init__(self, link: _Optional[str] = ..., first_click_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_click_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., click_count: _Optional[int] = ...) -> None: ...
 
 class MessageError(_message.Message):
     __slots__ = ("code", "title", "detail")
@@ -255,20 +281,22 @@ class MediaContent(_message.Message):
     def __init__(self, kind: _Optional[_Union[MediaKind, str]] = ..., media_key: _Optional[str] = ..., mime_type: _Optional[str] = ..., size_bytes: _Optional[int] = ..., caption: _Optional[str] = ..., filename: _Optional[str] = ..., animated: _Optional[bool] = ..., download_uri: _Optional[str] = ..., provider_media_id: _Optional[str] = ...) -> None: ...
 
 class TemplateContent(_message.Message):
-    __slots__ = ("template_name", "language", "body_parameters", "header_parameters", "header_media", "button_parameters")
+    __slots__ = ("template_name", "language", "body_parameters", "header_parameters", "header_media", "button_parameters", "flow_button_json")
     TEMPLATE_NAME_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     BODY_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     HEADER_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     HEADER_MEDIA_FIELD_NUMBER: _ClassVar[int]
     BUTTON_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    FLOW_BUTTON_JSON_FIELD_NUMBER: _ClassVar[int]
     template_name: str
     language: str
     body_parameters: _containers.RepeatedCompositeFieldContainer[TemplateParameter]
     header_parameters: _containers.RepeatedCompositeFieldContainer[TemplateParameter]
     header_media: MediaContent
     button_parameters: _containers.RepeatedCompositeFieldContainer[TemplateButtonParameter]
-    def __init__(self, template_name: _Optional[str] = ..., language: _Optional[str] = ..., body_parameters: _Optional[_Iterable[_Union[TemplateParameter, _Mapping]]] = ..., header_parameters: _Optional[_Iterable[_Union[TemplateParameter, _Mapping]]] = ..., header_media: _Optional[_Union[MediaContent, _Mapping]] = ..., button_parameters: _Optional[_Iterable[_Union[TemplateButtonParameter, _Mapping]]] = ...) -> None: ...
+    flow_button_json: str
+    def __init__(self, template_name: _Optional[str] = ..., language: _Optional[str] = ..., body_parameters: _Optional[_Iterable[_Union[TemplateParameter, _Mapping]]] = ..., header_parameters: _Optional[_Iterable[_Union[TemplateParameter, _Mapping]]] = ..., header_media: _Optional[_Union[MediaContent, _Mapping]] = ..., button_parameters: _Optional[_Iterable[_Union[TemplateButtonParameter, _Mapping]]] = ..., flow_button_json: _Optional[str] = ...) -> None: ...
 
 class TemplateParameter(_message.Message):
     __slots__ = ("name", "text")
@@ -319,7 +347,7 @@ class SharedContact(_message.Message):
     def __init__(self, formatted_name: _Optional[str] = ..., phone_numbers: _Optional[_Iterable[str]] = ..., emails: _Optional[_Iterable[str]] = ..., organization: _Optional[str] = ...) -> None: ...
 
 class InteractiveContent(_message.Message):
-    __slots__ = ("kind", "header_text", "body_text", "footer_text", "buttons", "list_button_text", "sections", "cta_display_text", "cta_url", "reply_id", "reply_title")
+    __slots__ = ("kind", "header_text", "body_text", "footer_text", "buttons", "list_button_text", "sections", "cta_display_text", "cta_url", "reply_id", "reply_title", "interactive_json")
     KIND_FIELD_NUMBER: _ClassVar[int]
     HEADER_TEXT_FIELD_NUMBER: _ClassVar[int]
     BODY_TEXT_FIELD_NUMBER: _ClassVar[int]
@@ -331,6 +359,7 @@ class InteractiveContent(_message.Message):
     CTA_URL_FIELD_NUMBER: _ClassVar[int]
     REPLY_ID_FIELD_NUMBER: _ClassVar[int]
     REPLY_TITLE_FIELD_NUMBER: _ClassVar[int]
+    INTERACTIVE_JSON_FIELD_NUMBER: _ClassVar[int]
     kind: InteractiveKind
     header_text: str
     body_text: str
@@ -342,7 +371,8 @@ class InteractiveContent(_message.Message):
     cta_url: str
     reply_id: str
     reply_title: str
-    def __init__(self, kind: _Optional[_Union[InteractiveKind, str]] = ..., header_text: _Optional[str] = ..., body_text: _Optional[str] = ..., footer_text: _Optional[str] = ..., buttons: _Optional[_Iterable[_Union[ReplyButton, _Mapping]]] = ..., list_button_text: _Optional[str] = ..., sections: _Optional[_Iterable[_Union[ListSection, _Mapping]]] = ..., cta_display_text: _Optional[str] = ..., cta_url: _Optional[str] = ..., reply_id: _Optional[str] = ..., reply_title: _Optional[str] = ...) -> None: ...
+    interactive_json: str
+    def __init__(self, kind: _Optional[_Union[InteractiveKind, str]] = ..., header_text: _Optional[str] = ..., body_text: _Optional[str] = ..., footer_text: _Optional[str] = ..., buttons: _Optional[_Iterable[_Union[ReplyButton, _Mapping]]] = ..., list_button_text: _Optional[str] = ..., sections: _Optional[_Iterable[_Union[ListSection, _Mapping]]] = ..., cta_display_text: _Optional[str] = ..., cta_url: _Optional[str] = ..., reply_id: _Optional[str] = ..., reply_title: _Optional[str] = ..., interactive_json: _Optional[str] = ...) -> None: ...
 
 class ReplyButton(_message.Message):
     __slots__ = ("id", "title")
