@@ -115,7 +115,7 @@ SERVICES: tuple[Service, ...] = (
         "services.messaging",
         50052,
         "messaging_address",
-        calls=("contacts",),
+        calls=("contacts", "commerce"),
         aws=Aws(
             tables=("whatsapp_inbound_table", "whatsapp_outbound_table"),
             append_tables=("audit_table",),
@@ -153,7 +153,7 @@ SERVICES: tuple[Service, ...] = (
         "services.bulk",
         50053,
         "bulk_address",
-        calls=("messaging", "contacts"),
+        calls=("messaging", "contacts", "commerce"),
         aws=Aws(
             tables=("bulk_jobs_table", "bulk_job_chunks_table"),
             append_tables=("audit_table",),

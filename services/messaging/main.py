@@ -13,6 +13,7 @@ from runtime.server import GrpcProcess
 from runtime.settings import Settings
 from runtime.storage import open_table
 from services.messaging.adapters import dynamodb_store, sqlite_store
+from services.messaging.adapters.commerce import CommerceClient
 from services.messaging.adapters.consent import ContactsConsent
 from services.messaging.adapters.media import MediaBucket
 from services.messaging.adapters.providers import EmailProvider, ProviderOptions, SmsProvider, WhatsAppProvider
@@ -28,6 +29,7 @@ from services.messaging.outbound.acceptance import Acceptance, OutboundConfig
 from services.messaging.outbound.media import MediaUploads
 from services.messaging.outbound.sends import Sends
 from services.messaging.outbound.templates import Templates
+from services.messaging.outbound.tracking import Tracking
 from services.messaging.outbound.withdrawal import Withdrawals
 from services.messaging.servicer import MessagingServicer, UseCases
 from wecare.messaging.v1 import messaging_service_pb2_grpc
@@ -95,7 +97,12 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
         SqsQueue(aws, settings.outbound_dlq),
         DispatchConfig.from_settings(settings),
     )
-    contacts = service_channel(settings.contacts_address, ServiceTokens(settings, "messaging").token)
+    tokens = ServiceTokens(settings, "messaging")
+    contacts = service_channel(settings.contacts_address, tokens.token)
+    # Commerce: tracked links minted at acceptance, their clicks, Flow answers and payment statuses from ingest.
+    commerce_channel = service_channel(settings.commerce_address, tokens.token)
+    commerce = CommerceClient(commerce_channel)
+    tracking = Tracking(commerce)
     consent = ContactsConsent(contacts)
     templates = Templates(outbound.templates, whatsapp, settings.whatsapp_wabas)
     acceptance = Acceptance(
@@ -107,6 +114,7 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
         templates,
         dispatcher,
         outbound_config(settings),
+        tracking=tracking,
     )
     media = MediaBucket(aws, settings.media_bucket, settings.media_url_ttl_seconds)
     inbound_side = inbound_parts(
@@ -119,6 +127,7 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
         on_failed=dispatcher.reactions.react_to_failure,
         nudge=dispatcher,
         contacts=contacts,
+        commerce=commerce,
     )
     cases = UseCases(
         sends=Sends(acceptance, outbound.messages, inbound.conversations, consent, dispatcher),
@@ -137,6 +146,7 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
         ingest=inbound_side.ingest,
         feed=inbound_side.feed,
         dead_letters=inbound_side.dead_letters,
+        tracking=tracking,
     )
     process.add_service(
         messaging_service_pb2_grpc.add_MessagingServiceServicer_to_server,
@@ -150,6 +160,7 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
     process.on_close(outbound.close)
     process.on_close(inbound.close)
     process.on_close(contacts.close)
+    process.on_close(commerce_channel.close)
     process.on_close(inbound_side.close)  # closers run last-first: the inbox feed stops before the stores close
 
 

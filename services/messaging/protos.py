@@ -104,6 +104,8 @@ def draft_of(message: pb.Message, contents: dict[bytes, dict] | None = None) -> 
         contact=message.contact,
         idempotency_key=message.idempotency_key,
         reply_to=message.reply_to,
+        track_links=message.track_links,
+        job=message.job,
     )
 
 
@@ -138,6 +140,8 @@ def outbound_to_proto(m: OutboundMessage) -> pb.Message:
         read_time=timestamp(m.read_time),
         update_time=timestamp(m.update_time or m.create_time),
         conversation=f"conversations/{conversation_id(m.channel, m.recipient)}",
+        track_links=bool(m.extra.get("track_links")),
+        job=m.extra.get("job", ""),
     )
 
 

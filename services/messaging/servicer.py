@@ -26,6 +26,7 @@ from services.messaging.inbound.ingest import InboundEvent, Ingest
 from services.messaging.outbound.media import MediaUploads
 from services.messaging.outbound.sends import Sends
 from services.messaging.outbound.templates import Templates
+from services.messaging.outbound.tracking import Tracking
 from services.messaging.outbound.withdrawal import Withdrawals
 from services.messaging.protos import (
     CHANNELS,
@@ -63,6 +64,7 @@ class UseCases:
     ingest: Ingest
     feed: ConversationFeed
     dead_letters: DeadLetters
+    tracking: Tracking
 
 
 class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
@@ -193,6 +195,13 @@ class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
             media = out.content.template.header_media
         if media is not None and media.media_key:
             media.download_uri = urls.get(media.media_key, "")  # expiring, pre-signed
+        for click in await self._cases.tracking.clicks(found):
+            out.clicks.add(
+                link=click.link,
+                first_click_time=timestamp(click.first_click_time),
+                last_click_time=timestamp(click.last_click_time),
+                click_count=click.click_count,
+            )
         return out
 
     async def ListMessages(self, request: pb.ListMessagesRequest, context) -> pb.ListMessagesResponse:

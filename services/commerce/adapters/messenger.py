@@ -8,12 +8,12 @@ templates outside the window) and a repeated idempotency key sends nothing twice
   one message and keep_on_cancel; the call returns once messaging has accepted or refused it, and the accepted
   message is sent like any other.
 
-What messaging cannot carry yet is said by `supports_order_messages`: WhatsApp's interactive `order_details` and
-`order_status` need an interactive kind for them in messaging's Content (see the report of issue 17); until then
-they are refused here with ORDER_MESSAGES_UNSUPPORTED and invoices go with a payment link."""
+WhatsApp's interactive `order_details` and `order_status` go as messaging's interactive ORDER_DETAILS and
+ORDER_STATUS, carrying Meta's object as JSON (messaging checks that it adds up before it accepts it)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,6 +26,10 @@ from wecare.messaging.v1 import messaging_service_pb2 as mpb
 from wecare.messaging.v1 import messaging_service_pb2_grpc
 
 SEND_TIMEOUT = 10.0
+INTERACTIVE_KINDS = {
+    "order_details": mpb.INTERACTIVE_KIND_ORDER_DETAILS,
+    "order_status": mpb.INTERACTIVE_KIND_ORDER_STATUS,
+}
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,7 @@ def _refusal(status: status_pb2.Status) -> Exception:
 class MessagingMessenger:
     """SendMessage as the person who asked (their token); SendMessages as commerce's service identity."""
 
-    supports_order_messages = False  # messaging's Content has no order_details / order_status kind yet
+    supports_order_messages = True  # messaging's interactive ORDER_DETAILS / ORDER_STATUS
 
     def __init__(self, channel: grpc.aio.Channel):
         self._stub = messaging_service_pb2_grpc.MessagingServiceStub(channel)
@@ -136,7 +140,12 @@ class MessagingMessenger:
     async def send_interactive(
         self, contact: str, interactive: dict, idempotency_key: str, on_behalf_of: str = ""
     ) -> str:
-        raise FailedPrecondition(
-            f"messaging cannot send an interactive {interactive.get('type')} message yet",
-            reason="ORDER_MESSAGES_UNSUPPORTED",
+        kind = INTERACTIVE_KINDS.get(str(interactive.get("type")))
+        if kind is None:
+            raise InvalidArgument("interactive.type", "order_details or order_status")
+        content = mpb.Content(
+            interactive=mpb.InteractiveContent(
+                kind=kind, interactive_json=json.dumps(interactive, separators=(",", ":"), ensure_ascii=False)
+            )
         )
+        return await self.send(Outgoing(mpb.CHANNEL_WHATSAPP, contact, content, idempotency_key), on_behalf_of)

@@ -51,16 +51,25 @@ class ConsentKeyword:
 
 
 @dataclass(frozen=True)
+class PaymentStatus:
+    """A WhatsApp payment status (`statuses[]` with `type: payment`): the commerce service's, passed on whole."""
+
+    event_id: str  # `<wamid>:<status>`: the same status delivered twice is one event
+    payload: str  # the status object as JSON
+
+
+@dataclass(frozen=True)
 class EventItems:
-    """What one event says: its inbound messages, status events and call events, in order."""
+    """What one event says: its inbound messages, status events, call events and payment statuses, in order."""
 
     messages: list[InboundMessage] = field(default_factory=list)
     statuses: list[StatusEvent] = field(default_factory=list)
     calls: list[VoiceCall] = field(default_factory=list)
+    payments: list[PaymentStatus] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.messages or self.statuses or self.calls)
+        return not (self.messages or self.statuses or self.calls or self.payments)
 
 
 def consent_keyword(message: InboundMessage) -> ConsentKeyword | None:
@@ -130,6 +139,8 @@ def parse_event(payload: str, new_id: Callable[[], str], now: float) -> EventIte
             s = _dict(s, f"{where}.statuses[{j}]")
             if s.get("type") == "call":
                 items.calls.append(_call_status(s, origination, new_id, now, f"{where}.statuses[{j}]"))
+            elif s.get("type") == "payment":
+                items.payments.append(_payment(s, f"{where}.statuses[{j}]"))
             elif s.get("status") in STATUSES:
                 items.statuses.append(_status(s, origination, now, f"{where}.statuses[{j}]"))
             # Other statuses (e.g. `deleted`, `warning`) say nothing about delivery: nothing to apply.
@@ -218,6 +229,15 @@ def meta_content(m: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         return {"location": location}, extra
     if kind == "contacts" and isinstance(m.get("contacts"), list):
         return {"contacts": {"contacts": [_card(c) for c in m["contacts"] if isinstance(c, dict)]}}, extra
+    if kind == "interactive" and body.get("type") == "nfm_reply" and isinstance(body.get("nfm_reply"), dict):
+        # A Flow's answer: kept whole (the commerce service reads its response_json as it came).
+        return {
+            "interactive": {
+                "kind": "INTERACTIVE_KIND_FLOW_REPLY",
+                "reply_title": str(body["nfm_reply"].get("body", "")),
+                "interactive_json": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+            }
+        }, extra
     if kind == "interactive":
         reply = body.get(body.get("type", "")) if isinstance(body.get(body.get("type", "")), dict) else None
         if reply is not None and body.get("type") in ("button_reply", "list_reply"):
@@ -284,6 +304,14 @@ def _status(s: dict[str, Any], origination: str, now: float, where: str) -> Stat
         error=error,
         origination=origination,
     )
+
+
+def _payment(s: dict[str, Any], where: str) -> PaymentStatus:
+    wamid = s.get("id")
+    if not isinstance(wamid, str) or not wamid:
+        raise MalformedEvent(f"{where}.id (the wamid) is missing")
+    status = str(s.get("status", ""))
+    return PaymentStatus(f"{wamid}:{status}", json.dumps(s, ensure_ascii=False, separators=(",", ":")))
 
 
 def _opt_time(value: Any, where: str, now: float) -> float | None:

@@ -8,6 +8,7 @@ import json
 import re
 from typing import Any
 
+from services.messaging.domain import passthrough
 from services.messaging.domain.model import Category, OutboundMessage, Template
 
 
@@ -114,6 +115,8 @@ def _template(body: dict[str, Any], media_ids: dict[str, str]) -> dict[str, Any]
                 "parameters": [value or {"type": "text", "text": b["text"]}],
             }
         )
+    if body.get("flow_button_json"):
+        components.append(passthrough.loads(body["flow_button_json"]))
     out: dict[str, Any] = {"name": body["template_name"], "language": {"code": body["language"]}}
     if components:
         out["components"] = components
@@ -132,6 +135,8 @@ def _card(card: dict[str, Any]) -> dict[str, Any]:
 
 
 def _interactive(body: dict[str, Any]) -> dict[str, Any]:
+    if body["kind"] in passthrough.TYPES:
+        return passthrough.loads(body["interactive_json"])
     kind = body["kind"].removeprefix("INTERACTIVE_KIND_").lower()
     out: dict[str, Any] = {"type": kind, "body": {"text": body["body_text"]}}
     if body.get("header_text"):

@@ -15,6 +15,7 @@ from typing import Any
 
 from runtime import phones
 from runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from services.messaging.domain import passthrough
 from services.messaging.domain.model import Category, Channel, Template
 
 WINDOW_SECONDS = 24 * 3600
@@ -26,6 +27,7 @@ OUTGOING_PREFIX = "whatsapp-media/whatsapp-media-outgoing/"
 INCOMING_PREFIX = "whatsapp-media/whatsapp-media-incoming/"
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces: keys travel in callback data
+JOB = re.compile(r"^bulkJobs/[0-9A-HJKMNP-TV-Z]{26}$")
 
 # docs/DESIGN.md "The WhatsApp channel", media limits: kind -> (MIME types, largest size in bytes).
 MEDIA_LIMITS: dict[str, tuple[frozenset[str], int]] = {
@@ -69,6 +71,8 @@ class Draft:
     contact: str = ""
     idempotency_key: str = ""
     reply_to: str = ""
+    track_links: bool = False  # mint a tracked link per URL for this recipient (outbound/tracking.py)
+    job: str = ""  # bulkJobs/{id}: the bulk job sending it
 
 
 def _v(violations: list[FieldViolation], path: str, description: str) -> None:
@@ -96,6 +100,8 @@ def validate(draft: Draft, prefix: str, region: str, senders: dict[Channel, tupl
         if not EMAIL.match(recipient):
             _v(bad, f"{prefix}.recipient", f"{recipient!r} is not an email address")
         recipient = recipient.lower()
+    if draft.job and not JOB.match(draft.job):
+        _v(bad, f"{prefix}.job", "a bulk job, `bulkJobs/{id}`")
     if draft.origination and channel is not None and draft.origination not in senders.get(channel, ()):
         _v(bad, f"{prefix}.origination", f"{draft.origination!r} is not a configured {channel.value} sender")
     key = draft.idempotency_key
@@ -112,7 +118,18 @@ def validate(draft: Draft, prefix: str, region: str, senders: dict[Channel, tupl
             _content(bad, f"{prefix}.content.{kind}", kind, draft.content[kind], channel)
     if bad:
         raise InvalidArgument(bad)
-    return Draft(channel, category, recipient, draft.content, draft.origination, draft.contact, key, draft.reply_to)
+    return Draft(
+        channel,
+        category,
+        recipient,
+        draft.content,
+        draft.origination,
+        draft.contact,
+        key,
+        draft.reply_to,
+        draft.track_links,
+        draft.job,
+    )
 
 
 def _content(bad: list[FieldViolation], path: str, kind: str, body: dict[str, Any], channel: Channel) -> None:
@@ -136,6 +153,8 @@ def _content(bad: list[FieldViolation], path: str, kind: str, body: dict[str, An
                 _v(bad, f"{path}.button_parameters[{i}].sub_type", "url, quick_reply or copy_code")
         if body.get("header_media"):
             media(bad, f"{path}.header_media", body["header_media"], outgoing=True)
+        if body.get("flow_button_json"):
+            passthrough.check_flow_button(bad, f"{path}.flow_button_json", body["flow_button_json"])
     elif kind == "location":
         lat, lng = body.get("latitude", 0.0), body.get("longitude", 0.0)
         if not (-90 <= lat <= 90) or math.isnan(lat):
@@ -163,8 +182,11 @@ def _content(bad: list[FieldViolation], path: str, kind: str, body: dict[str, An
 
 def _interactive(bad: list[FieldViolation], path: str, body: dict[str, Any]) -> None:
     kind = body.get("kind")
+    if kind in passthrough.TYPES:  # Meta's own object, as the commerce service built it
+        passthrough.check_interactive(bad, path, kind, body.get("interactive_json"))
+        return
     if kind not in ("INTERACTIVE_KIND_BUTTON", "INTERACTIVE_KIND_LIST", "INTERACTIVE_KIND_CTA_URL"):
-        _v(bad, f"{path}.kind", "BUTTON, LIST or CTA_URL")
+        _v(bad, f"{path}.kind", "BUTTON, LIST, CTA_URL, FLOW, ORDER_DETAILS or ORDER_STATUS")
         return
     if not body.get("body_text"):
         _v(bad, f"{path}.body_text", "required")

@@ -47,6 +47,7 @@ from services.messaging.domain.model import (
     VoiceCall,
     conversation_id,
 )
+from services.messaging.inbound.commerce_events import FORM_REPLY, PAYMENTS, CommerceHandoff, NotHandedOver
 from services.messaging.inbound.media import MediaCopy, MediaCopyFailed
 
 log = logging.getLogger("wecare.messaging.inbound")
@@ -96,7 +97,9 @@ class Ingest:
         on_change: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = ids.new_id,
+        commerce: CommerceHandoff | None = None,
     ):
+        self._commerce = commerce or CommerceHandoff(None, inbound)
         self._inbound = inbound
         self._calls = calls
         self._feed = feed
@@ -148,6 +151,9 @@ class Ingest:
                     stored = await self._media.copy(stored)
                 except MediaCopyFailed as exc:
                     letters.append((self._media_letter(stored, event), str(exc)))
+            handoff = await self._commerce.message(stored, event.sns_message_id)
+            if handoff is not None:
+                letters.append(handoff)
             result.messages.append(stored.name)
             changes.append(
                 Change(
@@ -177,6 +183,10 @@ class Ingest:
                             record=outbound_to_dict(outcome.message),
                         )
                     )
+        handoff = await self._commerce.payments(items.payments, event.sns_message_id)
+        if handoff is not None:
+            letters.append(handoff)
+        applied |= bool(items.payments)
         for call in items.calls:
             call = dataclasses.replace(call, contact_id=await self._contact_of(call.customer))
             if await self._calls.add_voice_call(call):
@@ -306,4 +316,9 @@ class Ingest:
             if message is not None and not message.contact_id and contact:
                 await self._inbound.update_message(dataclasses.replace(message, contact_id=contact))
             return True
+        if kind in (FORM_REPLY, PAYMENTS):
+            try:
+                return await self._commerce.finish(task)
+            except NotHandedOver as exc:
+                raise UnfinishedTask(str(exc)) from None
         raise UnfinishedTask(f"unknown inbound-dlq task {kind!r}")

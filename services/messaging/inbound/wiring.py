@@ -14,6 +14,7 @@ import grpc
 
 from runtime.aws import AwsClients
 from runtime.settings import Settings
+from services.messaging.adapters.commerce import CommerceEvents
 from services.messaging.adapters.consent import ContactsConsent
 from services.messaging.adapters.consent_changes import ContactsConsentRecorder
 from services.messaging.adapters.incoming_media import S3IncomingMedia
@@ -21,6 +22,7 @@ from services.messaging.adapters.queues import SqsQueue
 from services.messaging.adapters.store import InboundStores, OutboundStores
 from services.messaging.dispatch.interface import Nudge
 from services.messaging.domain.model import OutboundMessage
+from services.messaging.inbound.commerce_events import CommerceHandoff
 from services.messaging.inbound.dead_letters import (
     INBOUND,
     OUTBOUND,
@@ -68,6 +70,7 @@ def inbound_parts(
     on_failed: Callable[[OutboundMessage, str], Awaitable[None]],
     nudge: Nudge,
     contacts: grpc.aio.Channel,
+    commerce: CommerceEvents | None = None,
 ) -> InboundParts:
     feed = ConversationFeed(inbound.feed, settings.inbound_watch_poll_seconds)
     copy = MediaCopy(
@@ -90,6 +93,7 @@ def inbound_parts(
         QueueLetters(SqsQueue(aws, settings.inbound_dlq)),
         on_failed=on_failed,
         on_change=feed.poke,
+        commerce=CommerceHandoff(commerce, inbound.messages),
     )
 
     async def reingest(letter: Letter) -> bool:

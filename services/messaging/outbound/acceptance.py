@@ -20,6 +20,7 @@ from services.messaging.domain import rules
 from services.messaging.domain.model import Category, Channel, Lane, OutboundMessage, Status, Template
 from services.messaging.domain.rules import Draft, RuleFacts
 from services.messaging.outbound.templates import Templates
+from services.messaging.outbound.tracking import Tracking
 
 Prepared = OutboundMessage | tuple[OutboundMessage, bool] | DomainError
 
@@ -54,7 +55,9 @@ class Acceptance:
         senders: SenderState,
         config: OutboundConfig,
         wall: Callable[[], float] = time.time,
+        tracking: Tracking | None = None,
     ):
+        self._tracking = tracking or Tracking(None)
         self._messages = messages
         self._inbound = inbound
         self._windows = windows
@@ -102,11 +105,16 @@ class Acceptance:
                 resolved.append((i, r[0], r[1]))
 
         facts = await self._facts([d for _, d, _ in resolved])
+        built: list[int] = []
         for i, d, recipient in resolved:
             try:
                 out[i] = await self._build(d, entries[i][1], recipient, facts, lane, batch_id, opt_out_confirmation)
+                built.append(i)
             except DomainError as exc:
                 out[i] = exc
+        tracked = await self._tracking.apply([(out[i], entries[i][1]) for i in built])
+        for i, m in zip(built, tracked, strict=True):
+            out[i] = m
         return out
 
     async def _facts(self, drafts: list[Draft]) -> _Facts:
@@ -186,11 +194,15 @@ class Acceptance:
             opt_out_confirmation=opt_out_confirmation,
         )
         category = rules.check_rules(draft, rule_facts, now)
-        extra: dict[str, str] = {}
+        extra: dict[str, str | bool] = {}
         # The provider call happens later, in the dispatcher: it continues the trace of the request that accepted it.
         traceparent = inject_headers().get("traceparent")
         if traceparent:
             extra["traceparent"] = traceparent
+        if draft.track_links:
+            extra["track_links"] = True
+        if draft.job:
+            extra["job"] = draft.job
         if draft.reply_to:
             extra["context_wamid"] = await self._wamid(draft.reply_to, f"{prefix}.reply_to")
         if "reaction" in draft.content:
