@@ -61,7 +61,7 @@ class CommerceHandoff:
         if reply is None or "form_response" in m.extra or "form_error" in m.extra:
             return None
         if self._events is None:
-            log.warning("a form answer came, and messaging has no commerce service", extra={"message": m.name})
+            log.warning("a form answer came, and messaging has no commerce service", extra={"inbound_message": m.name})
             return None
         try:
             await self._submit(m, reply)
@@ -76,10 +76,10 @@ class CommerceHandoff:
         try:
             note["form_response"] = await self._events.submit_form(reply)
         except FormUnknown:
-            log.info("a flow answer to no form of ours: a plain message", extra={"message": m.name})
+            log.info("a flow answer to no form of ours: a plain message", extra={"inbound_message": m.name})
             return
         except CommerceRefused as exc:
-            log.warning("form answer refused", extra={"message": m.name, "code": exc.code, "why": exc.message})
+            log.warning("form answer refused", extra={"inbound_message": m.name, "code": exc.code, "why": exc.message})
             note["form_error"] = exc.message
         await self._inbound.update_message(dataclasses.replace(m, extra={**m.extra, **note}))
 

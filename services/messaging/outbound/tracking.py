@@ -120,7 +120,7 @@ class Tracking:
                 return Unavailable(f"tracked links could not be minted; try again ({exc})")
             except CommerceRefused as exc:
                 if exc.code == "ALREADY_EXISTS" and not by_id and t.message.idempotency_key:
-                    log.info("a key's links name another message: fresh links", extra={"message": t.message.name})
+                    log.info("a key names links of another message: fresh ones", extra={"outbound": t.message.name})
                     continue
                 if exc.code == "INVALID_ARGUMENT":
                     return InvalidArgument(f"{t.prefix}.content", f"a URL cannot be tracked: {exc.message}")
