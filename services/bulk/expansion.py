@@ -128,7 +128,7 @@ class Expander:
         progress = await self._chunks.take_expansion(job.id, self._owner, now + self._lease, now)
         if progress is None:
             return False
-        if job.audience.kind == "inline":
+        if job.audience.listed:
             return await self._queue_inline(job, progress)
         return await self._expand_contacts(job, progress)
 

@@ -19,13 +19,15 @@ from dataclasses import dataclass
 from runtime import ids
 from runtime.errors import Aborted, NotFound, Unavailable
 from services.bulk.adapters.chunk_queue import ChunkQueue, ChunkRef
+from services.bulk.adapters.commerce import Commerce
 from services.bulk.adapters.contacts import ContactsDirectory
 from services.bulk.adapters.messaging import MessagingClient
 from services.bulk.adapters.reports import ReportBucket
 from services.bulk.adapters.store import ChunkStore, JobStore
-from services.bulk.domain import spec
+from services.bulk.domain import retarget, spec
+from services.bulk.domain.engagement import Engagement, EngagementCounts, counts_of
 from services.bulk.domain.limits import Limits, RateWindow, eta_seconds
-from services.bulk.domain.model import FINISHED, Audience, Channel, Counts, Job, JobState, move
+from services.bulk.domain.model import FINISHED, Audience, Channel, Counts, Job, JobState, Retarget, move
 from services.bulk.domain.spec import Candidate, Problems
 from services.bulk.expansion import inline_chunks, survey_contacts, survey_inline
 from services.bulk.job_states import JobStates
@@ -62,6 +64,9 @@ class JobRequest:
     search: str = ""
     consent: str = "NOT_OPTED_OUT"
     rows: tuple[Candidate, ...] = ()
+    retarget: Retarget | None = None
+    track_links: bool = False
+    form: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,7 @@ class JobView:
     summary: Summary
     estimated_seconds: float | None
     report_url: str = ""
+    engagement: EngagementCounts | None = None  # a job with tracked links or a form
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,9 @@ class Jobs:
         config: BulkConfig,
         wake: Callable[[], None] = lambda: None,
         wall=time.time,
+        commerce: Commerce | None = None,
     ):
+        self._commerce = commerce
         self._jobs = jobs
         self._chunks = chunks
         self._queue = queue
@@ -135,12 +143,19 @@ class Jobs:
         )
         names = spec.placeholders(request.content)
         tags: tuple[str, ...] = ()
+        rows = list(request.rows)
         if request.audience_kind is None:
-            problems.add("job.audience", "required: contact_query or inline_audience (the audience is empty)")
+            problems.add("job.audience", "required: contact_query, inline_audience or retarget (the audience is empty)")
         elif request.audience_kind == "contacts":
             tags = spec.check_contact_query(problems, list(request.tags), request.search)
+        elif request.audience_kind == "retarget":
+            assert request.retarget is not None
+            rows = await self._retarget_rows(problems, request.retarget)
         else:
-            spec.check_inline(problems, list(request.rows), request.channel, names)
+            spec.check_inline(problems, rows, request.channel, names)
+        spec.check_form(problems, request.channel, request.content, request.form)
+        if (request.track_links or request.form) and self._commerce is None:
+            problems.add("job.track_links" if request.track_links else "job.form", "bulk has no commerce service")
         if not problems.found and request.channel == Channel.WHATSAPP and request.content_kind == "template":
             body = request.content["template"]
             facts = await self._messaging.template(body["template_name"], body["language"])
@@ -161,7 +176,8 @@ class Jobs:
                 tags,
                 request.search.strip(),
                 request.consent,
-                len(request.rows),
+                len(rows),
+                retarget=request.retarget,
             ),
             originations=originations,
             display_name=" ".join(request.display_name.split()),
@@ -170,12 +186,14 @@ class Jobs:
             create_time=now,
             update_time=now,
             binding_rate=self.config.limits.binding_rate(request.channel, originations),
+            track_links=request.track_links,
+            form=request.form,
         )
         if validate_only:
-            return await self._dry_run(job, list(request.rows), now)
-        if job.audience.kind == "inline":
+            return await self._dry_run(job, rows, now)
+        if job.audience.listed:
             written = 0
-            for chunk in inline_chunks(job, list(request.rows), self.config.region, self.config.chunk_size):
+            for chunk in inline_chunks(job, rows, self.config.region, self.config.chunk_size):
                 await self._chunks.add_chunk(chunk)
                 written += 1
             job = dataclasses.replace(job, audience=dataclasses.replace(job.audience, chunks=written))
@@ -186,7 +204,7 @@ class Jobs:
         windows = None
         if job.channel == Channel.WHATSAPP and "template" not in job.content:
             windows = await self._messaging.open_windows(now)
-        if job.audience.kind == "inline":
+        if job.audience.listed:
             audit = await survey_inline(job, rows, self._directory, self.config.region, windows)
         else:
             audit = await survey_contacts(job, self._directory, self.config.region, windows)
@@ -207,14 +225,48 @@ class Jobs:
 
     async def view(self, job: Job, with_url: bool = False) -> JobView:
         counts = await self._chunks.counts(job.id)
-        if job.audience.kind == "inline":
+        if job.audience.listed:
             complete = True
         else:
             complete = (await self._chunks.expansion(job.id)).done
         summary = Summary(counts.total, counts.audience_suppressed, complete)
         estimate = eta_seconds(summary.recipients, job.binding_rate) if complete else None
         url = await self._reports.url(job.report_key) if with_url and job.report_key else ""
-        return JobView(job, counts, summary, estimate, url)
+        engagement = None
+        if (job.track_links or job.form) and self._commerce is not None and job.state != JobState.DRAFT:
+            found = await self._commerce.engagement(job.id, job.track_links, bool(job.form))
+            engagement = counts_of(found)
+        return JobView(job, counts, summary, estimate, url, engagement)
+
+    async def _retarget_rows(self, problems: Problems, wanted: Retarget) -> list[Candidate]:
+        """The earlier job's recipients the retargeting selects, as the new job's audience."""
+        source = await self._jobs.get(wanted.source_job) if wanted.source_job else None
+        retarget.check(problems, wanted, source)
+        if problems.found or source is None:
+            return []
+        engagement = Engagement()
+        if wanted.needs_clicks or wanted.needs_answers:
+            if self._commerce is None:
+                problems.add("job.retarget", "bulk has no commerce service: clicks and answers are unknown")
+                return []
+            engagement = await self._commerce.engagement(
+                source.id, wanted.needs_clicks, wanted.needs_answers, fresh=True
+            )
+        rows: list[Candidate] = []
+        seq = 0
+        progress = await self._chunks.expansion(source.id)
+        last = max(progress.next_seq, source.audience.chunks)
+        while True:
+            chunk = await self._chunks.get_chunk(source.id, seq)
+            if chunk is None and seq >= last:
+                break
+            for r in chunk.recipients if chunk else ():
+                if retarget.selects(wanted, r, engagement):
+                    rows.append(retarget.candidate(r))
+            seq += 1
+        if not rows:
+            problems.add("job.retarget", f"no recipient of {source.name} matches: the audience is empty")
+        return rows
 
     async def get(self, job_id: str) -> JobView:
         return await self.view(await self._get(job_id), with_url=True)

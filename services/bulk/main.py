@@ -16,6 +16,7 @@ from runtime.server import GrpcProcess
 from runtime.settings import Settings
 from runtime.storage import open_table
 from services.bulk.adapters.chunk_queue import ChunkQueue
+from services.bulk.adapters.commerce import CommerceClient
 from services.bulk.adapters.contacts import ContactsDirectory
 from services.bulk.adapters.dynamodb_store import DynamoChunkStore, DynamoJobStore
 from services.bulk.adapters.messaging import MessagingClient
@@ -68,6 +69,9 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
     identity = ServiceTokens(settings, "bulk")
     messaging_channel = service_channel(settings.messaging_address, identity.token)
     contacts_channel = service_channel(settings.contacts_address, identity.token)
+    # Commerce: clicks and answers of a job's recipients, a form job's invitations.
+    commerce_channel = service_channel(settings.commerce_address, identity.token)
+    commerce = CommerceClient(commerce_channel)
     queue = ChunkQueue(aws, settings.bulk_queue, settings.bulk_dlq)
     reports = ReportBucket(
         aws, settings.media_bucket, settings.bulk_reports_prefix, settings.bulk_report_url_ttl_seconds
@@ -76,7 +80,18 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
     directory = ContactsDirectory(contacts_channel)
     states = JobStates(jobs_store, settings.bulk_poll_seconds)
     supervisor = Supervisor(jobs_store, chunks, report_delay=settings.bulk_report_delay_seconds)
-    jobs = Jobs(jobs_store, chunks, queue, messaging, directory, reports, states, config, wake=supervisor.wake)
+    jobs = Jobs(
+        jobs_store,
+        chunks,
+        queue,
+        messaging,
+        directory,
+        reports,
+        states,
+        config,
+        wake=supervisor.wake,
+        commerce=commerce,
+    )
     supervisor.jobs = jobs
     supervisor.expander = Expander(
         chunks,
@@ -96,6 +111,7 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
         owner=f"{process_id}/reporter",
         lease_seconds=config.lease_seconds,
         settle_seconds=config.settle_seconds,
+        commerce=commerce,
     )
     process.add_service(
         bulk_service_pb2_grpc.add_BulkServiceServicer_to_server,
@@ -117,12 +133,14 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
             max_receive=config.max_receive,
             process_id=process_id,
             on_chunk_done=jobs.maybe_complete,
+            commerce=commerce,
         )
         process.run_in_background(worker.run)
     process.on_close(jobs_store.close)
     process.on_close(chunks.close)
     process.on_close(messaging_channel.close)
     process.on_close(contacts_channel.close)
+    process.on_close(commerce_channel.close)
     # For tests: the parts of this process by name.
     process.bulk = {"jobs": jobs, "supervisor": supervisor, "queue": queue, "chunks": chunks}  # type: ignore[attr-defined]
 

@@ -1,5 +1,6 @@
 """Writing a finished job's report, chunk by chunk, as one multipart upload (bounded memory), after attributing
-to each recipient what messaging knows of their message now: later statuses (delivered, read, a failure with
+to each recipient what messaging knows of their message now (and, for a job with tracked links or a form,
+what commerce knows of their clicks and answers): later statuses (delivered, read, a failure with
 its code, a late answer for one that was unknown) and, for a cancelled job, what became of the recipients
 without an outcome (sent while in flight, or withdrawn: suppressed as `cancelled`). Attributions are recorded
 in the chunk store (forward only), so GetJob's counts agree with the report.
@@ -13,6 +14,7 @@ import dataclasses
 import logging
 import time
 
+from services.bulk.adapters.commerce import Commerce
 from services.bulk.adapters.messaging import MessagingClient
 from services.bulk.adapters.reports import ReportBucket
 from services.bulk.adapters.store import ChunkStore, JobStore
@@ -36,7 +38,9 @@ class Reporter:
         lease_seconds: float,
         settle_seconds: float,
         wall=time.time,
+        commerce: Commerce | None = None,
     ):
+        self._commerce = commerce
         self._jobs = jobs
         self._chunks = chunks
         self._messaging = messaging
@@ -73,6 +77,12 @@ class Reporter:
         job = leased
         key = self._bucket.key(job.id)
         count = await self._chunk_count(job)
+        engaged = None
+        if job.track_links or job.form:
+            if self._commerce is None:
+                raise RuntimeError(f"{job.name} tracks links or sends a form, and bulk has no commerce service")
+            engagement = await self._commerce.engagement(job.id, job.track_links, bool(job.form), fresh=True)
+            engaged = report.Engaged(engagement, job.track_links, bool(job.form))
         tally = report.Tally()
         renewed_at = self._wall()
         async with await self._bucket.upload(key) as upload:
@@ -83,12 +93,12 @@ class Reporter:
                     continue
                 chunk = await self._attribute(job, chunk)
                 for r in chunk.recipients:
-                    await upload.write(report.line(r, first=tally.total == 0))
+                    await upload.write(report.line(r, first=tally.total == 0, engaged=engaged))
                     tally.add(r.outcome)
                 if self._wall() - renewed_at > self._lease / 3:
                     job = await self._renew(job)
                     renewed_at = self._wall()
-            await upload.write(report.tail(tally))
+            await upload.write(report.tail(tally, engaged))
         for _ in range(10):
             done = dataclasses.replace(
                 job, report_key=key, report_owner="", report_lease_until=0.0, version=job.version + 1

@@ -9,7 +9,8 @@ from runtime.errors import InvalidArgument
 from runtime.names import parse_name, seconds, timestamp
 from runtime.pagination import PageTokens, page_size
 from services.bulk.dead_letters import DeadChunk, DeadLetters, Replayed
-from services.bulk.domain.model import Channel, Counts, JobState
+from services.bulk.domain.engagement import EngagementCounts
+from services.bulk.domain.model import Channel, Counts, JobState, Retarget
 from services.bulk.domain.spec import Candidate
 from services.bulk.jobs import JobRequest, Jobs, JobView, Snapshot, Summary
 from wecare.bulk.v1 import bulk_service_pb2 as pb
@@ -40,6 +41,8 @@ STATES_PB = {
 }
 CONSENT = {pb.CONSENT_REQUIREMENT_OPTED_IN: "OPTED_IN"}
 CONSENT_PB = {"OPTED_IN": pb.CONSENT_REQUIREMENT_OPTED_IN, "NOT_OPTED_OUT": pb.CONSENT_REQUIREMENT_NOT_OPTED_OUT}
+ENGAGEMENT = {pb.ENGAGEMENT_YES: "YES", pb.ENGAGEMENT_NO: "NO"}
+ENGAGEMENT_PB = {v: k for k, v in ENGAGEMENT.items()}
 REPLAYED_PB = {
     Replayed.REPLAYED: pb.REPLAY_OUTCOME_REPLAYED,
     Replayed.WOULD_REPLAY: pb.REPLAY_OUTCOME_WOULD_REPLAY,
@@ -61,6 +64,15 @@ def request_of(job: pb.BulkJob) -> JobRequest:
             for r in job.inline_audience.recipients
         )
     query = job.contact_query
+    wanted = None
+    if audience == "retarget":
+        r = job.retarget
+        wanted = Retarget(
+            source_job=parse_name(r.source_job, "bulkJobs", "job.retarget.source_job") if r.source_job else "",
+            outcomes=tuple(pb.RetargetOutcome.Name(o).removeprefix("RETARGET_OUTCOME_") for o in r.outcomes),
+            clicked=ENGAGEMENT.get(r.clicked, ""),
+            answered=ENGAGEMENT.get(r.answered, ""),
+        )
     return JobRequest(
         channel=CHANNELS.get(job.channel),
         category=CATEGORIES.get(job.category),
@@ -69,11 +81,16 @@ def request_of(job: pb.BulkJob) -> JobRequest:
         originations=tuple(job.originations),
         display_name=job.display_name,
         schedule_time=seconds(job.schedule_time) if job.HasField("schedule_time") else None,
-        audience_kind={"contact_query": "contacts", "inline_audience": "inline"}.get(audience or ""),
+        audience_kind={"contact_query": "contacts", "inline_audience": "inline", "retarget": "retarget"}.get(
+            audience or ""
+        ),
         tags=tuple(query.tags),
         search=query.search,
         consent=CONSENT.get(query.consent, "NOT_OPTED_OUT"),
         rows=rows,
+        retarget=wanted,
+        track_links=job.track_links,
+        form=job.form,
     )
 
 
@@ -85,8 +102,8 @@ def _duration(value: float | None) -> duration_pb2.Duration | None:
     return out
 
 
-def counts_proto(c: Counts) -> pb.JobCounts:
-    return pb.JobCounts(
+def counts_proto(c: Counts, engagement: EngagementCounts | None = None) -> pb.JobCounts:
+    out = pb.JobCounts(
         total=c.total,
         pending=c.pending,
         sent=c.sent,
@@ -96,6 +113,10 @@ def counts_proto(c: Counts) -> pb.JobCounts:
         suppressed=c.suppressed,
         unknown=c.unknown,
     )
+    if engagement is not None:
+        out.clicked, out.clicks, out.answered = engagement.clicked, engagement.clicks, engagement.answered
+        out.click_rate = engagement.click_rate(c.sent)
+    return out
 
 
 def summary_proto(s: Summary) -> pb.AudienceSummary:
@@ -120,7 +141,7 @@ def to_proto(view: JobView) -> pb.BulkJob:
         schedule_time=timestamp(job.schedule_time),
         state=STATES_PB[job.state] if job.id else pb.JOB_STATE_UNSPECIFIED,
         audience_summary=summary_proto(view.summary),
-        counts=counts_proto(view.counts),
+        counts=counts_proto(view.counts, view.engagement),
         binding_rate=job.binding_rate,
         estimated_duration=_duration(view.estimated_seconds),
         report_uri=view.report_url,
@@ -131,7 +152,19 @@ def to_proto(view: JobView) -> pb.BulkJob:
         finish_time=timestamp(job.finish_time),
         update_time=timestamp(job.update_time) if job.id else None,
         etag=job.etag if job.id else "",
+        track_links=job.track_links,
+        form=job.form,
     )
+    if job.audience.retarget is not None:
+        r = job.audience.retarget
+        out.retarget.CopyFrom(
+            pb.RetargetAudience(
+                source_job=f"bulkJobs/{r.source_job}",
+                outcomes=[pb.RetargetOutcome.Value(f"RETARGET_OUTCOME_{o}") for o in r.outcomes],
+                clicked=ENGAGEMENT_PB.get(r.clicked, pb.ENGAGEMENT_UNSPECIFIED),
+                answered=ENGAGEMENT_PB.get(r.answered, pb.ENGAGEMENT_UNSPECIFIED),
+            )
+        )
     if job.audience.kind == "contacts":
         out.contact_query.CopyFrom(
             pb.ContactQuery(
@@ -146,7 +179,7 @@ def snapshot_proto(s: Snapshot) -> pb.WatchJobResponse:
     return pb.WatchJobResponse(
         name=job.name,
         state=STATES_PB[job.state],
-        counts=counts_proto(s.view.counts),
+        counts=counts_proto(s.view.counts, s.view.engagement),
         current_rate=s.current_rate,
         eta=_duration(s.eta_seconds),
         audience_summary=summary_proto(s.view.summary),

@@ -30,6 +30,7 @@ from enum import Enum
 
 from runtime import metrics
 from services.bulk.adapters.chunk_queue import ChunkQueue, Delivery
+from services.bulk.adapters.commerce import Commerce, Invitation
 from services.bulk.adapters.messaging import Composer, MessagingClient
 from services.bulk.adapters.store import ChunkStore
 from services.bulk.domain.model import FINISHED, Job, JobState, Recipient, Update
@@ -60,7 +61,9 @@ class ChunkWorker:
         process_id: str,
         on_chunk_done: Callable[[Job], Awaitable[None]],
         wall=time.time,
+        commerce: Commerce | None = None,
     ):
+        self._commerce = commerce
         self._chunks = chunks
         self._queue = queue
         self._messaging = messaging
@@ -218,10 +221,34 @@ class ChunkWorker:
             except Exception:
                 log.exception("renewing a chunk's lease failed", extra={"job": job_id, "chunk": seq})
 
+    async def _invitations(self, job: Job, claimed: list[Recipient]) -> list[Invitation] | None:
+        """A form job's invitations for these recipients (made once: a repeat returns the same ones)."""
+        if not job.form:
+            return None
+        if self._commerce is None:
+            raise RuntimeError(f"{job.name} sends a form, and bulk has no commerce service")
+        return await self._commerce.invitations(job.form, job.id, [(r.address, r.contact) for r in claimed])
+
+    async def _note_messages(self, carried: list[tuple[str, str]]) -> None:
+        """Each invitation learns the message that carried it. Best effort: an answer is taken without it."""
+        assert self._commerce is not None
+        limit = asyncio.Semaphore(16)
+
+        async def note(invitation: str, message: str) -> None:
+            async with limit:
+                await self._commerce.note_message(invitation, message)
+
+        results = await asyncio.gather(*(note(i, m) for i, m in carried), return_exceptions=True)
+        failed = [r for r in results if isinstance(r, Exception)]
+        if failed:
+            log.warning("invitations not told their message", extra={"count": len(failed), "error": str(failed[0])})
+
     async def _send(self, job: Job, seq: int, claimed: list[Recipient]) -> tuple[Ending, list[int], str]:
         """Streams the claimed recipients through messaging; returns how it ended, the recipients (chunk
         indexes) without an outcome, to give back, and why some must be sent again."""
-        stream = self._messaging.send(self._composer(job), claimed)
+        invitations = await self._invitations(job, claimed)
+        carried: list[tuple[str, str]] = []  # (invitation, message) of a form job, recorded at the end
+        stream = self._messaging.send(self._composer(job), claimed, invitations)
         stopped = asyncio.ensure_future(self._states.until_not_running(job.id))
         open_: dict[int, Recipient] = dict(enumerate(claimed))  # by position in the request
         again: Counter[str] = Counter()
@@ -249,6 +276,8 @@ class ChunkWorker:
                     if kind == Verdict.OUTCOME:
                         updates.append(update)
                         del open_[position]
+                        if invitations and update.message:
+                            carried.append((invitations[position].name, update.message))
                     elif kind == Verdict.WITHDRAWN:
                         again["withdrawn"] += 1  # released below, sent again when the chunk comes back
                     elif kind == Verdict.RETRY:
@@ -259,6 +288,8 @@ class ChunkWorker:
                         metrics.BULK_RECIPIENTS.labels(update.outcome.name).inc()
         finally:
             stopped.cancel()
+            if carried:
+                await self._note_messages(carried)
         unsettled = [r.index for r in open_.values()]
         if stopped.done() and not stopped.cancelled() and open_:
             return Ending.STOPPED, unsettled, ""

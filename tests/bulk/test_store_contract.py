@@ -23,6 +23,7 @@ from services.bulk.domain.model import (
     JobState,
     Outcome,
     Recipient,
+    Retarget,
     Update,
     move,
 )
@@ -95,6 +96,15 @@ async def test_job_round_trip_keeps_every_field(stores):
     await jobs.create(made)
     assert await jobs.get("J1") == made
     assert await jobs.get("J2") is None
+    # A retargeting job with tracked links and a form: its audience and both fields come back as written.
+    again = job(
+        "J3",
+        audience=Audience("retarget", chunks=4, retarget=Retarget("J1", ("READ", "LIMITED"), clicked="NO")),
+        track_links=True,
+        form="forms/01J00000000000000000000000",
+    )
+    await jobs.create(again)
+    assert await jobs.get("J3") == again
 
 
 async def test_replace_is_compare_and_swap_on_version(stores):

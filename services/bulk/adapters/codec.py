@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.bulk.domain.model import Audience, Channel, Job, JobState, Outcome, Recipient
+from services.bulk.domain.model import Audience, Channel, Job, JobState, Outcome, Recipient, Retarget
 
 
 def job_to_doc(job: Job) -> dict[str, Any]:
@@ -21,6 +21,7 @@ def job_to_doc(job: Job) -> dict[str, Any]:
             "consent": job.audience.consent,
             "inline_count": job.audience.inline_count,
             "chunks": job.audience.chunks,
+            **({"retarget": _retarget_doc(job.audience.retarget)} if job.audience.retarget else {}),
         },
         "originations": list(job.originations),
         "display_name": job.display_name,
@@ -38,6 +39,8 @@ def job_to_doc(job: Job) -> dict[str, Any]:
         "report_owner": job.report_owner,
         "report_lease_until": job.report_lease_until,
         "version": job.version,
+        "track_links": job.track_links,
+        "form": job.form,
     }
 
 
@@ -49,7 +52,13 @@ def job_from_doc(doc: dict[str, Any]) -> Job:
         category=doc["category"],
         content=doc["content"],
         audience=Audience(
-            a["kind"], tuple(a["tags"]), a["search"], a["consent"], int(a["inline_count"]), int(a.get("chunks", 0))
+            a["kind"],
+            tuple(a["tags"]),
+            a["search"],
+            a["consent"],
+            int(a["inline_count"]),
+            int(a.get("chunks", 0)),
+            _retarget(a.get("retarget")),
         ),
         originations=tuple(doc["originations"]),
         display_name=doc["display_name"],
@@ -67,7 +76,19 @@ def job_from_doc(doc: dict[str, Any]) -> Job:
         report_owner=doc.get("report_owner", ""),
         report_lease_until=float(doc.get("report_lease_until", 0.0)),
         version=int(doc["version"]),
+        track_links=bool(doc.get("track_links", False)),
+        form=doc.get("form", ""),
     )
+
+
+def _retarget_doc(r: Retarget) -> dict[str, Any]:
+    return {"source_job": r.source_job, "outcomes": list(r.outcomes), "clicked": r.clicked, "answered": r.answered}
+
+
+def _retarget(doc: dict[str, Any] | None) -> Retarget | None:
+    if not doc:
+        return None
+    return Retarget(doc["source_job"], tuple(doc.get("outcomes", ())), doc.get("clicked", ""), doc.get("answered", ""))
 
 
 def recipient_to_doc(r: Recipient) -> dict[str, Any]:

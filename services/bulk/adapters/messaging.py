@@ -18,6 +18,7 @@ from google.rpc import code_pb2, error_details_pb2
 
 from runtime.errors import Unavailable
 from runtime.names import seconds
+from services.bulk.adapters.commerce import Invitation
 from services.bulk.domain import spec
 from services.bulk.domain.model import Job, Recipient
 from services.bulk.domain.outcomes import SendState
@@ -60,17 +61,24 @@ class Composer:
         self._channel = CHANNELS[job.channel.value]
         self._category = CATEGORIES[job.category]
 
-    def message(self, r: Recipient) -> pb.Message:
+    def message(self, r: Recipient, invitation: Invitation | None = None) -> pb.Message:
         m = pb.Message(
             channel=self._channel,
             category=self._category,
             origination=r.origination,
             recipient=r.address,
             idempotency_key=self.job.key(r.address),
+            track_links=self.job.track_links,
+            job=self.job.name,
         )
         m.content.CopyFrom(self._content)
         for site in self._sites:
             _set(m.content, site.path, spec.render(site.text, r.values))
+        if invitation is not None:  # a form job: this recipient's own flow token
+            if m.content.HasField("template"):
+                m.content.template.flow_button_json = invitation.template_button_json
+            else:
+                m.content.interactive.interactive_json = invitation.interactive_json
         return m
 
 
@@ -136,9 +144,13 @@ class MessagingClient:
         self._catalogue: TemplateCatalogue | None = None
         self._lock = asyncio.Lock()
 
-    def send(self, composer: Composer, recipients: list[Recipient]) -> SendStream:
+    def send(
+        self, composer: Composer, recipients: list[Recipient], invitations: list[Invitation] | None = None
+    ) -> SendStream:
+        invited = invitations or [None] * len(recipients)
         request = pb.SendMessagesRequest(
-            messages=[composer.message(r) for r in recipients], progress_interval_ms=self._progress_ms
+            messages=[composer.message(r, i) for r, i in zip(recipients, invited, strict=True)],
+            progress_interval_ms=self._progress_ms,
         )
         return SendStream(self._stub.SendMessages(request))
 

@@ -120,15 +120,40 @@ class Counts:
 
 
 @dataclass(frozen=True)
-class Audience:
-    """Who a job goes to: contacts chosen by a query, or a list given with the job (kept in its chunks)."""
+class Retarget:
+    """An audience drawn from an earlier job (domain/retarget.py)."""
 
-    kind: str  # "contacts" | "inline"
+    source_job: str  # the earlier job's id
+    outcomes: tuple[str, ...] = ()  # any of SENT, DELIVERED, READ, FAILED, LIMITED; none: any but suppressed
+    clicked: str = ""  # "" (either) | YES | NO
+    answered: str = ""
+
+    @property
+    def needs_clicks(self) -> bool:
+        return self.clicked != ""
+
+    @property
+    def needs_answers(self) -> bool:
+        return self.answered != ""
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a job goes to: contacts chosen by a query, or a list given with the job, or an earlier job's recipients
+    by their outcomes (retargeting); the last two kept in its chunks when it is created."""
+
+    kind: str  # "contacts" | "inline" | "retarget"
     tags: tuple[str, ...] = ()
     search: str = ""
     consent: str = "NOT_OPTED_OUT"  # or "OPTED_IN"
     inline_count: int = 0
-    chunks: int = 0  # an inline list's chunks, written when the job is created
+    chunks: int = 0  # an inline list's (or a retargeting's) chunks, written when the job is created
+    retarget: Retarget | None = None
+
+    @property
+    def listed(self) -> bool:
+        """Whether the audience was written into chunks when the job was created (nothing to expand)."""
+        return self.kind in ("inline", "retarget")
 
 
 @dataclass(frozen=True)
@@ -154,6 +179,8 @@ class Job:
     report_owner: str = ""  # the process writing the report, until report_lease_until
     report_lease_until: float = 0.0
     version: int = 1
+    track_links: bool = False  # messaging mints a tracked link per recipient and URL
+    form: str = ""  # forms/{id}: each recipient gets an invitation of their own
 
     @property
     def name(self) -> str:

@@ -204,6 +204,25 @@ def check_job(
                 )
 
 
+FORM = re.compile(r"^forms/[0-9A-HJKMNP-TV-Z]{26}$")
+
+
+def check_form(problems: Problems, channel: Channel | None, content: dict[str, Any], form: str) -> None:
+    """A form job: a published form (`forms/{id}`) sent on WhatsApp as an interactive FLOW, or as a template
+    with a FLOW button (each recipient's flow token is put in per recipient)."""
+    if not form:
+        return
+    if not FORM.match(form):
+        problems.add("job.form", "a form, `forms/{id}`")
+    if channel is not None and channel != Channel.WHATSAPP:
+        problems.add("job.form", "a form is sent on WhatsApp")
+    interactive = content.get("interactive")
+    if interactive is not None and interactive.get("kind") != "INTERACTIVE_KIND_FLOW":
+        problems.add("job.content.interactive.kind", "FLOW: a form goes as a flow message")
+    elif interactive is None and "template" not in content:
+        problems.add("job.content", "a form goes as an interactive FLOW or a template with a FLOW button")
+
+
 def check_template(problems: Problems, body: dict[str, Any], facts: TemplateFacts | None, category: str | None) -> None:
     """A template message against the catalogue: it exists, is approved, and gets each of its variables."""
     path = "job.content.template"
