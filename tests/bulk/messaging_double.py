@@ -84,6 +84,8 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
         self.queues: dict[str, deque[str]] = defaultdict(deque)
         self.opted_out: set[str] = set()
         self.failing: set[str] = set()  # recipients whose send fails (131026)
+        self.limited: set[str] = set()  # recipients whose send fails with 131049 (Meta's marketing limit)
+        self.unread: set[str] = set()  # recipients whose message is delivered, never read
         self.unavailable = False  # SendMessages refuses every message with UNAVAILABLE
         self.open_windows: set[str] = set()
         self.withdraw_calls: list[str] = []
@@ -124,12 +126,13 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
             await asyncio.sleep(0.002)  # the provider call
             self.sends.append(Send(time.time(), origination, held.recipient, held.key, held.id))
             held.provider_id = f"wamid.{held.id}"
-            if held.recipient in self.failing:
-                self._move(held, pb.STATUS_FAILED, "131026")
+            if held.recipient in self.failing or held.recipient in self.limited:
+                self._move(held, pb.STATUS_FAILED, "131049" if held.recipient in self.limited else "131026")
             else:
                 self._move(held, pb.STATUS_SENT)
                 self._after(0.2, held, pb.STATUS_DELIVERED)
-                self._after(0.4, held, pb.STATUS_READ)
+                if held.recipient not in self.unread:
+                    self._after(0.4, held, pb.STATUS_READ)
             await asyncio.sleep(1 / self.rate)
 
     def _move(self, held: Held, status: int, error_code: str = "") -> None:
