@@ -36,7 +36,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         await s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
 
     media_store = put_media if settings.aws_endpoint_url else None  # S3 locally is the embedded AWS
-    sandbox = Sandbox(writer, sink, config, settings.region, media_store=media_store)
+    sandbox = Sandbox(
+        writer, sink, config, settings.region, media_store=media_store, links_base=settings.links_base_url
+    )
     payments = PaymentsSandbox(
         config,
         key_id=settings.payment_key_id,
@@ -65,6 +67,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await runner.cleanup()
+        await sandbox.customer.close()
         await aws.close()
         writer.close()
         log.info(

@@ -41,6 +41,7 @@ from typing import Any
 
 from aiohttp import web
 
+from localrun.sandbox.customer import Customer
 from localrun.sandbox.events import EventSink, inbound_image_event, inbound_text_event, status_event
 from localrun.sandbox.flows import FlowDesk, FlowError, SentFlow
 from localrun.sandbox.log import Call, LogWriter
@@ -123,6 +124,15 @@ TEMPLATES: list[dict[str, Any]] = [
         "category": "AUTHENTICATION",
         "components": [{"type": "BODY", "text": "{{1}} is your verification code."}],
     },
+    {  # a tracked link's button: the URL is the short link's base and the value its code
+        "name": "link_update",
+        "language": "en_US",
+        "category": "UTILITY",
+        "components": [
+            {"type": "BODY", "text": "Hi {{1}}, your link is ready."},
+            {"type": "BUTTONS", "buttons": [{"type": "URL", "text": "Open", "url": "https://wecare.digital/l/{{1}}"}]},
+        ],
+    },
     {
         "name": "hello_world",
         "language": "en_US",
@@ -155,6 +165,9 @@ class Config:
     payment_webhook_copies: int = 1
     payment_webhook_delay: tuple[float, float] = (0.0, 0.0)
     payment_fail_next: int = 0
+    # The customer (localrun.sandbox.customer): this share of recipients opens the short links they get (after
+    # WhatsApp's preview fetch, which every recipient's link gets).
+    open_links_share: float = 0.0
 
     def update(self, changes: dict[str, Any]) -> None:
         names = {f.name for f in fields(self)}
@@ -239,7 +252,9 @@ class Sandbox:
         config: Config,
         region: str = "us-east-1",
         media_store: MediaStore | None = None,
+        links_base: str = "",
     ):
+        self.customer = Customer(links_base)
         self.log = log_writer
         self.media_store = media_store
         self.sink = sink
@@ -278,6 +293,7 @@ class Sandbox:
         app.router.add_post("/sandbox/config", self.set_config)
         app.router.add_post("/sandbox/inbound", self.customer_writes)
         app.router.add_get("/sandbox/flows/sent", self.flow_tokens_sent)
+        app.router.add_get("/sandbox/links/opened", self.links_opened)
         app.router.add_post("/sandbox/flows/reply", self.customer_answers)
         app.router.add_get("/sandbox/flows/{flow_id}/preview", self.flow_preview_page)
         return app
@@ -368,6 +384,7 @@ class Sandbox:
         if flow is not None:
             self.flows.record(SentFlow(flow[0], flow[1], to, phone_hex, wamid, now_ns))
         self._emit_statuses(phone_hex, to, wamid, callback, message)
+        await self.customer.receives(to, message, self.config.open_links_share)
         if self.config.response_delay_ms:
             await asyncio.sleep(self.config.response_delay_ms / 1000)
         return {"messageId": wamid}
@@ -517,6 +534,7 @@ class Sandbox:
         ref = str(context.get("ref", ""))
         self.log.append(Call(time.time_ns(), "SMS", origin, to, message_id, ref))
         self.accepted["SMS"] += 1
+        await self.customer.receives(to, {"type": "text", "text": {"body": text}}, self.config.open_links_share)
         return {"MessageId": message_id}
 
     # --- control ------------------------------------------------------------------------------------
@@ -573,6 +591,10 @@ class Sandbox:
         if page is None:
             return web.json_response({"error": "no such preview (or it was invalidated)"}, status=404)
         return web.json_response(page)
+
+    async def links_opened(self, request: web.Request) -> web.Response:
+        """What the customer fetched: every preview and open of a short link, by recipient."""
+        return web.json_response({"opened": self.customer.record(request.query.get("to", ""))})
 
     async def flow_tokens_sent(self, request: web.Request) -> web.Response:
         return web.json_response({"sent": self.flows.sent_to(request.query.get("to", ""))})
