@@ -133,6 +133,15 @@ TEMPLATES: list[dict[str, Any]] = [
             {"type": "BUTTONS", "buttons": [{"type": "URL", "text": "Open", "url": "https://wecare.digital/l/{{1}}"}]},
         ],
     },
+    {  # a form: its FLOW button carries each recipient's flow token
+        "name": "visit_feedback",
+        "language": "en_US",
+        "category": "UTILITY",
+        "components": [
+            {"type": "BODY", "text": "How was your visit? It takes a minute."},
+            {"type": "BUTTONS", "buttons": [{"type": "FLOW", "text": "Tell us", "flow_action": "navigate"}]},
+        ],
+    },
     {
         "name": "hello_world",
         "language": "en_US",

@@ -146,6 +146,14 @@ def outbound_to_proto(m: OutboundMessage) -> pb.Message:
 
 
 def inbound_to_proto(m: InboundMessage) -> pb.Message:
+    out = _inbound_to_proto(m)
+    if out.content.HasField("interactive"):  # a Flow's answer: what commerce made of it
+        out.content.interactive.form_response = m.extra.get("form_response", "")
+        out.content.interactive.form_error = m.extra.get("form_error", "")
+    return out
+
+
+def _inbound_to_proto(m: InboundMessage) -> pb.Message:
     return pb.Message(
         name=m.name,
         direction=pb.DIRECTION_INBOUND,

@@ -377,7 +377,8 @@ class CommerceServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListFormResponses(self, request, context):
-        """The responses to a form, or (with `forms/-`) a contact's or a bulk job's responses to any form.
+        """The responses to a form, or (with `forms/-`) a contact's or a bulk job's responses to any form (bulk: who
+        answered a job's form, for its counts, its report and retargeting).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -347,7 +347,7 @@ class SharedContact(_message.Message):
     def __init__(self, formatted_name: _Optional[str] = ..., phone_numbers: _Optional[_Iterable[str]] = ..., emails: _Optional[_Iterable[str]] = ..., organization: _Optional[str] = ...) -> None: ...
 
 class InteractiveContent(_message.Message):
-    __slots__ = ("kind", "header_text", "body_text", "footer_text", "buttons", "list_button_text", "sections", "cta_display_text", "cta_url", "reply_id", "reply_title", "interactive_json")
+    __slots__ = ("kind", "header_text", "body_text", "footer_text", "buttons", "list_button_text", "sections", "cta_display_text", "cta_url", "reply_id", "reply_title", "interactive_json", "form_response", "form_error")
     KIND_FIELD_NUMBER: _ClassVar[int]
     HEADER_TEXT_FIELD_NUMBER: _ClassVar[int]
     BODY_TEXT_FIELD_NUMBER: _ClassVar[int]
@@ -360,6 +360,8 @@ class InteractiveContent(_message.Message):
     REPLY_ID_FIELD_NUMBER: _ClassVar[int]
     REPLY_TITLE_FIELD_NUMBER: _ClassVar[int]
     INTERACTIVE_JSON_FIELD_NUMBER: _ClassVar[int]
+    FORM_RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    FORM_ERROR_FIELD_NUMBER: _ClassVar[int]
     kind: InteractiveKind
     header_text: str
     body_text: str
@@ -372,7 +374,9 @@ class InteractiveContent(_message.Message):
     reply_id: str
     reply_title: str
     interactive_json: str
-    def __init__(self, kind: _Optional[_Union[InteractiveKind, str]] = ..., header_text: _Optional[str] = ..., body_text: _Optional[str] = ..., footer_text: _Optional[str] = ..., buttons: _Optional[_Iterable[_Union[ReplyButton, _Mapping]]] = ..., list_button_text: _Optional[str] = ..., sections: _Optional[_Iterable[_Union[ListSection, _Mapping]]] = ..., cta_display_text: _Optional[str] = ..., cta_url: _Optional[str] = ..., reply_id: _Optional[str] = ..., reply_title: _Optional[str] = ..., interactive_json: _Optional[str] = ...) -> None: ...
+    form_response: str
+    form_error: str
+    def __init__(self, kind: _Optional[_Union[InteractiveKind, str]] = ..., header_text: _Optional[str] = ..., body_text: _Optional[str] = ..., footer_text: _Optional[str] = ..., buttons: _Optional[_Iterable[_Union[ReplyButton, _Mapping]]] = ..., list_button_text: _Optional[str] = ..., sections: _Optional[_Iterable[_Union[ListSection, _Mapping]]] = ..., cta_display_text: _Optional[str] = ..., cta_url: _Optional[str] = ..., reply_id: _Optional[str] = ..., reply_title: _Optional[str] = ..., interactive_json: _Optional[str] = ..., form_response: _Optional[str] = ..., form_error: _Optional[str] = ...) -> None: ...
 
 class ReplyButton(_message.Message):
     __slots__ = ("id", "title")
