@@ -83,6 +83,8 @@ LOCAL_PAYMENTS = {
     "WECARE_PAYMENT_KEY_ID": "rzp_test_local",
     "WECARE_PAYMENT_KEY_SECRET": "local-only-payment-key-secret",
     "WECARE_PAYMENT_WEBHOOK_SECRET": "local-only-payment-webhook-secret",
+    # The sandbox plays WhatsApp payments too: invoices on WhatsApp go as order_details (review and pay).
+    "WECARE_WHATSAPP_PAYMENTS_CONFIGURATION": "sandbox-upi",
 }
 
 

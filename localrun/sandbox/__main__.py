@@ -47,6 +47,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         webhook_secret=settings.payment_webhook_secret,
         public_url=f"http://{settings.sandbox_address}",
     )
+    sandbox.payments = payments  # WhatsApp order payments: the provider's side
     app = sandbox.app()
     app.add_routes(payments.routes())
     runner = web.AppRunner(app, access_log=None)

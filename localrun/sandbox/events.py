@@ -105,6 +105,48 @@ def status_event(
     return _envelope(phone_hex, {"statuses": [entry]}, at, region, account)
 
 
+def payment_status_event(
+    *,
+    phone_hex: str,
+    to: str,
+    wamid: str,
+    status: str,
+    at: float,
+    reference_id: str,
+    amount: int,
+    payment_id: str,
+    region: str,
+    account: str,
+) -> dict[str, Any]:
+    """A WhatsApp payment status of an order_details message (India): `captured`, `pending` or `failed`, with the
+    gateway's payment as its transaction."""
+    transaction = {
+        "id": payment_id,
+        "type": "razorpay",
+        "status": {"captured": "success", "failed": "failed"}.get(status, "pending"),
+        "method": {"type": "upi"},
+        "amount": {"value": amount, "offset": 100},
+        "currency": "INR",
+        "created_timestamp": int(at * 1000),
+    }
+    if status == "failed":
+        transaction["error"] = {"code": "BAD_REQUEST_ERROR", "reason": "Payment failed at the customer's bank"}
+    entry = {
+        "id": wamid,
+        "status": status,
+        "type": "payment",
+        "timestamp": str(int(at)),
+        "recipient_id": to.lstrip("+"),
+        "payment": {
+            "reference_id": reference_id,
+            "amount": {"value": amount, "offset": 100},
+            "currency": "INR",
+            "transaction": transaction,
+        },
+    }
+    return _envelope(phone_hex, {"statuses": [entry]}, at, region, account)
+
+
 def inbound_text_event(
     phone_hex: str, sender: str, wamid: str, text: str, name: str, at: float, region: str, account: str = "000000000000"
 ) -> dict[str, Any]:

@@ -299,6 +299,26 @@ class PaymentsSandbox:
         self._emit(f"payment_link.{link['status']}", {"payment_link": link, "order": order, "payment": payment})
         return payment
 
+    def pay_order(self, reference_id: str, amount: int, outcome: str) -> dict[str, Any]:
+        """A payment of a WhatsApp order_details (review and pay in the chat): the gateway's side of it, its notes
+        naming the order's reference; the caller tells WhatsApp's side (its payment statuses)."""
+        if self.config.payment_fail_next > 0:
+            self.config.payment_fail_next -= 1
+            outcome = "failed"
+        payment = self._payment(amount, {"invoice": reference_id}, rzp_id("order"), "WhatsApp order")
+        self._emit("payment.authorized", {"payment": {**payment, "status": "authorized", "captured": False}})
+        if outcome == "failed":
+            payment.update(
+                status="failed",
+                error_code="BAD_REQUEST_ERROR",
+                error_description="Payment failed at the customer's bank",
+            )
+            self._emit("payment.failed", {"payment": payment})
+        else:
+            payment.update(status="captured", captured=True)
+            self._emit("payment.captured", {"payment": payment})
+        return payment
+
     def _payment(self, amount: int, notes: dict[str, Any], order_id: str, description: str) -> dict[str, Any]:
         payment = {
             "id": rzp_id("pay"),

@@ -42,7 +42,13 @@ from typing import Any
 from aiohttp import web
 
 from localrun.sandbox.customer import Customer
-from localrun.sandbox.events import EventSink, inbound_image_event, inbound_text_event, status_event
+from localrun.sandbox.events import (
+    EventSink,
+    inbound_image_event,
+    inbound_text_event,
+    payment_status_event,
+    status_event,
+)
 from localrun.sandbox.flows import FlowDesk, FlowError, SentFlow
 from localrun.sandbox.log import Call, LogWriter
 
@@ -264,6 +270,8 @@ class Sandbox:
         links_base: str = "",
     ):
         self.customer = Customer(links_base)
+        self.payments = None  # the payment provider (localrun.sandbox.payments), for WhatsApp order payments
+        self.orders: dict[tuple[str, str], dict[str, Any]] = {}  # (to, reference_id) -> the order_details sent
         self.log = log_writer
         self.media_store = media_store
         self.sink = sink
@@ -303,6 +311,7 @@ class Sandbox:
         app.router.add_post("/sandbox/inbound", self.customer_writes)
         app.router.add_get("/sandbox/flows/sent", self.flow_tokens_sent)
         app.router.add_get("/sandbox/links/opened", self.links_opened)
+        app.router.add_post("/sandbox/payments/order", self.customer_pays_order)
         app.router.add_post("/sandbox/flows/reply", self.customer_answers)
         app.router.add_get("/sandbox/flows/{flow_id}/preview", self.flow_preview_page)
         return app
@@ -394,6 +403,7 @@ class Sandbox:
             self.flows.record(SentFlow(flow[0], flow[1], to, phone_hex, wamid, now_ns))
         self._emit_statuses(phone_hex, to, wamid, callback, message)
         await self.customer.receives(to, message, self.config.open_links_share)
+        self._note_order(phone_hex, to, wamid, message)
         if self.config.response_delay_ms:
             await asyncio.sleep(self.config.response_delay_ms / 1000)
         return {"messageId": wamid}
@@ -600,6 +610,43 @@ class Sandbox:
         if page is None:
             return web.json_response({"error": "no such preview (or it was invalidated)"}, status=404)
         return web.json_response(page)
+
+    def _note_order(self, phone_hex: str, to: str, wamid: str, message: dict[str, Any]) -> None:
+        interactive = message.get("interactive") if message.get("type") == "interactive" else None
+        if not isinstance(interactive, dict) or interactive.get("type") != "order_details":
+            return
+        parameters = (interactive.get("action") or {}).get("parameters") or {}
+        total = (parameters.get("total_amount") or {}).get("value", 0)
+        reference = str(parameters.get("reference_id", ""))
+        self.orders[(to.lstrip("+"), reference)] = {"phone_hex": phone_hex, "wamid": wamid, "amount": int(total)}
+
+    async def customer_pays_order(self, request: web.Request) -> web.Response:
+        """{"to": "+91...", "reference_id": "...", "outcome"?: "failed"}: the customer pays an order_details they
+        got, in the chat: the payment provider's payment and webhooks, and WhatsApp's payment statuses (pending,
+        then captured or failed) to ingest."""
+        body = await request.json()
+        order = self.orders.get((str(body.get("to", "")).lstrip("+"), str(body.get("reference_id", ""))))
+        if order is None:
+            return web.json_response({"error": "the sandbox sent no such order_details to that number"}, status=404)
+        if self.payments is None or self.sink is None:
+            return web.json_response({"error": "no payment provider or ingest configured"}, status=409)
+        payment = self.payments.pay_order(str(body["reference_id"]), order["amount"], str(body.get("outcome", "")))
+        now = time.time()
+        for i, status in enumerate(("pending", payment["status"])):
+            event = payment_status_event(
+                phone_hex=order["phone_hex"],
+                to=str(body["to"]),
+                wamid=order["wamid"],
+                status=status,
+                at=now + i,
+                reference_id=str(body["reference_id"]),
+                amount=order["amount"],
+                payment_id=payment["id"],
+                region=self.region,
+                account=self.account,
+            )
+            self.sink.schedule(now + 0.05 * i, event)
+        return web.json_response(payment)
 
     async def links_opened(self, request: web.Request) -> web.Response:
         """What the customer fetched: every preview and open of a short link, by recipient."""
