@@ -3,6 +3,7 @@ starts it (only the ports differ: the test stack runs on free ones), and says wh
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -41,7 +42,7 @@ def test_the_readme_has_the_two_commands_first_and_its_examples():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     first_block = re.search(r"```sh\n(.*?)```", text, flags=re.S).group(1)
     assert first_block.splitlines()[0].startswith("make run") and first_block.splitlines()[1].startswith("make test")
-    assert len(_blocks()) == 7
+    assert len(_blocks()) == 9
 
 
 def test_curl_examples(stack):
@@ -138,11 +139,32 @@ def test_invoice_examples(stack):
     assert refused["code"] == 3 and "line_items[0].gst_rate_basis_points" in out[1]
     assert re.fullmatch(r"INV/\d\d-\d\d/\d{5}", out[2]), out[2]
     assert out[3] == "%PDF-"
-    assert out[4] == "Pay INR 1062.99"
+    assert out[4] == "INTERACTIVE_KIND_ORDER_DETAILS"  # the phone takes WhatsApp payments: an order to pay in the chat
     assert out[5] == "INVOICE_STATUS_PAID"
     assert "payment of INR 1,062.99 received for invoice " + out[2] in out[6] and "Paid in full" in out[6]
-    assert out[7] == "401"
-    assert out[8] == "REFUND_STATE_PENDING"
-    assert out[9] == "INVOICE_STATUS_PARTIALLY_PAID"
-    books = json.loads(out[10])
+    assert out[7] == "INTERACTIVE_KIND_ORDER_STATUS"
+    assert out[8] == "401"
+    assert out[9] == "REFUND_STATE_PENDING"
+    assert out[10] == "INVOICE_STATUS_PARTIALLY_PAID"
+    books = json.loads(out[11])
     assert int(books["capturedPaise"]) >= 106299 and int(books["refundedPaise"]) >= 10000
+
+
+def test_tracked_campaign_examples(stack):
+    out = _run(_blocks()[7], stack).splitlines()
+    counts = json.loads(out[0])
+    rows = dict(line.split() for line in out[1:5])
+    clicked = {to for to, yes in rows.items() if yes == "True"}
+    # The sandbox's customers who open (drawn per number), exactly: the first and third; previews not counted.
+    assert clicked == {"+919812345716", "+919812345718"}, rows
+    assert counts["sent"] == "4" and counts["clicked"] == "2" and counts["clicks"] == "2", counts
+    assert counts["clickRate"] == 0.5
+    assert out[5] == "2"  # the reminder reaches those who did not click
+
+
+def test_form_examples(stack):
+    out = _run(_blocks()[8], stack).splitlines()
+    assert out[0] == "FORM_STATE_PUBLISHED"
+    rows = list(csv.DictReader(out[1:-1]))
+    assert [(r["recipient"], r["rating"], r["offers"]) for r in rows] == [("+919812345721", "5", "true")]
+    assert "rating" in out[-1]  # the refusal names the field
