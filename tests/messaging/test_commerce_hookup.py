@@ -317,6 +317,21 @@ def test_an_nfm_reply_is_kept_whole_and_payment_statuses_are_read_as_events():
     assert not items.statuses  # a payment status says nothing of a message's delivery
 
 
+def test_each_payment_attempt_on_one_order_is_its_own_event():
+    def failed(transaction: str) -> dict:
+        return {
+            "id": "wamid.OD1",
+            "status": "failed",
+            "type": "payment",
+            "timestamp": "1790000001",
+            "payment": {"reference_id": "INV1", "transaction": {"id": transaction, "status": "failed"}},
+        }
+
+    payload = inbound_event({"statuses": [failed("pay_A"), failed("pay_B")]})
+    first, second = parse_event(payload, ids.new_id, 1_800_000_000.0).payments
+    assert (first.event_id, second.event_id) == ("wamid.OD1:failed:pay_A", "wamid.OD1:failed:pay_B")
+
+
 class Events:
     def __init__(self):
         self.submitted: list[FormReply] = []

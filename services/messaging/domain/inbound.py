@@ -54,7 +54,8 @@ class ConsentKeyword:
 class PaymentStatus:
     """A WhatsApp payment status (`statuses[]` with `type: payment`): the commerce service's, passed on whole."""
 
-    event_id: str  # `<wamid>:<status>`: the same status delivered twice is one event
+    # `<wamid>:<status>[:<transaction id>]`: the same status delivered twice is one event, each attempt its own
+    event_id: str
     payload: str  # the status object as JSON
 
 
@@ -311,7 +312,13 @@ def _payment(s: dict[str, Any], where: str) -> PaymentStatus:
     if not isinstance(wamid, str) or not wamid:
         raise MalformedEvent(f"{where}.id (the wamid) is missing")
     status = str(s.get("status", ""))
-    return PaymentStatus(f"{wamid}:{status}", json.dumps(s, ensure_ascii=False, separators=(",", ":")))
+    # One order may be paid in several attempts (a failed UPI payment, then another): each attempt's transaction
+    # is its own event, so the transaction id joins the key commerce deduplicates by.
+    payment = s.get("payment")
+    transaction = payment.get("transaction") if isinstance(payment, dict) else None
+    attempt = transaction.get("id") if isinstance(transaction, dict) else None
+    event_id = f"{wamid}:{status}:{attempt}" if isinstance(attempt, str) and attempt else f"{wamid}:{status}"
+    return PaymentStatus(event_id, json.dumps(s, ensure_ascii=False, separators=(",", ":")))
 
 
 def _opt_time(value: Any, where: str, now: float) -> float | None:

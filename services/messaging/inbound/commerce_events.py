@@ -1,6 +1,7 @@
 """What ingest hands to the commerce service: a Flow's answer (an inbound interactive `nfm_reply`, stored as a
 FLOW_REPLY message) goes to SubmitFormResponse, and WhatsApp payment statuses (`statuses[]` with `type:
-payment`) go to RecordPaymentEvents (source WHATSAPP, event id `<wamid>:<status>`, the status JSON as payload).
+payment`) go to RecordPaymentEvents (source WHATSAPP, event id `<wamid>:<status>[:<transaction id>]`, the
+status JSON as payload).
 
 The inbound message is kept whatever commerce says. A flow token that is not ours (NOT_FOUND) leaves it a
 plain inbound message; an answer commerce refuses (INVALID_ARGUMENT: a field that breaks the form's rules) is
