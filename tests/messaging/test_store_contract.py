@@ -442,6 +442,43 @@ async def test_inbox_feed_basics(stores):
     assert [c.key for c in await inn.feed.changes_after(got[1].seq, 2)] == ["m0", "m1"]
 
 
+async def test_status_events_in_a_batch_apply_as_one_after_another(stores):
+    """apply_statuses: a message's events folded in order, duplicates in and across batches, orphans kept."""
+    out, _ = stores
+    a, b = message(key="sb/1/a"), message(key="sb/1/b")
+    await out.messages.accept([a, b])
+    await out.queue.hand_off([a.id, b.id], NOW + 1)
+    await out.queue.record_results([SendResult(b.id, "sent", NOW + 2, provider_message_id="wamid.SB")])
+    events = [
+        StatusEvent("wamid.SA", Status.SENT, NOW + 3, callback_data=a.callback_data),
+        StatusEvent("wamid.SA", Status.READ, NOW + 5, callback_data=a.callback_data),
+        StatusEvent("wamid.SA", Status.DELIVERED, NOW + 4, callback_data=a.callback_data),  # late: time learnt only
+        StatusEvent("wamid.SB", Status.DELIVERED, NOW + 4),  # by provider id
+        StatusEvent("wamid.SA", Status.READ, NOW + 5, callback_data=a.callback_data),  # a repeat in the batch
+        StatusEvent("wamid.NONE", Status.DELIVERED, NOW + 4),  # nobody's yet
+    ]
+    got = await out.messages.apply_statuses(events)
+    assert [(g.changed, g.duplicate) for g in got] == [
+        (True, False),
+        (True, False),
+        (False, False),
+        (True, False),
+        (False, True),
+        (False, False),
+    ]
+    assert got[0].message.status == Status.SENT and got[1].message.status == Status.READ
+    assert got[2].message.deliver_time == NOW + 4 and got[2].message.status == Status.READ
+    assert got[3].message.id == b.id and got[3].message.status == Status.DELIVERED
+    assert got[5].message is None
+    stored = await out.messages.get(a.id)
+    assert stored.status == Status.READ and stored.provider_message_id == "wamid.SA"
+    assert (stored.send_time, stored.deliver_time, stored.read_time) == (NOW + 3, NOW + 4, NOW + 5)
+    again = await out.messages.apply_statuses([events[1], events[3]])
+    assert all(g.duplicate and not g.changed for g in again)
+    assert [g.message.id for g in again] == [a.id, b.id]
+    assert await out.messages.apply_statuses([]) == []
+
+
 async def test_a_status_event_moves_update_time_forward_only(stores):
     """Streams follow a batch by update_time: an event stamped in the past must not hide its change."""
     out, _ = stores

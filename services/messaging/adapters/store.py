@@ -101,6 +101,12 @@ class MessageStore(Protocol):
         a message gets that provider id."""
         ...
 
+    async def apply_statuses(self, events: list[StatusEvent]) -> list[StatusApplied]:
+        """apply_status for many events, with the same outcome as applying them one after another in order, in
+        few writes: a message's events together in one write, one durable commit (SQLite) or batched
+        transactions of per-message items (DynamoDB). Outcomes line up with the input."""
+        ...
+
 
 class SendQueue(Protocol):
     async def queued(

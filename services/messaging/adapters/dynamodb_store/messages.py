@@ -1,6 +1,7 @@
 """MessageStore on DynamoDB: accepting outbound messages with their idempotency key claims (a key claim item moved
 to a new message only from a withdrawn one, in one transaction), reading them, withdrawing the queued ones, a
-streamed send's changes, and status events applied forward only with their (wamid, status) seen mark."""
+streamed send's changes, and status events applied forward only with their (wamid, status) seen marks, a batch
+at a time (statuses.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from runtime import dynamo
-from services.messaging.adapters.codec import dumps, status_event_to_dict
-from services.messaging.adapters.dynamodb_store.outbound_table import OutboundTable, applied, message_of
+from services.messaging.adapters.dynamodb_store.outbound_table import OutboundTable, message_of
+from services.messaging.adapters.dynamodb_store.statuses import StatusBatch
 from services.messaging.adapters.dynamodb_store.table import TOP, conditional_failed, key, s, t
 from services.messaging.adapters.store import StatusApplied, Withdrawal
 from services.messaging.domain.model import (
@@ -20,7 +21,6 @@ from services.messaging.domain.model import (
     OutboundMessage,
     Status,
     StatusEvent,
-    message_id_of,
     state_of,
 )
 from services.messaging.domain.rules import key_scope
@@ -196,44 +196,7 @@ class DynamoMessageStore:
 
     # --- status events ------------------------------------------------------------------------------
     async def apply_status(self, event: StatusEvent) -> StatusApplied:
-        db = await self._t.db()
-        seen = {
-            "Put": {
-                "TableName": self._t.name,
-                "Item": key(f"seen#{event.provider_message_id}", event.status.value),
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }
-        }
-        for _ in range(20):
-            found = None
-            if event.callback_data:
-                found = await self._t.get_item(message_id_of(event.callback_data))
-            if found is None:
-                by_provider = await self._t.query("provider", "p_pk", f"p#{event.provider_message_id}", limit=1)
-                if by_provider:
-                    found = await self._t.get_item(message_of(by_provider[0]).id)
-            if found is None:
-                orphan = {
-                    "Put": {
-                        "TableName": self._t.name,
-                        "Item": {
-                            **key(f"orphan#{event.provider_message_id}", event.status.value),
-                            "doc": s(dumps(status_event_to_dict(event))),
-                        },
-                    }
-                }
-                try:
-                    await dynamo.transact_write(db, [seen, orphan])
-                except dynamo.TransactionRefused:
-                    return StatusApplied(None, changed=False, duplicate=True)
-                return StatusApplied(None, changed=False)
-            m, ver, dead = found
-            new, moves = applied(m, event)
-            try:
-                await dynamo.transact_write(db, [seen, {"Put": self._t.put(new, ver + 1, dead, ver)}])
-            except dynamo.TransactionRefused as exc:
-                if exc.failed(0):
-                    return StatusApplied(m, changed=False, duplicate=True)
-                continue  # the message changed meanwhile
-            return StatusApplied(new, changed=moves)
-        raise RuntimeError("status event: too much contention")
+        return (await self.apply_statuses([event]))[0]
+
+    async def apply_statuses(self, events: list[StatusEvent]) -> list[StatusApplied]:
+        return await StatusBatch(self._t).apply(events) if events else []

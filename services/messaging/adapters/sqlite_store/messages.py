@@ -154,26 +154,36 @@ class SqliteMessageStore:
 
     # --- status events ------------------------------------------------------------------------------
     async def apply_status(self, event: StatusEvent) -> StatusApplied:
-        def run(conn: sqlite3.Connection) -> StatusApplied:
-            fresh = conn.execute(
-                "INSERT OR IGNORE INTO status_seen (provider_id, status) VALUES (?, ?)",
-                (event.provider_message_id, event.status.value),
-            ).rowcount
-            row = None
-            if event.callback_data:
-                row = conn.execute(f"{SELECT} WHERE id = ?", (message_id_of(event.callback_data),)).fetchone()
-            if row is None:
-                row = conn.execute(f"{SELECT} WHERE provider_id = ?", (event.provider_message_id,)).fetchone()
-            if not fresh:
-                return StatusApplied(message_of(row) if row else None, changed=False, duplicate=True)
-            if row is None:
-                # Not ours yet (or sent outside this platform): kept, applied once a message gets this id.
-                conn.execute(
-                    "INSERT OR REPLACE INTO orphan_status (key, status, doc, time) VALUES (?, ?, ?, ?)",
-                    (event.provider_message_id, event.status.value, dumps(status_event_to_dict(event)), event.time),
-                )
-                return StatusApplied(None, changed=False)
-            changed = apply_event(conn, message_of(row), event)
-            return StatusApplied(by_ids(conn, [row["id"]])[0], changed=changed)
+        return (await self.apply_statuses([event]))[0]
 
-        return await self._db.write(run)
+    async def apply_statuses(self, events: list[StatusEvent]) -> list[StatusApplied]:
+        """One transaction for the whole batch: one commit however many events (SQLite's writes are serialised,
+        so a batch's transaction is no longer than its events' would be one after the other)."""
+
+        def run(conn: sqlite3.Connection) -> list[StatusApplied]:
+            return [self._apply(conn, e) for e in events]
+
+        return await self._db.write(run) if events else []
+
+    @staticmethod
+    def _apply(conn: sqlite3.Connection, event: StatusEvent) -> StatusApplied:
+        fresh = conn.execute(
+            "INSERT OR IGNORE INTO status_seen (provider_id, status) VALUES (?, ?)",
+            (event.provider_message_id, event.status.value),
+        ).rowcount
+        row = None
+        if event.callback_data:
+            row = conn.execute(f"{SELECT} WHERE id = ?", (message_id_of(event.callback_data),)).fetchone()
+        if row is None:
+            row = conn.execute(f"{SELECT} WHERE provider_id = ?", (event.provider_message_id,)).fetchone()
+        if not fresh:
+            return StatusApplied(message_of(row) if row else None, changed=False, duplicate=True)
+        if row is None:
+            # Not ours yet (or sent outside this platform): kept, applied once a message gets this id.
+            conn.execute(
+                "INSERT OR REPLACE INTO orphan_status (key, status, doc, time) VALUES (?, ?, ?, ?)",
+                (event.provider_message_id, event.status.value, dumps(status_event_to_dict(event)), event.time),
+            )
+            return StatusApplied(None, changed=False)
+        changed = apply_event(conn, message_of(row), event)
+        return StatusApplied(by_ids(conn, [row["id"]])[0], changed=changed)
