@@ -37,8 +37,8 @@ RULES: dict[str, list[tuple[str, re.Pattern]]] = {
         (
             "ingest (status events)",
             re.compile(
-                r"\b(IngestEvents|apply_status|parse_event|event_seen|mark_event|commit_event|changes_after|"
-                r"Ingest\w*)\b|/inbound/"
+                r"\b(IngestEvents|apply_status(es)?|StatusBatch\.\w+|parse_event|seen_events|commit_events|"
+                r"\w*FeedReader\.\w+|Ingest\w*)\b|/inbound/"
             ),
         ),
         (

@@ -78,6 +78,12 @@ class _RecordingDynamo:
     async def update_time_to_live(self, TimeToLiveSpecification, **kwargs):
         self.time_to_live = TimeToLiveSpecification["AttributeName"]
 
+    async def batch_get_item(self, **kwargs):  # a local table's seed items: no part of the template
+        return {"Responses": {}}
+
+    async def batch_write_item(self, **kwargs):
+        return {}
+
 
 def code_tables() -> dict[str, tuple[dict[str, Any], str | None]]:
     """Settings field -> (CreateTable arguments, TTL attribute) for every table the code defines."""

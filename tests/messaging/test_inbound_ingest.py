@@ -1,7 +1,9 @@
 """Ingest (services/messaging/inbound/ingest.py) with SQLite stores and stand-ins for contacts and the queue:
 results in request order; consent that contacts cannot take is dead-lettered and finished by a replay; a
-reaction names our message; Meta's failure code reaches the dispatcher once; and a failure before an event is
-marked (the store, the queue) fails the call so that the sender's retry applies it, once."""
+reaction names our message; Meta's failure code reaches the dispatcher once; a failure before an event is marked
+(the store, the queue) fails the call so that the sender's retry applies it, once, and holds back no other event
+of the call; a call's statuses take one store call and one commit; a status applied before a crash still reaches
+the feed."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from services.messaging.adapters import sqlite_store
 from services.messaging.adapters.consent import Recipient
 from services.messaging.adapters.consent_changes import ConsentNotRecorded
 from services.messaging.adapters.incoming_media import StoredObject
+from services.messaging.domain.inbound import parse_event
 from services.messaging.domain.model import Category, Channel, Lane, OutboundMessage, SendResult, Status
 from services.messaging.inbound.ingest import (
     APPLIED,
@@ -144,7 +147,7 @@ async def test_consent_contacts_cannot_take_is_dead_lettered_then_finished(setup
     assert letter["source"] == "whatsapp:keyword:STOP" and letter["phone_number"] == CUSTOMER
     message = await inbound.messages.get(letter["message"].removeprefix("messages/"))
     assert message is not None and message.contact_id == ""
-    assert await inbound.feed.event_seen(result.sns_message_id)  # taken: SNS is done with it
+    assert await inbound.feed.seen_events([result.sns_message_id])  # taken: SNS is done with it
 
     contacts.down = False
     body = json.dumps({**letter, "reason": reason})
@@ -194,7 +197,7 @@ async def test_a_store_failure_fails_the_call_and_the_retry_applies_it_once(setu
     inbound.voice_calls.fail_calls = 1
     with pytest.raises(OSError):
         await ingest.ingest([event("call-terminate")])
-    assert not await inbound.feed.event_seen("3a8c621f-4031-557a-a2b9-dea922942e6f")  # not marked: SNS retries
+    assert not await inbound.feed.seen_events(["3a8c621f-4031-557a-a2b9-dea922942e6f"])  # not marked: SNS retries
     [result] = await ingest.ingest([event("call-terminate")])
     assert result.outcome == APPLIED
     assert len(await inbound.voice_calls.list_voice_calls("", None, 10)) == 1
@@ -207,9 +210,101 @@ async def test_a_queue_that_cannot_take_the_letter_fails_the_call(setup):
     contacts.down = letters.down = True
     with pytest.raises(ConnectionError):
         await ingest.ingest([event("inbound-stop")])
-    assert not await inbound.feed.event_seen("a0677e0f-112c-5053-b38f-c67cb3289451")
+    assert not await inbound.feed.seen_events(["a0677e0f-112c-5053-b38f-c67cb3289451"])
     letters.down = False
     [result] = await ingest.ingest([event("inbound-stop")])
     assert result.outcome == DEAD_LETTERED
     assert len(letters.sent) == 1
     assert len(await inbound.messages.list_for_customer(None, CUSTOMER, None, 10)) == 1
+
+
+class Counted:
+    """A store, counting the calls of each method."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.calls: dict[str, int] = {}
+
+    def __getattr__(self, name):
+        attr = getattr(self._inner, name)
+        if not callable(attr):
+            return attr
+
+        def counted(*args, **kwargs):
+            self.calls[name] = self.calls.get(name, 0) + 1
+            return attr(*args, **kwargs)
+
+        return counted
+
+
+async def sent_messages(outbound, n: int) -> list[OutboundMessage]:
+    now = time.time()
+    messages = [
+        OutboundMessage(
+            ids.new_id(), Channel.WHATSAPP, Category.UTILITY, PHONE_ID, f"+9198450{i:05d}", {"text": {"body": "x"}}, now
+        ).replace(lane=Lane.SINGLE, due_time=now + 3600, update_time=now)
+        for i in range(n)
+    ]
+    await outbound.messages.accept(messages)
+    await outbound.queue.hand_off([m.id for m in messages], now)
+    await outbound.queue.record_results(
+        [SendResult(m.id, "sent", now, provider_message_id=f"wamid.B{i}") for i, m in enumerate(messages)]
+    )
+    return messages
+
+
+def status(message: OutboundMessage, wamid: str, state: str, sns_id: str) -> InboundEvent:
+    def change(entry):
+        s = entry["changes"][0]["value"]["statuses"][0]
+        s.update(id=wamid, status=state, recipient_id=message.recipient.lstrip("+"))
+        s["biz_opaque_callback_data"] = message.callback_data
+
+    return event("status-delivered", sns_id, change)
+
+
+async def test_a_calls_statuses_take_one_store_call_and_one_commit(setup):
+    ingest, inbound, outbound, *_ = setup
+    messages = await sent_messages(outbound, 10)
+    counted_out, counted_feed = Counted(outbound.messages), Counted(inbound.feed)
+    ingest._outbound, ingest._feed = counted_out, counted_feed
+    reader = inbound.feed.reader()
+    await reader.start()
+    events = [
+        status(m, f"wamid.B{i}", state, f"sns-{i}-{state}")
+        for i, m in enumerate(messages)
+        for state in ("delivered", "read")
+    ]
+    results = await ingest.ingest(events)
+    assert [r.outcome for r in results] == [APPLIED] * 20
+    assert counted_out.calls == {"apply_statuses": 1}
+    assert counted_feed.calls == {"seen_events": 1, "commit_events": 1}
+    assert {(await outbound.messages.get(m.id)).status for m in messages} == {Status.READ}
+    changes = await reader.read(100)
+    assert len(changes) == 20 and {c.key for c in changes} == {
+        f"status:wamid.B{i}:{state}" for i in range(10) for state in ("DELIVERED", "READ")
+    }
+
+
+async def test_a_status_applied_before_a_crash_still_reaches_the_feed(setup):
+    ingest, inbound, outbound, *_ = setup
+    [message] = await sent_messages(outbound, 1)
+    reader = inbound.feed.reader()
+    await reader.start()
+    delivered = status(message, "wamid.B0", "delivered", "sns-crashed")
+    # The first delivery applied the status and stopped before its commit: nothing marked, nothing in the feed.
+    [applied] = await outbound.messages.apply_statuses(parse_event(delivered.payload, ids.new_id, time.time()).statuses)
+    assert applied.changed and await reader.read(10) == []
+    [result] = await ingest.ingest([delivered])  # SNS delivers it again
+    assert result.outcome == DUPLICATE and await inbound.feed.seen_events(["sns-crashed"])
+    [change] = await reader.read(10)
+    assert change.key == "status:wamid.B0:DELIVERED" and change.record["status"] == Status.DELIVERED.value
+
+
+async def test_an_event_that_fails_holds_back_only_itself(setup):
+    ingest, inbound, outbound, *_ = setup
+    [message] = await sent_messages(outbound, 1)
+    inbound.voice_calls.fail_calls = 1
+    with pytest.raises(OSError):
+        await ingest.ingest([event("call-terminate"), status(message, "wamid.B0", "read", "sns-read")])
+    assert await inbound.feed.seen_events(["3a8c621f-4031-557a-a2b9-dea922942e6f", "sns-read"]) == {"sns-read"}
+    assert (await outbound.messages.get(message.id)).status == Status.READ

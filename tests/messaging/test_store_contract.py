@@ -333,8 +333,9 @@ async def test_inbound_once_window_and_rate(stores):
     assert await inn.windows.inbound_count(PHONE, NOW) == 2
     history = await inn.messages.list_for_customer(None, "+919812345678", None, 10)
     assert [m.provider_message_id for m in history] == ["wamid.2", "wamid.1", "wamid.0"]
-    assert await inn.feed.mark_event("sns-1", NOW) and not await inn.feed.mark_event("sns-1", NOW)
-    assert await inn.feed.event_seen("sns-1") and not await inn.feed.event_seen("sns-2")
+    await inn.feed.commit_events([("sns-1", [])], NOW)
+    await inn.feed.commit_events([("sns-1", [])], NOW)  # again: no harm
+    assert await inn.feed.seen_events(["sns-1", "sns-2"]) == {"sns-1"}
     updated = a.__class__(**{**a.__dict__, "extra": {"media_key": "k"}})
     await inn.messages.update_message(updated)
     assert (await inn.messages.get(a.id)).extra == {"media_key": "k"}
@@ -429,17 +430,22 @@ async def test_inbox_feed_basics(stores):
     from services.messaging.domain.inbound import Change, ChangeKind
 
     _, inn = stores
-    assert await inn.feed.last_change_seq() == 0
-    change = lambda key: Change(key, ChangeKind.MESSAGE_RECEIVED, "whatsapp-911", NOW, {"id": key})  # noqa: E731
-    assert await inn.feed.commit_event("sns-a", [change("a"), change("b")], NOW)
-    assert not await inn.feed.commit_event("sns-a", [change("c")], NOW)
-    many = [change(f"m{i}") for i in range(60)]  # more than one write's worth
-    assert await inn.feed.commit_event("sns-b", [change("a"), *many], NOW)
-    got = await inn.feed.changes_after(0, 100)
-    assert [c.key for c in got] == ["a", "b", *(f"m{i}" for i in range(60))]
-    assert [c.seq for c in got] == sorted(c.seq for c in got) and len({c.seq for c in got}) == 62
-    assert await inn.feed.last_change_seq() == got[-1].seq
-    assert [c.key for c in await inn.feed.changes_after(got[1].seq, 2)] == ["m0", "m1"]
+    reader = inn.feed.reader()
+    await reader.start()
+    change = lambda key, c="whatsapp-911": Change(key, ChangeKind.MESSAGE_RECEIVED, c, NOW, {"id": key})  # noqa: E731
+    await inn.feed.commit_events([("sns-a", [change("a"), change("b")])], NOW)
+    many = [change(f"m{i}", f"whatsapp-91{i % 7}") for i in range(60)]  # more than one write's worth, 7 conversations
+    await inn.feed.commit_events([("sns-b", many), ("sns-c", [change("z")])], NOW)
+    assert await inn.feed.seen_events(["sns-a", "sns-b", "sns-c", "sns-d"]) == {"sns-a", "sns-b", "sns-c"}
+    got = []
+    while batch := await reader.read(100):
+        got += batch
+    assert sorted(c.key for c in got) == sorted(["a", "b", "z", *(f"m{i}" for i in range(60))])
+    for conversation in {c.conversation_id for c in got}:
+        keys = [c.key for c in got if c.conversation_id == conversation]
+        assert keys == [
+            c.key for c in [change("a"), change("b"), *many, change("z")] if c.conversation_id == conversation
+        ]
 
 
 async def test_status_events_in_a_batch_apply_as_one_after_another(stores):

@@ -264,27 +264,35 @@ class VoiceCallStore(Protocol):
         ...
 
 
+class FeedReader(Protocol):
+    """One process's place in the inbox's change feed (its poller's; inbound.feed)."""
+
+    async def start(self) -> None:
+        """Places the reader at the feed's end: what is committed from now on is read, nothing before."""
+        ...
+
+    async def read(self, limit: int) -> list[Change]:
+        """Changes committed since the previous read (or start), up to about `limit` of them. Every change is read
+        at least once; per conversation, in the order the changes were committed. A change may come more than
+        once (a redelivered event appended again): the caller drops repeats by Change.key."""
+        ...
+
+
 class EventFeedStore(Protocol):
     """SNS deduplication and the inbox's change feed (WatchConversations, across every messaging process)."""
 
-    async def event_seen(self, sns_message_id: str) -> bool: ...
-
-    async def mark_event(self, sns_message_id: str, now: float) -> bool:
-        """Records an SNS MessageId as applied; False when it was already recorded."""
+    async def seen_events(self, sns_message_ids: list[str]) -> set[str]:
+        """Those of the SNS MessageIds recorded as applied."""
         ...
 
-    async def commit_event(self, sns_message_id: str, changes: list[Change], now: float) -> bool:
-        """Marks an SNS message applied (as mark_event) and appends its changes to the feed, in one write, each
-        after every change appended before (a reader that saw seq n never later finds one below n). False, and
-        nothing appended, when the message was marked before. Drops changes written over a day ago now and then."""
+    async def commit_events(self, events: list[tuple[str, list[Change]]], now: float) -> None:
+        """Appends the events' changes to the feed, then records their SNS MessageIds as applied; durable when it
+        returns. A crash in between leaves changes appended and their events not recorded: the redelivery
+        appends them again (readers drop repeats by key). Changes written over a day ago are dropped."""
         ...
 
-    async def changes_after(self, seq: int, limit: int) -> list[Change]:
-        """The feed's changes with seq > `seq`, in order, with their seq."""
-        ...
-
-    async def last_change_seq(self) -> int:
-        """The seq of the latest change (0 for an empty feed): where a new watcher starts."""
+    def reader(self) -> FeedReader:
+        """A new reader of the feed (one per process, started before use)."""
         ...
 
 

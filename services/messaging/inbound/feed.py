@@ -1,13 +1,15 @@
 """The inbox's live feed for WatchConversations: one poller per process reads the store's change feed (written
 by whichever messaging process ingested the event, so every process's watchers see everything) and fans the
 changes out to this process's watchers. It polls only while someone watches, and a local ingest wakes it at
-once instead of waiting for the next poll."""
+once instead of waiting for the next poll. The store gives every change at least once (a redelivered event is
+appended again); the poller drops a repeat of any of the last RECENT_KEYS change keys."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import AsyncIterator
 
 from services.messaging.adapters.store import EventFeedStore
@@ -15,6 +17,7 @@ from services.messaging.domain.inbound import Change
 
 log = logging.getLogger("wecare.messaging.inbound.feed")
 READ_BATCH = 500
+RECENT_KEYS = 65_536  # about 20 s of changes at 3,000 a second: what a redelivery or a re-append repeats
 
 
 class WatcherFellBehind(Exception):
@@ -30,7 +33,8 @@ class ConversationFeed:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._started = asyncio.Event()
-        self._seq = 0
+        self._reader = store.reader()
+        self._recent = Recent(RECENT_KEYS)
 
     def poke(self) -> None:
         """Something was just ingested here: read the feed now."""
@@ -38,7 +42,8 @@ class ConversationFeed:
 
     @contextlib.asynccontextmanager
     async def watch(self) -> AsyncIterator[AsyncIterator[Change]]:
-        """Changes committed after the watch began, in feed order, until the caller leaves the context."""
+        """Changes committed after the watch began, until the caller leaves the context: every one, once (a repeat
+        within RECENT_KEYS dropped), a conversation's in the order they were committed."""
         queue: asyncio.Queue[Change | None] = asyncio.Queue(self._buffer)
         if self._task is None or self._task.done():
             self._started = asyncio.Event()
@@ -60,19 +65,20 @@ class ConversationFeed:
     async def _run(self, started: asyncio.Event) -> None:
         while not started.is_set() and self._watchers:
             try:
-                self._seq = await self._store.last_change_seq()
+                await self._reader.start()
                 started.set()
             except Exception:
                 log.exception("reading the change feed's end failed; trying again")
                 await asyncio.sleep(self._poll)
         while self._watchers:
             try:
-                changes = await self._store.changes_after(self._seq, READ_BATCH)
+                changes = await self._reader.read(READ_BATCH)
             except Exception:
                 log.exception("reading the change feed failed; trying again")
                 changes = []
             for change in changes:
-                self._seq = max(self._seq, change.seq)
+                if not self._recent.first(change.key):
+                    continue
                 for queue in list(self._watchers):
                     try:
                         queue.put_nowait(change)
@@ -80,7 +86,7 @@ class ConversationFeed:
                         self._watchers.discard(queue)
                         queue.get_nowait()  # room for the end marker
                         queue.put_nowait(None)
-            if len(changes) == READ_BATCH:
+            if len(changes) >= READ_BATCH:
                 continue  # more waiting
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
@@ -91,3 +97,22 @@ class ConversationFeed:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+class Recent:
+    """The last `size` keys seen, for dropping repeats."""
+
+    def __init__(self, size: int):
+        self._size = size
+        self._order: deque[str] = deque()
+        self._keys: set[str] = set()
+
+    def first(self, key: str) -> bool:
+        """True the first time a key is seen (among the last `size`)."""
+        if key in self._keys:
+            return False
+        self._keys.add(key)
+        self._order.append(key)
+        if len(self._order) > self._size:
+            self._keys.discard(self._order.popleft())
+        return True

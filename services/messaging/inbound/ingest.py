@@ -1,18 +1,24 @@
-"""IngestEvents' work: EUM Social events in, their effects applied once.
+"""IngestEvents' work: EUM Social events in, their effects applied once, a call's events together.
 
-For each event (an SNS notification's Message): an SNS MessageId seen before is a duplicate; otherwise the
-event is parsed (domain.inbound) and applied, every step idempotent so that a retried or re-delivered event
-changes nothing more:
+A call's events (an SNS delivery, a batch from the SQS queue or the sandbox, a dead-letter replay): SNS
+MessageIds seen before are duplicates (one read for the call); the others are parsed (domain.inbound) and each
+kind of item they hold is applied by its applier (the APPLIERS table below, in order; every step idempotent,
+so that a retried or re-delivered event changes nothing more):
 - inbound messages are stored once per wamid (which opens or refreshes the 24-hour window), linked to their
   contact; STOP / START and their kin go to contacts as consent changes (a stranger becomes a contact); media
   is copied into the bucket (inbound.media);
-- statuses are applied forward only through MessageStore.apply_status (callback data, then provider id; a
-  status for a message nobody knows is kept there and attributed when the message is known);
+- statuses, all of the call's together, are applied forward only through MessageStore.apply_statuses (callback
+  data, then provider id; a status for a message nobody knows is kept there and attributed when the message
+  is known): a handful of store writes for a batch, not a few per event;
+- WhatsApp payment statuses (and an inbound form reply) are handed to commerce (inbound.commerce_events);
 - call events are recorded once per (call id, event).
 Work that cannot finish (media out of retries, contacts unreachable) goes to inbound-dlq with its reason and
-the event is DEAD_LETTERED; replaying that letter (finish) does the rest. Only when everything is applied or
-dead-lettered is the SNS MessageId marked, together with the event's entries in the inbox's change feed; a
-failure before that (the store, the queue) fails the call, and the sender retries."""
+the event is DEAD_LETTERED; replaying that letter (finish) does the rest. Only when an event's work is applied
+or dead-lettered are its entries appended to the inbox's change feed and its SNS MessageId marked (one commit
+for the call); an event whose work failed (the store, the queue) is not marked, and the call fails after the
+others are committed, so the sender retries it. A status whose (wamid, status) was applied before still puts
+its change in the feed when the message stands at that status (the earlier delivery may have crashed before
+its commit): the feed is at-least-once, and watchers drop repeats by key."""
 
 from __future__ import annotations
 
@@ -34,6 +40,7 @@ from services.messaging.domain.inbound import (
     Change,
     ChangeKind,
     ConsentKeyword,
+    EventItems,
     MalformedEvent,
     consent_keyword,
     parse_event,
@@ -51,7 +58,7 @@ from services.messaging.inbound.commerce_events import FORM_REPLY, PAYMENTS, Com
 from services.messaging.inbound.media import MediaCopy, MediaCopyFailed
 
 log = logging.getLogger("wecare.messaging.inbound")
-CONCURRENCY = 16  # events of one call applied at once (each step is its own store transaction)
+CONCURRENCY = 16  # events of one call whose messages or calls are applied at once
 
 APPLIED, DUPLICATE, REJECTED, DEAD_LETTERED = "APPLIED", "DUPLICATE", "REJECTED", "DEAD_LETTERED"
 MEDIA_COPY, CONSENT = "media_copy", "consent"
@@ -80,6 +87,19 @@ class DeadLetterSender(Protocol):
 
 class UnfinishedTask(Exception):
     """A replayed inbound-dlq task failed again; `str()` says why."""
+
+
+@dataclass
+class Work:
+    """One event of a call on its way through the appliers."""
+
+    event: InboundEvent
+    items: EventItems
+    result: IngestResult
+    changes: list[Change] = field(default_factory=list)
+    letters: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    applied: bool = False
+    failed: BaseException | None = None
 
 
 class Ingest:
@@ -112,50 +132,92 @@ class Ingest:
         self._on_change = on_change
         self._clock = clock
         self._new_id = new_id
+        # APPLIERS: one per kind of item an event holds, run in this order over the call's events. A new kind
+        # of event (EventItems gets a field for it) slots in with one more applier here.
+        self._appliers: tuple[Callable[[list[Work]], Awaitable[None]], ...] = (
+            self._apply_messages,
+            self._apply_statuses,
+            self._apply_payments,
+            self._apply_calls,
+        )
 
     async def ingest(self, events: list[InboundEvent]) -> list[IngestResult]:
         """One result per event, in order. Raises the first failure that kept an event from being applied,
-        after the other events are done (those are marked, so a retry finds them duplicates)."""
+        after the other events are committed (those are marked, so a retry finds them duplicates)."""
+        seen = await self._feed.seen_events([e.sns_message_id for e in events])
+        now = self._clock()
+        results: list[IngestResult] = []
+        works: list[Work] = []
+        for event in events:
+            if event.sns_message_id in seen:
+                results.append(IngestResult(event.sns_message_id, DUPLICATE))
+                continue
+            seen.add(event.sns_message_id)  # the same message twice in one call: the second is a duplicate
+            try:
+                items = parse_event(event.payload, self._new_id, now)
+            except MalformedEvent as exc:
+                log.warning("event rejected", extra={"sns_message_id": event.sns_message_id, "why": str(exc)})
+                results.append(IngestResult(event.sns_message_id, REJECTED, str(exc)))
+                continue
+            works.append(Work(event, items, IngestResult(event.sns_message_id, DUPLICATE)))
+            results.append(works[-1].result)
+        for apply in self._appliers:
+            await apply([w for w in works if w.failed is None])
+        await self._each(works, self._send_letters)
+        done = [w for w in works if w.failed is None]
+        await self._feed.commit_events([(w.event.sns_message_id, w.changes) for w in done], now)
+        for w in done:
+            if w.letters:
+                w.result.outcome, w.result.detail = DEAD_LETTERED, "; ".join(reason for _, reason in w.letters)
+                log.warning(
+                    "event dead-lettered", extra={"sns_message_id": w.event.sns_message_id, "why": w.result.detail}
+                )
+            elif w.applied:
+                w.result.outcome = APPLIED
+        if any(w.changes for w in done):
+            self._on_change()
+        for w in works:
+            if w.failed is not None:
+                raise w.failed
+        return results
+
+    async def _each(self, works: list[Work], step: Callable[[Work], Awaitable[None]]) -> None:
+        """step on each event still going, CONCURRENCY at a time; a step that raises fails its event alone."""
         limit = asyncio.Semaphore(CONCURRENCY)
 
-        async def one(event: InboundEvent) -> IngestResult:
+        async def one(w: Work) -> None:
+            if w.failed is not None:
+                return
             async with limit:
-                return await self._one(event)
+                try:
+                    await step(w)
+                except Exception as exc:
+                    w.failed = exc
 
-        outcomes = await asyncio.gather(*(one(e) for e in events), return_exceptions=True)
-        if any(isinstance(o, IngestResult) and o.outcome != DUPLICATE for o in outcomes):
-            self._on_change()
-        for o in outcomes:
-            if isinstance(o, BaseException):
-                raise o
-        return outcomes  # type: ignore[return-value]
+        await asyncio.gather(*(one(w) for w in works))
 
-    async def _one(self, event: InboundEvent) -> IngestResult:
-        result = IngestResult(event.sns_message_id, DUPLICATE)
-        if await self._feed.event_seen(event.sns_message_id):
-            return result
-        now = self._clock()
-        try:
-            items = parse_event(event.payload, self._new_id, now)
-        except MalformedEvent as exc:
-            log.warning("event rejected", extra={"sns_message_id": event.sns_message_id, "why": str(exc)})
-            return IngestResult(event.sns_message_id, REJECTED, str(exc))
-        changes: list[Change] = []
-        letters: list[tuple[dict[str, Any], str]] = []
-        applied = False
-        for message in items.messages:
-            stored, new, keyword = await self._store_message(message, event, letters)
-            applied |= new
+    async def _send_letters(self, w: Work) -> None:
+        for body, reason in w.letters:
+            await self._dead_letters.send(body, reason)  # raises: nothing marked, the event comes again
+
+    # --- the appliers -----------------------------------------------------------------------------------
+    async def _apply_messages(self, works: list[Work]) -> None:
+        await self._each([w for w in works if w.items.messages], self._messages_of)
+
+    async def _messages_of(self, w: Work) -> None:
+        for message in w.items.messages:
+            stored, new, keyword = await self._store_message(message, w.event, w.letters)
+            w.applied |= new
             if self._media.needed(stored):
                 try:
                     stored = await self._media.copy(stored)
                 except MediaCopyFailed as exc:
-                    letters.append((self._media_letter(stored, event), str(exc)))
-            handoff = await self._commerce.message(stored, event.sns_message_id)
+                    w.letters.append((self._media_letter(stored, w.event), str(exc)))
+            handoff = await self._commerce.message(stored, w.event.sns_message_id)
             if handoff is not None:
-                letters.append(handoff)
-            result.messages.append(stored.name)
-            changes.append(
+                w.letters.append(handoff)
+            w.result.messages.append(stored.name)
+            w.changes.append(
                 Change(
                     key=f"received:{stored.id}",
                     kind=ChangeKind.MESSAGE_RECEIVED,
@@ -166,41 +228,58 @@ class Ingest:
             )
             if keyword is not None:
                 log.info("consent keyword", extra={"message": stored.name, "keyword": keyword.word})
-        for status in items.statuses:
-            outcome = await self._outbound.apply_status(status)
-            applied |= not outcome.duplicate
-            if outcome.message is not None:
-                result.messages.append(outcome.message.name)
-                if outcome.changed and status.status == Status.FAILED:
-                    await self._react(outcome.message, status)
-                if outcome.changed:
-                    changes.append(
-                        Change(
-                            key=f"status:{status.provider_message_id}:{status.status.value}",
-                            kind=ChangeKind.STATUS_CHANGED,
-                            conversation_id=conversation_id(outcome.message.channel, outcome.message.recipient),
-                            time=status.time,
-                            record=outbound_to_dict(outcome.message),
-                        )
+
+    async def _apply_statuses(self, works: list[Work]) -> None:
+        """Every status of the call's events in one apply_statuses: a batch of writes, not a few per event."""
+        pairs = [(w, status) for w in works for status in w.items.statuses]
+        if not pairs:
+            return
+        try:
+            outcomes = await self._outbound.apply_statuses([status for _, status in pairs])
+        except Exception as exc:
+            for w, _ in pairs:
+                w.failed = exc
+            return
+        for (w, status), outcome in zip(pairs, outcomes, strict=True):
+            w.applied |= not outcome.duplicate
+            message = outcome.message
+            if message is None:
+                continue
+            w.result.messages.append(message.name)
+            if outcome.changed and status.status == Status.FAILED:
+                await self._react(message, status)
+            # A repeat still reaches the feed while the message stands at that status: the first delivery may
+            # have stopped before its commit. The key is the same, so watchers see it once.
+            if outcome.changed or (outcome.duplicate and message.status == status.status):
+                w.changes.append(
+                    Change(
+                        key=f"status:{status.provider_message_id}:{status.status.value}",
+                        kind=ChangeKind.STATUS_CHANGED,
+                        conversation_id=conversation_id(message.channel, message.recipient),
+                        time=status.time,
+                        record=outbound_to_dict(message),
                     )
-        handoff = await self._commerce.payments(items.payments, event.sns_message_id)
+                )
+
+    async def _apply_payments(self, works: list[Work]) -> None:
+        await self._each([w for w in works if w.items.payments], self._payments_of)
+
+    async def _payments_of(self, w: Work) -> None:
+        """WhatsApp payment statuses, handed to commerce (inbound.commerce_events)."""
+        handoff = await self._commerce.payments(w.items.payments, w.event.sns_message_id)
         if handoff is not None:
-            letters.append(handoff)
-        applied |= bool(items.payments)
-        for call in items.calls:
+            w.letters.append(handoff)
+        w.applied = True
+
+    async def _apply_calls(self, works: list[Work]) -> None:
+        await self._each([w for w in works if w.items.calls], self._calls_of)
+
+    async def _calls_of(self, w: Work) -> None:
+        for call in w.items.calls:
             call = dataclasses.replace(call, contact_id=await self._contact_of(call.customer))
             if await self._calls.add_voice_call(call):
-                applied = True
-                changes.append(self._call_change(call))
-        for body, reason in letters:
-            await self._dead_letters.send(body, reason)  # raises: nothing marked, the event comes again
-        await self._feed.commit_event(event.sns_message_id, changes, now)
-        if letters:
-            result.outcome, result.detail = DEAD_LETTERED, "; ".join(reason for _, reason in letters)
-            log.warning("event dead-lettered", extra={"sns_message_id": event.sns_message_id, "why": result.detail})
-        elif applied:
-            result.outcome = APPLIED
-        return result
+                w.applied = True
+                w.changes.append(self._call_change(call))
 
     async def _react(self, message: OutboundMessage, status: StatusEvent) -> None:
         """What Meta's failure code means for later sends (pause, slow down, suppress, retry later)."""

@@ -11,8 +11,8 @@ by optimistic read-merge-write, and the sharded "latest" index read newest first
   conversation    conv#<id>               conv          doc, ver, latest (l_pk conv#<0..3>, l_sk <update time>#<id>)
   voice call      call#<id>               call          doc, customer (c_pk vc#<customer>), latest (l_pk calls#<0..3>)
   call claim      callev#<call id>#<event> claim
-  feed            feed                    <seq>         change (the inbox feed), and feed/head: the last seq (CAS)
-  change claim    chkey#<key>             claim"""
+  feed            feed#<shard>            <seq>#<key>   change (the inbox feed, adapters/dynamodb_store/feed.py)
+  feed head       feed#<shard>            #head         seq: the shard's last number (an atomic counter)"""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from services.messaging.adapters.codec import (
     inbound_to_dict,
     merge_conversation,
 )
+from services.messaging.adapters.dynamodb_store.feed import FEED_SHARDS, head_key
 from services.messaging.adapters.dynamodb_store.table import (
     SHARDS,
     TOP,
@@ -53,8 +54,14 @@ INBOUND_TABLE = definition(INBOUND_INDEXES)
 
 
 async def ensure_inbound_table(client, name: str) -> None:
-    """Creates WhatsAppInboundTable (TTL on `ttl`: the inbox feed's old changes)."""
+    """Creates WhatsAppInboundTable (TTL on `ttl`: the inbox feed's old changes) with the feed's shard heads at 0.
+    DynamoDB creates a head on its first ADD; moto does not do that atomically (two first writers may both
+    create it), so a local or test table starts with them."""
     await dynamo.ensure_table(client, name, INBOUND_TABLE, time_to_live="ttl")
+    heads = [{"PutRequest": {"Item": {**head_key(n), "seq": {"N": "0"}}}} for n in range(FEED_SHARDS)]
+    existing = await dynamo.batch_get(client, name, [head_key(n) for n in range(FEED_SHARDS)])
+    if not existing:
+        await dynamo.batch_write(client, name, heads)
 
 
 def message_item(m: InboundMessage) -> dict[str, Any]:
