@@ -131,6 +131,11 @@ class Settings:
     inbound_media_attempts: int = setting(4)
     inbound_media_backoff_seconds: float = setting(0.25)
     inbound_watch_poll_seconds: float = setting(0.5)
+    # How the SNS topic's events reach messaging (docs/DESIGN.md "Inbound events"): `https` through the gateway's
+    # subscription, or `sqs`: the topic's queue (whatsapp_inbound_queue), read in batches by inbound_queue_pollers
+    # long polls in every messaging process. The template's InboundDelivery parameter makes the same choice.
+    inbound_delivery: str = setting("https")
+    inbound_queue_pollers: int = setting(4)
     # Messaging: channels. Empty endpoints mean AWS itself; locally EUM Social and EUM SMS are the sandbox.
     social_messaging_endpoint_url: str = setting("")
     sms_voice_endpoint_url: str = setting("")
@@ -163,6 +168,7 @@ class Settings:
     outbound_dlq: str = setting("outbound-dlq")
     inbound_dlq: str = setting("inbound-dlq")
     whatsapp_inbound_dlq: str = setting("whatsapp-inbound-dlq")
+    whatsapp_inbound_queue: str = setting("whatsapp-inbound")
     # Sandbox (embedded default only): the local EUM Social / EUM SMS and its log of accepted calls.
     sandbox_address: str = setting("127.0.0.1:4599")
     sandbox_log: Path = setting(Path(".run/sandbox-sent.jsonl"))
@@ -211,6 +217,10 @@ class Settings:
         """Refuses combinations that would be unsafe in a real deployment."""
         if self.store not in ("sqlite", "dynamodb"):
             raise ValueError(f"WECARE_STORE must be sqlite or dynamodb, not {self.store!r}")
+        if self.inbound_delivery not in ("https", "sqs"):
+            raise ValueError(f"WECARE_INBOUND_DELIVERY must be https or sqs, not {self.inbound_delivery!r}")
+        if self.inbound_queue_pollers < 1:
+            raise ValueError("WECARE_INBOUND_QUEUE_POLLERS must be at least 1")
         if self.ai_provider not in ("local", "bedrock"):
             raise ValueError(f"WECARE_AI_PROVIDER must be local or bedrock, not {self.ai_provider!r}")
         if bool(self.tls_cert_file) != bool(self.tls_key_file):

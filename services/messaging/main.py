@@ -156,6 +156,8 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
     process.depends_on("outbound-store", outbound.ping)
     process.depends_on("inbound-store", inbound.ping)
     process.run_in_background(dispatcher.run)
+    if inbound_side.queue is not None:
+        process.run_in_background(inbound_side.queue.run)
     process.run_in_background(templates.sync_at_start)
     process.on_close(outbound.close)
     process.on_close(inbound.close)

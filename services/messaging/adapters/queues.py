@@ -1,5 +1,6 @@
-"""messaging's SQS dead-letter queues (outbound-dlq, inbound-dlq, whatsapp-inbound-dlq): send with the reason,
-peek, receive and delete, through aiobotocore. Queue URLs are looked up once by name."""
+"""messaging's SQS queues (outbound-dlq, inbound-dlq, whatsapp-inbound-dlq; whatsapp-inbound, the topic's queue):
+send with the reason, peek, receive (long polling where asked) and delete, through aiobotocore. Queue URLs are
+looked up once by name."""
 
 from __future__ import annotations
 
@@ -40,16 +41,21 @@ class SqsQueue:
         )
         return [f["Id"] for f in reply.get("Failed", [])]
 
-    async def receive(self, max_count: int = 10, visibility_timeout: int = 30) -> list[dict[str, Any]]:
+    async def receive(
+        self, max_count: int = 10, visibility_timeout: int | None = 30, wait_seconds: int = 0
+    ) -> list[dict[str, Any]]:
+        """Up to 10 messages; visibility_timeout None keeps the queue's own; wait_seconds > 0 long-polls."""
         sqs = await self._client()
-        reply = await sqs.receive_message(
-            QueueUrl=await self.url(),
-            MaxNumberOfMessages=min(10, max_count),
-            VisibilityTimeout=visibility_timeout,
-            MessageAttributeNames=["All"],
-            MessageSystemAttributeNames=["All"],
-            WaitTimeSeconds=0,
-        )
+        request: dict[str, Any] = {
+            "QueueUrl": await self.url(),
+            "MaxNumberOfMessages": min(10, max_count),
+            "MessageAttributeNames": ["All"],
+            "MessageSystemAttributeNames": ["All"],
+            "WaitTimeSeconds": wait_seconds,
+        }
+        if visibility_timeout is not None:
+            request["VisibilityTimeout"] = visibility_timeout
+        reply = await sqs.receive_message(**request)
         return reply.get("Messages", [])
 
     async def release(self, receipt_handles: list[str]) -> None:
@@ -64,6 +70,19 @@ class SqsQueue:
 
     async def delete(self, receipt_handle: str) -> None:
         await (await self._client()).delete_message(QueueUrl=await self.url(), ReceiptHandle=receipt_handle)
+
+    async def delete_batch(self, receipt_handles: list[str]) -> int:
+        """DeleteMessageBatch, 10 at a time; how many were deleted (a failed one comes back, a duplicate)."""
+        sqs = await self._client()
+        deleted = 0
+        for i in range(0, len(receipt_handles), 10):
+            part = receipt_handles[i : i + 10]
+            reply = await sqs.delete_message_batch(
+                QueueUrl=await self.url(),
+                Entries=[{"Id": str(n), "ReceiptHandle": h} for n, h in enumerate(part)],
+            )
+            deleted += len(reply.get("Successful", []))
+        return deleted
 
     async def approximate_count(self) -> int:
         reply = await (await self._client()).get_queue_attributes(

@@ -1,5 +1,6 @@
 """The inbound half of the messaging process, built from the parts main.py made: ingest (with its media copy,
-consent changes and inbound-dlq), the inbox feed, and the dead-letter replays of the three queues. It reaches
+consent changes and inbound-dlq), the topic's queue when events come that way (WECARE_INBOUND_DELIVERY=sqs), the
+inbox feed, and the dead-letter replays of the three queues. It reaches
 the dispatcher only through what it is given: what a failure code means (dispatch.reactions), a media-get slot
 (dispatch.budgets) and a nudge (dispatch.interface)."""
 
@@ -35,6 +36,7 @@ from services.messaging.inbound.dead_letters import (
 from services.messaging.inbound.feed import ConversationFeed
 from services.messaging.inbound.ingest import DUPLICATE, REJECTED, InboundEvent, Ingest, UnfinishedTask
 from services.messaging.inbound.media import MediaCopy, MediaSlot, MediaSource
+from services.messaging.inbound.queue_ingest import QueueIngest
 
 
 class QueueLetters:
@@ -54,6 +56,7 @@ class InboundParts:
     ingest: Ingest
     feed: ConversationFeed
     dead_letters: DeadLetters
+    queue: QueueIngest | None  # the pollers of the topic's queue, to run in the background; None: HTTPS
 
     async def close(self) -> None:
         await self.feed.close()
@@ -130,4 +133,8 @@ def inbound_parts(
         },
         {WHATSAPP_INBOUND: reingest, INBOUND: finish, OUTBOUND: redispatch},
     )
-    return InboundParts(ingest, feed, dead_letters)
+    queue = None
+    if settings.inbound_delivery == "sqs":
+        topic_queue = SqsQueue(aws, settings.whatsapp_inbound_queue)
+        queue = QueueIngest(topic_queue, ingest, settings.sns_topic_arns, settings.inbound_queue_pollers)
+    return InboundParts(ingest, feed, dead_letters, queue)
