@@ -120,7 +120,7 @@ SERVICES: tuple[Service, ...] = (
             tables=("whatsapp_inbound_table", "whatsapp_outbound_table"),
             append_tables=("audit_table",),
             send_queues=("inbound_dlq", "outbound_dlq"),
-            consume_queues=("inbound_dlq", "outbound_dlq", "whatsapp_inbound_dlq"),
+            consume_queues=("inbound_dlq", "outbound_dlq", "whatsapp_inbound_dlq", "whatsapp_inbound_queue"),
             read_prefixes=(INCOMING, OUTGOING),
             write_prefixes=(INCOMING, OUTGOING),
             statements=(
@@ -238,12 +238,14 @@ SERVICES: tuple[Service, ...] = (
 # passes the names on.
 QUEUES = {
     "whatsapp_inbound_dlq": "whatsapp-inbound-dlq",
+    "whatsapp_inbound_queue": "whatsapp-inbound",  # the topic's queue (InboundDelivery sqs)
     "inbound_dlq": "inbound-dlq",
     "outbound_dlq": "outbound-dlq",
     "bulk_queue": "bulk-queue",
     "bulk_dlq": "bulk-dlq",
 }
-SOURCE_QUEUES = {"bulk_queue": ("bulk_dlq", 5)}  # source -> (its dead-letter queue, receives before it moves)
+# source -> (its dead-letter queue, receives before it moves)
+SOURCE_QUEUES = {"bulk_queue": ("bulk_dlq", 5), "whatsapp_inbound_queue": ("whatsapp_inbound_dlq", 5)}
 
 # Tables docs/DESIGN.md gives to services whose DynamoDB store has not landed yet: the generic pk/sk layout, TTL on
 # expire_at. When the code defines one (localrun/tables.py), its definition replaces this and render says so.

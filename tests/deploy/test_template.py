@@ -1,6 +1,8 @@
 """The CloudFormation template (deploy/aws/wecare.yaml): cfn-lint passes; its tables are the code's (keys, indexes,
-TTL) with point-in-time recovery; queues dead-letter into queues that keep messages longer; the topic's HTTPS
-subscription has a dead-letter queue and a retry policy; the bucket is encrypted, private, and written only
+TTL) with point-in-time recovery; queues dead-letter into queues that keep messages longer; the topic's
+subscriptions (HTTPS to the gateway, or SQS to messaging's queue: one at a time, by the InboundDelivery parameter)
+have a dead-letter queue, the HTTPS one a retry policy and a throttle sized for 1,000 sends/s, the queue admits only
+the topic and only messaging reads it; the bucket is encrypted, private, and written only
 under its three prefixes; the common log group keeps 14 days; IAM names no wildcard action."""
 
 from __future__ import annotations
@@ -69,9 +71,16 @@ def test_every_table_keeps_point_in_time_recovery_and_is_retained():
 def test_dead_letter_queues_keep_messages_longer_than_their_sources():
     queues = resources("AWS::SQS::Queue")
     names = {q["Properties"]["QueueName"]["Fn::Sub"].removeprefix("${NamePrefix}") for q in queues.values()}
-    assert names == {"whatsapp-inbound-dlq", "inbound-dlq", "outbound-dlq", "bulk-queue", "bulk-dlq"}
+    assert names == {
+        "whatsapp-inbound",
+        "whatsapp-inbound-dlq",
+        "inbound-dlq",
+        "outbound-dlq",
+        "bulk-queue",
+        "bulk-dlq",
+    }
     redriven = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
-    assert redriven, "bulk-queue redrives to bulk-dlq"
+    assert len(redriven) == 2, "bulk-queue redrives to bulk-dlq, whatsapp-inbound to whatsapp-inbound-dlq"
     for queue in redriven:
         target = queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
         assert queues[target]["Properties"]["MessageRetentionPeriod"] > queue["Properties"]["MessageRetentionPeriod"]
@@ -80,24 +89,89 @@ def test_dead_letter_queues_keep_messages_longer_than_their_sources():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
 
 
+def subscriptions() -> dict[str, dict]:
+    return {s["Properties"]["Protocol"]: s for s in resources("AWS::SNS::Subscription").values()}
+
+
 def test_topic_subscription_dead_letters_and_retries():
     topics = resources("AWS::SNS::Topic")
     assert [t["Properties"]["TopicName"] for t in topics.values()] == [{"Ref": "TopicName"}]
     assert template()["Parameters"]["TopicName"]["Default"] == "base-wecare-digital"
-    (subscription,) = resources("AWS::SNS::Subscription").values()
-    props = subscription["Properties"]
-    assert props["Protocol"] == "https" and props["RawMessageDelivery"] is False
-    dlq = props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
-    assert resources("AWS::SQS::Queue")[dlq]["Properties"]["QueueName"] == {
-        "Fn::Sub": "${NamePrefix}whatsapp-inbound-dlq"
-    }
-    retry = props["DeliveryPolicy"]["healthyRetryPolicy"]
+    assert set(subscriptions()) == {"https", "sqs"}
+    for subscription in subscriptions().values():
+        props = subscription["Properties"]
+        assert props["RawMessageDelivery"] is False  # the envelope's MessageId keys deduplication
+        dlq = props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        assert resources("AWS::SQS::Queue")[dlq]["Properties"]["QueueName"] == {
+            "Fn::Sub": "${NamePrefix}whatsapp-inbound-dlq"
+        }
+    retry = subscriptions()["https"]["Properties"]["DeliveryPolicy"]["healthyRetryPolicy"]
     assert retry["numRetries"] >= 10 and retry["backoffFunction"] == "exponential"
     # SNS may write to that queue, and only for this topic
-    (queue_policy,) = resources("AWS::SQS::QueuePolicy").values()
-    (statement,) = queue_policy["Properties"]["PolicyDocument"]["Statement"]
+    policies = resources("AWS::SQS::QueuePolicy")
+    (statement,) = policies["InboundDLQPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
     assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": "EventsTopic"}}}
+
+
+STATUS_EVENTS_PER_SECOND = 3_000  # what 1,000 sends/s bring back (sent, delivered, read)
+
+
+def test_the_https_subscription_is_sized_for_a_thousand_sends_a_second():
+    policy = subscriptions()["https"]["Properties"]["DeliveryPolicy"]
+    # Room above the steady 3,000 status events/s (plus inbound messages) to drain a backlog; 100 used to be here.
+    assert policy["throttlePolicy"]["maxReceivesPerSecond"] >= 1.5 * STATUS_EVENTS_PER_SECOND
+    retry = policy["healthyRetryPolicy"]
+    backoff = (
+        retry["numRetries"] - retry["numNoDelayRetries"] - retry["numMinDelayRetries"] - retry["numMaxDelayRetries"]
+    )
+    assert backoff >= 0
+    longest = (
+        retry["numMinDelayRetries"] * retry["minDelayTarget"]
+        + (backoff + retry["numMaxDelayRetries"]) * retry["maxDelayTarget"]
+    )
+    assert 600 <= longest <= 3_600  # SNS refuses an HTTPS policy over an hour; under ten minutes drops outages
+
+
+def test_one_subscription_at_a_time_chosen_by_the_inbound_delivery_parameter():
+    t = template()
+    assert t["Parameters"]["InboundDelivery"]["AllowedValues"] == ["https", "sqs"]
+    assert t["Parameters"]["InboundDelivery"]["Default"] == Settings().inbound_delivery
+    conditions = t["Conditions"]
+    assert conditions["HttpsDelivery"] == {"Fn::Equals": [{"Ref": "InboundDelivery"}, "https"]}
+    assert conditions["QueueDelivery"] == {"Fn::Equals": [{"Ref": "InboundDelivery"}, "sqs"]}
+    assert subscriptions()["https"]["Condition"] == "HttpsDelivery"
+    assert subscriptions()["sqs"]["Condition"] == "QueueDelivery"
+    assert resources("AWS::SQS::QueuePolicy")["InboundQueuePolicy"]["Condition"] == "QueueDelivery"
+
+
+def test_the_queue_path_admits_only_the_topic_and_only_messaging_reads_it():
+    queues = resources("AWS::SQS::Queue")
+    props = subscriptions()["sqs"]["Properties"]
+    queue_id = props["Endpoint"]["Fn::GetAtt"][0]
+    queue = queues[queue_id]["Properties"]
+    assert queue["QueueName"] == {"Fn::Sub": "${NamePrefix}" + Settings().whatsapp_inbound_queue}
+    dlq = queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    assert queues[dlq]["Properties"]["QueueName"] == {"Fn::Sub": "${NamePrefix}whatsapp-inbound-dlq"}
+    # A batch's ingest (media copies with their retries) finishes well inside the time the batch is hidden.
+    assert queue["VisibilityTimeout"] >= 60
+    policy = resources("AWS::SQS::QueuePolicy")["InboundQueuePolicy"]["Properties"]
+    assert policy["Queues"] == [{"Ref": queue_id}]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "sns.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    assert statement["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": "EventsTopic"}}}
+    arn = f"arn:aws:sqs:us-east-1:{iam.ACCOUNT}:whatsapp-inbound"
+    readers = {
+        s.name
+        for s in SERVICES
+        if s.aws.any
+        and all(
+            iam.decide(action, arn, _role(s.name)) == "Allow"
+            for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueUrl")
+        )
+    }
+    assert readers == {"messaging"}
 
 
 def test_bucket_is_private_encrypted_and_written_only_under_its_prefixes():
