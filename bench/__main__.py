@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import ai_bench, bulk_bench, contacts_bench, dynamodb_bench, messaging_bench
+from bench import ai_bench, bulk_bench, contacts_bench, dynamodb_bench, inbound_bench, messaging_bench
 from bench.report import Report
 from localrun.handle import running_stack
 from localrun.procs import ROOT
@@ -21,6 +21,7 @@ SECTIONS = {
     "bulk": bulk_bench.run,
     "ai": ai_bench.run,
     "dynamodb": dynamodb_bench.run,
+    "inbound": inbound_bench.run,
 }
 
 
