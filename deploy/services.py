@@ -116,6 +116,8 @@ SERVICES: tuple[Service, ...] = (
         50052,
         "messaging_address",
         calls=("contacts", "commerce"),
+        # The same as the template's InboundDelivery parameter (docs/RUNBOOK.md "Inbound capacity").
+        settings={"WECARE_INBOUND_DELIVERY": "https"},
         aws=Aws(
             tables=("whatsapp_inbound_table", "whatsapp_outbound_table"),
             append_tables=("audit_table",),
