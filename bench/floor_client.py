@@ -1,12 +1,14 @@
 """The CPU floors of a send's one provider request, as a process of its own (so that its CPU time is nothing but
-the calls): `python -m bench.floor_client aiohttp|sdk|sdk-fixed-ua --endpoint URL ...` makes `--warmup` calls, prints
-`ready`, waits for a line on stdin, makes `--calls` calls `--concurrency` at a time, and prints one JSON line:
-{"kind", "calls", "cpu_s", "wall_s"} (cpu_s: this process's CPU time over the measured calls, every thread).
+the calls): `python -m bench.floor_client aiohttp|sdk|sdk-fixed-ua|lean --endpoint URL ...` makes `--warmup`
+calls, prints `ready`, waits for a line on stdin, makes `--calls` calls `--concurrency` at a time, and prints one
+JSON line: {"kind", "calls", "cpu_s", "wall_s"} (cpu_s: this process's CPU time over the measured calls, every thread).
 
 - sdk: a bare aiobotocore `send_whatsapp_message`: the session's and client's defaults, static credentials
   from the environment as messaging takes them, the endpoint and region given; one client for every call.
 - sdk-fixed-ua: the same with the two settings runtime/aws.py gives messaging's provider client (a fixed
   User-Agent, one attempt): not a floor, it shows what the configuration saves of the bare SDK.
+- lean: not a floor either: messaging's own provider call, runtime/aws_lean.py through runtime.aws.AwsClients as
+  the WhatsApp provider makes it (the SDK's request, signed, without the SDK's per-call work).
 - aiohttp: a bare aiohttp POST of the very body the SDK sends for the same message (taken from one SDK call
   before the run, with its Content-Type and Authorization headers) to the same URL, the answer read; one
   session for every call.
@@ -121,6 +123,27 @@ async def sdk_floor(args: argparse.Namespace) -> dict:
         return await measured(args, call)
 
 
+async def lean_floor(args: argparse.Namespace) -> dict:
+    from runtime.aws import AwsClients
+    from runtime.settings import Settings
+
+    aws = AwsClients(Settings(region=args.region), "bench")
+    try:
+        op = await aws.lean(
+            "socialmessaging", "SendWhatsAppMessage", args.endpoint, args.concurrency, 2.0, client_span=False
+        )
+        params = sdk_params(args)
+
+        async def call() -> None:
+            reply = await op.call(params)
+            if not reply.get("messageId"):
+                raise RuntimeError(f"no messageId in {reply}")
+
+        return await measured(args, call)
+    finally:
+        await aws.close()
+
+
 async def aiohttp_floor(args: argparse.Namespace) -> dict:
     url, body, headers = await sdk_request(args)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.concurrency)) as session:
@@ -136,7 +159,7 @@ async def aiohttp_floor(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.floor_client")
-    parser.add_argument("kind", choices=["aiohttp", "sdk", "sdk-fixed-ua"])
+    parser.add_argument("kind", choices=["aiohttp", "sdk", "sdk-fixed-ua", "lean"])
     parser.add_argument("--endpoint", required=True, help="the sandbox's URL")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--origination", required=True, help="a phone number id the sandbox knows")
@@ -146,7 +169,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
-    result = asyncio.run(aiohttp_floor(args) if args.kind == "aiohttp" else sdk_floor(args))
+    floors = {"aiohttp": aiohttp_floor, "lean": lean_floor}
+    result = asyncio.run(floors.get(args.kind, sdk_floor)(args))
     print(json.dumps(result), flush=True)
 
 

@@ -5,7 +5,10 @@ Every client is instrumented through botocore's event hooks: a client span per A
 made it, so one trace runs from the gateway down to DynamoDB), and, when WECARE_AWS_CALL_LOG names a file, one
 JSON line per call naming the caller, the operation and the resources it touches (the IAM check in tests reads
 them; values that could hold personal data are not written). WECARE_DYNAMODB_CAPACITY_LOG adds the DynamoDB
-capacity log (runtime/capacity_log.py) the same way: one line per request, its items' sizes and keys' displays."""
+capacity log (runtime/capacity_log.py) the same way: one line per request, its items' sizes and keys' displays.
+
+`lean()` gives one operation of a client as a runtime.aws_lean.LeanOperation (the dispatcher's sends): the same
+request, endpoint, credentials and call log, without the SDK's per-call machinery."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
 
+from runtime.aws_lean import LeanOperation, Unsupported
 from runtime.settings import Settings
 
 _tracer = trace.get_tracer("wecare.aws")
@@ -39,6 +43,7 @@ class AwsClients:
         self._session = get_session()
         self._stack = contextlib.AsyncExitStack()
         self._clients: dict[tuple[str, str, int, float], object] = {}
+        self._lean: dict[tuple[str, str, str], LeanOperation] = {}
         versions = f"Botocore/{botocore.__version__} Python/{platform.python_version()}"
         self._user_agent = f"wecare/{owner or 'process'} {versions}"
 
@@ -81,6 +86,60 @@ class AwsClients:
             self._clients[key] = client
         return self._clients[key]
 
+    async def lean(
+        self,
+        service: str,
+        operation: str,
+        endpoint_url: str | None = None,
+        max_pool: int = 50,
+        deadline: float = 30.0,
+        client_span: bool = True,
+    ) -> LeanOperation:
+        """`operation` (e.g. "SendWhatsAppMessage") of the client `client()` gives, called the lean way: made once
+        attempt, within `deadline` seconds in all (connecting included). Raises runtime.aws_lean.Unsupported when
+        the operation needs what only the SDK does (the caller keeps the SDK's method for it). `client_span`
+        False: the caller's own span stands for the call."""
+        endpoint = endpoint_url or self.endpoint_for(service)
+        key = (service, operation, endpoint or "")
+        if key in self._lean:
+            return self._lean[key]
+        client = await self.client(service, endpoint, max_pool=max_pool, max_attempts=1, read_timeout=deadline)
+        model = client.meta.service_model.operation_model(operation)
+        credentials = await self._session.get_credentials()
+        if credentials is None:
+            raise Unsupported("no credentials: the SDK's call reports it")
+        # Resolved once: none of these operations has parameters the endpoint rules read (aws_lean checks).
+        context = {"client_region": client.meta.region_name, "client_config": client.meta.config}
+        url, headers, _ = await client._resolve_endpoint_ruleset(model, {}, context)
+        if headers:
+            raise Unsupported(f"{operation}: the endpoint adds headers")
+        signing = context.get("signing", {})
+        record = None
+        if self._settings.aws_call_log:
+            path, owner, region = self._settings.aws_call_log, self._owner, self._settings.region
+
+            def record(params):
+                _append(path, call_record(owner, region, model, params))
+
+        op = LeanOperation(
+            client,
+            operation,
+            credentials,
+            url,
+            (
+                signing.get("signing_name", model.service_model.signing_name),
+                signing.get("region", client.meta.region_name),
+            ),
+            client._user_agent_creator.to_string(),  # fixed for the client (its config names it; see client())
+            max_pool,
+            deadline,
+            min(5.0, deadline),
+            client_span=client_span,
+            record=record,
+        )
+        self._lean[key] = op
+        return op
+
     def _instrument(self, client) -> None:
         events = client.meta.events
         events.register("before-call", _start_span)
@@ -100,6 +159,9 @@ class AwsClients:
             CapacityRecorder(self._owner, lambda record: _append(capacity_path, record)).register(events)
 
     async def close(self) -> None:
+        for op in self._lean.values():
+            await op.close()
+        self._lean.clear()
         await self._stack.aclose()
         self._clients.clear()
 

@@ -163,6 +163,9 @@ class Settings:
     dispatch_max_attempts: int = setting(5)
     dispatch_reconcile_seconds: float = setting(60.0)  # in doubt this long without a status event -> unknown
     dispatch_call_timeout_seconds: float = setting(2.0)
+    # How the WhatsApp and SMS sends are made: lean (runtime/aws_lean.py: the SDK's request without its per-call
+    # work) or sdk (the aiobotocore client, as every other AWS call is made).
+    provider_client: str = setting("lean")
     send_messages_max: int = setting(25_000)
     media_url_ttl_seconds: int = setting(900)
     outbound_dlq: str = setting("outbound-dlq")
@@ -223,6 +226,8 @@ class Settings:
             raise ValueError("WECARE_INBOUND_QUEUE_POLLERS must be at least 1")
         if self.ai_provider not in ("local", "bedrock"):
             raise ValueError(f"WECARE_AI_PROVIDER must be local or bedrock, not {self.ai_provider!r}")
+        if self.provider_client not in ("lean", "sdk"):
+            raise ValueError(f"WECARE_PROVIDER_CLIENT must be lean or sdk, not {self.provider_client!r}")
         if bool(self.tls_cert_file) != bool(self.tls_key_file):
             raise ValueError("WECARE_TLS_CERT_FILE and WECARE_TLS_KEY_FILE are set together or not at all")
         keys = service_identity.check(self)  # stricter outside the local environment, dev included

@@ -63,6 +63,7 @@ def provider_options(settings: Settings) -> ProviderOptions:
         call_timeout=settings.dispatch_call_timeout_seconds,
         media_bucket=settings.media_bucket,
         email_sender=settings.email_sender,
+        lean=settings.provider_client == "lean",
     )
 
 

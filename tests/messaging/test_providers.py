@@ -1,9 +1,12 @@
 """The channel providers' AWS calls, checked against the real service models: EUM Social and EUM SMS with
-aiobotocore's AioStubber (every parameter validated), SES v2 against moto. Plus the Meta message objects for
-every kind of content, and how each provider failure is classified for the dispatcher."""
+aiobotocore's AioStubber (every parameter validated; the SDK's client, ProviderOptions.lean=False), SES v2 against
+moto; the sends as messaging makes them (the lean call, runtime/aws_lean.py, and the SDK's) against the sandbox.
+Plus the Meta message objects for every kind of content, and how each provider failure is classified for the
+dispatcher."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import boto3
@@ -25,7 +28,7 @@ from services.messaging.domain.model import Category, Channel, Lane, OutboundMes
 
 PHONE = "phone-number-id-" + "c" * 32
 WABA = "waba-" + "d" * 32
-OPTIONS = ProviderOptions(social_endpoint="http://sandbox.invalid", sms_endpoint="http://sandbox.invalid")
+OPTIONS = ProviderOptions(social_endpoint="http://sandbox.invalid", sms_endpoint="http://sandbox.invalid", lean=False)
 
 
 class StubAws:
@@ -179,6 +182,36 @@ async def test_sms_send_carries_the_reference_in_the_context(sms):
     assert outcome.kind == "sent" and outcome.provider_message_id == "sms-1"
     stub.add_client_error("send_text_message", service_error_code="ThrottlingException", http_status_code=400)
     assert (await SmsProvider(StubAws(**{"pinpoint-sms-voice-v2": client}), OPTIONS).send(m, {})).kind == "throttled"
+
+
+@pytest.mark.parametrize("lean", [True, False], ids=["lean", "sdk"])
+async def test_sends_through_the_sandbox_both_ways(tmp_path, lean):
+    """WhatsApp and SMS sends as the dispatcher makes them, the lean way (the default) and the SDK's: the sandbox
+    takes each once with its callback data, and refuses a bad one as the same outcome."""
+    from localrun.sandbox import log as sandbox_log
+    from tests.messaging.support import phone_ids, sandbox_here
+
+    phone = phone_ids(1)[0]
+    async with sandbox_here(tmp_path / "sent.jsonl") as (url, _sandbox):
+        aws = AwsClients(Settings())
+        options = ProviderOptions(social_endpoint=url, sms_endpoint=url, lean=lean)
+        try:
+            whatsapp, sms = WhatsAppProvider(aws, options), SmsProvider(aws, options)
+            wa = dataclasses.replace(message({"text": {"body": "hi"}}, key="k/1"), origination=phone)
+            sent = await whatsapp.send(wa, {})
+            assert sent.kind == "sent" and sent.provider_message_id.startswith("wamid."), sent
+            text = message({"text": {"body": "code 1234"}}, channel=Channel.SMS, key="otp/1/a")
+            assert (await sms.send(text, {})).kind == "sent"
+            bad = dataclasses.replace(wa, origination="phone-number-id-nothex")
+            refused = await whatsapp.send(bad, {})
+            assert refused.kind == "failed" and refused.error.code == "ValidationException", refused
+        finally:
+            await aws.close()
+    calls = sandbox_log.read(tmp_path / "sent.jsonl")
+    assert [(c.channel, c.ref) for c in calls] == [
+        ("WHATSAPP", "01J00000000000000000000000|k/1"),
+        ("SMS", "01J00000000000000000000000|otp/1/a"),
+    ]
 
 
 async def test_email_through_ses_v2_on_moto(moto_endpoint):

@@ -1,6 +1,8 @@
 """The channel providers behind one interface: WhatsApp (EUM Social `socialmessaging`), SMS (EUM SMS
 `pinpoint-sms-voice-v2`) and email (SES v2), all through runtime.aws.AwsClients so the endpoint (AWS, the
-sandbox, moto) is configuration.
+sandbox, moto) is configuration. The sends of WhatsApp and SMS go through runtime.aws_lean (the same request as
+the SDK's, without its per-call work: most of a send's CPU was the SDK's); ProviderOptions.lean=False
+(WECARE_PROVIDER_CLIENT=sdk) sends through the SDK's client instead, as every other call does.
 
 A provider call is made once: the SDK's own retries are off (max_attempts=1), because a retried send is a
 call the dispatcher did not admit under its limits, and a send repeated after an ambiguous failure may be a
@@ -16,8 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 from botocore.exceptions import (
@@ -29,6 +32,7 @@ from botocore.exceptions import (
 )
 
 from runtime.aws import AwsClients
+from runtime.aws_lean import Unsupported
 from services.messaging.domain import meta
 from services.messaging.domain.model import Category, Channel, MessageError, OutboundMessage
 
@@ -99,6 +103,52 @@ class ProviderOptions:
     call_timeout: float = 2.0
     media_bucket: str = "stream.wecare.digital"
     email_sender: str = "one@wecare.digital"
+    lean: bool = True  # sends through runtime.aws_lean; False: through the SDK's client
+
+
+Call = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class SendCall:
+    """A send operation as one callable of its parameters, made at its first call: the lean call where the options
+    ask for it and the operation allows it, else the SDK client's method (one attempt, the same deadline). Either
+    raises the same exceptions, so classify() reads both."""
+
+    def __init__(
+        self, aws: AwsClients, service: str, operation: str, endpoint: str | None, pool: int, options: ProviderOptions
+    ):
+        self._aws, self._service, self._operation = aws, service, operation
+        self._endpoint, self._pool, self._options = endpoint, pool, options
+        self._call: Call | None = None
+        self._making = asyncio.Lock()
+
+    async def __call__(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self._call is None:
+            async with self._making:
+                if self._call is None:
+                    self._call = await self._make()
+        return await self._call(params)
+
+    async def _make(self) -> Call:
+        deadline = self._options.call_timeout
+        if self._options.lean:
+            try:
+                # The dispatcher's span stands for the call: the lean call makes none of its own.
+                op = await self._aws.lean(
+                    self._service, self._operation, self._endpoint, self._pool, deadline, client_span=False
+                )
+                return op.call
+            except Unsupported as exc:
+                log.warning("sending through the SDK", extra={"operation": self._operation, "why": str(exc)})
+        client = await self._aws.client(
+            self._service, endpoint_url=self._endpoint, max_pool=self._pool, max_attempts=1, read_timeout=deadline
+        )
+        method = getattr(client, _method_name(client, self._operation))
+        return lambda params: method(**params)
+
+
+def _method_name(client, operation: str) -> str:
+    return next(name for name, api in client.meta.method_to_api_mapping.items() if api == operation)
 
 
 class WhatsAppProvider:
@@ -109,6 +159,7 @@ class WhatsAppProvider:
     def __init__(self, aws: AwsClients, options: ProviderOptions):
         self._aws = aws
         self._options = options
+        self._send = SendCall(aws, "socialmessaging", "SendWhatsAppMessage", options.social_endpoint, 200, options)
 
     async def _client(self, retries: bool = False):
         return await self._aws.client(
@@ -121,12 +172,13 @@ class WhatsAppProvider:
 
     async def send(self, message: OutboundMessage, media_ids: dict[str, str]) -> CallOutcome:
         body = meta.encode(meta.message_object(message, media_ids))
-        client = await self._client()
         try:
-            reply = await client.send_whatsapp_message(
-                originationPhoneNumberId=message.origination,
-                message=body,
-                metaApiVersion=self._options.meta_api_version,
+            reply = await self._send(
+                {
+                    "originationPhoneNumberId": message.origination,
+                    "message": body,
+                    "metaApiVersion": self._options.meta_api_version,
+                }
             )
         except Exception as exc:
             return classify(exc)
@@ -184,22 +236,18 @@ class SmsProvider:
     def __init__(self, aws: AwsClients, options: ProviderOptions):
         self._aws = aws
         self._options = options
+        self._send = SendCall(aws, "pinpoint-sms-voice-v2", "SendTextMessage", options.sms_endpoint, 100, options)
 
     async def send(self, message: OutboundMessage, media_ids: dict[str, str]) -> CallOutcome:
-        client = await self._aws.client(
-            "pinpoint-sms-voice-v2",
-            endpoint_url=self._options.sms_endpoint,
-            max_pool=100,
-            max_attempts=1,
-            read_timeout=self._options.call_timeout,
-        )
         try:
-            reply = await client.send_text_message(
-                DestinationPhoneNumber=message.recipient,
-                OriginationIdentity=message.origination,
-                MessageBody=message.content["text"]["body"],
-                MessageType="PROMOTIONAL" if message.category == Category.MARKETING else "TRANSACTIONAL",
-                Context={self.CONTEXT_KEY: message.callback_data},
+            reply = await self._send(
+                {
+                    "DestinationPhoneNumber": message.recipient,
+                    "OriginationIdentity": message.origination,
+                    "MessageBody": message.content["text"]["body"],
+                    "MessageType": "PROMOTIONAL" if message.category == Category.MARKETING else "TRANSACTIONAL",
+                    "Context": {self.CONTEXT_KEY: message.callback_data},
+                }
             )
         except Exception as exc:
             return classify(exc)
@@ -207,7 +255,9 @@ class SmsProvider:
 
 
 class EmailProvider:
-    """SES v2 send_email (simple content) from the configured identity; the message id travels as a tag."""
+    """SES v2 send_email (simple content) from the configured identity; the message id travels as a tag. Through
+    the SDK always: SendEmail's endpoint rules read one of its parameters (EndpointId), which the lean call does
+    not take (and email goes at 14/s, not 1,000)."""
 
     channel = Channel.EMAIL
 
