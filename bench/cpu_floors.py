@@ -1,8 +1,9 @@
 """The two CPU floors of a send, measured against a scenario's own sandbox while its processes are up: a bare
 aiohttp POST of the body a send makes, and a bare aiobotocore send_whatsapp_message (bench/floor_client.py,
-each in a process of its own). For each: the calling process's CPU per call (its own process CPU time over the
-measured calls) and the sandbox's CPU per request over the same calls (/proc, bench/cpu.py). The sandbox is
-told to emit no status events for them, so its figure is the request alone."""
+each in a process of its own); beside them, not floors, the SDK as messaging configures it and the lean call
+messaging sends with (runtime/aws_lean.py). For each: the calling process's CPU per call (its own process CPU
+time over the measured calls) and the sandbox's CPU per request over the same calls (/proc, bench/cpu.py). The
+sandbox is told to emit no status events for them, so its figure is the request alone."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from localrun.procs import ROOT, python_env
 from localrun.sandbox import log as sandbox_log
 from runtime.settings import Settings
 
-KINDS = ("aiohttp", "sdk", "sdk-fixed-ua")
+KINDS = ("aiohttp", "sdk", "sdk-fixed-ua", "lean")
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,7 @@ FLOOR_NAMES = {
     "aiohttp": "floor: bare aiohttp POST of the same body ({body} B)",
     "sdk": "floor: bare aiobotocore send_whatsapp_message (defaults)",
     "sdk-fixed-ua": "(not a floor) aiobotocore with messaging's client settings (fixed User-Agent, one attempt)",
+    "lean": "(not a floor) the lean call messaging sends with (runtime/aws_lean.py)",
 }
 
 

@@ -92,18 +92,18 @@ class AwsClients:
         operation: str,
         endpoint_url: str | None = None,
         max_pool: int = 50,
-        deadline: float = 30.0,
+        read_timeout: float = 30.0,
         client_span: bool = True,
     ) -> LeanOperation:
-        """`operation` (e.g. "SendWhatsAppMessage") of the client `client()` gives, called the lean way: made once
-        attempt, within `deadline` seconds in all (connecting included). Raises runtime.aws_lean.Unsupported when
+        """`operation` (e.g. "SendWhatsAppMessage") of the client `client()` gives (one attempt), called the lean
+        way with that client's endpoint, credentials and timeouts. Raises runtime.aws_lean.Unsupported when
         the operation needs what only the SDK does (the caller keeps the SDK's method for it). `client_span`
         False: the caller's own span stands for the call."""
         endpoint = endpoint_url or self.endpoint_for(service)
         key = (service, operation, endpoint or "")
         if key in self._lean:
             return self._lean[key]
-        client = await self.client(service, endpoint, max_pool=max_pool, max_attempts=1, read_timeout=deadline)
+        client = await self.client(service, endpoint, max_pool=max_pool, max_attempts=1, read_timeout=read_timeout)
         model = client.meta.service_model.operation_model(operation)
         credentials = await self._session.get_credentials()
         if credentials is None:
@@ -132,8 +132,6 @@ class AwsClients:
             ),
             client._user_agent_creator.to_string(),  # fixed for the client (its config names it; see client())
             max_pool,
-            deadline,
-            min(5.0, deadline),
             client_span=client_span,
             record=record,
         )

@@ -105,7 +105,8 @@ class LeanOperation:
     """One operation of one client, ready to call: `await op.call(params)` returns what the SDK's method returns
     (the parsed answer, without ResponseMetadata) or raises what it raises (the client's ClientError subclasses,
     EndpointConnectionError / ConnectTimeoutError before anything was sent, ReadTimeoutError /
-    ConnectionClosedError after). `deadline` bounds the whole call, connecting included."""
+    ConnectionClosedError after). Timeouts are the client's: a connection (a pooled one or a new one) within its
+    connect_timeout, else the call is not made; then the answer within its read_timeout between reads."""
 
     def __init__(
         self,
@@ -116,8 +117,6 @@ class LeanOperation:
         signing: tuple[str, str],
         user_agent: str,
         max_pool: int,
-        deadline: float,
-        connect_timeout: float,
         client_span: bool = True,
         record: Callable[[dict[str, Any]], None] | None = None,
         wall: Callable[[], float] = time.time,
@@ -146,7 +145,9 @@ class LeanOperation:
         name, region = signing
         self._signer = SigV4(region, name, model.http["method"], urlsplit(self.url).path, self._host, headers)
         self._headers = {**headers, "User-Agent": user_agent}
-        self._max_pool, self._deadline, self._connect = max_pool, deadline, connect_timeout
+        self._max_pool = max_pool
+        config = client.meta.config
+        self._timeout = aiohttp.ClientTimeout(connect=config.connect_timeout, sock_read=config.read_timeout)
         self._client_span = client_span
         self._record = record
         self._wall = wall
@@ -164,7 +165,7 @@ class LeanOperation:
                     # (two thread hops a call); a proxy is looked for once, when the operation is made.
                     self._session = aiohttp.ClientSession(
                         connector=connector,
-                        timeout=aiohttp.ClientTimeout(total=self._deadline, connect=self._connect),
+                        timeout=self._timeout,
                         skip_auto_headers={"Content-Type"},
                         auto_decompress=False,
                     )

@@ -233,25 +233,38 @@ async def test_senders_sharing_a_binding_account_limit_keep_pace_and_finish_toge
     assert sandbox_log.report(calls).account <= 20
 
 
-async def test_a_send_is_one_span_of_the_trace_that_accepted_it(parts, running_dispatcher):
-    """The provider call continues the accepting request's trace as one PRODUCER span naming the message and its
-    outcome; the SDK's own client span is folded into it (two spans a send were a tenth of the dispatcher)."""
-    out, _, _, _, make, _ = parts
+async def test_the_calls_of_a_trace_share_a_span_of_it(parts, running_dispatcher):
+    """The provider calls continue the accepting request's trace: the calls of one trace within a second share one
+    PRODUCER span under the accepting span, counting them by outcome; a call that did not end sent is an event
+    naming its message (a span a send was more than the rest of the dispatcher's own work for it)."""
+    out, _, sandbox, _, make, _ = parts
     exporter = span_exporter()
     trace_id, parent_id = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
-    m = text("+919812349999", extra={"traceparent": f"00-{trace_id}-{parent_id}-01"})
+    sandbox.config.throttle_next = 1
+    carried = {"traceparent": f"00-{trace_id}-{parent_id}-01"}
+    ms = [text(f"+91981234999{i}", extra=carried) for i in range(3)]
     d = await running_dispatcher(make())
-    await out.messages.accept([m])
+    await out.messages.accept(ms)
     d.notify(Channel.WHATSAPP, PHONES[0])
-    await until(lambda: _status(out, m.id, Status.SENT))
-    await until(
-        lambda: _true(any(s.attributes.get("messaging.message.id") == m.id for s in exporter.get_finished_spans()))
-    )
-    ours = [s for s in exporter.get_finished_spans() if format(s.context.trace_id, "032x") == trace_id]
-    assert [(s.name, s.kind.name) for s in ours] == [("dispatch WHATSAPP", "PRODUCER")]
-    (span,) = ours
-    assert format(span.parent.span_id, "016x") == parent_id
-    assert span.attributes["messaging.message.id"] == m.id and span.attributes["wecare.outcome"] == "sent"
+    for m in ms:
+        await until(lambda m=m: _status(out, m.id, Status.SENT))
+
+    def ours():
+        return [s for s in exporter.get_finished_spans() if format(s.context.trace_id, "032x") == trace_id]
+
+    await until(lambda: _true(sum(s.attributes.get("wecare.outcome.sent", 0) for s in ours()) == 3))
+    spans = ours()
+    assert {(s.name, s.kind.name, format(s.parent.span_id, "016x")) for s in spans} == {
+        ("dispatch WHATSAPP", "PRODUCER", parent_id)
+    }
+    assert len(spans) < 4, "fewer spans than calls"
+    assert sum(s.attributes["messaging.batch.message_count"] for s in spans) == 4  # three sends, one throttled
+    assert all(s.attributes["wecare.originations"] == (PHONES[0],) for s in spans)
+    (event,) = [e for s in spans for e in s.events]
+    assert event.attributes["wecare.outcome"] == "throttled" and event.attributes["messaging.message.id"] in {
+        m.id for m in ms
+    }
+    assert event.attributes["wecare.error_code"] == "ThrottledRequestException"
 
 
 async def test_failure_codes_act_on_later_sends(parts, running_dispatcher):
@@ -315,7 +328,13 @@ async def test_stop_finishes_calls_in_flight_and_frees_the_senders(parts):
         if m.id in logged:
             assert m.status == Status.SENT  # taken by the provider, answer awaited and recorded
         else:
-            assert m.queued  # never handed over: still queued for whoever owns the phone next
+            assert m.queued, (
+                m.status,
+                m.handoff_time,
+                m.error,
+                m.attempts,
+                m.due_time,
+            )  # never handed over: still queued for whoever owns the phone next
     doc, _ = await out.coordination.load_coordination()
     assert all(entry["owner"] is None for entry in doc["senders"].values())
 

@@ -8,7 +8,7 @@
   date), and credentials are asked for at every call (a refreshable provider refreshes as for the SDK).
 - Answers and failures come back as the SDK's: the client's own exception classes with the same code, message and
   status from the sandbox's errors; a refused connection, a silent server and a dropped one as botocore's
-  exceptions (so the dispatcher classifies them alike: retry, in doubt); the deadline bounds the whole call.
+  exceptions (so the dispatcher classifies them alike: retry, in doubt), within the client's timeouts.
 - What it cannot make exactly is refused when prepared (SES SendEmail: its endpoint rules read a parameter; a
   proxy), and every lean call is in the AWS call log."""
 
@@ -94,8 +94,8 @@ async def recorder():
     await runner.cleanup()
 
 
-async def lean_of(aws: AwsClients, service: str, operation: str, endpoint: str | None, deadline: float = 2.0):
-    op = await aws.lean(service, operation, endpoint, deadline=deadline)
+async def lean_of(aws: AwsClients, service: str, operation: str, endpoint: str | None):
+    op = await aws.lean(service, operation, endpoint, read_timeout=2.0)
     op._wall = FROZEN.timestamp  # the frozen clock, for this operation alone
     return op
 
@@ -199,7 +199,7 @@ async def test_credentials_are_asked_for_at_every_call(recorder, monkeypatch):
     try:
         await aws.client("socialmessaging", url, max_attempts=1, read_timeout=2.0)  # made with the usual ones
         monkeypatch.setattr(aws._session, "get_credentials", credentials)
-        op = await aws.lean("socialmessaging", "SendWhatsAppMessage", url, deadline=2.0)
+        op = await aws.lean("socialmessaging", "SendWhatsAppMessage", url, read_timeout=2.0)
         for _ in range(3):
             await op.call(WHATSAPP[3])
     finally:
@@ -273,7 +273,7 @@ async def silent_server(close_at_once: bool):
     return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
 
 
-async def test_connection_failures_are_botocores_and_the_deadline_bounds_the_call():
+async def test_connection_failures_are_botocores_within_the_clients_timeouts():
     aws = AwsClients(Settings(), "messaging")
     try:
         refused = await aws.lean("socialmessaging", "SendWhatsAppMessage", f"http://127.0.0.1:{free_port()}")
@@ -283,7 +283,7 @@ async def test_connection_failures_are_botocores_and_the_deadline_bounds_the_cal
 
         server, url = await silent_server(close_at_once=False)
         async with server:
-            silent = await aws.lean("socialmessaging", "SendWhatsAppMessage", url, deadline=0.3)
+            silent = await aws.lean("socialmessaging", "SendWhatsAppMessage", url, read_timeout=0.3)
             began = time.monotonic()
             with pytest.raises(ReadTimeoutError) as caught:
                 await silent.call(WHATSAPP[3])

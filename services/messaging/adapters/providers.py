@@ -30,6 +30,8 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from opentelemetry import context as otel_context
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
 
 from runtime.aws import AwsClients
 from runtime.aws_lean import Unsupported
@@ -110,15 +112,22 @@ Call = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 class SendCall:
-    """A send operation as one callable of its parameters, made at its first call: the lean call where the options
-    ask for it and the operation allows it, else the SDK client's method (one attempt, the same deadline). Either
-    raises the same exceptions, so classify() reads both."""
+    """A send operation as one callable of its parameters, made at its first call: the lean call where asked for
+    and the operation allows it, else the SDK client's method (one attempt, the same timeouts). Either raises the
+    same exceptions, so classify() reads both. Neither makes a span: the dispatcher's span stands for the call."""
 
     def __init__(
-        self, aws: AwsClients, service: str, operation: str, endpoint: str | None, pool: int, options: ProviderOptions
+        self,
+        aws: AwsClients,
+        service: str,
+        operation: str,
+        endpoint: str | None,
+        pool: int,
+        read_timeout: float,
+        lean: bool,
     ):
         self._aws, self._service, self._operation = aws, service, operation
-        self._endpoint, self._pool, self._options = endpoint, pool, options
+        self._endpoint, self._pool, self._read_timeout, self._lean = endpoint, pool, read_timeout, lean
         self._call: Call | None = None
         self._making = asyncio.Lock()
 
@@ -130,21 +139,31 @@ class SendCall:
         return await self._call(params)
 
     async def _make(self) -> Call:
-        deadline = self._options.call_timeout
-        if self._options.lean:
+        if self._lean:
             try:
-                # The dispatcher's span stands for the call: the lean call makes none of its own.
                 op = await self._aws.lean(
-                    self._service, self._operation, self._endpoint, self._pool, deadline, client_span=False
+                    self._service, self._operation, self._endpoint, self._pool, self._read_timeout, client_span=False
                 )
                 return op.call
             except Unsupported as exc:
                 log.warning("sending through the SDK", extra={"operation": self._operation, "why": str(exc)})
         client = await self._aws.client(
-            self._service, endpoint_url=self._endpoint, max_pool=self._pool, max_attempts=1, read_timeout=deadline
+            self._service,
+            endpoint_url=self._endpoint,
+            max_pool=self._pool,
+            max_attempts=1,
+            read_timeout=self._read_timeout,
         )
         method = getattr(client, _method_name(client, self._operation))
-        return lambda params: method(**params)
+
+        async def call(params: dict[str, Any]) -> dict[str, Any]:
+            token = otel_context.attach(otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+            try:
+                return await method(**params)
+            finally:
+                otel_context.detach(token)
+
+        return call
 
 
 def _method_name(client, operation: str) -> str:
@@ -159,7 +178,15 @@ class WhatsAppProvider:
     def __init__(self, aws: AwsClients, options: ProviderOptions):
         self._aws = aws
         self._options = options
-        self._send = SendCall(aws, "socialmessaging", "SendWhatsAppMessage", options.social_endpoint, 200, options)
+        self._send = SendCall(
+            aws,
+            "socialmessaging",
+            "SendWhatsAppMessage",
+            options.social_endpoint,
+            200,
+            options.call_timeout,
+            options.lean,
+        )
 
     async def _client(self, retries: bool = False):
         return await self._aws.client(
@@ -236,7 +263,15 @@ class SmsProvider:
     def __init__(self, aws: AwsClients, options: ProviderOptions):
         self._aws = aws
         self._options = options
-        self._send = SendCall(aws, "pinpoint-sms-voice-v2", "SendTextMessage", options.sms_endpoint, 100, options)
+        self._send = SendCall(
+            aws,
+            "pinpoint-sms-voice-v2",
+            "SendTextMessage",
+            options.sms_endpoint,
+            100,
+            options.call_timeout,
+            options.lean,
+        )
 
     async def send(self, message: OutboundMessage, media_ids: dict[str, str]) -> CallOutcome:
         try:
@@ -262,11 +297,10 @@ class EmailProvider:
     channel = Channel.EMAIL
 
     def __init__(self, aws: AwsClients, options: ProviderOptions):
-        self._aws = aws
         self._options = options
+        self._send = SendCall(aws, "sesv2", "SendEmail", None, 50, max(5.0, options.call_timeout), lean=False)
 
     async def send(self, message: OutboundMessage, media_ids: dict[str, str]) -> CallOutcome:
-        client = await self._aws.client("sesv2", max_attempts=1, read_timeout=max(5.0, self._options.call_timeout))
         email = message.content["email"]
         body: dict[str, object] = {}
         if email.get("text_body"):
@@ -274,14 +308,16 @@ class EmailProvider:
         if email.get("html_body"):
             body["Html"] = {"Data": email["html_body"], "Charset": "UTF-8"}
         try:
-            reply = await client.send_email(
-                FromEmailAddress=message.origination or self._options.email_sender,
-                Destination={"ToAddresses": [message.recipient]},
-                Content={"Simple": {"Subject": {"Data": email["subject"], "Charset": "UTF-8"}, "Body": body}},
-                EmailTags=[
-                    {"Name": "wecare_message", "Value": message.id},
-                    {"Name": "wecare_category", "Value": message.category.value.lower()},
-                ],
+            reply = await self._send(
+                {
+                    "FromEmailAddress": message.origination or self._options.email_sender,
+                    "Destination": {"ToAddresses": [message.recipient]},
+                    "Content": {"Simple": {"Subject": {"Data": email["subject"], "Charset": "UTF-8"}, "Body": body}},
+                    "EmailTags": [
+                        {"Name": "wecare_message", "Value": message.id},
+                        {"Name": "wecare_category", "Value": message.category.value.lower()},
+                    ],
+                }
             )
         except Exception as exc:
             return classify(exc)

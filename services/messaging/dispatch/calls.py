@@ -4,27 +4,21 @@ refused before it was taken) up to max_attempts, or in doubt (no answer: never r
 events or reported UNKNOWN). A call is not made when the fence closed meanwhile (back to the queue), and a call
 never made gives back the place it held in its windows.
 
-The call is one span of the trace that accepted the message (its traceparent is kept with it); it stands for
-the SDK call too: the AWS client span is suppressed inside it (two spans a send were a tenth of the
-dispatcher's time)."""
+The call is counted in a span of the trace that accepted the message (dispatch.call_spans: the calls of one trace
+within a second share one); the provider makes no span of its own. Metrics are counted on label children looked
+up once (runtime.metrics.Children)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections import Counter
-from collections.abc import Iterator
-
-from opentelemetry import context as otel_context
-from opentelemetry import trace
-from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from runtime import metrics
 from services.messaging.adapters.providers import CallOutcome, ChannelProvider
 from services.messaging.dispatch.budgets import AccountBudgets, Fence
+from services.messaging.dispatch.call_spans import CallSpan, CallSpans
 from services.messaging.dispatch.clock import Clock
 from services.messaging.dispatch.config import DispatchConfig
 from services.messaging.dispatch.media import MediaIds
@@ -33,7 +27,8 @@ from services.messaging.dispatch.senders import SenderLane
 from services.messaging.domain.model import Channel, MessageError, OutboundMessage, SendResult
 
 log = logging.getLogger("wecare.messaging.dispatcher")
-W3C = TraceContextTextMapPropagator()
+SENDS = metrics.Children(metrics.DISPATCH_SENDS)
+THROTTLES = metrics.Children(metrics.DISPATCH_THROTTLES)
 
 
 class Caller:
@@ -56,7 +51,7 @@ class Caller:
         self._config = config
         self._clock = clock
         self._rng = rng
-        self._tracer = trace.get_tracer("wecare.dispatch")
+        self.spans = CallSpans()
         self._calls: set[asyncio.Task] = set()
         self.sent = 0
         self.outcomes: Counter[str] = Counter()  # "<kind>:<error code>" of every provider call, for metrics
@@ -90,6 +85,7 @@ class Caller:
 
     async def _call(self, lane: SenderLane, m: OutboundMessage) -> None:
         called = True
+        span: CallSpan | None = None
         try:
             if not self._fence.open(self._clock.monotonic()):
                 # The lease may lapse before an answer could come: do not call; back to the queue.
@@ -105,21 +101,20 @@ class Caller:
                     called = False  # the send itself was not made
                     outcome = problem
                 else:
-                    with self._send_span(lane, m) as span:
-                        outcome = await self._providers[lane.channel].send(m, media_ids)
-                        span.set_attribute("wecare.outcome", outcome.kind)
-                        if outcome.error is not None:
-                            span.set_attribute("wecare.error_code", outcome.error.code)
+                    span = self.spans.begin(lane.channel, m)
+                    outcome = await self._providers[lane.channel].send(m, media_ids)
         except Exception as exc:
             log.exception("provider call raised", extra={"message": m.id})
             outcome = CallOutcome("in_doubt", error=MessageError("NoAnswer", type(exc).__name__, str(exc)[:500]))
+        if span is not None:
+            self.spans.end(span, m, outcome)
         self.release(lane, m, called)
         self.outcomes[f"{outcome.kind}:{outcome.error.code if outcome.error else ''}"] += 1
         if called:
-            metrics.DISPATCH_SENDS.labels(lane.channel.name, lane.origination, outcome.kind).inc()
+            SENDS(lane.channel.name, lane.origination, outcome.kind).inc()
         if outcome.kind == "throttled":
             lane.rate.throttled(self._clock.monotonic())
-            metrics.DISPATCH_THROTTLES.labels(lane.channel.name, lane.origination).inc()
+            THROTTLES(lane.channel.name, lane.origination).inc()
         if outcome.kind == "sent":
             self.sent += 1
         self._results.put(self._result(m, outcome, called))
@@ -143,25 +138,3 @@ class Caller:
         if outcome.kind == "failed":
             return SendResult(m.id, "failed", now, error=outcome.error)
         return SendResult(m.id, "in_doubt", now, error=outcome.error)
-
-    @contextlib.contextmanager
-    def _send_span(self, lane: SenderLane, m: OutboundMessage) -> Iterator[trace.Span]:
-        carried = m.extra.get("traceparent")
-        parent = W3C.extract({"traceparent": carried}) if carried else None
-        span = self._tracer.start_span(
-            f"dispatch {lane.channel.name}",
-            context=parent,
-            kind=trace.SpanKind.PRODUCER,
-            attributes={
-                "messaging.message.id": m.id,
-                "wecare.origination": lane.origination,
-                "wecare.attempt": m.attempts + 1,
-            },
-        )
-        inside = otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True, trace.set_span_in_context(span, parent))
-        token = otel_context.attach(inside)
-        try:
-            yield span
-        finally:
-            otel_context.detach(token)
-            span.end()

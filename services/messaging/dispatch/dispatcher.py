@@ -6,7 +6,7 @@ module puts the parts together and runs them; each part is a module of dispatch/
   budgets       its share of the account limits, the fence, media slots
   scheduler     scheduling and pacing: which call may start now, per sender in lane order
   handoff       marking messages handed off (group commit) before their calls
-  calls         making a provider call and what its outcome means; media ids (media)
+  calls         making a provider call and what its outcome means; media ids (media); its span (call_spans)
   results       recording outcomes (group commit)
   housekeeping  in-doubt reconciliation, the outbound-dlq outbox, the observed inbound rate
   reactions     what a failed status event's code means for later sends
@@ -153,6 +153,7 @@ class Dispatcher:
         self._fence.stop()
         self._handoff.abandon()
         await self._caller.wait_in_flight(self.config.timing.call_timeout + 1)
+        self._caller.spans.close()
         await self._results.drain()
         with contextlib.suppress(Exception):
             await self._leases.leave()

@@ -25,6 +25,8 @@ log = logging.getLogger("wecare.messaging.dispatcher")
 REFILL = 256  # messages fetched per refill of a sender's buffer
 LOW_WATER = 64
 IDLE_POLL = 0.25  # how often an idle sender looks for work accepted by other processes
+DEPTH = metrics.Children(metrics.DISPATCH_QUEUE_DEPTH)
+RATE = metrics.Children(metrics.DISPATCH_RATE)
 
 
 class Scheduler:
@@ -86,7 +88,7 @@ class Scheduler:
             for lane in lanes:
                 depth[lane.channel.name] = depth.get(lane.channel.name, 0) + len(lane.buffer)
             for channel, count in depth.items():
-                metrics.DISPATCH_QUEUE_DEPTH.labels(channel).set(count)
+                DEPTH(channel).set(count)
             self._wake.clear()
             delay = soonest - self._clock.monotonic()
             if delay > 0:
@@ -98,7 +100,7 @@ class Scheduler:
         """Starts every call the limits allow on this lane now; returns when to look again."""
         rate = lane.rate.effective(now)
         lane.window.set_limit(rate)
-        metrics.DISPATCH_RATE.labels(lane.channel.name, lane.origination).set(rate)
+        RATE(lane.channel.name, lane.origination).set(rate)
         account = self._budgets.send if lane.channel == Channel.WHATSAPP else None
         while lane.buffer:
             wait = lane.window.wait(now)
