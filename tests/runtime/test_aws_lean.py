@@ -66,7 +66,8 @@ SMS = (
 def frozen(monkeypatch):
     """botocore's clock and the invocation id held still; the lean call's clock is frozen per operation."""
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: FROZEN)
-    monkeypatch.setattr(uuid, "uuid4", lambda: INVOCATION)
+    monkeypatch.setattr(uuid, "uuid4", lambda: INVOCATION)  # botocore's
+    monkeypatch.setattr(aws_lean, "invocation_id", lambda: str(INVOCATION))
 
 
 class Recorder:
@@ -328,6 +329,11 @@ async def test_every_lean_call_is_in_the_call_log(recorder, tmp_path):
     (line,) = [json.loads(x) for x in log.read_text().splitlines()]
     assert line["operation"] == "SendWhatsAppMessage" and line["owner"] == "messaging"
     assert line["params"] == {"originationPhoneNumberId": PHONE}  # resources only, never the message
+
+
+def test_invocation_ids_are_uuid4s():
+    made = {aws_lean.invocation_id() for _ in range(1000)}
+    assert len(made) == 1000 and all(uuid.UUID(i).version == 4 and str(uuid.UUID(i)) == i for i in made)
 
 
 def test_the_encoder_refuses_what_it_would_not_encode_as_botocore():
