@@ -252,6 +252,36 @@ async def test_status_for_unknown_message_is_kept_then_applied(stores):
     assert sent.status == Status.DELIVERED and sent.deliver_time == NOW + 3
 
 
+async def test_a_group_of_results_in_order_with_the_early_statuses_of_some(stores):
+    """One write of a dispatcher's group: plain sends, one with extras, a retry and a failure between them; the
+    early status events of two of them applied, the others' left alone."""
+    out, _ = stores
+    for wamid, status, at in (("wamid.G1", Status.DELIVERED, 3), ("wamid.G4", Status.READ, 4)):
+        await out.messages.apply_status(StatusEvent(wamid, status, NOW + at))
+    ms = [message() for _ in range(7)]
+    await out.messages.accept(ms)
+    await out.queue.hand_off([m.id for m in ms], NOW + 1)
+    sent = [SendResult(m.id, "sent", NOW + 2, provider_message_id=f"wamid.G{i}") for i, m in enumerate(ms)]
+    sent[2] = SendResult(ms[2].id, "sent", NOW + 2, provider_message_id="wamid.G2", extra={"media_id": "m2"})
+    sent[3] = SendResult(ms[3].id, "retry", NOW + 2, retry_at=NOW + 9)
+    sent[5] = SendResult(ms[5].id, "failed", NOW + 2, error=MessageError("ValidationException", "bad"))
+    got = {m.id: m for m in await out.queue.record_results(sent)}
+    assert [got[m.id].status for m in ms] == [
+        Status.SENT,
+        Status.DELIVERED,
+        Status.SENT,
+        Status.ACCEPTED,
+        Status.READ,
+        Status.FAILED,
+        Status.SENT,
+    ]
+    assert got[ms[1].id].deliver_time == NOW + 3 and got[ms[4].id].read_time == NOW + 4
+    assert got[ms[2].id].extra == {"media_id": "m2"} and got[ms[0].id].extra == {}
+    expected_ids = ["wamid.G0", "wamid.G1", "wamid.G2", "", "wamid.G4", "", "wamid.G6"]
+    assert [got[m.id].provider_message_id for m in ms] == expected_ids
+    assert got[ms[3].id].queued and got[ms[3].id].due_time == NOW + 9
+
+
 async def test_customer_history_delete_and_coordination(stores):
     out, _ = stores
     msgs = [message(recipient="+911111111111", at=NOW + i) for i in range(5)]
@@ -362,6 +392,28 @@ async def test_conversations_latest_first(stores):
     assert [c.customer for c in rest] == ["+911"]
     assert await inn.conversations.list_conversations(Channel.SMS, None, 10) == []
     assert (await inn.conversations.get_conversation("whatsapp-911")).customer == "+911"
+
+
+async def test_outbound_sends_touch_their_conversations_in_one_group(stores):
+    """A chunk's sends noted together: several to one customer (the latest wins, a contact id learnt from any of
+    them, the inbound profile name and an earlier answer kept), others new."""
+    _, inn = stores
+    await inn.messages.add_message(inbound("wamid.g1", customer="+913", at=NOW))
+    first, second, other = ids.new_id(), ids.new_id(), ids.new_id()
+    conv = conversation_id(Channel.WHATSAPP, "+913")
+    await inn.conversations.note_outbound(
+        [
+            Conversation(conv, Channel.WHATSAPP, "+913", NOW + 20, second),
+            Conversation(conversation_id(Channel.SMS, "+914"), Channel.SMS, "+914", NOW + 15, other),
+            Conversation(conv, Channel.WHATSAPP, "+913", NOW + 10, first, contact_id="c-913"),
+        ]
+    )
+    c = await inn.conversations.get_conversation(conv)
+    assert (c.last_message_id, c.update_time, c.unanswered_count) == (second, NOW + 20, 0)
+    assert c.contact_id == "c-913" and c.profile_name == "Asha" and c.last_direction == Direction.OUTBOUND
+    sms = await inn.conversations.get_conversation(conversation_id(Channel.SMS, "+914"))
+    assert (sms.customer, sms.last_message_id, sms.channel) == ("+914", other, Channel.SMS)
+    assert [x.customer for x in await inn.conversations.list_conversations(None, None, 10)] == ["+913", "+914"]
 
 
 async def test_voice_calls_once_newest_first(stores):

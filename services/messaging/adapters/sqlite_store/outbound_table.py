@@ -184,6 +184,16 @@ def apply_event(conn: sqlite3.Connection, m: OutboundMessage, event: StatusEvent
     return moves
 
 
+def orphaned(conn: sqlite3.Connection, provider_ids: list[str]) -> list[str]:
+    """Which of these provider ids have status events waiting for their message: one lookup a chunk, not one a
+    send (almost always none)."""
+    found: set[str] = set()
+    for part in chunks(provider_ids):
+        sql = f"SELECT DISTINCT key FROM orphan_status WHERE key IN ({marks(len(part))})"
+        found.update(r[0] for r in conn.execute(sql, part))
+    return [p for p in provider_ids if p in found]
+
+
 def adopt_orphans(conn: sqlite3.Connection, provider_id: str) -> None:
     """Status events that came before their message had this provider id are applied to it now, in order."""
     rows = conn.execute("SELECT status, doc FROM orphan_status WHERE key = ?", (provider_id,)).fetchall()

@@ -8,7 +8,7 @@ import sqlite3
 
 from runtime.sqlite import SqliteDatabase
 from services.messaging.adapters.codec import dumps
-from services.messaging.adapters.sqlite_store.outbound_table import SELECT, adopt_orphans, by_ids, message_of
+from services.messaging.adapters.sqlite_store.outbound_table import SELECT, adopt_orphans, by_ids, message_of, orphaned
 from services.messaging.adapters.sqlite_store.table import chunks, marks
 from services.messaging.domain.model import MessageError, OutboundMessage, SendResult
 
@@ -49,45 +49,19 @@ class SqliteSendQueue:
 
     async def record_results(self, results: list[SendResult], fetch: bool = True) -> list[OutboundMessage]:
         def run(conn: sqlite3.Connection) -> list[OutboundMessage]:
+            plain: list[tuple] = []  # a run of sent results that add no extras: one executemany, in order
             sent_with_ids: list[str] = []
             for r in results:
-                error = dumps(r.error.to_dict()) if r.error else None
-                if r.outcome == "sent":
-                    # The document is rewritten only when the result adds to its extras (most sends add none).
-                    patch, params = "", [r.provider_message_id or None, r.time, r.time, r.time]
-                    if r.extra:
-                        patch = ", doc = json_set(doc, '$.extra', json_patch(json_extract(doc, '$.extra'), json(?)))"
-                        params.append(dumps(r.extra))
-                    conn.execute(
-                        "UPDATE outbound SET"
-                        " status = CASE WHEN status IN ('ACCEPTED', 'UNKNOWN') THEN 'SENT' ELSE status END,"
-                        " provider_id = COALESCE(provider_id, ?), send_time = COALESCE(send_time, ?),"
-                        f" handoff_time = COALESCE(handoff_time, ?), error = NULL, update_time = ?{patch}"
-                        " WHERE id = ? AND status NOT IN ('FAILED', 'WITHDRAWN')",
-                        (*params, r.message_id),
-                    )
-                    if r.provider_message_id:
-                        sent_with_ids.append(r.provider_message_id)
-                elif r.outcome == "failed":
-                    conn.execute(
-                        "UPDATE outbound SET status = 'FAILED', error = ?, dead_letter = 1, update_time = ?"
-                        " WHERE id = ? AND status IN ('ACCEPTED', 'UNKNOWN')",
-                        (error, r.time, r.message_id),
-                    )
-                elif r.outcome == "retry":
-                    conn.execute(
-                        "UPDATE outbound SET handoff_time = NULL, due_time = ?, error = ?, update_time = ?"
-                        " WHERE id = ? AND status = 'ACCEPTED' AND handoff_time IS NOT NULL",
-                        (r.retry_at, error, r.time, r.message_id),
-                    )
-                elif r.outcome == "in_doubt":
-                    conn.execute(
-                        "UPDATE outbound SET error = ?, update_time = ? WHERE id = ? AND status = 'ACCEPTED'",
-                        (error, r.time, r.message_id),
-                    )
+                if r.outcome == "sent" and not r.extra:
+                    plain.append((r.provider_message_id or None, r.time, r.time, r.time, r.message_id))
                 else:
-                    raise ValueError(f"unknown send outcome {r.outcome!r}")
-            for provider_id in sent_with_ids:
+                    _sent(conn, plain)
+                    plain = []
+                    _record(conn, r)
+                if r.outcome == "sent" and r.provider_message_id:
+                    sent_with_ids.append(r.provider_message_id)
+            _sent(conn, plain)
+            for provider_id in orphaned(conn, sent_with_ids):
                 adopt_orphans(conn, provider_id)
             return by_ids(conn, [r.message_id for r in results]) if fetch else []
 
@@ -155,3 +129,46 @@ class SqliteSendQueue:
             return by_ids(conn, [r[0]])[0] if r else None
 
         return await self._db.write(run)
+
+
+SENT = (
+    "UPDATE outbound SET"
+    " status = CASE WHEN status IN ('ACCEPTED', 'UNKNOWN') THEN 'SENT' ELSE status END,"
+    " provider_id = COALESCE(provider_id, ?), send_time = COALESCE(send_time, ?),"
+    " handoff_time = COALESCE(handoff_time, ?), error = NULL, update_time = ?{patch}"
+    " WHERE id = ? AND status NOT IN ('FAILED', 'WITHDRAWN')"
+)
+
+
+def _sent(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    """Sent results that add no extras, one statement for all (most of a group: a send adds none)."""
+    if rows:
+        conn.executemany(SENT.format(patch=""), rows)
+
+
+def _record(conn: sqlite3.Connection, r: SendResult) -> None:
+    error = dumps(r.error.to_dict()) if r.error else None
+    if r.outcome == "sent":
+        # The document is rewritten only when the result adds to its extras.
+        patch = ", doc = json_set(doc, '$.extra', json_patch(json_extract(doc, '$.extra'), json(?)))"
+        params = (r.provider_message_id or None, r.time, r.time, r.time, dumps(r.extra), r.message_id)
+        conn.execute(SENT.format(patch=patch), params)
+    elif r.outcome == "failed":
+        conn.execute(
+            "UPDATE outbound SET status = 'FAILED', error = ?, dead_letter = 1, update_time = ?"
+            " WHERE id = ? AND status IN ('ACCEPTED', 'UNKNOWN')",
+            (error, r.time, r.message_id),
+        )
+    elif r.outcome == "retry":
+        conn.execute(
+            "UPDATE outbound SET handoff_time = NULL, due_time = ?, error = ?, update_time = ?"
+            " WHERE id = ? AND status = 'ACCEPTED' AND handoff_time IS NOT NULL",
+            (r.retry_at, error, r.time, r.message_id),
+        )
+    elif r.outcome == "in_doubt":
+        conn.execute(
+            "UPDATE outbound SET error = ?, update_time = ? WHERE id = ? AND status = 'ACCEPTED'",
+            (error, r.time, r.message_id),
+        )
+    else:
+        raise ValueError(f"unknown send outcome {r.outcome!r}")
