@@ -7,7 +7,12 @@ stopping them (SIGKILL, a crash), each is stopped all the same, so no process an
 The run dir (`.run/`, or WECARE_RUN_DIR) holds `data/` (every embedded table), `logs/<process>.log`,
 `traces.jsonl`, `local.env` and `keys/` (each service's identity key, localrun/keys.py). Every address comes from
 the environment (WECARE_MOTO_PORT, WECARE_<NAME>_ADDRESS), so a second stack (the process tests) runs beside a
-developer's on other ports."""
+developer's on other ports.
+
+Messaging may run as several processes on the one store (WECARE_MESSAGING_PROCESSES; by default one a core, at
+most 2), which share the limits exactly through it: the first listens on WECARE_MESSAGING_ADDRESS, the others on
+free ports, and every other process is given all of their addresses as one gRPC target, over which its channel
+spreads its calls (runtime/clients.py dial: round robin)."""
 
 from __future__ import annotations
 
@@ -31,7 +36,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from localrun import keys
 from localrun.bootstrap import ROLES, LocalAws, Options, bootstrap
-from localrun.procs import ROOT, port_in_use, start_moto, start_python, stop
+from localrun.procs import ROOT, free_port, port_in_use, start_moto, start_python, stop
 from localrun.rundir import RunDir
 from runtime.settings import Settings
 
@@ -39,6 +44,7 @@ GRPC = "grpc"
 HTTP = "http"
 READY = "wecare: ready"  # the line tests and scripts wait for
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # Ctrl-C, `kill` or a stopping make, terminal closed
+MAX_DEFAULT_MESSAGING_PROCESSES = 2  # the default's cap: more processes on one SQLite file only contend for its lock
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,54 @@ class StartFailed(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Instance:
+    """One running copy of a process: messaging may have several (`messaging`, `messaging-2`, ...)."""
+
+    process: Process
+    name: str  # its log is logs/<name>.log
+    address: str
+
+
+def messaging_processes(settings: Settings, cpus: int | None = None) -> int:
+    """How many messaging processes the local run starts: the setting, or one a core up to the cap."""
+    if settings.messaging_processes:
+        return settings.messaging_processes
+    cores = cpus if cpus is not None else (os.cpu_count() or 1)
+    return max(1, min(cores, MAX_DEFAULT_MESSAGING_PROCESSES))
+
+
+def instances(processes: list[Process], settings: Settings) -> list[Instance]:
+    """Every copy to start, in order. The first messaging process takes the messaging address, so one process
+    is exactly the stack it always was; the others take free ports on its host."""
+    made = []
+    for p in processes:
+        made.append(Instance(p, p.name, p.address(settings)))
+        if p.address_setting == "messaging_address":
+            host = p.address(settings).rpartition(":")[0]
+            for n in range(2, messaging_processes(settings) + 1):
+                made.append(Instance(p, f"{p.name}-{n}", f"{host}:{free_port()}"))
+    return made
+
+
+def grpc_target(addresses: list[str]) -> str:
+    """One gRPC target naming every address (the `ipv4:` scheme: IPv4 literals), for a channel to spread over."""
+    if len(addresses) == 1:
+        return addresses[0]
+    hosts = [a.rpartition(":")[0] for a in addresses]
+    if not all(_ipv4(h) for h in hosts):
+        raise StartFailed(
+            f"several messaging processes need an IPv4 address in WECARE_MESSAGING_ADDRESS, not {addresses[0]}: "
+            "give one (127.0.0.1:<port>) or set WECARE_MESSAGING_PROCESSES=1"
+        )
+    return "ipv4:" + ",".join(addresses)
+
+
+def _ipv4(host: str) -> bool:
+    parts = host.split(".")
+    return len(parts) == 4 and all(part.isdigit() and int(part) < 256 for part in parts)
+
+
 @dataclass
 class Running:
     name: str
@@ -120,6 +174,7 @@ def main() -> int:
     try:
         _check_free([("embedded AWS, WECARE_MOTO_PORT", f"127.0.0.1:{moto_port}")])
         _check_free([(p.address_env, p.address(settings)) for p in processes])
+        copies = instances(processes, settings)
         try:
             running.append(Running("moto", start_moto(moto_port, run.log("moto"), leashed=True), run.log("moto")))
         except (RuntimeError, TimeoutError) as exc:
@@ -149,20 +204,22 @@ def main() -> int:
             "AWS_PROFILE": None,
         }
         env.update({p.address_env: p.address(settings) for p in PROCESSES})  # everyone knows where everyone is
+        env["WECARE_MESSAGING_ADDRESS"] = grpc_target([i.address for i in copies if i.process.name == "messaging"])
         # Short links point at this stack's gateway (unless the environment names another address).
         env["WECARE_LINKS_BASE_URL"] = os.environ.get("WECARE_LINKS_BASE_URL") or f"http://{settings.gateway_address}"
         env.update(_sandbox_env(settings, run))
         identities = keys.ensure(run.keys)
-        for p in processes:
+        for i in copies:
             if stopping.is_set():
                 break
-            own = {**env, **keys.process_env(p.identity or p.name, identities)}
-            proc = start_python(p.module, own, run.log(p.name), leashed=True)
-            running.append(Running(p.name, proc, run.log(p.name)))
-            _wait_healthy(p, p.address(settings), running[-1], stopping)
+            p = i.process
+            own = {**env, **keys.process_env(p.identity or p.name, identities), p.address_env: i.address}
+            proc = start_python(p.module, own, run.log(i.name), leashed=True)
+            running.append(Running(i.name, proc, run.log(i.name)))
+            _wait_healthy(i, running[-1], stopping)
 
         if not stopping.is_set():
-            _print_where(settings, run, endpoint, local, processes)
+            _print_where(settings, run, endpoint, local, copies)
             say(f"{READY} in {time.monotonic() - started_at:.1f}s (Ctrl-C stops everything)")
             code = _supervise(running, stopping)
     except StartFailed as exc:
@@ -218,7 +275,8 @@ def _check_free(addresses: list[tuple[str, str]]) -> None:
             raise StartFailed(f"{address} ({what}) is in use: is another `make run` up? ({exc})")
 
 
-def _wait_healthy(p: Process, address: str, r: Running, stopping: threading.Event, timeout: float = 120.0) -> None:
+def _wait_healthy(i: Instance, r: Running, stopping: threading.Event, timeout: float = 120.0) -> None:
+    p, address = i.process, i.address
     check: Callable[[], bool] = (
         (lambda: grpc_serving(address, p.health_target))
         if p.health == GRPC
@@ -227,11 +285,11 @@ def _wait_healthy(p: Process, address: str, r: Running, stopping: threading.Even
     deadline = time.monotonic() + timeout
     while not stopping.is_set():
         if r.proc.poll() is not None:
-            raise StartFailed(f"{p.name} exited with {r.proc.returncode} while starting:\n{_tail(r.log)}")
+            raise StartFailed(f"{i.name} exited with {r.proc.returncode} while starting:\n{_tail(r.log)}")
         if check():
             return
         if time.monotonic() > deadline:
-            raise StartFailed(f"{p.name} not healthy at {address} after {timeout:.0f}s:\n{_tail(r.log)}")
+            raise StartFailed(f"{i.name} not healthy at {address} after {timeout:.0f}s:\n{_tail(r.log)}")
         stopping.wait(0.2)
 
 
@@ -273,7 +331,7 @@ def _tail(path: Path, lines: int = 30) -> str:
     return "\n".join("    " + line for line in text[-lines:]) + f"\n    (full log: {path})"
 
 
-def _print_where(settings: Settings, run: RunDir, endpoint: str, local: LocalAws, processes: list[Process]) -> None:
+def _print_where(settings: Settings, run: RunDir, endpoint: str, local: LocalAws, copies: list[Instance]) -> None:
     lines = [
         "",
         "WECARE local stack",
@@ -283,9 +341,9 @@ def _print_where(settings: Settings, run: RunDir, endpoint: str, local: LocalAws
         f"  connection facts {run.local_env}",
         f"  embedded AWS     {endpoint}  (log {run.log('moto')})",
     ]
-    for p in processes:
-        where = f"http://{p.address(settings)}" if p.health == HTTP else f"{p.address(settings)} (gRPC)"
-        lines.append(f"  {p.name:<16} {where}  (log {run.log(p.name)})")
+    for i in copies:
+        where = f"http://{i.address}" if i.process.health == HTTP else f"{i.address} (gRPC)"
+        lines.append(f"  {i.name:<16} {where}  (log {run.log(i.name)})")
     lines += [
         "",
         f"  console          http://{settings.gateway_address}/   sign in as one of the local users:",

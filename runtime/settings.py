@@ -177,6 +177,9 @@ class Settings:
     sandbox_log: Path = setting(Path(".run/sandbox-sent.jsonl"))
     sandbox_config: str = setting("")  # JSON: status delays, injected faults (localrun.sandbox.server.Config)
     sandbox_payment_webhook_url: str = setting("")  # where its payment webhooks go; empty: the gateway's
+    # Local run (embedded default only): how many messaging processes `make run` starts on the one store (they share
+    # the limits through it); 0 = one a core, at most 2 (localrun/stack.py messaging_processes).
+    messaging_processes: int = setting(0)
     # Bulk: its queues and reports, chunking, workers. A chunk's SQS visibility and its recipients' claims last
     # bulk_lease_seconds and are renewed while a worker works it, so a killed worker's chunk comes back then.
     bulk_queue: str = setting("bulk-queue")
@@ -228,6 +231,8 @@ class Settings:
             raise ValueError(f"WECARE_AI_PROVIDER must be local or bedrock, not {self.ai_provider!r}")
         if self.provider_client not in ("lean", "sdk"):
             raise ValueError(f"WECARE_PROVIDER_CLIENT must be lean or sdk, not {self.provider_client!r}")
+        if self.messaging_processes < 0:
+            raise ValueError(f"WECARE_MESSAGING_PROCESSES is 0 (one a core) or more, not {self.messaging_processes}")
         if bool(self.tls_cert_file) != bool(self.tls_key_file):
             raise ValueError("WECARE_TLS_CERT_FILE and WECARE_TLS_KEY_FILE are set together or not at all")
         keys = service_identity.check(self)  # stricter outside the local environment, dev included

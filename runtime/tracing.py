@@ -4,6 +4,8 @@ every service, spans exported to OTLP when configured and to a JSON-lines file f
 from __future__ import annotations
 
 import json
+import os
+import socket
 import threading
 from collections.abc import Iterable, Sequence
 
@@ -30,6 +32,7 @@ class JsonLinesSpanExporter(SpanExporter):
                 json.dumps(
                     {
                         "service": span.resource.attributes.get("service.name"),
+                        "instance": span.resource.attributes.get("service.instance.id"),
                         "name": span.name,
                         "kind": span.kind.name,
                         "trace_id": format(ctx.trace_id, "032x"),
@@ -52,7 +55,11 @@ class JsonLinesSpanExporter(SpanExporter):
 
 
 def setup_tracing(settings: Settings, service: str) -> TracerProvider:
-    provider = TracerProvider(resource=Resource.create({"service.name": f"wecare-{service}"}))
+    # The instance tells apart the processes of one service (a pod's replicas; messaging's processes in a local run).
+    instance = f"{socket.gethostname()}:{os.getpid()}"
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": f"wecare-{service}", "service.instance.id": instance})
+    )
     if settings.trace_file:
         provider.add_span_processor(
             BatchSpanProcessor(JsonLinesSpanExporter(settings.trace_file), schedule_delay_millis=200)

@@ -5,7 +5,8 @@ prefixes, the five queues with bulk-queue redriving to bulk-dlq and dead letters
 the topic, the SES identity, the user pool with its app client, groups and one user in each) and bootstrapping it
 again finds and reuses all of it; the run dir holds the data, the logs and the spans of the calls made; the
 connection facts in local.env are the ones the services use (their JWKS answers with the pool's key); the stack
-came up within the three minutes of docs/DESIGN.md "The local run: the embedded default"."""
+came up within the three minutes of docs/DESIGN.md "The local run: the embedded default"; the gateway's calls to
+messaging are spread over both of its processes."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import json
 import os
 import shutil
 import time
+import urllib.error
 import urllib.request
 
 import grpc
@@ -128,3 +130,29 @@ def test_run_dir_holds_data_logs_and_spans(stack):
     (span,) = [s for s in spans if s["trace_id"] == trace_id]
     assert span["service"] == "wecare-contacts"
     assert span["name"] == "wecare.contacts.v1.ContactsService/ListContacts"
+
+
+def test_the_gateways_calls_reach_every_messaging_process(stack):
+    logs = [stack.run.log("messaging"), stack.run.log("messaging-2")]
+    assert all('"message": "serving"' in log.read_text() for log in logs)
+    token = stack.token("operator")
+    traces = set()
+    for n in range(30):
+        trace_id = os.urandom(16).hex()
+        traces.add(trace_id)
+        request = urllib.request.Request(
+            f"http://{stack.addresses['gateway']}/v1/messages/msg-{n}-{os.urandom(4).hex()}",
+            headers={"Authorization": f"Bearer {token}", "traceparent": f"00-{trace_id}-{os.urandom(8).hex()}-01"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:  # no such message: messaging itself says so
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code in (400, 404)
+    deadline = time.monotonic() + 10  # spans are exported in batches
+    while time.monotonic() < deadline:
+        spans = [json.loads(line) for line in stack.run.traces.read_text().splitlines()]
+        answered = [s for s in spans if s["trace_id"] in traces and s["service"] == "wecare-messaging"]
+        if len({s["trace_id"] for s in answered}) == len(traces):
+            break
+        time.sleep(0.2)
+    assert len({s["trace_id"] for s in answered}) == len(traces)
+    assert len({s["instance"] for s in answered}) == 2  # round robin over both processes
