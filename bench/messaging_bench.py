@@ -42,12 +42,14 @@ SCENARIOS: dict[str, tuple[int, int, int, float, float, list[str]]] = {
     "precision-13phones": (20_000, 13, 1, 80.0, 1000.0, []),
     "precision-13phones-3procs": (20_000, 13, 3, 80.0, 1000.0, []),
     "headroom": (8_000, 13, 1, 1000.0, 100_000.0, ["sent", "delivered", "read"]),
+    "headroom-2procs": (8_000, 13, 2, 1000.0, 100_000.0, ["sent", "delivered", "read"]),
 }
 DESCRIPTIONS = {
     "precision-2phones": "2 phones at 80/s, no status events",
     "precision-13phones": "13 phones at 80/s, the 1,000/s account binds, no status events",
     "precision-13phones-3procs": "the same on 3 messaging processes",
     "headroom": "limits lifted; sent, delivered and read ingested",
+    "headroom-2procs": "the same on 2 messaging processes (the local run's default on 2 cores)",
 }
 ACCOUNT_LIMIT = 1000.0
 CPU_GOAL = 3.0  # messaging's CPU per send, at most this many times the bare aiohttp POST's
@@ -57,7 +59,7 @@ def scenario(name: str, root: Path, floors: bool = False, profile: Path | None =
     """`floors`: measure the CPU floors against this scenario's sandbox after its send (Outcome.after);
     `profile`: record every process with py-spy over the send into that folder."""
     messages, phones, processes, phone_rate, account_rate, statuses = SCENARIOS[name]
-    extra = {"WECARE_WHATSAPP_PAIR_INTERVAL_SECONDS": "0"} if name == "headroom" else {}
+    extra = {"WECARE_WHATSAPP_PAIR_INTERVAL_SECONDS": "0"} if name.startswith("headroom") else {}
     return run_dispatch(
         root / name,
         name=name,
@@ -81,10 +83,11 @@ def record(report: Report, o: Outcome, keep: Path) -> None:
     times = [c.t_ns for c in o.calls]
     steady = sandbox_log.steady_rate(times)
     r = o.report
-    if o.name == "headroom":
+    if o.name.startswith("headroom"):
         ratio = o.sustained / ACCOUNT_LIMIT
         report.add(
-            f"messaging headroom: {o.messages:,} sends, limits lifted, status events on ({kept})",
+            f"messaging {o.name}: {o.messages:,} sends, {o.processes} process(es), limits lifted, status events on"
+            f" ({kept})",
             f"{o.sustained:,.0f} sends/s (steady {steady:,.0f}/s)",
             f"{ratio:.2f}x of 1,000/s",
             "-",

@@ -21,6 +21,7 @@ import grpc
 
 from bench.cpu import CpuMeter, Reading, wait_quiet
 from localrun.sandbox import log as sandbox_log
+from localrun.stack import grpc_target
 from runtime.auth import ServiceTokens
 from runtime.settings import Settings
 from tests.messaging.support import Processes, phone_ids, processes, recipients, whatsapp_template
@@ -122,7 +123,7 @@ def run_dispatch(
     config = {"statuses": [], **(sandbox_config or {})}
     with processes(root, ids, settings=settings, sandbox_config=config) as ps:
         ports = [f"127.0.0.1:{p}" for p in _ports(process_count)]
-        ps.start_sandbox(ports[0])
+        ps.start_sandbox(grpc_target(ports))  # status events spread over every process, as in the local run
         ps.start_contacts()
         for address in ports:
             ps.start_messaging(address)
