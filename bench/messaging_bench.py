@@ -1,12 +1,12 @@
 """Issue 3's figures: dispatch precision and engine headroom, each scenario on its own processes (sandbox,
-contacts, one or three messaging processes on one embedded store) with its own sandbox log, named in the table.
+contacts, one, two or three messaging processes on one embedded store) with its own sandbox log, named in the table.
 
 - Dispatch precision: a streamed send under backlog; from the sandbox log, the worst sliding one-second window
   per limit (per phone, account) and the sustained rate as a ratio of the binding limit (target >= 0.98), both
   over the whole send and in the steady state (first and last second left out).
 - Engine headroom: the limits lifted (1,000/s per phone, 100,000/s account), the full path (durable accept,
   provider call through the sandbox, sent record, status events to IngestEvents): sends/s, reported against
-  the 1,000/s account limit (goal 3x, stretch 5x).
+  the 1,000/s account limit (goal 3x, stretch 5x); on one process and on two (the local run's default here).
 - CPU per send (issue 13), a table of its own: every scenario's processes' CPU time over its send, read from the
   processes (/proc, bench/cpu.py) from the stream's start until the status events are ingested and every
   process is quiet again, divided by the sends: messaging (each process), the sandbox, the client (this
@@ -18,7 +18,7 @@ contacts, one or three messaging processes on one embedded store) with its own s
 
 Interface: `run(stack, report)` like the other sections (the stack is not used: every scenario starts its own
 processes), or `python -m bench.messaging_bench [scenario ...] [--py-spy DIR]` alone (--py-spy: an offline
-profile of every process over each send, grouped by phase: bench/pyspy.py). About 3.5 minutes on 2 cores."""
+profile of every process over each send, grouped by phase: bench/pyspy.py). About 4 minutes on 2 cores."""
 
 from __future__ import annotations
 
