@@ -56,13 +56,14 @@ EXPECTED = {
     "/wecare.messaging.v1.MessagingService/IngestEvents": {"gateway"},
     "/wecare.commerce.v1.CommerceService/FollowLink": {"gateway"},  # GET /l/{code}
     "/wecare.commerce.v1.CommerceService/RecordPaymentEvents": {"gateway", "messaging"},  # webhooks; WhatsApp pay
-    # Commerce's callers as its protos name them (messaging's and bulk's side is being built):
+    # Commerce's callers as its protos name them: messaging and bulk (links, clicks, invitations, answers)
     "/wecare.commerce.v1.CommerceService/BatchCreateLinks": {"bulk", "messaging"},
     "/wecare.commerce.v1.CommerceService/ListClicks": {"bulk", "messaging"},
     "/wecare.commerce.v1.CommerceService/CreateFormInvitation": {"bulk", "messaging"},
     "/wecare.commerce.v1.CommerceService/BatchCreateFormInvitations": {"bulk", "messaging"},
     "/wecare.commerce.v1.CommerceService/UpdateFormInvitation": {"bulk", "messaging"},
     "/wecare.commerce.v1.CommerceService/SubmitFormResponse": {"messaging"},  # an nfm_reply
+    "/wecare.commerce.v1.CommerceService/ListFormResponses": {"bulk"},  # a form job's answers in its counts
 }
 ALL_SERVICES = [
     "wecare.contacts.v1.ContactsService",
