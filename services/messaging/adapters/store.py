@@ -113,8 +113,9 @@ class SendQueue(Protocol):
         self, origination: str, now: float, limit: int, exclude: frozenset[str] = frozenset()
     ) -> list[OutboundMessage]:
         """ACCEPTED and not handed off, due by now, for one sender: lane first (conversation replies ahead of
-        bulk), then acceptance order; at most `limit` rows are looked at, those in `exclude` (the caller has
-        them already) are left out of the result."""
+        bulk), then due time, then acceptance order; at most `limit` due rows are looked at (messages not due
+        yet are never read, however many sit at a lane's head), those in `exclude` (the caller has them
+        already) are left out of the result."""
         ...
 
     async def hand_off(self, message_ids: list[str], now: float) -> list[str]:

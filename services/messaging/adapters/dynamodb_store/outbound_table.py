@@ -12,7 +12,7 @@ read-modify-write every change of a message goes through.
   suppression     sup#<recipient>         <kind>        until, reason
 
 A message's index keys (GSI: hash, range; present only while it belongs there):
-  queue     q_pk q#<origination>    q_sk <lane>#<id>           while queued
+  queue     q_pk q#<origination>    q_sk <lane>#<due>#<id>     while queued (a lane's due messages are one range)
   keys      k_pk k#<key scope>      k_sk <key>                 while it holds an idempotency key
   batch     b_pk b#<batch>          b_sk <update time>#<id>    a streamed send's messages
   customer  c_pk c#<recipient>      c_sk <create time>#<id>
@@ -72,6 +72,12 @@ def message_key(message_id: str) -> dict[str, Any]:
     return key(f"msg#{message_id}", "msg")
 
 
+def queue_sort_key(lane: int, due: float, message_id: str) -> str:
+    """Lane, then due time, then id: the messages of a lane due by a time are one key range, so a read of the
+    queue never walks past messages that are not due yet (retries and re-attempts deferred at a lane's head)."""
+    return f"{int(lane)}#{t(due)}#{message_id}"
+
+
 def item_of(m: OutboundMessage, ver: int, dead_letter: bool) -> dict[str, Any]:
     item: dict[str, Any] = {
         **message_key(m.id),
@@ -81,7 +87,7 @@ def item_of(m: OutboundMessage, ver: int, dead_letter: bool) -> dict[str, Any]:
         "c_sk": s(f"{t(m.create_time)}#{m.id}"),
     }
     if m.queued:
-        item["q_pk"], item["q_sk"] = s(f"q#{m.origination}"), s(f"{int(m.lane)}#{m.id}")
+        item["q_pk"], item["q_sk"] = s(f"q#{m.origination}"), s(queue_sort_key(m.lane, m.due_time, m.id))
     if m.idempotency_key:
         item["k_pk"], item["k_sk"] = s(f"k#{key_scope(m.idempotency_key)}"), s(m.idempotency_key)
     if m.batch_id:

@@ -1,13 +1,13 @@
-"""SendQueue on DynamoDB: the queue index per sender (lane, then id), hand-off marks and call results as
-conditional item changes (several at once), the sharded in-doubt index, and putting a message back in the queue
-(an outbound-dlq replay, a 131049 re-attempt)."""
+"""SendQueue on DynamoDB: the queue index per sender (lane, due time, id: only due messages are read), hand-off
+marks and call results as conditional item changes (several at once), the sharded in-doubt index, and putting a
+message back in the queue (an outbound-dlq replay, a 131049 re-attempt)."""
 
 from __future__ import annotations
 
 from runtime import dynamo
-from services.messaging.adapters.dynamodb_store.outbound_table import OutboundTable, message_of
-from services.messaging.adapters.dynamodb_store.table import SHARDS, s, t
-from services.messaging.domain.model import MessageError, OutboundMessage, SendResult, Status
+from services.messaging.adapters.dynamodb_store.outbound_table import OutboundTable, message_of, queue_sort_key
+from services.messaging.adapters.dynamodb_store.table import SHARDS, TOP, s, t
+from services.messaging.domain.model import Lane, MessageError, OutboundMessage, SendResult, Status
 
 
 class DynamoSendQueue:
@@ -17,13 +17,26 @@ class DynamoSendQueue:
     async def queued(
         self, origination: str, now: float, limit: int, exclude: frozenset[str] = frozenset()
     ) -> list[OutboundMessage]:
+        # One range a lane, from its start to its last message due by now: what is deferred is never read.
         # The GSI is eventually consistent: what it lists is checked by the hand-off's condition anyway.
-        items = await self._t.query("queue", "q_pk", f"q#{origination}", limit=limit)
-        out = []
-        for item in items:
-            m = message_of(item)
-            if m.id not in exclude and m.queued and m.due_time <= now:
-                out.append(m)
+        out: list[OutboundMessage] = []
+        seen = 0
+        for lane in Lane:
+            if seen >= limit:
+                break
+            items = await self._t.query(
+                "queue",
+                "q_pk",
+                f"q#{origination}",
+                limit=limit - seen,
+                range_condition=" AND q_sk BETWEEN :lo AND :hi",
+                values={":lo": s(f"{int(lane)}#"), ":hi": s(queue_sort_key(lane, now, TOP))},
+            )
+            seen += len(items)
+            for item in items:
+                m = message_of(item)
+                if m.id not in exclude and m.queued and m.due_time <= now:
+                    out.append(m)
         return out
 
     async def hand_off(self, message_ids: list[str], now: float) -> list[str]:

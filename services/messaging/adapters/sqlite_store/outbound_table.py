@@ -4,7 +4,7 @@ events were waiting for).
 
 The mutable and queried parts of a message are columns (status, hand-off mark, times, keys) so that every hot
 write is a plain UPDATE; the rest is one JSON document. Partial indexes serve the send queue (queued messages per
-sender in lane order), the in-doubt scan and the dead-letter outbox. The coordination document, the template
+sender by lane, then due time), the in-doubt scan and the dead-letter outbox. The coordination document, the template
 catalogue, registered media ids and suppressions are tables of their own in the same file."""
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS outbound (
   dead_letter INTEGER NOT NULL DEFAULT 0,
   doc TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS outbound_queue ON outbound(origination, lane, seq)
+DROP INDEX IF EXISTS outbound_queue;
+CREATE INDEX IF NOT EXISTS outbound_queue_due ON outbound(origination, lane, due_time, seq)
   WHERE status = 'ACCEPTED' AND handoff_time IS NULL;
 CREATE INDEX IF NOT EXISTS outbound_in_doubt ON outbound(handoff_time)
   WHERE status = 'ACCEPTED' AND handoff_time IS NOT NULL;

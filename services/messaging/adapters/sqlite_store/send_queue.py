@@ -1,6 +1,6 @@
-"""SendQueue on SQLite: the dispatcher's queue (a partial index of queued messages per sender in lane order),
-hand-off marks and call results written in groups (one transaction each), the in-doubt scan, and putting a
-message back in the queue (an outbound-dlq replay, a 131049 re-attempt)."""
+"""SendQueue on SQLite: the dispatcher's queue (a partial index of queued messages per sender by lane, then due
+time), hand-off marks and call results written in groups (one transaction each), the in-doubt scan, and putting
+a message back in the queue (an outbound-dlq replay, a 131049 re-attempt)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class SqliteSendQueue:
         def run(conn: sqlite3.Connection) -> list[OutboundMessage]:
             rows = conn.execute(
                 f"{SELECT} WHERE origination = ? AND status = 'ACCEPTED' AND handoff_time IS NULL"
-                " AND due_time <= ? ORDER BY lane, seq LIMIT ?",
+                " AND due_time <= ? ORDER BY lane, due_time, seq LIMIT ?",
                 (origination, now, limit),
             ).fetchall()
             return [message_of(r) for r in rows if r["id"] not in exclude]
