@@ -129,18 +129,37 @@ async def test_throttled_calls_are_retried_and_slow_the_phone(parts, running_dis
     assert 0 < _sample("wecare_dispatch_rate_per_second", labels) <= 10.0
 
 
+async def test_a_5xx_is_in_doubt_never_sent_again_and_reported_unknown(parts, running_dispatcher):
+    """InternalServiceException (500) does not prove the message was not taken (EUM may have handed it to Meta):
+    the message is in doubt, never called again, and unknown once the reconcile window passes without a status
+    event; it never reaches outbound-dlq, whose replay re-sends only what was refused."""
+    out, _, sandbox, _, make, _ = parts
+    sandbox.config.error_next = 1
+    d = await running_dispatcher(make(max_attempts=3, reconcile_seconds=1.0))
+    m = text("+919812340012")
+    await out.messages.accept([m])
+    d.notify(Channel.WHATSAPP, PHONES[0])
+    unknown = await until(lambda: _status(out, m.id, Status.UNKNOWN))
+    assert unknown.attempts == 1 and unknown.error.code == "OUTCOME_UNKNOWN"
+    assert d.outcomes["in_doubt:InternalServiceException"] == 1 and sum(d.outcomes.values()) == 1
+    await asyncio.sleep(1.0)
+    assert (await out.messages.get(m.id)).attempts == 1  # not one more call
+    assert await out.outbox.dead_letters_pending(10) == []
+    assert await out.queue.requeue(m.id, time.time()) is None
+
+
 def _sample(name: str, labels: dict[str, str]) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def test_out_of_retries_fails_with_the_reason_into_outbound_dlq(parts, running_dispatcher):
     out, _, sandbox, _, make, (endpoint, queue) = parts
-    sandbox.config.error_next = 10
+    sandbox.config.throttle_next = 10  # refused each time (429): never taken, so another try is safe
     await running_dispatcher(make(max_attempts=2))
     m = text("+919812340002")
     await out.messages.accept([m])
     failed = await until(lambda: _status(out, m.id, Status.FAILED))
-    assert failed.error.code == "RETRIES_EXHAUSTED" and "InternalServiceException" in failed.error.detail
+    assert failed.error.code == "RETRIES_EXHAUSTED" and "ThrottledRequestException" in failed.error.detail
     sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1")
     url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
 

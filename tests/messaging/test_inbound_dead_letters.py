@@ -145,7 +145,7 @@ async def settled(env, name: str, statuses: set[int], within: float = 15.0) -> p
 
 async def test_outbound_dlq_is_re_dispatched_once(env):
     await env.messaging.SyncTemplates(pb.SyncTemplatesRequest(), metadata=ADMIN)
-    env.sandbox.config.error_next = 1  # the provider fails the first call; one attempt allowed: FAILED
+    env.sandbox.config.throttle_next = 1  # the provider refuses the first call; one attempt allowed: FAILED
     sent = await env.messaging.SendMessage(
         pb.SendMessageRequest(message=whatsapp_template("+919812300009", PHONES[0])), metadata=OPERATOR
     )

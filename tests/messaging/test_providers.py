@@ -13,6 +13,7 @@ import boto3
 import pytest
 from aiobotocore.session import get_session
 from aiobotocore.stub import AioStubber
+from botocore.exceptions import ClientError
 
 from runtime.aws import AwsClients
 from runtime.settings import Settings
@@ -105,8 +106,8 @@ async def test_whatsapp_send_carries_the_meta_object_and_callback(social):
     ("code", "status", "kind"),
     [
         ("ThrottledRequestException", 429, "throttled"),
-        ("InternalServiceException", 500, "retry"),
-        ("DependencyException", 502, "retry"),
+        ("InternalServiceException", 500, "in_doubt"),  # may have been taken: never sent again
+        ("DependencyException", 502, "in_doubt"),
         ("ValidationException", 400, "failed"),
         ("AccessDeniedByMetaException", 403, "failed"),
         ("ResourceNotFoundException", 404, "failed"),
@@ -126,6 +127,16 @@ def test_connection_failures_before_and_after_sending():
 
     assert classify(EndpointConnectionError(endpoint_url="http://x")).kind == "retry"  # never reached it
     assert classify(ReadTimeoutError(endpoint_url="http://x")).kind == "in_doubt"  # may have reached it
+
+
+def test_only_a_refusal_is_retried():
+    def refused(code: str, status: int):
+        return classify(ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Send"))
+
+    assert refused("ServiceQuotaExceededException", 402).kind == "retry"  # SMS: refused for now, not taken
+    assert refused("ServiceUnavailable", 503).kind == "in_doubt"
+    assert refused("InternalServerException", 500).kind == "in_doubt"
+    assert refused("ConflictException", 409).kind == "failed"
 
 
 async def test_media_post_get_and_templates(social):

@@ -6,13 +6,17 @@ the SDK's, without its per-call work: most of a send's CPU was the SDK's); Provi
 
 A provider call is made once: the SDK's own retries are off (max_attempts=1), because a retried send is a
 call the dispatcher did not admit under its limits, and a send repeated after an ambiguous failure may be a
-duplicate. Every outcome is classified for the dispatcher:
+duplicate. Every outcome is classified for the dispatcher, and only an answer that proves the message was not
+taken may lead to another call (at most once):
   sent       the provider took it (its id)
-  throttled  refused for rate (not taken): slow the sender down, retry later
-  retry      refused or failed before it was taken (connection refused, 5xx): retry with backoff
-  failed     refused for good (validation, access, unknown resource): no retry, dead-lettered
-  in_doubt   the request may have reached the provider but no answer came (read timeout, dropped
-             connection): never re-sent; reconciled from status events, else reported unknown"""
+  throttled  refused for rate (429, not taken): slow the sender down, retry later
+  retry      refused before it was taken, provably: the connection was never made (refused, connect timeout),
+             or a 4xx refusal that asks to come back (a quota): retry with backoff
+  failed     refused for good (validation, access, unknown resource: 4xx): no retry, dead-lettered
+  in_doubt   the request may have reached the provider and no answer says it was not taken: a 5xx
+             (InternalServiceException, DependencyException: the service failed somewhere after taking the
+             request, maybe after handing it to Meta), a read timeout, a dropped connection. Never re-sent;
+             reconciled from status events, else reported unknown"""
 
 from __future__ import annotations
 
@@ -55,12 +59,14 @@ THROTTLING = {
     "LimitExceededException",
     "Throttling",
 }
-TRANSIENT = {
+# 4xx refusals that ask the caller to come back later: not taken, so another call is safe.
+REFUSED_FOR_NOW = {"ServiceQuotaExceededException"}
+# The service failed on its side (whatever status it gave): the request may have gone on to Meta or a carrier.
+SERVICE_FAULTS = {
     "InternalServiceException",
     "InternalServerException",
     "DependencyException",
     "ServiceUnavailable",
-    "ServiceQuotaExceededException",
     "InternalFailure",
 }
 
@@ -73,9 +79,12 @@ def classify(exc: BaseException) -> CallOutcome:
         if code in THROTTLING:
             return CallOutcome("throttled", error=error)
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        if code in TRANSIENT or status >= 500:
+        if code in REFUSED_FOR_NOW and status < 500:
             return CallOutcome("retry", error=error)
-        return CallOutcome("failed", error=error)
+        if 400 <= status < 500 and code not in SERVICE_FAULTS:
+            return CallOutcome("failed", error=error)
+        # A 5xx, or no status at all: nothing proves the message was not taken.
+        return CallOutcome("in_doubt", error=error)
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | aiohttp.ClientConnectorError):
         return CallOutcome("retry", error=MessageError("ConnectionFailed", "could not connect", str(exc)[:500]))
     if isinstance(exc, ReadTimeoutError | ConnectionClosedError | aiohttp.ClientError | asyncio.TimeoutError):

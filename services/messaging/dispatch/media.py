@@ -31,6 +31,8 @@ class MediaIds:
                 async with self._budgets.media_slot(MEDIA_POST):
                     known, problem = await self._registrar.post_media(origination, key)
                 if problem is not None:
+                    if problem.kind == "in_doubt":  # the send itself was never made: trying again is safe
+                        problem = CallOutcome("retry", error=problem.error)
                     return {}, problem
                 assert known is not None
                 await self._store.put_media_id(origination, key, known, self._clock.wall() + MEDIA_ID_LIFETIME)
