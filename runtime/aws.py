@@ -42,7 +42,7 @@ class AwsClients:
         self._owner = owner  # the process's name, in the call log
         self._session = get_session()
         self._stack = contextlib.AsyncExitStack()
-        self._clients: dict[tuple[str, str, int, float], object] = {}
+        self._clients: dict[tuple[str, str, int, float, float], object] = {}
         self._lean: dict[tuple[str, str, str], LeanOperation] = {}
         versions = f"Botocore/{botocore.__version__} Python/{platform.python_version()}"
         self._user_agent = f"wecare/{owner or 'process'} {versions}"
@@ -58,18 +58,19 @@ class AwsClients:
         max_pool: int = 50,
         max_attempts: int = 4,
         read_timeout: float = 30,
+        connect_timeout: float = 5,
     ):
         """A long-lived client (its connection pool is reused); closed with the process. Callers that retry
         on their own terms (a provider send must never be repeated by the SDK) pass max_attempts=1."""
         endpoint = endpoint_url or self.endpoint_for(service)
-        key = (service, endpoint or "", max_attempts, read_timeout)
+        key = (service, endpoint or "", max_attempts, read_timeout, connect_timeout)
         if key not in self._clients:
             config = AioConfig(
                 max_pool_connections=max_pool,
                 # total_max_attempts counts the first call (botocore's `max_attempts` counts retries only:
                 # max_attempts=1 made two calls, so a provider send was not made once).
                 retries={"mode": "standard", "total_max_attempts": max_attempts},
-                connect_timeout=5,
+                connect_timeout=connect_timeout,
                 read_timeout=read_timeout,
                 # S3 pre-signed URLs sign Content-Type and Content-Length only with SigV4 (upload limits hold).
                 signature_version="s3v4" if service == "s3" else None,

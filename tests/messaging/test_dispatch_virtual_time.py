@@ -15,12 +15,10 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
-from botocore.exceptions import ReadTimeoutError
-
 from localrun.sandbox import log as sandbox_log
 from runtime import ids
 from services.messaging.adapters import sqlite_store
-from services.messaging.adapters.providers import CallOutcome, classify
+from services.messaging.adapters.providers import CallOutcome
 from services.messaging.adapters.sqlite_store.inbound_table import INBOUND_SCHEMA
 from services.messaging.adapters.sqlite_store.outbound_table import OUTBOUND_SCHEMA
 from services.messaging.adapters.store import OutboundStores, WindowStore
@@ -46,7 +44,7 @@ TIMING = Timing()  # lease 6 s, calls at most 2 s, margin 0.5 s, window 1 s: fen
 class FakeWhatsApp:
     """EUM Social on virtual time. A call takes `latency(n)` seconds and is taken by the provider at a point inside
     it (`accept_at(n)`, a fraction); what was taken is logged as the sandbox logs it. A message in `hang` is taken
-    but never answered: the client's read timeout (call_timeout) ends the call, in doubt."""
+    but never answered, whatever the client's own timeouts: only the dispatcher's deadline ends the call."""
 
     channel = Channel.WHATSAPP
 
@@ -64,39 +62,43 @@ class FakeWhatsApp:
         self.calls: list[tuple[float, float, str, str]] = []  # (start, end, origination, message id), wall time
         self.hang: set[str] = set()
         self.throttle_next = 0
+        self.started = 0
+        self.media_latency = 0.05
 
     async def send(self, message: OutboundMessage, media_ids: dict[str, str]) -> CallOutcome:
-        n = len(self.calls)
+        n = self.started
+        self.started += 1
         start = self.clock.wall()
         latency = self.latency(n)
         before = latency * self.accept_at(n)
-        await asyncio.sleep(before)
-        if self.throttle_next:
-            self.throttle_next -= 1
-            outcome = CallOutcome("throttled", error=MessageError("ThrottledRequestException"))
-        else:
-            wamid = f"wamid.{message.id}"
-            self.accepted.append(
-                sandbox_log.Call(
-                    round(self.clock.wall() * 1e9),
-                    "WHATSAPP",
-                    message.origination,
-                    message.recipient,
-                    wamid,
-                    message.callback_data,
-                )
-            )
-            if message.id in self.hang:
-                await asyncio.sleep(TIMING.call_timeout - before)
-                outcome = classify(ReadTimeoutError(endpoint_url="https://social-messaging.us-east-1.amazonaws.com"))
+        try:
+            await asyncio.sleep(before)
+            if self.throttle_next:
+                self.throttle_next -= 1
+                outcome = CallOutcome("throttled", error=MessageError("ThrottledRequestException"))
             else:
+                wamid = f"wamid.{message.id}"
+                self.accepted.append(
+                    sandbox_log.Call(
+                        round(self.clock.wall() * 1e9),
+                        "WHATSAPP",
+                        message.origination,
+                        message.recipient,
+                        wamid,
+                        message.callback_data,
+                    )
+                )
+                if message.id in self.hang:
+                    await asyncio.sleep(3600)  # no answer, ever: only the caller's deadline ends the call
                 outcome = CallOutcome("sent", provider_message_id=wamid)
-        await asyncio.sleep(max(0.0, latency - (self.clock.wall() - start)))
-        self.calls.append((start, self.clock.wall(), message.origination, message.id))
-        return outcome
+            await asyncio.sleep(max(0.0, latency - (self.clock.wall() - start)))
+            return outcome
+        finally:  # answered, or given up by the caller
+            self.calls.append((start, self.clock.wall(), message.origination, message.id))
 
     async def post_media(self, origination: str, media_key: str) -> tuple[str | None, CallOutcome | None]:
-        raise AssertionError("no media in these tests")
+        await asyncio.sleep(self.media_latency)  # registering a media object with the phone
+        return f"media-{media_key[-6:]}", None
 
 
 class Outage:
@@ -118,20 +120,31 @@ class Outage:
 
 
 class MarkHook:
-    """The send queue, with something done just before the next hand-off marks (or the marks slowed down)."""
+    """The send queue, with something done just before the next hand-off marks (or the marks slowed down). A
+    write that has begun lands even when its caller stops waiting for it, as production's do (SQLite's runs on a
+    thread of its own; a DynamoDB request on the wire is not taken back)."""
 
     def __init__(self, inner):
         self._inner = inner
         self.before_next_mark: Callable | None = None
         self.mark_delay = 0.0
+        self.fail_after_marking: int | None = None  # the next group: mark this many, then fail the rest
 
     async def hand_off(self, message_ids: list[str], now: float) -> list[str]:
         hook, self.before_next_mark = self.before_next_mark, None
         if hook is not None:
             await hook(message_ids)
-        if self.mark_delay:
-            await asyncio.sleep(self.mark_delay)
-        return await self._inner.hand_off(message_ids, now)
+
+        async def write() -> list[str]:
+            if self.mark_delay:
+                await asyncio.sleep(self.mark_delay)
+            if self.fail_after_marking is not None:
+                some, self.fail_after_marking = message_ids[: self.fail_after_marking], None
+                await self._inner.hand_off(some, now)
+                raise OSError("the store failed part way through the group (test)")
+            return await self._inner.hand_off(message_ids, now)
+
+        return await asyncio.shield(asyncio.ensure_future(write()))
 
     def __getattr__(self, name: str):
         return getattr(self._inner, name)
@@ -496,9 +509,10 @@ def test_a_hand_off_mark_that_fails_leaves_the_messages_queued_and_they_go_once(
 
 
 def test_a_call_that_hangs_past_its_deadline_is_in_doubt_then_unknown_never_sent_again(tmp_path):
-    """The provider takes the message but never answers: the client gives up at call_timeout, the message is in
-    doubt, holds its place in the window while the call lasts, is reported UNKNOWN after reconcile_seconds and is
-    never sent again; the phone's other messages go on meanwhile. A status event that comes later still applies."""
+    """The provider takes the message but never answers: the call's total deadline (call_timeout, which the lease
+    arithmetic assumes) ends it, the message is in doubt, holds its place in the window while the call lasts, is
+    reported UNKNOWN after reconcile_seconds and is never sent again; the phone's other messages go on meanwhile.
+    A status event that comes later still applies."""
 
     async def main():
         clock = VirtualClock()
@@ -523,7 +537,116 @@ def test_a_call_that_hangs_past_its_deadline_is_in_doubt_then_unknown_never_sent
     assert doubted.error.code == "OUTCOME_UNKNOWN" and doubted.attempts == 1
     assert [m for _, _, _, m in provider.calls].count(hung.id) == 1
     [(start, end)] = [(s, e) for s, e, _, m in provider.calls if m == hung.id]
-    assert end - start >= TIMING.call_timeout  # it held its place in the window all that time
+    assert end - start == TIMING.call_timeout  # ended by the deadline, and held its place all that time
     report = sandbox_log.report(provider.accepted)
     assert report.counts == {"WHATSAPP": 12} and report.duplicate_refs == [] and report.max_per_phone <= 2
     assert applied.changed and applied.message.status == Status.DELIVERED  # reconciled by the late event
+
+
+# --- fences on every path ----------------------------------------------------------------------------------
+
+
+def test_no_call_is_made_after_the_lease_lapsed_during_a_wait_for_a_media_id(tmp_path):
+    """The fence is looked at again after every wait: a media message whose media registration outlasts what is
+    left of the lease (the store unreachable meanwhile) is not called; it goes out once the lease is back."""
+
+    async def main():
+        clock = VirtualClock()
+        provider = FakeWhatsApp(clock)
+        stores, windows = tables(tmp_path)
+        coordination = Outage(stores.coordination)
+        stores = dataclasses.replace(stores, coordination=coordination)
+        d = dispatcher(stores, windows, provider, {PHONES[0]: 10.0})
+        task = asyncio.create_task(d.run())
+        await until(lambda: d.heartbeats > 0, within=5)
+        coordination.down = True  # the lease can no longer be renewed...
+        provider.media_latency = TIMING.ttl  # ...and the media id takes longer than it has left
+        fence = d.view.may_call_until()
+        [m] = backlog(1, PHONES[0])
+        m = m.replace(content={"media": {"kind": "image", "media_key": "whatsapp-media/whatsapp-media-outgoing/a.jpg"}})
+        await stores.messages.accept([m])
+        d.notify(Channel.WHATSAPP, PHONES[0])
+        await until(lambda: d.outcomes["retry:LeaseExpired"] > 0, within=30)
+        during = [s for s, _, _, _ in provider.calls if s >= fence]
+        coordination.down, provider.media_latency = False, 0.05
+        back = clock.wall()
+        await until(lambda: all_sent(stores, [m]), within=60)
+        sent = await stores.messages.get(m.id)
+        await stop(task)
+        return provider, during, back, sent
+
+    provider, during, back, sent = run(main())
+    assert during == []  # not one call after the lease could lapse
+    assert [c.ref for c in provider.accepted] == [sent.callback_data] and sent.send_time >= back
+
+
+def test_a_group_whose_marks_partly_failed_strands_nothing(tmp_path):
+    """A hand-off group's writes fail part way (DynamoDB writes each mark on its own): the marked ones are not left
+    handed off but never called (reconciled as a false `unknown`); every message is sent, once."""
+
+    async def main():
+        clock = VirtualClock()
+        provider = FakeWhatsApp(clock)
+        stores, windows = tables(tmp_path)
+        queue = MarkHook(stores.queue)
+        queue.fail_after_marking = 3
+        stores = dataclasses.replace(stores, queue=queue)
+        d = dispatcher(stores, windows, provider, {PHONES[0]: 10.0}, reconcile_seconds=2.0)
+        messages = backlog(20, PHONES[0])
+        await stores.messages.accept(messages)
+        task = asyncio.create_task(d.run())
+        await until(lambda: all_sent(stores, messages), within=30)
+        await asyncio.sleep(5)  # past the reconcile window: nothing is in doubt
+        final = await stores.messages.get_many([m.id for m in messages])
+        await stop(task)
+        return provider, final
+
+    provider, final = run(main())
+    report = sandbox_log.report(provider.accepted)
+    assert report.counts == {"WHATSAPP": 20} and report.duplicate_refs == []
+    assert {m.status for m in final} == {Status.SENT}
+
+
+def test_a_rolling_restart_during_a_hand_off_strands_nothing(tmp_path):
+    """A process is stopped while a group of marks is being written (the write lands after the stop began): what
+    it marked is put back in the queue, and the next owner sends it; nothing ends unknown, nothing twice."""
+
+    async def main():
+        clock = VirtualClock()
+        log: list[sandbox_log.Call] = []
+        provider_a = FakeWhatsApp(clock, log=log)
+        provider_b = FakeWhatsApp(clock, log=log)
+        stores_a, windows_a = tables(tmp_path)
+        stores_b, windows_b = tables(tmp_path)
+        queue_a = MarkHook(stores_a.queue)
+        stores_a = dataclasses.replace(stores_a, queue=queue_a)
+        phones = {PHONES[0]: 10.0}
+        a = dispatcher(stores_a, windows_a, provider_a, phones, member="a", reconcile_seconds=2.0)
+        task_a = asyncio.create_task(a.run())
+        await until(lambda: len(a.owned()) == 1, within=10)
+        messages = backlog(60, PHONES[0])
+        await stores_a.messages.accept(messages)
+        a.notify(Channel.WHATSAPP, PHONES[0])
+        await until(lambda: len(log) >= 10, within=30)
+        queue_a.mark_delay = 0.5
+        marking = asyncio.Event()
+        queue_a.before_next_mark = lambda ids: _set(marking)
+        await until(marking.is_set, within=10)
+        await asyncio.sleep(0.1)  # the group's write is under way
+        await stop(task_a)
+        b = dispatcher(stores_b, windows_b, provider_b, phones, member="b", reconcile_seconds=2.0)
+        task_b = asyncio.create_task(b.run())
+        await until(lambda: all_sent(stores_b, messages), within=60)
+        await asyncio.sleep(5)
+        final = await stores_b.messages.get_many([m.id for m in messages])
+        await stop(task_b)
+        return log, final
+
+    log, final = run(main())
+    report = sandbox_log.report(log)
+    assert report.counts == {"WHATSAPP": 60} and report.duplicate_refs == []
+    assert {m.status for m in final} == {Status.SENT}
+
+
+async def _set(event: asyncio.Event) -> None:
+    event.set()

@@ -111,7 +111,7 @@ class ProviderOptions:
     social_endpoint: str | None
     sms_endpoint: str | None
     meta_api_version: str = "v20.0"
-    call_timeout: float = 2.0
+    call_timeout: float = 2.0  # the whole call (the dispatcher's deadline); the read timeout is the same
     media_bucket: str = "stream.wecare.digital"
     email_sender: str = "one@wecare.digital"
     lean: bool = True  # sends through runtime.aws_lean; False: through the SDK's client
@@ -178,6 +178,12 @@ class SendCall:
 def _method_name(client, operation: str) -> str:
     return next(name for name, api in client.meta.method_to_api_mapping.items() if api == operation)
 
+    @property
+    def connect_timeout(self) -> float:
+        """A connection not made within half the call's deadline is given up as never made (safe to retry),
+        before the deadline would make the call in doubt."""
+        return max(0.2, self.call_timeout / 2)
+
 
 class WhatsAppProvider:
     """EUM Social: send_whatsapp_message, post/get_whatsapp_message_media, the template catalogue."""
@@ -204,6 +210,7 @@ class WhatsAppProvider:
             max_pool=200,
             max_attempts=4 if retries else 1,
             read_timeout=self._options.call_timeout if not retries else 30,
+            connect_timeout=self._options.connect_timeout if not retries else 5,
         )
 
     async def send(self, message: OutboundMessage, media_ids: dict[str, str]) -> CallOutcome:

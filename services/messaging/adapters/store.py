@@ -53,6 +53,15 @@ class Withdrawal:
     in_flight: int  # matching messages already handed off: they complete normally
 
 
+class HandOffIncomplete(Exception):
+    """hand_off could not confirm every mark (some writes failed): those in `marked` are marked for sure; each of
+    the others may or may not be, so none of them may be sent, and each is put back (a `retry` result)."""
+
+    def __init__(self, marked: list[str], cause: BaseException):
+        super().__init__(f"{len(marked)} marked, the rest uncertain: {cause!r}")
+        self.marked = marked
+
+
 class MessageStore(Protocol):
     async def accept(self, messages: list[OutboundMessage]) -> list[AcceptOutcome]:
         """Stores the messages as ACCEPTED, all durably before it returns, in one write where the engine
@@ -120,7 +129,9 @@ class SendQueue(Protocol):
 
     async def hand_off(self, message_ids: list[str], now: float) -> list[str]:
         """Durably marks the messages handed to the provider (attempts + 1), only those still queued (not
-        withdrawn meanwhile). Returns the ids marked: only those may be sent."""
+        withdrawn meanwhile). Returns the ids marked: only those may be sent. Raises HandOffIncomplete naming
+        those marked for sure when some of the writes failed (an engine that marks in one transaction raises
+        whatever failed it: then none is marked)."""
         ...
 
     async def record_results(self, results: list[SendResult], fetch: bool = True) -> list[OutboundMessage]:

@@ -16,6 +16,10 @@ from services.messaging.domain.coordination import MEDIA_GET, MEDIA_POST, SEND
 from services.messaging.domain.pacing import CallWindow
 
 
+class FenceClosed(Exception):
+    """This process stopped for good: no call may start any more (a wait for a slot ends with this)."""
+
+
 class Fence:
     def __init__(self) -> None:
         self.until = 0.0  # monotonic
@@ -45,9 +49,12 @@ class AccountBudgets:
 
     @contextlib.asynccontextmanager
     async def media_slot(self, kind: str) -> AsyncIterator[None]:
-        """One media call (MEDIA_POST or MEDIA_GET) inside this process's part of its account limit."""
+        """One media call (MEDIA_POST or MEDIA_GET) inside this process's part of its account limit. Raises
+        FenceClosed when the process stops while it waits (the work it was for is given back)."""
         window = self.media[kind]
         while True:
+            if self._fence.stopped:
+                raise FenceClosed("stopping")
             now = self._clock.monotonic()
             wait = window.wait(now)
             if wait <= 0 and self._fence.open(now):

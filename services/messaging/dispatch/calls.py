@@ -1,8 +1,15 @@
 """Making one provider call for a handed-off message, and what its outcome means: sent (the provider's id),
 failed (to outbound-dlq through the store's outbox), retried with backoff (throttled: the sender slows down;
-refused before it was taken) up to max_attempts, or in doubt (no answer: never re-sent, reconciled by status
-events or reported UNKNOWN). A call is not made when the fence closed meanwhile (back to the queue), and a call
-never made gives back the place it held in its windows.
+refused before it was taken) up to max_attempts, or in doubt (no answer that proves it was not taken: never
+re-sent, reconciled by status events or reported UNKNOWN).
+
+Immediately before the call, after every wait (a media slot, a media id), the message passes the pre-call
+checks (dispatch.checks: consent and suppression as they are now, a withdrawn job) and this process must still
+own the sender: the fence open (its lease cannot lapse before the call could end), the sender's lease its own
+and started, the sender not paused. A message that fails any of these is not called: back to the queue, or
+withdrawn as its check says, and the place it held in its windows is given back. The call itself has a total
+deadline, call_timeout (connect and read, whatever the client's own timeouts), which the lease arithmetic
+assumes (domain.coordination): past it the call is in doubt.
 
 The call is counted in a span of the trace that accepted the message (dispatch.call_spans: the calls of one trace
 within a second share one); the provider makes no span of its own. Metrics are counted on label children looked
@@ -17,8 +24,9 @@ from collections import Counter
 
 from runtime import metrics
 from services.messaging.adapters.providers import CallOutcome, ChannelProvider
-from services.messaging.dispatch.budgets import AccountBudgets, Fence
+from services.messaging.dispatch.budgets import AccountBudgets, Fence, FenceClosed
 from services.messaging.dispatch.call_spans import CallSpan, CallSpans
+from services.messaging.dispatch.checks import PreCallChecks, Verdict
 from services.messaging.dispatch.clock import Clock
 from services.messaging.dispatch.config import DispatchConfig
 from services.messaging.dispatch.media import MediaIds
@@ -42,8 +50,10 @@ class Caller:
         config: DispatchConfig,
         clock: Clock,
         rng: random.Random,
+        checks: PreCallChecks | None = None,
     ):
         self._providers = providers
+        self._checks = checks or PreCallChecks()
         self._media = media
         self._budgets = budgets
         self._fence = fence
@@ -84,28 +94,38 @@ class Caller:
         lane.known.discard(message.id)
 
     async def _call(self, lane: SenderLane, m: OutboundMessage) -> None:
-        called = True
+        called = False
         span: CallSpan | None = None
         try:
-            if not self._fence.open(self._clock.monotonic()):
-                # The lease may lapse before an answer could come: do not call; back to the queue.
-                called = False
-                outcome = CallOutcome("retry", error=MessageError("LeaseExpired", "sender lease lapsing"))
-            else:
-                media_ids, problem = (
-                    await self._media.for_message(lane.origination, m)
-                    if lane.channel == Channel.WHATSAPP
-                    else ({}, None)
-                )
-                if problem is not None:
-                    called = False  # the send itself was not made
-                    outcome = problem
-                else:
-                    span = self.spans.begin(lane.channel, m)
-                    outcome = await self._providers[lane.channel].send(m, media_ids)
+            outcome = self._may_not_call(lane)
+            media_ids: dict[str, str] = {}
+            if outcome is None and lane.channel == Channel.WHATSAPP:
+                media_ids, outcome = await self._media.for_message(lane.origination, m)
+            if outcome is None:
+                held = await self._checks.check(m)
+                if held is not None:
+                    self._held(lane, m, held)
+                    return
+            if outcome is None:
+                outcome = self._may_not_call(lane)  # after every wait: the sender may have changed hands
+            if outcome is None:
+                called = True
+                span = self.spans.begin(lane.channel, m)
+                try:
+                    async with asyncio.timeout(self._config.timing.call_timeout):
+                        outcome = await self._providers[lane.channel].send(m, media_ids)
+                except TimeoutError:
+                    outcome = CallOutcome(
+                        "in_doubt",
+                        error=MessageError("NoAnswer", "CallDeadline", "no answer within the call's deadline"),
+                    )
+        except FenceClosed:
+            outcome = CallOutcome("retry", error=MessageError("LeaseExpired", "stopping: the call was not made"))
         except Exception as exc:
-            log.exception("provider call raised", extra={"message": m.id})
-            outcome = CallOutcome("in_doubt", error=MessageError("NoAnswer", type(exc).__name__, str(exc)[:500]))
+            log.exception("provider call raised", extra={"message_id": m.id, "called": called})
+            error = MessageError("NoAnswer" if called else "NotCalled", type(exc).__name__, str(exc)[:500])
+            # Made: it may have been taken (in doubt). Not made (a store or media step failed first): again later.
+            outcome = CallOutcome("in_doubt" if called else "retry", error=error)
         if span is not None:
             self.spans.end(span, m, outcome)
         self.release(lane, m, called)
@@ -118,6 +138,29 @@ class Caller:
         if outcome.kind == "sent":
             self.sent += 1
         self._results.put(self._result(m, outcome, called))
+
+    def _held(self, lane: SenderLane, m: OutboundMessage, verdict: Verdict) -> None:
+        """A pre-call check stopped the message: not called; withdrawn, back to the queue, or failed."""
+        self.release(lane, m, called=False)
+        self.outcomes[f"held:{verdict.error.code}"] += 1
+        now = self._clock.wall()
+        if verdict.kind == "deferred":
+            result = SendResult(m.id, "retry", now, error=verdict.error, retry_at=verdict.retry_at or now)
+        else:
+            result = SendResult(m.id, verdict.kind, now, error=verdict.error)
+        self._results.put(result)
+
+    def _may_not_call(self, lane: SenderLane) -> CallOutcome | None:
+        """None while this process may call for the sender now; else why not (the message goes back)."""
+        now = self._clock.monotonic()
+        if not self._fence.open(now):
+            # The lease may lapse before an answer could come: do not call; back to the queue.
+            return CallOutcome("retry", error=MessageError("LeaseExpired", "sender lease lapsing"))
+        if not lane.owned or lane.start_at > now:
+            return CallOutcome("retry", error=MessageError("LeaseExpired", "the sender changed hands"))
+        if lane.paused_until > now:
+            return CallOutcome("retry", error=MessageError("SenderPaused", "the sender is paused (131048)"))
+        return None
 
     def _result(self, m: OutboundMessage, outcome: CallOutcome, called: bool) -> SendResult:
         now = self._clock.wall()

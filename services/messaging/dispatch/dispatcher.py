@@ -6,6 +6,7 @@ module puts the parts together and runs them; each part is a module of dispatch/
   budgets       its share of the account limits, the fence, media slots
   scheduler     scheduling and pacing: which call may start now, per sender in lane order
   handoff       marking messages handed off (group commit) before their calls
+  checks        the pre-call checks every message passes immediately before its call (the seam others extend)
   calls         making a provider call and what its outcome means; media ids (media); its span (call_spans)
   results       recording outcomes (group commit)
   housekeeping  in-doubt reconciliation, the outbound-dlq outbox, the observed inbound rate
@@ -33,6 +34,7 @@ from services.messaging.adapters.providers import ChannelProvider, MediaRegistra
 from services.messaging.adapters.store import OutboundStores, WindowStore
 from services.messaging.dispatch.budgets import AccountBudgets, Fence
 from services.messaging.dispatch.calls import Caller
+from services.messaging.dispatch.checks import PreCallChecks
 from services.messaging.dispatch.clock import Clock, SystemClock
 from services.messaging.dispatch.config import DispatchConfig, sender_key
 from services.messaging.dispatch.handoff import HandOff
@@ -59,8 +61,10 @@ class Dispatcher:
         member_id: str | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        checks: PreCallChecks | None = None,
     ):
         self.config = config
+        self.checks = checks or PreCallChecks()
         self.member = member_id or f"{socket.gethostname()}:{os.getpid()}:{ids.new_id()[-8:]}"
         self._clock = clock or SystemClock()
         rng = rng or random.Random()
@@ -81,10 +85,19 @@ class Dispatcher:
         )
         self._results = Results(stores.queue, self._clock)
         media_ids = MediaIds(stores.media_ids, media, self.budgets, self._clock)
-        self._caller = Caller(providers, media_ids, self.budgets, self._fence, self._results, config, self._clock, rng)
+        self._caller = Caller(
+            providers, media_ids, self.budgets, self._fence, self._results, config, self._clock, rng, self.checks
+        )
         self._handoff = HandOff(stores.queue, self._caller, self._results, self._fence, self._wake, self._clock)
         self._scheduler = Scheduler(
-            stores.queue, self._lanes, self.budgets, self._fence, self._wake, self._handoff.put, self._clock
+            stores.queue,
+            self._lanes,
+            self.budgets,
+            self._fence,
+            self._wake,
+            self._handoff.put,
+            self._clock,
+            self.checks.ready,
         )
         self._housekeeping = Housekeeping(
             stores.queue, stores.outbox, dead_letters, windows, self._lanes, config, self._clock
@@ -151,7 +164,7 @@ class Dispatcher:
     async def _drain(self) -> None:
         """Stop: no new calls; the ones in flight finish and are recorded; the senders are freed."""
         self._fence.stop()
-        self._handoff.abandon()
+        await self._handoff.abandon()
         await self._caller.wait_in_flight(self.config.timing.call_timeout + 1)
         self._caller.spans.close()
         await self._results.drain()

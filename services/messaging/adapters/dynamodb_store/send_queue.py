@@ -7,6 +7,7 @@ from __future__ import annotations
 from runtime import dynamo
 from services.messaging.adapters.dynamodb_store.outbound_table import OutboundTable, message_of, queue_sort_key
 from services.messaging.adapters.dynamodb_store.table import SHARDS, TOP, s, t
+from services.messaging.adapters.store import HandOffIncomplete
 from services.messaging.domain.model import Lane, MessageError, OutboundMessage, SendResult, Status
 
 
@@ -45,8 +46,16 @@ class DynamoSendQueue:
                 return None
             return m.replace(handoff_time=now, attempts=m.attempts + 1, update_time=now), dead
 
-        results = await self._t.gather([self._t.change(i, change) for i in message_ids])
-        return [i for i, m in zip(message_ids, results, strict=True) if m is not None and m.handoff_time == now]
+        results = await self._t.gather([self._t.change(i, change) for i in message_ids], return_exceptions=True)
+        marked = [
+            i
+            for i, m in zip(message_ids, results, strict=True)
+            if isinstance(m, OutboundMessage) and m.handoff_time == now
+        ]
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:  # each write is its own: those that went through are marked, the others uncertain
+            raise HandOffIncomplete(marked, failed[0])
+        return marked
 
     async def record_results(self, results: list[SendResult], fetch: bool = True) -> list[OutboundMessage]:
         async def one(r: SendResult) -> OutboundMessage | None:

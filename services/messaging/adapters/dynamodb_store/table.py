@@ -110,14 +110,14 @@ class DynamoTable:
                 return out[:limit] if limit is not None else out
             request["ExclusiveStartKey"] = start
 
-    async def gather(self, coros):
+    async def gather(self, coros, return_exceptions: bool = False):
         """Runs the coroutines at most CONCURRENCY at a time; their results in order."""
 
         async def limited(coro):
             async with self._limit:
                 return await coro
 
-        return await asyncio.gather(*(limited(c) for c in coros))
+        return await asyncio.gather(*(limited(c) for c in coros), return_exceptions=return_exceptions)
 
     async def ping(self) -> None:
         db = await self.db()
