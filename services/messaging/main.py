@@ -118,6 +118,7 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
         tracking=tracking,
     )
     media = MediaBucket(aws, settings.media_bucket, settings.media_url_ttl_seconds)
+    withdrawals = Withdrawals(outbound.messages, outbound.holds)
     inbound_side = inbound_parts(
         settings,
         aws,
@@ -126,13 +127,14 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
         source=whatsapp,
         media_slot=lambda: dispatcher.budgets.media_slot(MEDIA_GET),
         on_failed=dispatcher.reactions.react_to_failure,
+        on_consent=withdrawals.consent_changed,
         nudge=dispatcher,
         contacts=contacts,
         commerce=commerce,
     )
     cases = UseCases(
         sends=Sends(acceptance, outbound.messages, inbound.conversations, consent, dispatcher),
-        withdrawals=Withdrawals(outbound.messages),
+        withdrawals=withdrawals,
         templates=templates,
         uploads=MediaUploads(media),
         inbox=Inbox(

@@ -19,6 +19,7 @@ from services.messaging.adapters import sqlite_store
 from services.messaging.adapters.consent import Recipient
 from services.messaging.adapters.consent_changes import ConsentNotRecorded
 from services.messaging.adapters.incoming_media import StoredObject
+from services.messaging.domain.holds import HoldKind
 from services.messaging.domain.inbound import parse_event
 from services.messaging.domain.model import Category, Channel, Lane, OutboundMessage, SendResult, Status
 from services.messaging.inbound.ingest import (
@@ -31,6 +32,7 @@ from services.messaging.inbound.ingest import (
     UnfinishedTask,
 )
 from services.messaging.inbound.media import MediaCopy
+from services.messaging.outbound.withdrawal import Withdrawals
 from tests.support.sns import CUSTOMER, PHONE_ID, load, with_event
 
 FAILED_WAMID = "wamid.GAw5MTk4NDUwMTIzNDUVAgASGBQ3MTRDQjY0MUQ4REVBMDVBNkExOQA"
@@ -106,6 +108,7 @@ async def setup(tmp_path):
         yield
 
     media = MediaCopy(NoMedia(), NoMedia(), inbound.messages, "whatsapp-media/whatsapp-media-incoming/", slot)
+    withdrawals = Withdrawals(outbound.messages, outbound.holds)
     ingest = Ingest(
         inbound.messages,
         inbound.voice_calls,
@@ -116,6 +119,7 @@ async def setup(tmp_path):
         media,
         letters,
         on_failed=on_failed,
+        on_consent=withdrawals.consent_changed,
     )
     yield ingest, inbound, outbound, contacts, letters, failures
     await inbound.close()
@@ -308,3 +312,41 @@ async def test_an_event_that_fails_holds_back_only_itself(setup):
         await ingest.ingest([event("call-terminate"), status(message, "wamid.B0", "read", "sns-read")])
     assert await inbound.feed.seen_events(["3a8c621f-4031-557a-a2b9-dea922942e6f", "sns-read"]) == {"sns-read"}
     assert (await outbound.messages.get(message.id)).status == Status.READ
+
+
+async def test_a_stop_withdraws_the_customers_queued_whatsapp_messages_once_even_when_contacts_is_down(setup):
+    """A STOP is noted as a hold and withdraws what is queued for the customer on WhatsApp (not their SMS), at
+    once, whether or not contacts took the consent change; its redelivery (another SNS id) notes nothing more."""
+    ingest, _, outbound, contacts, _, _ = setup
+    now = time.time()
+
+    def queued(channel: Channel, origination: str) -> OutboundMessage:
+        return OutboundMessage(
+            id=ids.new_id(),
+            channel=channel,
+            category=Category.MARKETING,
+            origination=origination,
+            recipient=CUSTOMER,
+            content={"text": {"body": "sale"}},
+            create_time=now - 5,
+            lane=Lane.BULK,
+            due_time=now - 5,
+            update_time=now - 5,
+        )
+
+    whatsapp, sms = queued(Channel.WHATSAPP, PHONE_ID), queued(Channel.SMS, "+15550100")
+    await outbound.messages.accept([whatsapp, sms])
+    contacts.down = True
+    [result] = await ingest.ingest([event("inbound-stop")])
+    assert result.outcome == DEAD_LETTERED  # contacts will be told later; the hold is there now
+    assert (await outbound.messages.get(whatsapp.id)).status == Status.WITHDRAWN
+    assert (await outbound.messages.get(sms.id)).status == Status.ACCEPTED
+    [hold] = await outbound.holds.holds_since(now - 60, time.time())
+    assert (hold.kind, hold.subject, hold.source) == (
+        HoldKind.OPTED_OUT,
+        f"WHATSAPP:{CUSTOMER}",
+        "whatsapp:keyword:STOP",
+    )
+    contacts.down = False
+    await ingest.ingest([event("inbound-stop", "redelivered")])
+    assert len(await outbound.holds.holds_since(now - 60, time.time())) == 1

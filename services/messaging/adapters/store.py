@@ -10,6 +10,8 @@ WhatsAppOutboundTable (OutboundStores):
   TemplateStore      the template catalogue                                                          (outbound/)
   MediaIdStore       media ids registered with a phone                                               (dispatch/)
   SuppressionStore   recipients not to be sent marketing                                (outbound/, dispatch/)
+  HoldStore          what keeps accepted messages from going: opt-outs, suppressions, withdrawals  (outbound/,
+                     inbound ingest, dispatch/ reads them back before every call)
   DeadLetterOutbox   failed messages waiting to go to outbound-dlq                                   (dispatch/)
 WhatsAppInboundTable (InboundStores):
   InboundMessageStore  inbound messages, once per wamid                                (inbound/, the inbox reads)
@@ -23,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from services.messaging.domain.holds import Hold
 from services.messaging.domain.inbound import Change
 from services.messaging.domain.model import (
     AcceptOutcome,
@@ -100,6 +103,14 @@ class MessageStore(Protocol):
 
     async def withdraw_batch(self, batch_id: str, now: float) -> Withdrawal: ...
 
+    async def withdraw_for_recipient(
+        self, channel: Channel, recipient: str, accepted_before: float, now: float, keep_extra: str = ""
+    ) -> list[OutboundMessage]:
+        """Withdraws the queued messages (not handed off) to `recipient` on `channel` accepted at or before
+        `accepted_before`, except those whose `extra` has `keep_extra` set (an opt-out's confirmation); returns
+        those it withdrew."""
+        ...
+
     async def batch_changes(self, batch_id: str, since: float) -> list[MessageState]:
         """The states of the batch's messages updated at or after `since` (callers overlap and deduplicate)."""
         ...
@@ -137,7 +148,8 @@ class SendQueue(Protocol):
     async def record_results(self, results: list[SendResult], fetch: bool = True) -> list[OutboundMessage]:
         """Records provider call outcomes of handed-off messages: sent (provider id), failed (error; queued
         for outbound-dlq), retry (back in the queue at retry_at), in_doubt (stays handed off for
-        reconciliation). A status event that got there first is kept (statuses move forward only).
+        reconciliation), withdrawn (stopped at its call by a pre-call check: never called). A status event that
+        got there first is kept (statuses move forward only).
         Returns the messages as they are now (fetch=False: the caller does not need them, and an engine may
         skip reading them back)."""
         ...
@@ -203,6 +215,16 @@ class SuppressionStore(Protocol):
 
     async def suppressed_many(self, recipients: list[str], kind: str, now: float) -> dict[str, str]:
         """recipient -> reason, for those suppressed now."""
+        ...
+
+
+class HoldStore(Protocol):
+    async def note_holds(self, holds: list[Hold]) -> None:
+        """Keeps each hold (domain.holds) for a day; noting the same hold again changes nothing."""
+        ...
+
+    async def holds_since(self, after: float, now: float) -> list[Hold]:
+        """Every hold noted with a time after `after` (and at most a day before `now`), oldest first."""
         ...
 
 
@@ -328,6 +350,7 @@ class OutboundStores:
     suppressions: SuppressionStore
     outbox: DeadLetterOutbox
     table: Table
+    holds: HoldStore
 
     async def ping(self) -> None:
         await self.table.ping()

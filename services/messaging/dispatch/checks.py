@@ -49,8 +49,9 @@ class PreCallChecks:
     def __init__(self, checks: Sequence[PreCallCheck] = ()):
         self._checks = list(checks)
 
-    def add(self, check: PreCallCheck) -> None:
-        self._checks.append(check)
+    def add(self, check: PreCallCheck, first: bool = False) -> None:
+        """Cheap checks that end a message for good go first (the holds); those that defer it after them."""
+        self._checks.insert(0, check) if first else self._checks.append(check)
 
     def ready(self) -> bool:
         return all(c.ready() for c in self._checks)

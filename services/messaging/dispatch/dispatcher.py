@@ -7,6 +7,7 @@ module puts the parts together and runs them; each part is a module of dispatch/
   scheduler     scheduling and pacing: which call may start now, per sender in lane order
   handoff       marking messages handed off (group commit) before their calls
   checks        the pre-call checks every message passes immediately before its call (the seam others extend)
+  holds         the first of them: consent, suppression and withdrawal as they are now (read each 0.2 s)
   calls         making a provider call and what its outcome means; media ids (media); its span (call_spans)
   results       recording outcomes (group commit)
   housekeeping  in-doubt reconciliation, the outbound-dlq outbox, the observed inbound rate
@@ -38,6 +39,7 @@ from services.messaging.dispatch.checks import PreCallChecks
 from services.messaging.dispatch.clock import Clock, SystemClock
 from services.messaging.dispatch.config import DispatchConfig, sender_key
 from services.messaging.dispatch.handoff import HandOff
+from services.messaging.dispatch.holds import HoldsCheck
 from services.messaging.dispatch.housekeeping import Housekeeping, LetterSender
 from services.messaging.dispatch.leases import Leases, SenderMarks
 from services.messaging.dispatch.media import MediaIds
@@ -68,6 +70,8 @@ class Dispatcher:
         self.member = member_id or f"{socket.gethostname()}:{os.getpid()}:{ids.new_id()[-8:]}"
         self._clock = clock or SystemClock()
         rng = rng or random.Random()
+        self.holds = HoldsCheck(stores.holds, self._clock)
+        self.checks.add(self.holds, first=True)
         self._lanes: dict[str, SenderLane] = {}
         self._fence = Fence()
         self._wake = asyncio.Event()
@@ -103,7 +107,7 @@ class Dispatcher:
             stores.queue, stores.outbox, dead_letters, windows, self._lanes, config, self._clock
         )
         marks = SenderMarks(stores.coordination, self._clock, rng)
-        self.reactions = Reactions(marks, stores.suppressions, stores.queue, config, self._clock)
+        self.reactions = Reactions(marks, stores.suppressions, stores.queue, config, self._clock, stores.holds)
 
     # --- what the rest of messaging sees (dispatch.interface) ----------------------------------------
     def notify(self, channel: Channel, origination: str, lane: Lane | None = None) -> None:
@@ -145,6 +149,7 @@ class Dispatcher:
     async def run(self) -> None:
         loops = [
             self._leases.run(),
+            self.holds.run(),
             self._scheduler.run(),
             self._handoff.run(),
             self._results.run(),

@@ -200,7 +200,7 @@ class SendResult:
     """What one provider call ended with, as the dispatcher records it."""
 
     message_id: str
-    outcome: str  # "sent" | "failed" | "retry" | "in_doubt"
+    outcome: str  # "sent" | "failed" | "retry" | "in_doubt" | "withdrawn" (stopped at the call, never called)
     time: float
     provider_message_id: str = ""
     error: MessageError | None = None

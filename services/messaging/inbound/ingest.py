@@ -5,7 +5,8 @@ MessageIds seen before are duplicates (one read for the call); the others are pa
 kind of item they hold is applied by its applier (the APPLIERS table below, in order; every step idempotent,
 so that a retried or re-delivered event changes nothing more):
 - inbound messages are stored once per wamid (which opens or refreshes the 24-hour window), linked to their
-  contact; STOP / START and their kin go to contacts as consent changes (a stranger becomes a contact); media
+  contact; STOP / START and their kin go to contacts as consent changes (a stranger becomes a contact) and, once,
+  to on_consent (outbound.withdrawal: the STOP withdraws what is queued for the customer, within a second); media
   is copied into the bucket (inbound.media);
 - statuses, all of the call's together, are applied forward only through MessageStore.apply_statuses (callback
   data, then provider id; a status for a message nobody knows is kept there and attributed when the message
@@ -115,6 +116,7 @@ class Ingest:
         dead_letters: DeadLetterSender,
         on_failed: Callable[[OutboundMessage, str], Awaitable[None]] | None = None,
         on_change: Callable[[], None] = lambda: None,
+        on_consent: Callable[[Channel, str, bool, str], Awaitable[object]] | None = None,
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = ids.new_id,
         commerce: CommerceHandoff | None = None,
@@ -130,6 +132,7 @@ class Ingest:
         self._dead_letters = dead_letters
         self._on_failed = on_failed
         self._on_change = on_change
+        self._on_consent = on_consent
         self._clock = clock
         self._new_id = new_id
         # APPLIERS: one per kind of item an event holds, run in this order over the call's events. A new kind
@@ -302,6 +305,9 @@ class Ingest:
         stored = await self._inbound.get_by_provider_id(message.provider_message_id)
         if stored is not None:
             return stored, False, keyword
+        if keyword is not None and self._on_consent is not None:
+            # Before the message is stored: a failure fails the event, and its redelivery does this again.
+            await self._on_consent(message.channel, message.customer, keyword.opted_out, keyword.source)
         message = dataclasses.replace(message, contact_id=contact or await self._contact_of(message.customer))
         wamid = message.extra.get("reaction_wamid")
         if wamid:

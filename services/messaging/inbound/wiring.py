@@ -22,7 +22,7 @@ from services.messaging.adapters.incoming_media import S3IncomingMedia
 from services.messaging.adapters.queues import SqsQueue
 from services.messaging.adapters.store import InboundStores, OutboundStores
 from services.messaging.dispatch.interface import Nudge
-from services.messaging.domain.model import OutboundMessage
+from services.messaging.domain.model import Channel, OutboundMessage
 from services.messaging.inbound.commerce_events import CommerceHandoff
 from services.messaging.inbound.dead_letters import (
     INBOUND,
@@ -71,6 +71,7 @@ def inbound_parts(
     source: MediaSource,
     media_slot: MediaSlot,
     on_failed: Callable[[OutboundMessage, str], Awaitable[None]],
+    on_consent: Callable[[Channel, str, bool, str], Awaitable[object]],
     nudge: Nudge,
     contacts: grpc.aio.Channel,
     commerce: CommerceEvents | None = None,
@@ -97,6 +98,7 @@ def inbound_parts(
         on_failed=on_failed,
         on_change=feed.poke,
         commerce=CommerceHandoff(commerce, inbound.messages),
+        on_consent=on_consent,
     )
 
     async def reingest(letter: Letter) -> bool:

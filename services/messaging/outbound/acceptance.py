@@ -17,6 +17,7 @@ from services.messaging.adapters.consent import ConsentReader, Recipient
 from services.messaging.adapters.store import InboundMessageStore, MessageStore, SuppressionStore, WindowStore
 from services.messaging.dispatch.interface import SenderState
 from services.messaging.domain import rules
+from services.messaging.domain.holds import OPT_OUT_CONFIRMATION
 from services.messaging.domain.model import Category, Channel, Lane, OutboundMessage, Status, Template
 from services.messaging.domain.rules import Draft, RuleFacts
 from services.messaging.outbound.templates import Templates
@@ -209,6 +210,8 @@ class Acceptance:
             extra["reaction_wamid"] = await self._wamid(
                 draft.content["reaction"]["message"], f"{prefix}.content.reaction.message"
             )
+        if opt_out_confirmation:  # the one message an opt-out does not withdraw (domain.holds)
+            extra[OPT_OUT_CONFIRMATION] = "1"
         if draft.channel == Channel.WHATSAPP and window_open:
             lane = Lane.CONVERSATION
         return OutboundMessage(

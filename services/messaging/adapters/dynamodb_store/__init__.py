@@ -10,6 +10,7 @@ from runtime.aws import AwsClients
 from services.messaging.adapters.dynamodb_store.conversations import DynamoConversationStore
 from services.messaging.adapters.dynamodb_store.coordination import DynamoCoordinationStore
 from services.messaging.adapters.dynamodb_store.feed import DynamoEventFeedStore
+from services.messaging.adapters.dynamodb_store.holds import DynamoHoldStore
 from services.messaging.adapters.dynamodb_store.inbound_messages import DynamoInboundMessageStore
 from services.messaging.adapters.dynamodb_store.inbound_table import InboundTable, ensure_inbound_table
 from services.messaging.adapters.dynamodb_store.media_ids import DynamoMediaIdStore
@@ -37,6 +38,7 @@ def open_outbound(aws: AwsClients, table_name: str) -> OutboundStores:
         suppressions=DynamoSuppressionStore(table),
         outbox=DynamoDeadLetterOutbox(table),
         table=table,
+        holds=DynamoHoldStore(table),
     )
 
 

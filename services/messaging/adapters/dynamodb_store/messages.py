@@ -174,6 +174,22 @@ class DynamoMessageStore:
         items = await self._t.query("batch", "b_pk", f"b#{batch_id}")
         return await self._withdraw([message_of(i) for i in items], now)
 
+    async def withdraw_for_recipient(
+        self, channel: Channel, recipient: str, accepted_before: float, now: float, keep_extra: str = ""
+    ) -> list[OutboundMessage]:
+        # The customer index, only what is still in the queue (its queue keys are there while it is queued).
+        items = await self._t.query(
+            "customer",
+            "c_pk",
+            f"c#{recipient}",
+            range_condition=" AND c_sk <= :b",
+            values={":b": s(f"{t(accepted_before)}#{TOP}")},
+            FilterExpression="attribute_exists(q_pk)",
+        )
+        candidates = [message_of(i) for i in items]
+        chosen = [m for m in candidates if m.channel == channel and not (keep_extra and m.extra.get(keep_extra))]
+        return (await self._withdraw(chosen, now)).withdrawn
+
     async def _withdraw(self, candidates: list[OutboundMessage], now: float) -> Withdrawal:
         def change(m: OutboundMessage, dead: bool):
             if not m.queued:

@@ -165,4 +165,8 @@ def _recorded(m: OutboundMessage, dead: bool, r: SendResult) -> tuple[OutboundMe
         if m.status != Status.ACCEPTED:
             return None
         return m.replace(error=r.error, update_time=r.time), dead
+    if r.outcome == "withdrawn":  # stopped at its call (a hold): never called
+        if not m.in_flight:
+            return None
+        return m.replace(status=Status.WITHDRAWN, error=r.error, update_time=r.time), dead
     raise ValueError(f"unknown send outcome {r.outcome!r}")

@@ -9,6 +9,7 @@ from runtime.sqlite import SqliteDatabase
 from services.messaging.adapters.sqlite_store.conversations import SqliteConversationStore
 from services.messaging.adapters.sqlite_store.coordination import SqliteCoordinationStore
 from services.messaging.adapters.sqlite_store.feed import SqliteEventFeedStore
+from services.messaging.adapters.sqlite_store.holds import SqliteHoldStore
 from services.messaging.adapters.sqlite_store.inbound_messages import SqliteInboundMessageStore
 from services.messaging.adapters.sqlite_store.inbound_table import INBOUND_SCHEMA
 from services.messaging.adapters.sqlite_store.media_ids import SqliteMediaIdStore
@@ -34,6 +35,7 @@ def outbound_stores(db: SqliteDatabase) -> OutboundStores:
         suppressions=SqliteSuppressionStore(db),
         outbox=SqliteDeadLetterOutbox(db),
         table=SqliteTable(db),
+        holds=SqliteHoldStore(db),
     )
 
 

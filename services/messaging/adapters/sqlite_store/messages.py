@@ -116,6 +116,16 @@ class SqliteMessageStore:
     async def withdraw_batch(self, batch_id: str, now: float) -> Withdrawal:
         return await self._withdraw("batch = ?", (batch_id,), now)
 
+    async def withdraw_for_recipient(
+        self, channel: Channel, recipient: str, accepted_before: float, now: float, keep_extra: str = ""
+    ) -> list[OutboundMessage]:
+        where = "recipient = ? AND channel = ? AND create_time <= ?"
+        params: tuple = (recipient, channel.value, accepted_before)
+        if keep_extra:
+            where += " AND NOT coalesce(json_extract(doc, ?), 0)"
+            params += (f'$.extra."{keep_extra}"',)
+        return (await self._withdraw(where, params, now)).withdrawn
+
     async def _withdraw(self, where: str, params: tuple, now: float) -> Withdrawal:
         def run(conn: sqlite3.Connection) -> Withdrawal:
             ids = [

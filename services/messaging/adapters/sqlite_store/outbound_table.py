@@ -67,6 +67,11 @@ CREATE TABLE IF NOT EXISTS status_seen (
 CREATE TABLE IF NOT EXISTS orphan_status (
   key TEXT NOT NULL, status TEXT NOT NULL, doc TEXT NOT NULL, time REAL NOT NULL, PRIMARY KEY (key, status)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS holds (
+  kind TEXT NOT NULL, subject TEXT NOT NULL, time REAL NOT NULL, source TEXT NOT NULL,
+  PRIMARY KEY (kind, subject, time)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS holds_time ON holds(time);
 CREATE TABLE IF NOT EXISTS coordination (
   id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, doc TEXT NOT NULL
 );

@@ -170,5 +170,11 @@ def _record(conn: sqlite3.Connection, r: SendResult) -> None:
             "UPDATE outbound SET error = ?, update_time = ? WHERE id = ? AND status = 'ACCEPTED'",
             (error, r.time, r.message_id),
         )
+    elif r.outcome == "withdrawn":  # stopped at its call (a hold): never called
+        conn.execute(
+            "UPDATE outbound SET status = 'WITHDRAWN', error = ?, update_time = ?"
+            " WHERE id = ? AND status = 'ACCEPTED' AND handoff_time IS NOT NULL",
+            (error, r.time, r.message_id),
+        )
     else:
         raise ValueError(f"unknown send outcome {r.outcome!r}")
