@@ -146,13 +146,26 @@ async def transact_write(client, items: list[dict[str, Any]], attempts: int = 6)
             await _backoff(attempt)
 
 
-async def batch_get(client, table: str, keys: list[dict[str, Any]], consistent: bool = True) -> list[dict[str, Any]]:
-    """Every item found for the keys (in no particular order); unprocessed keys are asked for again."""
+async def batch_get(
+    client,
+    table: str,
+    keys: list[dict[str, Any]],
+    consistent: bool = True,
+    projection: str = "",
+    names: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Every item found for the keys (in no particular order), only the `projection` attributes when given (with
+    `names` for its placeholders); unprocessed keys are asked for again."""
     unique = list({tuple(sorted((k, tuple(v.items())) for k, v in key.items())): key for key in keys}.values())
+    shape: dict[str, Any] = {"ConsistentRead": consistent}
+    if projection:
+        shape["ProjectionExpression"] = projection
+    if names:
+        shape["ExpressionAttributeNames"] = names
 
     async def chunk(part: list[dict[str, Any]]) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
-        pending: dict[str, Any] = {table: {"Keys": part, "ConsistentRead": consistent}}
+        pending: dict[str, Any] = {table: {"Keys": part, **shape}}
         for attempt in range(10):
             response = await client.batch_get_item(RequestItems=pending)
             found.extend(response.get("Responses", {}).get(table, []))

@@ -93,3 +93,23 @@ async def test_a_handed_off_message_stopped_at_its_call_ends_withdrawn(stores): 
     got = {m.id: m for m in await out.messages.get_many([a.id, b.id])}
     assert got[a.id].status == Status.WITHDRAWN and got[a.id].error.code == "CONSENT_OPTED_OUT"
     assert got[b.id].status == Status.ACCEPTED  # not handed off: not this result's to end
+
+
+async def test_withdrawal_by_prefix_pages_through_a_job_and_counts_what_is_in_flight(stores, monkeypatch):  # noqa: F811
+    """A job's keys are read a page at a time (DynamoDB: pages of 3 here), what was sent or withdrawn before is
+    passed over, the queued ones are withdrawn and the handed-off ones counted in flight, on every page."""
+    from services.messaging.adapters.dynamodb_store import messages as dynamo_messages
+
+    monkeypatch.setattr(dynamo_messages, "PAGE", 3)
+    out, _ = stores
+    job = [message(key=f"bulkJobs/J9/r{i:02d}", at=NOW + i * 1e-3) for i in range(11)]
+    other = message(key="bulkJobs/J90/r00")
+    await out.messages.accept([*job, other])
+    await out.queue.hand_off([job[1].id, job[5].id, job[9].id], NOW + 1)
+    await out.queue.record_results([SendResult(job[5].id, "sent", NOW + 2, provider_message_id="wamid.5")])
+    w = await out.messages.withdraw_by_key_prefix("bulkJobs/J9/", NOW + 3)
+    assert sorted(m.id for m in w.withdrawn) == sorted(m.id for i, m in enumerate(job) if i not in (1, 5, 9))
+    assert w.in_flight == 2
+    assert (await out.messages.get(other.id)).queued
+    again = await out.messages.withdraw_by_key_prefix("bulkJobs/J9/", NOW + 4)
+    assert again.withdrawn == [] and again.in_flight == 2

@@ -315,8 +315,12 @@ class DynamoChunkStore:
         return int(item["open"]["N"]) if item else None
 
     async def open_chunks(self, job_id: str, count: int) -> list[int]:
+        # The open count only: a header carries its recipients' identities (up to 200 KB), and a resume asks this
+        # of every chunk of the job (a million recipients: thousands of headers) in every bulk process.
         keys = [_key(_chunk_pk(job_id, seq), "chunk") for seq in range(count)]
-        found = await dynamo.batch_get(await self._client(), self._table, keys)
+        found = await dynamo.batch_get(
+            await self._client(), self._table, keys, projection="pk, #open", names={"#open": "open"}
+        )
         open_ = [int(i["pk"]["S"].rsplit("#", 1)[1]) for i in found if int(i["open"]["N"]) > 0]
         return sorted(open_)
 

@@ -25,6 +25,8 @@ from services.messaging.domain.model import (
 )
 from services.messaging.domain.rules import key_scope
 
+PAGE = 1000  # keys read a page when withdrawing by prefix (before the filter: a page of a sent job returns none)
+
 
 class DynamoMessageStore:
     def __init__(self, table: OutboundTable):
@@ -157,14 +159,44 @@ class DynamoMessageStore:
 
     # --- withdrawal ---------------------------------------------------------------------------------
     async def withdraw_by_key_prefix(self, prefix: str, now: float) -> Withdrawal:
-        items = await self._t.query(
-            "keys",
-            "k_pk",
-            f"k#{key_scope(prefix + 'x')}",
-            range_condition=" AND begins_with(k_sk, :p)",
-            values={":p": s(prefix)},
-        )
-        return await self._withdraw([message_of(i) for i in items], now)
+        """A job may hold a million keys: its key range is read a page at a time, projected to what says whether
+        a message is queued (q_pk) or in flight (d_pk) and filtered to those, and only the queued ones are
+        read and changed; nothing else of the job is held in memory or read again."""
+        db = await self._t.db()
+        request: dict[str, Any] = {
+            "TableName": self._t.name,
+            "IndexName": "keys",
+            "KeyConditionExpression": "k_pk = :h AND begins_with(k_sk, :p)",
+            "FilterExpression": "attribute_exists(q_pk) OR attribute_exists(d_pk)",
+            "ProjectionExpression": "pk, q_pk, d_pk",
+            "ExpressionAttributeValues": {":h": s(f"k#{key_scope(prefix + 'x')}"), ":p": s(prefix)},
+            "Limit": PAGE,
+        }
+        withdrawn: list[OutboundMessage] = []
+        in_flight = 0
+        while True:
+            reply = await db.query(**request)
+            items = reply.get("Items", [])
+            in_flight += sum(1 for i in items if "d_pk" in i)
+            queued = [i["pk"]["S"].removeprefix("msg#") for i in items if "q_pk" in i]
+            done, lost = await self._withdraw_ids(queued, now)
+            withdrawn += done
+            in_flight += lost
+            if "LastEvaluatedKey" not in reply:
+                return Withdrawal(withdrawn, in_flight)
+            request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
+    async def _withdraw_ids(self, message_ids: list[str], now: float) -> tuple[list[OutboundMessage], int]:
+        """Withdraws those still queued: (the withdrawn, how many were handed off meanwhile)."""
+
+        def change(m: OutboundMessage, dead: bool):
+            if not m.queued:
+                return None
+            return m.replace(status=Status.WITHDRAWN, update_time=now), dead
+
+        results = await self._t.gather([self._t.change(i, change) for i in message_ids])
+        withdrawn = [m for m in results if m is not None and m.status == Status.WITHDRAWN and m.update_time == now]
+        return withdrawn, sum(1 for m in results if m is not None and m.in_flight)
 
     async def withdraw_by_key(self, idempotency_key: str, now: float) -> Withdrawal:
         found = await self.get_by_key(idempotency_key)
