@@ -158,3 +158,13 @@ def test_pause_and_rate_limit_marks_reach_the_owner():
     _, view = coordination.heartbeat(doc, "a", 1.0, PHONES, TIMING)
     assert view.senders["WHATSAPP:phone-03"].paused_until == 900.0
     assert view.senders["WHATSAPP:phone-04"].slow_seen == 1.5
+
+
+def test_marks_kept_beside_the_document_reach_the_owner_and_the_later_one_wins():
+    doc, _ = coordination.heartbeat({}, "a", 0.0, PHONES, TIMING)
+    doc = coordination.pause_sender(doc, "WHATSAPP:phone-03", 900.0)  # as an older process wrote it
+    marks = {"WHATSAPP:phone-03": {"paused_until": 600.0}, "WHATSAPP:phone-04": {"slow_seen": 1.5}}
+    new_doc, view = coordination.heartbeat(doc, "a", 1.0, PHONES, TIMING, marks)
+    assert view.senders["WHATSAPP:phone-03"].paused_until == 900.0
+    assert view.senders["WHATSAPP:phone-04"].slow_seen == 1.5
+    assert new_doc["senders"]["WHATSAPP:phone-04"]["slow_seen"] == 0.0  # the marks are not copied into it

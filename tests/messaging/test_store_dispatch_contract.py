@@ -113,3 +113,20 @@ async def test_withdrawal_by_prefix_pages_through_a_job_and_counts_what_is_in_fl
     assert (await out.messages.get(other.id)).queued
     again = await out.messages.withdraw_by_key_prefix("bulkJobs/J9/", NOW + 4)
     assert again.withdrawn == [] and again.in_flight == 2
+
+
+async def test_sender_marks_only_move_forward_and_leave_the_document_alone(stores):  # noqa: F811
+    """131048 and 130429 marks, one per sender beside the coordination document: a later mark wins, an earlier
+    one changes nothing, and the document's version does not move (no contention with heartbeats)."""
+    out, _ = stores
+    assert await out.coordination.save_coordination({"members": {}}, 0)
+    await out.coordination.mark_sender("WHATSAPP:p1", "slow_seen", NOW)
+    await out.coordination.mark_sender("WHATSAPP:p1", "slow_seen", NOW - 5)
+    await out.coordination.mark_sender("WHATSAPP:p1", "paused_until", NOW + 900)
+    await out.coordination.mark_sender("WHATSAPP:p2", "slow_seen", NOW + 1)
+    await out.coordination.mark_sender("WHATSAPP:p2", "slow_seen", NOW + 2)
+    assert await out.coordination.sender_marks() == {
+        "WHATSAPP:p1": {"paused_until": NOW + 900, "slow_seen": NOW},
+        "WHATSAPP:p2": {"paused_until": 0.0, "slow_seen": NOW + 2},
+    }
+    assert (await out.coordination.load_coordination()) == ({"members": {}}, 1)

@@ -183,6 +183,15 @@ class CoordinationStore(Protocol):
         expected_version."""
         ...
 
+    async def mark_sender(self, key: str, field: str, at: float) -> None:
+        """A mark on one sender, kept apart from the document (no compare-and-swap with heartbeats and leases):
+        `field` is `paused_until` (131048) or `slow_seen` (130429); a mark only ever moves forward in time."""
+        ...
+
+    async def sender_marks(self) -> dict[str, dict[str, float]]:
+        """Every sender's marks: sender key -> {field: time}."""
+        ...
+
 
 class TemplateStore(Protocol):
     async def replace_templates(self, waba: str, templates: list[Template]) -> tuple[int, int]:

@@ -50,11 +50,11 @@ class SenderMarks:
 
     async def pause(self, key: str, until: float) -> None:
         """131048 (spam rate limit): nobody calls for this sender until `until` (wall time)."""
-        await update_document(self._store, lambda d: coordination.pause_sender(d, key, until), self._clock, self._rng)
+        await self._store.mark_sender(key, "paused_until", until)
 
     async def slowed(self, key: str, at: float) -> None:
         """130429 seen at `at` (wall time): the owner halves the sender's rate."""
-        await update_document(self._store, lambda d: coordination.note_rate_limited(d, key, at), self._clock, self._rng)
+        await self._store.mark_sender(key, "slow_seen", at)
 
 
 class Leases:
@@ -95,13 +95,17 @@ class Leases:
 
     async def heartbeat(self) -> None:
         senders = self._config.senders()
+        marks = await self._store.sender_marks()  # apart from the document: read once, no contention
         for attempt in range(ATTEMPTS):
             mono = self._clock.monotonic()
             now = self._clock.wall()
             doc, version = await self._store.load_coordination()
-            new_doc, view = coordination.heartbeat(doc, self.member, now, senders, self._config.timing)
+            new_doc, view = coordination.heartbeat(doc, self.member, now, senders, self._config.timing, marks)
             if await self._store.save_coordination(new_doc, version):
-                self.paused = {k: e.get("paused_until", 0.0) for k, e in new_doc.get("senders", {}).items()}
+                paused = {k: e.get("paused_until", 0.0) for k, e in new_doc.get("senders", {}).items()}
+                for k, m in marks.items():
+                    paused[k] = max(paused.get(k, 0.0), m.get("paused_until", 0.0))
+                self.paused = paused
                 self._apply(view, now, mono)
                 self.heartbeats += 1
                 return

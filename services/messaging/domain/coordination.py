@@ -20,7 +20,12 @@ Why this mechanism (and not token leases or a shared window log):
   max(old, new)) until `changed_at + hold`, so no window sees the old and the new owner of the budget
   together. A share only goes up into budget nobody holds.
 Every process writes the document about once a second (one compare-and-swap), so the store cost does not grow
-with the send rate, and the same code runs on SQLite and DynamoDB (a conditional put on a version)."""
+with the send rate, and the same code runs on SQLite and DynamoDB (a conditional put on a version).
+Per-sender signals (131048 pause, 130429 slow down) are not in the document: any process may note them, as often
+as Meta's status events come, and a storm of them written by compare-and-swap would contend with every
+heartbeat and fence every process. They are marks kept one per sender beside it (CoordinationStore.mark_sender,
+a write that only moves a mark forward) and passed to the heartbeat as `marks`; the owner acts on them at its
+next heartbeat, as before. (A document written by an older process may still carry them: the later one wins.)"""
 
 from __future__ import annotations
 
@@ -88,7 +93,12 @@ def _committed(member: dict[str, Any], budget: str, now: float, timing: Timing) 
 
 
 def heartbeat(
-    doc: dict[str, Any], me: str, now: float, senders: dict[str, float], timing: Timing
+    doc: dict[str, Any],
+    me: str,
+    now: float,
+    senders: dict[str, float],
+    timing: Timing,
+    marks: dict[str, dict[str, float]] | None = None,
 ) -> tuple[dict[str, Any], View]:
     """One member's heartbeat: renew, prune, release what is over its fair part, acquire free senders, set
     its shares. `senders` maps every configured sender key to its limit (phones: messages a second), which
@@ -177,12 +187,13 @@ def heartbeat(
                 entry.update(share=grant, prev=held, changed_at=now)
         shares[budget] = entry["share"]
 
+    marks = marks or {}
     views = {
         key: SenderView(
             key,
             start_at=table[key]["quiet_until"],
-            paused_until=table[key].get("paused_until", 0.0),
-            slow_seen=table[key].get("slow_seen", 0.0),
+            paused_until=max(table[key].get("paused_until", 0.0), marks.get(key, {}).get("paused_until", 0.0)),
+            slow_seen=max(table[key].get("slow_seen", 0.0), marks.get(key, {}).get("slow_seen", 0.0)),
         )
         for key in active
     }

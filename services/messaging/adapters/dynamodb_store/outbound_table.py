@@ -7,6 +7,7 @@ read-modify-write every change of a message goes through.
   status seen     seen#<provider id>      <status>      (deduplication of (wamid, status))
   orphan status   orphan#<provider id>    <status>      doc (a status event for a message not known yet)
   coordination    coord                   coord         doc (JSON), ver
+  sender mark     smark                   <sender key>  paused_until, slow_seen (131048, 130429)
   template        tpl                     <name.lang>   doc, waba, language
   media id        media#<origination>     <s3 key>      media_id, expires_at
   suppression     sup#<recipient>         <kind>        until, reason
