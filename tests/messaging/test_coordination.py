@@ -168,3 +168,33 @@ def test_marks_kept_beside_the_document_reach_the_owner_and_the_later_one_wins()
     assert view.senders["WHATSAPP:phone-03"].paused_until == 900.0
     assert view.senders["WHATSAPP:phone-04"].slow_seen == 1.5
     assert new_doc["senders"]["WHATSAPP:phone-04"]["slow_seen"] == 0.0  # the marks are not copied into it
+
+
+def test_the_send_share_follows_demand_and_stays_safe_as_it_moves():
+    """Two members, 13 phones: while only a phone of a's has work, a's send share grows to the whole account
+    limit once b's part is no longer committed (a hold after b gave it up); when b's phones get work too, the
+    shares move back by the owned busy phones' limits. The shares never sum above one in any window."""
+    a, b = Member("a", 0.0), Member("b", 0.5)
+    doc: dict = {}
+    for i in range(40):
+        for m in (a, b):
+            t = i + m.offset
+            owned = [k for k, e in doc.get("senders", {}).items() if e["owner"] == m.name]
+            if m is a:
+                busy = owned[:1]
+            else:
+                busy = owned if t >= 20 else []
+            doc, view = coordination.heartbeat(doc, m.name, t, PHONES, TIMING, busy=busy)
+            m.views.append((t, view))
+    assert a.share(19.9) == 1.0 and b.share(19.9) == 0.0  # a lone busy phone: the whole account limit
+    # b busy from 20: a's share comes down at once, b's goes up once a's old part is no longer committed.
+    assert b.share(20 + TIMING.hold + 2.5) == pytest.approx(6 / 7, abs=1e-6)
+    assert a.share(39.9) == pytest.approx(1 / 7, abs=1e-6)
+    check([a, b], 40.0)
+    # Nobody busy: the owned phones' limits, as before (a owns 7 of the 13, b 6).
+    for i in range(40, 50):
+        for m in (a, b):
+            doc, view = coordination.heartbeat(doc, m.name, i + m.offset, PHONES, TIMING, busy=[])
+            m.views.append((i + m.offset, view))
+    assert a.share(49.9) == pytest.approx(7 / 13, abs=1e-6) and b.share(49.9) == pytest.approx(6 / 13, abs=1e-6)
+    check([a, b], 50.0)

@@ -1,8 +1,9 @@
-"""Per-sender marks out of the coordination document, on virtual time (see test_dispatch_virtual_time): a storm of
-130429 and 131048 signals, noted by other processes as fast as status events come, on a store whose every
-request takes a few milliseconds, never contends with the heartbeats: the leases are renewed every second, no
-call is refused for a lapsing lease, and the owner acts on the marks. (Before, each mark was a compare-and-swap
-of the one document: the heartbeats lost their races, failed, and the fence closed every process's calls.)"""
+"""Per-sender state out of the coordination document, and a send share that follows demand, on virtual time (see
+test_dispatch_virtual_time). A storm of 130429 and 131048 signals, noted by other processes as fast as status
+events come, on a store whose every request takes a few milliseconds, never contends with the heartbeats: the
+leases are renewed every second, no call is refused for a lapsing lease, and the owner acts on the marks
+(before, each mark was a compare-and-swap of the one document: the heartbeats lost their races, failed, and the
+fence closed every process's calls). A lone busy phone gets the whole account limit across processes."""
 
 from __future__ import annotations
 
@@ -10,9 +11,19 @@ import asyncio
 import dataclasses
 import random
 
+from localrun.sandbox import log as sandbox_log
 from services.messaging.dispatch.leases import SenderMarks
 from services.messaging.domain.model import Channel
-from tests.messaging.test_dispatch_virtual_time import PHONES, FakeWhatsApp, all_sent, backlog, dispatcher, stop, tables
+from tests.messaging.test_dispatch_virtual_time import (
+    PHONES,
+    TIMING,
+    FakeWhatsApp,
+    all_sent,
+    backlog,
+    dispatcher,
+    stop,
+    tables,
+)
 from tests.support.virtual_time import VirtualClock, run, until
 
 
@@ -78,3 +89,39 @@ def test_a_storm_of_slow_down_signals_never_fences_the_senders(tmp_path):
 
 async def _true(value: bool) -> bool:
     return value
+
+
+def test_a_lone_busy_phone_gets_the_whole_account_limit_across_processes(tmp_path):
+    """Two processes own a 20/s phone each under a 20/s account limit; only one phone has work (240 messages).
+    Its owner's send share grows to the whole account once the idle owner's part is no longer committed (a hold
+    after its next heartbeat): the backlog goes at about 20/s, not 10/s (before: shares followed the owned phones'
+    limits, half each, busy or not). No second ever holds more than the account limit across both."""
+
+    async def main():
+        clock = VirtualClock()
+        log: list = []
+        provider_a = FakeWhatsApp(clock, latency=lambda n: 0.05, log=log)
+        provider_b = FakeWhatsApp(clock, latency=lambda n: 0.05, log=log)
+        stores_a, windows_a = tables(tmp_path)
+        stores_b, windows_b = tables(tmp_path)
+        phones = {PHONES[0]: 20.0, PHONES[1]: 20.0}
+        a = dispatcher(stores_a, windows_a, provider_a, phones, member="a", account_rate=20.0)
+        b = dispatcher(stores_b, windows_b, provider_b, phones, member="b", account_rate=20.0)
+        tasks = [asyncio.create_task(a.run()), asyncio.create_task(b.run())]
+        await until(lambda: len(a.owned()) == 1 and len(b.owned()) == 1, within=30)
+        await clock.sleep(5)  # both idle: half the account each
+        busy_phone = PHONES[0]
+        messages = backlog(240, busy_phone)
+        await stores_a.messages.accept(messages)
+        for d in (a, b):
+            d.notify(Channel.WHATSAPP, busy_phone)
+        took = await until(lambda: all_sent(stores_a, messages), within=120)
+        await stop(*tasks)
+        return took, log
+
+    took, log = run(main())
+    report = sandbox_log.report(log)
+    assert report.counts == {"WHATSAPP": 240} and report.duplicate_refs == []
+    assert report.account <= 20
+    # 240 at 20/s is 12 s; the share moves within a hold and two heartbeats (at 10/s it took 24 s).
+    assert took <= 240 / 20 + TIMING.hold + 2 + 1, took

@@ -100,7 +100,9 @@ class Leases:
             mono = self._clock.monotonic()
             now = self._clock.wall()
             doc, version = await self._store.load_coordination()
-            new_doc, view = coordination.heartbeat(doc, self.member, now, senders, self._config.timing, marks)
+            new_doc, view = coordination.heartbeat(
+                doc, self.member, now, senders, self._config.timing, marks, self.busy()
+            )
             if await self._store.save_coordination(new_doc, version):
                 paused = {k: e.get("paused_until", 0.0) for k, e in new_doc.get("senders", {}).items()}
                 for k, m in marks.items():
@@ -111,6 +113,15 @@ class Leases:
                 return
             await self._clock.sleep(self._rng.uniform(0.005, 0.03) * (attempt + 1))
         raise ContendedDocument("coordination document too contended")
+
+    def busy(self) -> list[str]:
+        """The owned senders with work: buffered, in flight, or more (maybe) in the store. The send share follows
+        these (domain.coordination)."""
+        return [
+            k
+            for k, lane in self._lanes.items()
+            if lane.owned and (lane.buffer or lane.known or lane.more or lane.wanted)
+        ]
 
     def _apply(self, view: View, now: float, mono: float) -> None:
         """Takes a new view: wall-clock times become monotonic deadlines measured from the heartbeat's start."""

@@ -9,8 +9,11 @@ Why this mechanism (and not token leases or a shared window log):
   time (domain.pacing), with no store round trip per call.
 - The account-wide limits (SendWhatsAppMessage 1,000/s, media post and get 100/s each) span senders owned by
   different processes. Each process gets a *share*, a fraction of each account limit, and enforces
-  `share * limit` locally; the shares of all processes sum to at most 1. Shares follow the owned phones' limits
-  (a process owning 5 of 13 phones gets 5/13 of the send limit), media shares are even.
+  `share * limit` locally; the shares of all processes sum to at most 1. The send share follows demand: the
+  limits of the owned phones that have work (each process says which at its heartbeat: `busy`), so a lone busy
+  phone may use the whole account limit; with no phone busy anywhere, the owned phones' limits (a process
+  owning 5 of 13 phones gets 5/13). Media shares are even. A phone that gets work where the share is spoken
+  for waits for it at most a hold and two heartbeats (the rule for a share going down, below).
 - Handover never lets two owners' calls meet in one window. A process only calls while its membership is
   fresh, and stops `call_timeout + margin` before it expires (self-fencing), so every call it made has
   completed by its expiry. A sender it gives up is first marked `releasing` (it stops calling on seeing that),
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,6 +103,7 @@ def heartbeat(
     senders: dict[str, float],
     timing: Timing,
     marks: dict[str, dict[str, float]] | None = None,
+    busy: Iterable[str] | None = None,
 ) -> tuple[dict[str, Any], View]:
     """One member's heartbeat: renew, prune, release what is over its fair part, acquire free senders, set
     its shares. `senders` maps every configured sender key to its limit (phones: messages a second), which
@@ -112,6 +117,10 @@ def heartbeat(
         del members[member_id]
     mine = members.setdefault(me, {"expires_at": now, "shares": {}})
     mine["expires_at"] = now + timing.ttl
+    if busy is not None:
+        mine["busy"] = sorted(busy)
+    else:
+        mine.pop("busy", None)  # says nothing of its demand: all it owns counts
     live = sorted(m for m, e in members.items() if e["expires_at"] >= now)
 
     for key in senders:
@@ -157,15 +166,22 @@ def heartbeat(
         entry.update(owner=me, releasing=False)
         active.append(key)
 
-    # Budgets: the send share follows the owned phones' limits; media shares are even among live members.
-    weights = {
-        member: sum(
+    # Budgets: the send share follows the demand (the owned phones with work, by their limits), else the owned
+    # phones' limits; media shares are even among live members.
+    def weight(member: str, by_demand: bool) -> float:
+        wanted = members[member].get("busy") if by_demand else None
+        return sum(
             senders[k]
             for k in configured
-            if k.startswith("WHATSAPP:") and table[k]["owner"] == member and not table[k].get("releasing")
+            if k.startswith("WHATSAPP:")
+            and table[k]["owner"] == member
+            and not table[k].get("releasing")
+            and (wanted is None or k in wanted)
         )
-        for member in live
-    }
+
+    weights = {member: weight(member, True) for member in live}
+    if not sum(weights.values()):
+        weights = {member: weight(member, False) for member in live}
     total_weight = sum(weights.values())
     shares: dict[str, float] = {}
     for budget in BUDGETS:
