@@ -116,6 +116,12 @@ class ProviderOptions:
     email_sender: str = "one@wecare.digital"
     lean: bool = True  # sends through runtime.aws_lean; False: through the SDK's client
 
+    @property
+    def connect_timeout(self) -> float:
+        """A connection not made within half the call's deadline is given up as never made (safe to retry),
+        before the deadline would make the call in doubt."""
+        return max(0.2, self.call_timeout / 2)
+
 
 Call = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -177,12 +183,6 @@ class SendCall:
 
 def _method_name(client, operation: str) -> str:
     return next(name for name, api in client.meta.method_to_api_mapping.items() if api == operation)
-
-    @property
-    def connect_timeout(self) -> float:
-        """A connection not made within half the call's deadline is given up as never made (safe to retry),
-        before the deadline would make the call in doubt."""
-        return max(0.2, self.call_timeout / 2)
 
 
 class WhatsAppProvider:
