@@ -28,6 +28,8 @@ class Settings:
     environment: str = setting("local")  # local | dev | production: production refuses local-only settings
     region: str = setting("us-east-1", env="AWS_REGION")
     default_phone_region: str = setting("IN")
+    # Meta's day-long rules run this many times faster (runtime/timescale.py): local tests only, production refuses it.
+    time_scale: float = setting(1.0)
     # Where each process listens / is reached.
     contacts_address: str = setting("127.0.0.1:50051")
     messaging_address: str = setting("127.0.0.1:50052")
@@ -159,6 +161,16 @@ class Settings:
     email_rate: float = setting(14.0)  # the SES account's send rate
     dispatch_pace: float = setting(0.99)  # calls are paced at this fraction of each limit
     marketing_requires_opt_in: bool = setting(False)
+    # Messaging: Meta's rules beyond the per-second limits (docs/DESIGN.md). The portfolio's messaging tier (unique
+    # customers reached with business-initiated messages in a rolling 24 hours, all phones together) until an
+    # event says otherwise, 0 unlimited; the share of it kept for utility and authentication; the platform's own
+    # cap on marketing messages a contact gets in a rolling period (0: off); 131049's re-attempts.
+    whatsapp_messaging_tier: int = setting(0)
+    whatsapp_tier_reserve: float = setting(0.1)
+    whatsapp_marketing_cap: int = setting(0)
+    whatsapp_marketing_cap_seconds: float = setting(7 * 24 * 3600.0)
+    whatsapp_limited_retry_seconds: float = setting(24 * 3600.0)
+    whatsapp_limited_reattempts: int = setting(1)
     # Messaging: durability and queues.
     dispatch_max_attempts: int = setting(5)
     dispatch_reconcile_seconds: float = setting(60.0)  # in doubt this long without a status event -> unknown
@@ -235,6 +247,14 @@ class Settings:
             raise ValueError(f"WECARE_MESSAGING_PROCESSES is 0 (one a core) or more, not {self.messaging_processes}")
         if bool(self.tls_cert_file) != bool(self.tls_key_file):
             raise ValueError("WECARE_TLS_CERT_FILE and WECARE_TLS_KEY_FILE are set together or not at all")
+        if not self.time_scale > 0:
+            raise ValueError(f"WECARE_TIME_SCALE must be above 0, not {self.time_scale}")
+        if not 0 <= self.whatsapp_tier_reserve < 1:
+            raise ValueError("WECARE_WHATSAPP_TIER_RESERVE is a share of the tier: at least 0, below 1")
+        if self.whatsapp_limited_retry_seconds < 24 * 3600:
+            raise ValueError("WECARE_WHATSAPP_LIMITED_RETRY_SECONDS: Meta asks for 24 hours at least (86400)")
+        if not 0 <= self.whatsapp_limited_reattempts <= 3:
+            raise ValueError("WECARE_WHATSAPP_LIMITED_REATTEMPTS: 0 to 3 (Meta penalises fast retries)")
         keys = service_identity.check(self)  # stricter outside the local environment, dev included
         if keys and self.environment != "production":
             raise ValueError("service identity: " + "; ".join(keys))
@@ -246,6 +266,8 @@ class Settings:
                 problems.append("WECARE_COGNITO_JWKS_URL must be an https URL of the real user pool")
             if self.aws_endpoint_url or self.dynamodb_endpoint_url:
                 problems.append("AWS endpoint overrides are for the local run only")
+            if self.time_scale != 1.0:
+                problems.append("WECARE_TIME_SCALE compresses Meta's day for local tests only")
             if not self.links_base_url.startswith("https://"):
                 problems.append("WECARE_LINKS_BASE_URL must be the https address of the gateway (short links)")
             if problems:

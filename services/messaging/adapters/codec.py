@@ -214,6 +214,13 @@ def template_to_dict(t: Template) -> dict[str, Any]:
         "header_media_kind": t.header_media_kind,
         "dynamic_buttons": list(t.dynamic_buttons),
         "sync_time": t.sync_time,
+        "components": list(t.components),
+        "parameter_format": t.parameter_format,
+        "status_reason": t.status_reason,
+        "previous_category": t.previous_category,
+        "upcoming_category": t.upcoming_category,
+        "status_time": t.status_time,
+        "update_time": t.update_time,
     }
 
 
@@ -231,6 +238,13 @@ def template_from_dict(d: dict[str, Any]) -> Template:
         header_media_kind=d.get("header_media_kind", ""),
         dynamic_buttons=tuple(int(i) for i in d.get("dynamic_buttons") or ()),
         sync_time=float(d.get("sync_time") or 0.0),
+        components=tuple(d.get("components") or ()),
+        parameter_format=d.get("parameter_format") or "POSITIONAL",
+        status_reason=d.get("status_reason", ""),
+        previous_category=d.get("previous_category", ""),
+        upcoming_category=d.get("upcoming_category", ""),
+        status_time=float(d.get("status_time") or 0.0),
+        update_time=float(d.get("update_time") or 0.0),
     )
 
 

@@ -285,6 +285,16 @@ class Template:
     header_media_kind: str = ""  # IMAGE | VIDEO | DOCUMENT | ""
     dynamic_buttons: tuple[int, ...] = ()
     sync_time: float = 0.0
+    # The lifecycle (domain.templates): what was submitted (Meta's components, its variables' examples), why the
+    # status is what it is (a rejection's reason, a pause's), the category before Meta changed it, when the
+    # status last moved (events older than that change nothing).
+    components: tuple[dict[str, Any], ...] = ()
+    parameter_format: str = "POSITIONAL"  # POSITIONAL ({{1}}) | NAMED ({{first_name}})
+    status_reason: str = ""
+    previous_category: str = ""
+    upcoming_category: str = ""  # Meta's notice: the category it will take (template_category_update)
+    status_time: float = 0.0
+    update_time: float = 0.0
 
     @property
     def key(self) -> str:
