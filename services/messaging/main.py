@@ -19,6 +19,7 @@ from services.messaging.adapters.media import MediaBucket
 from services.messaging.adapters.providers import EmailProvider, ProviderOptions, SmsProvider, WhatsAppProvider
 from services.messaging.adapters.queues import SqsQueue
 from services.messaging.adapters.store import InboundStores, OutboundStores
+from services.messaging.adapters.template_api import WhatsAppTemplateApi
 from services.messaging.dispatch.config import DispatchConfig
 from services.messaging.dispatch.dispatcher import Dispatcher
 from services.messaging.domain.coordination import MEDIA_GET
@@ -28,6 +29,7 @@ from services.messaging.inbound.wiring import inbound_parts
 from services.messaging.outbound.acceptance import Acceptance, OutboundConfig
 from services.messaging.outbound.media import MediaUploads
 from services.messaging.outbound.sends import Sends
+from services.messaging.outbound.template_lifecycle import TemplateLifecycle
 from services.messaging.outbound.templates import Templates
 from services.messaging.outbound.tracking import Tracking
 from services.messaging.outbound.withdrawal import Withdrawals
@@ -106,6 +108,8 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
     tracking = Tracking(commerce)
     consent = ContactsConsent(contacts)
     templates = Templates(outbound.templates, whatsapp, settings.whatsapp_wabas)
+    template_api = WhatsAppTemplateApi(aws, options.social_endpoint, settings.media_bucket)
+    lifecycle = TemplateLifecycle(outbound.templates, template_api, whatsapp, templates)
     acceptance = Acceptance(
         outbound.messages,
         inbound.messages,
@@ -136,6 +140,7 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
         sends=Sends(acceptance, outbound.messages, inbound.conversations, consent, dispatcher),
         withdrawals=withdrawals,
         templates=templates,
+        lifecycle=lifecycle,
         uploads=MediaUploads(media),
         inbox=Inbox(
             outbound.messages,

@@ -16,7 +16,6 @@ from services.messaging.domain.model import (
     MessageError,
     OutboundMessage,
     Status,
-    Template,
     VoiceCall,
     conversation_id,
 )
@@ -186,24 +185,6 @@ def state_to_proto(m: OutboundMessage) -> pb.MessageState:
     if m.error and m.status in (Status.FAILED, Status.UNKNOWN):
         state.error.CopyFrom(error_to_proto(m.error))
     return state
-
-
-def template_to_proto(t: Template) -> pb.Template:
-    return pb.Template(
-        name=t.name,
-        template_name=t.template_name,
-        language=t.language,
-        category=CATEGORIES_PB[t.category],
-        template_status=t.template_status,
-        meta_template_id=t.meta_template_id,
-        waba=t.waba,
-        body_variables=list(t.body_variables),
-        header_variables=list(t.header_variables),
-        header_media_kind=MEDIA_KINDS_PB.get(t.header_media_kind, pb.MEDIA_KIND_UNSPECIFIED),
-        dynamic_buttons=list(t.dynamic_buttons),
-        body_text=t.body_text,
-        sync_time=timestamp(t.sync_time),
-    )
 
 
 def result_of(item: Item) -> pb.SendResult:

@@ -25,6 +25,7 @@ from services.messaging.inbound.inbox import ConversationView, Inbox, address
 from services.messaging.inbound.ingest import InboundEvent, Ingest
 from services.messaging.outbound.media import MediaUploads
 from services.messaging.outbound.sends import Sends
+from services.messaging.outbound.template_lifecycle import TemplateLifecycle
 from services.messaging.outbound.templates import Templates
 from services.messaging.outbound.tracking import Tracking
 from services.messaging.outbound.withdrawal import Withdrawals
@@ -41,9 +42,10 @@ from services.messaging.protos import (
     outbound_to_proto,
     progress_to_proto,
     state_to_proto,
-    template_to_proto,
     voice_call_to_proto,
 )
+from services.messaging.template_protos import changes_of, library_of, template_to_proto
+from services.messaging.template_protos import draft_of as template_draft_of
 from wecare.messaging.v1 import messaging_service_pb2 as pb
 from wecare.messaging.v1 import messaging_service_pb2_grpc
 
@@ -59,6 +61,7 @@ class UseCases:
     sends: Sends
     withdrawals: Withdrawals
     templates: Templates
+    lifecycle: TemplateLifecycle
     uploads: MediaUploads
     inbox: Inbox
     ingest: Ingest
@@ -137,6 +140,37 @@ class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
         found = await self._cases.templates.list(request.language, after, size + 1)
         token = self._tokens.encode(scope, found[size - 1].key) if len(found) > size else ""
         return pb.ListTemplatesResponse(templates=[template_to_proto(t) for t in found[:size]], next_page_token=token)
+
+    async def GetTemplate(self, request: pb.GetTemplateRequest, context) -> pb.Template:
+        return template_to_proto(await self._cases.lifecycle.get(template_key(request.name, "name")))
+
+    async def CreateTemplate(self, request: pb.CreateTemplateRequest, context) -> pb.Template:
+        if not request.HasField("template"):
+            raise InvalidArgument("template", "required")
+        draft, library = template_draft_of(request.template), library_of(request.template)
+        lifecycle = self._cases.lifecycle
+        if library is not None:
+            created = await lifecycle.create_from_library(draft, library, request.template.waba)
+        else:
+            created = await lifecycle.create(draft, request.template.waba)
+        note_change(created.name, None, {"status": created.template_status, "category": created.category.value})
+        return template_to_proto(created)
+
+    async def UpdateTemplate(self, request: pb.UpdateTemplateRequest, context) -> pb.Template:
+        key = template_key(request.template.name, "template.name")
+        before = await self._cases.lifecycle.get(key)
+        updated = await self._cases.lifecycle.update(key, changes_of(request.template, request.update_mask))
+        note_change(
+            updated.name,
+            {"status": before.template_status, "category": before.category.value},
+            {"status": updated.template_status, "category": updated.category.value},
+        )
+        return template_to_proto(updated)
+
+    async def DeleteTemplate(self, request: pb.DeleteTemplateRequest, context) -> empty_pb2.Empty:
+        gone = await self._cases.lifecycle.delete(template_key(request.name, "name"))
+        note_change(gone.name, {"status": gone.template_status}, None)
+        return empty_pb2.Empty()
 
     async def SyncTemplates(self, request: pb.SyncTemplatesRequest, context) -> pb.SyncTemplatesResponse:
         templates = self._cases.templates
@@ -349,3 +383,12 @@ def _conversation_proto(view: ConversationView) -> pb.Conversation:
     if view.window_expires is not None:
         out.window_expire_time.CopyFrom(timestamp(view.window_expires))
     return out
+
+
+def template_key(name: str, field: str) -> str:
+    """`templates/{name}.{language}` -> `{name}.{language}`, or INVALID_ARGUMENT naming the field."""
+    head, _, key = name.partition("/")
+    template_name, dot, language = key.rpartition(".")
+    if head != "templates" or not dot or not template_name or not language:
+        raise InvalidArgument(field, f"required: `templates/{{name}}.{{language}}`, not {name!r}")
+    return key

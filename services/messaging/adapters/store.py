@@ -204,6 +204,14 @@ class TemplateStore(Protocol):
 
     async def get_template(self, template_name: str, language: str) -> Template | None: ...
 
+    async def put_template(self, template: Template) -> None:
+        """Adds or replaces one template (created, updated, or moved by an event)."""
+        ...
+
+    async def delete_template(self, template_name: str, language: str) -> Template | None:
+        """Removes one template; returns what it was."""
+        ...
+
 
 class MediaIdStore(Protocol):
     async def media_id(self, origination: str, media_key: str, now: float) -> str | None:

@@ -213,6 +213,8 @@ def parse_template(summary: dict[str, Any], definition: str, waba: str, now: flo
         header_media_kind=header_kind,
         dynamic_buttons=tuple(buttons),
         sync_time=now,
+        components=tuple(c for c in components if isinstance(c, dict)),
+        parameter_format=str(body.get("parameter_format") or "POSITIONAL").upper(),
     )
 
 

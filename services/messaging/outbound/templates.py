@@ -1,10 +1,12 @@
 """The WhatsApp template catalogue as a use case: synced from EUM Social (ListWhatsAppMessageTemplates for the
 summaries, GetWhatsAppMessageTemplate for each one's components and variables) into the store per WABA, listed,
-and looked up by acceptance through a short cache (a sync here forgets it at once)."""
+and looked up by acceptance and the dispatcher through a short cache (a sync or a lifecycle change here forgets it
+at once). Creating, changing and deleting templates is outbound.template_lifecycle."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from typing import Protocol
@@ -45,6 +47,8 @@ class Templates:
             )
             now = time.time()
             templates = [parse_template(s, d, waba, now) for s, d in zip(summaries, definitions, strict=True)]
+            held = {t.key: t for t in await self._all() if t.waba == waba}
+            templates = [kept(t, held.get(t.key)) for t in templates]
             a, r = await self._store.replace_templates(waba, templates)
             total, added, removed = total + len(templates), added + a, removed + r
         self.forget()
@@ -61,6 +65,16 @@ class Templates:
                 log.warning("template sync failed; retrying", extra={"error": repr(exc), "attempt": attempt + 1})
                 await asyncio.sleep(min(30.0, 1.0 * 2**attempt))
 
+    async def _all(self) -> list[Template]:
+        catalogue: list[Template] = []
+        after = ""
+        while True:
+            page = await self._store.list_templates("", after, PAGE)
+            catalogue += page
+            if len(page) < PAGE:
+                return catalogue
+            after = page[-1].key
+
     async def list(self, language: str, after: str, limit: int) -> list[Template]:
         return await self._store.list_templates(language, after, limit)
 
@@ -69,17 +83,26 @@ class Templates:
         if time.monotonic() - self._cached_at > CACHE_SECONDS:
             async with self._lock:
                 if time.monotonic() - self._cached_at > CACHE_SECONDS:
-                    catalogue: dict[str, Template] = {}
-                    after = ""
-                    while True:
-                        page = await self._store.list_templates("", after, PAGE)
-                        catalogue.update({t.key: t for t in page})
-                        if len(page) < PAGE:
-                            break
-                        after = page[-1].key
-                    self._cached = catalogue
+                    self._cached = {t.key: t for t in await self._all()}
                     self._cached_at = time.monotonic()
         return self._cached.get(f"{name}.{language}")
 
     def forget(self) -> None:
         self._cached_at = -1e9
+
+
+def kept(synced: Template, held: Template | None) -> Template:
+    """A synced template with what the lifecycle knows that Meta's summary does not say: why its status is
+    what it is (while the status is the same), the category it had before Meta changed it, the example media."""
+    if held is None:
+        return synced
+    same = synced.template_status == held.template_status
+    return dataclasses.replace(
+        synced,
+        status_reason=held.status_reason if same else "",
+        status_time=held.status_time if same else synced.sync_time,
+        previous_category=held.previous_category,
+        upcoming_category=held.upcoming_category if synced.category == held.category else "",
+        components=synced.components or held.components,
+        update_time=max(held.update_time, synced.sync_time),
+    )

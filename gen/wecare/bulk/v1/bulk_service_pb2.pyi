@@ -41,6 +41,7 @@ class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     JOB_STATE_COMPLETED: _ClassVar[JobState]
     JOB_STATE_CANCELLED: _ClassVar[JobState]
     JOB_STATE_FAILED: _ClassVar[JobState]
+    JOB_STATE_WAITING: _ClassVar[JobState]
 
 class ConsentRequirement(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -72,6 +73,7 @@ JOB_STATE_PAUSED: JobState
 JOB_STATE_COMPLETED: JobState
 JOB_STATE_CANCELLED: JobState
 JOB_STATE_FAILED: JobState
+JOB_STATE_WAITING: JobState
 CONSENT_REQUIREMENT_UNSPECIFIED: ConsentRequirement
 CONSENT_REQUIREMENT_NOT_OPTED_OUT: ConsentRequirement
 CONSENT_REQUIREMENT_OPTED_IN: ConsentRequirement
@@ -82,7 +84,7 @@ REPLAY_OUTCOME_ALREADY_DONE: ReplayOutcome
 REPLAY_OUTCOME_FAILED: ReplayOutcome
 
 class BulkJob(_message.Message):
-    __slots__ = ("name", "display_name", "channel", "category", "originations", "content", "contact_query", "inline_audience", "retarget", "schedule_time", "state", "audience_summary", "counts", "binding_rate", "estimated_duration", "report_uri", "failure_reason", "creator", "create_time", "start_time", "finish_time", "update_time", "etag", "track_links", "form")
+    __slots__ = ("name", "display_name", "channel", "category", "originations", "content", "contact_query", "inline_audience", "retarget", "schedule_time", "state", "audience_summary", "counts", "binding_rate", "estimated_duration", "report_uri", "failure_reason", "creator", "create_time", "start_time", "finish_time", "update_time", "etag", "track_links", "form", "resume_time", "state_reason", "budget_recipients", "estimated_finish_time")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
@@ -108,6 +110,10 @@ class BulkJob(_message.Message):
     ETAG_FIELD_NUMBER: _ClassVar[int]
     TRACK_LINKS_FIELD_NUMBER: _ClassVar[int]
     FORM_FIELD_NUMBER: _ClassVar[int]
+    RESUME_TIME_FIELD_NUMBER: _ClassVar[int]
+    STATE_REASON_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_RECIPIENTS_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_FINISH_TIME_FIELD_NUMBER: _ClassVar[int]
     name: str
     display_name: str
     channel: _messaging_service_pb2.Channel
@@ -133,7 +139,11 @@ class BulkJob(_message.Message):
     etag: str
     track_links: bool
     form: str
-    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., channel: _Optional[_Union[_messaging_service_pb2.Channel, str]] = ..., category: _Optional[_Union[_messaging_service_pb2.Category, str]] = ..., originations: _Optional[_Iterable[str]] = ..., content: _Optional[_Union[_messaging_service_pb2.Content, _Mapping]] = ..., contact_query: _Optional[_Union[ContactQuery, _Mapping]] = ..., inline_audience: _Optional[_Union[InlineAudience, _Mapping]] = ..., retarget: _Optional[_Union[RetargetAudience, _Mapping]] = ..., schedule_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[JobState, str]] = ..., audience_summary: _Optional[_Union[AudienceSummary, _Mapping]] = ..., counts: _Optional[_Union[JobCounts, _Mapping]] = ..., binding_rate: _Optional[float] = ..., estimated_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., report_uri: _Optional[str] = ..., failure_reason: _Optional[str] = ..., creator: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., track_links: _Optional[bool] = ..., form: _Optional[str] = ...) -> None: ...
+    resume_time: _timestamp_pb2.Timestamp
+    state_reason: str
+    budget_recipients: int
+    estimated_finish_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., channel: _Optional[_Union[_messaging_service_pb2.Channel, str]] = ..., category: _Optional[_Union[_messaging_service_pb2.Category, str]] = ..., originations: _Optional[_Iterable[str]] = ..., content: _Optional[_Union[_messaging_service_pb2.Content, _Mapping]] = ..., contact_query: _Optional[_Union[ContactQuery, _Mapping]] = ..., inline_audience: _Optional[_Union[InlineAudience, _Mapping]] = ..., retarget: _Optional[_Union[RetargetAudience, _Mapping]] = ..., schedule_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[JobState, str]] = ..., audience_summary: _Optional[_Union[AudienceSummary, _Mapping]] = ..., counts: _Optional[_Union[JobCounts, _Mapping]] = ..., binding_rate: _Optional[float] = ..., estimated_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., report_uri: _Optional[str] = ..., failure_reason: _Optional[str] = ..., creator: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., track_links: _Optional[bool] = ..., form: _Optional[str] = ..., resume_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state_reason: _Optional[str] = ..., budget_recipients: _Optional[int] = ..., estimated_finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RetargetAudience(_message.Message):
     __slots__ = ("source_job", "outcomes", "clicked", "answered")
@@ -202,7 +212,7 @@ class AudienceSummary(_message.Message):
     def __init__(self, total_count: _Optional[int] = ..., recipient_count: _Optional[int] = ..., suppressed_count: _Optional[int] = ..., suppressed_by_reason: _Optional[_Mapping[str, int]] = ..., complete: _Optional[bool] = ...) -> None: ...
 
 class JobCounts(_message.Message):
-    __slots__ = ("total", "pending", "sent", "delivered", "read", "failed", "suppressed", "unknown", "clicked", "clicks", "click_rate", "answered")
+    __slots__ = ("total", "pending", "sent", "delivered", "read", "failed", "suppressed", "unknown", "clicked", "clicks", "click_rate", "answered", "limited")
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     PENDING_FIELD_NUMBER: _ClassVar[int]
     SENT_FIELD_NUMBER: _ClassVar[int]
@@ -215,6 +225,7 @@ class JobCounts(_message.Message):
     CLICKS_FIELD_NUMBER: _ClassVar[int]
     CLICK_RATE_FIELD_NUMBER: _ClassVar[int]
     ANSWERED_FIELD_NUMBER: _ClassVar[int]
+    LIMITED_FIELD_NUMBER: _ClassVar[int]
     total: int
     pending: int
     sent: int
@@ -227,7 +238,8 @@ class JobCounts(_message.Message):
     clicks: int
     click_rate: float
     answered: int
-    def __init__(self, total: _Optional[int] = ..., pending: _Optional[int] = ..., sent: _Optional[int] = ..., delivered: _Optional[int] = ..., read: _Optional[int] = ..., failed: _Optional[int] = ..., suppressed: _Optional[int] = ..., unknown: _Optional[int] = ..., clicked: _Optional[int] = ..., clicks: _Optional[int] = ..., click_rate: _Optional[float] = ..., answered: _Optional[int] = ...) -> None: ...
+    limited: int
+    def __init__(self, total: _Optional[int] = ..., pending: _Optional[int] = ..., sent: _Optional[int] = ..., delivered: _Optional[int] = ..., read: _Optional[int] = ..., failed: _Optional[int] = ..., suppressed: _Optional[int] = ..., unknown: _Optional[int] = ..., clicked: _Optional[int] = ..., clicks: _Optional[int] = ..., click_rate: _Optional[float] = ..., answered: _Optional[int] = ..., limited: _Optional[int] = ...) -> None: ...
 
 class CreateJobRequest(_message.Message):
     __slots__ = ("job", "validate_only")
@@ -290,7 +302,7 @@ class WatchJobRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class WatchJobResponse(_message.Message):
-    __slots__ = ("name", "state", "counts", "current_rate", "eta", "audience_summary", "observe_time")
+    __slots__ = ("name", "state", "counts", "current_rate", "eta", "audience_summary", "observe_time", "resume_time", "state_reason")
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     COUNTS_FIELD_NUMBER: _ClassVar[int]
@@ -298,6 +310,8 @@ class WatchJobResponse(_message.Message):
     ETA_FIELD_NUMBER: _ClassVar[int]
     AUDIENCE_SUMMARY_FIELD_NUMBER: _ClassVar[int]
     OBSERVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    RESUME_TIME_FIELD_NUMBER: _ClassVar[int]
+    STATE_REASON_FIELD_NUMBER: _ClassVar[int]
     name: str
     state: JobState
     counts: JobCounts
@@ -305,7 +319,9 @@ class WatchJobResponse(_message.Message):
     eta: _duration_pb2.Duration
     audience_summary: AudienceSummary
     observe_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., counts: _Optional[_Union[JobCounts, _Mapping]] = ..., current_rate: _Optional[float] = ..., eta: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., audience_summary: _Optional[_Union[AudienceSummary, _Mapping]] = ..., observe_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    resume_time: _timestamp_pb2.Timestamp
+    state_reason: str
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., counts: _Optional[_Union[JobCounts, _Mapping]] = ..., current_rate: _Optional[float] = ..., eta: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., audience_summary: _Optional[_Union[AudienceSummary, _Mapping]] = ..., observe_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resume_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state_reason: _Optional[str] = ...) -> None: ...
 
 class DeadLetterChunk(_message.Message):
     __slots__ = ("id", "job", "chunk", "reason", "receive_count", "sent_time")

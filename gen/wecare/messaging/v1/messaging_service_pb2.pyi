@@ -4,6 +4,7 @@ from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.api import resource_pb2 as _resource_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.rpc import status_pb2 as _status_pb2
 from wecare.auth.v1 import access_pb2 as _access_pb2
@@ -48,6 +49,7 @@ class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STATUS_WITHDRAWN: _ClassVar[Status]
     STATUS_UNKNOWN: _ClassVar[Status]
     STATUS_RECEIVED: _ClassVar[Status]
+    STATUS_LIMITED: _ClassVar[Status]
 
 class MediaKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -85,6 +87,27 @@ class IngestOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INGEST_OUTCOME_REJECTED: _ClassVar[IngestOutcome]
     INGEST_OUTCOME_DEAD_LETTERED: _ClassVar[IngestOutcome]
 
+class TemplateParameterFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TEMPLATE_PARAMETER_FORMAT_UNSPECIFIED: _ClassVar[TemplateParameterFormat]
+    TEMPLATE_PARAMETER_FORMAT_POSITIONAL: _ClassVar[TemplateParameterFormat]
+    TEMPLATE_PARAMETER_FORMAT_NAMED: _ClassVar[TemplateParameterFormat]
+
+class TemplateHeaderFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TEMPLATE_HEADER_FORMAT_UNSPECIFIED: _ClassVar[TemplateHeaderFormat]
+    TEMPLATE_HEADER_FORMAT_TEXT: _ClassVar[TemplateHeaderFormat]
+    TEMPLATE_HEADER_FORMAT_IMAGE: _ClassVar[TemplateHeaderFormat]
+    TEMPLATE_HEADER_FORMAT_VIDEO: _ClassVar[TemplateHeaderFormat]
+    TEMPLATE_HEADER_FORMAT_DOCUMENT: _ClassVar[TemplateHeaderFormat]
+
+class TemplateButtonKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TEMPLATE_BUTTON_KIND_UNSPECIFIED: _ClassVar[TemplateButtonKind]
+    TEMPLATE_BUTTON_KIND_QUICK_REPLY: _ClassVar[TemplateButtonKind]
+    TEMPLATE_BUTTON_KIND_URL: _ClassVar[TemplateButtonKind]
+    TEMPLATE_BUTTON_KIND_PHONE_NUMBER: _ClassVar[TemplateButtonKind]
+
 class DeadLetterQueue(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     DEAD_LETTER_QUEUE_UNSPECIFIED: _ClassVar[DeadLetterQueue]
@@ -120,6 +143,7 @@ STATUS_FAILED: Status
 STATUS_WITHDRAWN: Status
 STATUS_UNKNOWN: Status
 STATUS_RECEIVED: Status
+STATUS_LIMITED: Status
 MEDIA_KIND_UNSPECIFIED: MediaKind
 MEDIA_KIND_IMAGE: MediaKind
 MEDIA_KIND_AUDIO: MediaKind
@@ -144,6 +168,18 @@ INGEST_OUTCOME_APPLIED: IngestOutcome
 INGEST_OUTCOME_DUPLICATE: IngestOutcome
 INGEST_OUTCOME_REJECTED: IngestOutcome
 INGEST_OUTCOME_DEAD_LETTERED: IngestOutcome
+TEMPLATE_PARAMETER_FORMAT_UNSPECIFIED: TemplateParameterFormat
+TEMPLATE_PARAMETER_FORMAT_POSITIONAL: TemplateParameterFormat
+TEMPLATE_PARAMETER_FORMAT_NAMED: TemplateParameterFormat
+TEMPLATE_HEADER_FORMAT_UNSPECIFIED: TemplateHeaderFormat
+TEMPLATE_HEADER_FORMAT_TEXT: TemplateHeaderFormat
+TEMPLATE_HEADER_FORMAT_IMAGE: TemplateHeaderFormat
+TEMPLATE_HEADER_FORMAT_VIDEO: TemplateHeaderFormat
+TEMPLATE_HEADER_FORMAT_DOCUMENT: TemplateHeaderFormat
+TEMPLATE_BUTTON_KIND_UNSPECIFIED: TemplateButtonKind
+TEMPLATE_BUTTON_KIND_QUICK_REPLY: TemplateButtonKind
+TEMPLATE_BUTTON_KIND_URL: TemplateButtonKind
+TEMPLATE_BUTTON_KIND_PHONE_NUMBER: TemplateButtonKind
 DEAD_LETTER_QUEUE_UNSPECIFIED: DeadLetterQueue
 DEAD_LETTER_QUEUE_WHATSAPP_INBOUND: DeadLetterQueue
 DEAD_LETTER_QUEUE_INBOUND: DeadLetterQueue
@@ -155,7 +191,7 @@ REPLAY_OUTCOME_ALREADY_DONE: ReplayOutcome
 REPLAY_OUTCOME_FAILED: ReplayOutcome
 
 class Message(_message.Message):
-    __slots__ = ("name", "direction", "channel", "category", "origination", "recipient", "contact", "content", "status", "error", "provider_message_id", "idempotency_key", "reply_to", "conversation_reply", "attempts", "create_time", "send_time", "deliver_time", "read_time", "update_time", "conversation", "track_links", "job", "clicks")
+    __slots__ = ("name", "direction", "channel", "category", "origination", "recipient", "contact", "content", "status", "error", "provider_message_id", "idempotency_key", "reply_to", "conversation_reply", "attempts", "create_time", "send_time", "deliver_time", "read_time", "update_time", "conversation", "track_links", "job", "clicks", "reattempt", "reattempt_of")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DIRECTION_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
@@ -180,6 +216,8 @@ class Message(_message.Message):
     TRACK_LINKS_FIELD_NUMBER: _ClassVar[int]
     JOB_FIELD_NUMBER: _ClassVar[int]
     CLICKS_FIELD_NUMBER: _ClassVar[int]
+    REATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    REATTEMPT_OF_FIELD_NUMBER: _ClassVar[int]
     name: str
     direction: Direction
     channel: Channel
@@ -204,7 +242,9 @@ class Message(_message.Message):
     track_links: bool
     job: str
     clicks: _containers.RepeatedCompositeFieldContainer[LinkClick]
-    def __init__(self, name: _Optional[str] = ..., direction: _Optional[_Union[Direction, str]] = ..., channel: _Optional[_Union[Channel, str]] = ..., category: _Optional[_Union[Category, str]] = ..., origination: _Optional[str] = ..., recipient: _Optional[str] = ..., contact: _Optional[str] = ..., content: _Optional[_Union[Content, _Mapping]] = ..., status: _Optional[_Union[Status, str]] = ..., error: _Optional[_Union[MessageError, _Mapping]] = ..., provider_message_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., reply_to: _Optional[str] = ..., conversation_reply: _Optional[bool] = ..., attempts: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., send_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deliver_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., read_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., conversation: _Optional[str] = ..., track_links: _Optional[bool] = ..., job: _Optional[str] = ..., clicks: _Optional[_Iterable[_Union[LinkClick, _Mapping]]] = ...) -> None: ...
+    reattempt: str
+    reattempt_of: str
+    def __init__(self, name: _Optional[str] = ..., direction: _Optional[_Union[Direction, str]] = ..., channel: _Optional[_Union[Channel, str]] = ..., category: _Optional[_Union[Category, str]] = ..., origination: _Optional[str] = ..., recipient: _Optional[str] = ..., contact: _Optional[str] = ..., content: _Optional[_Union[Content, _Mapping]] = ..., status: _Optional[_Union[Status, str]] = ..., error: _Optional[_Union[MessageError, _Mapping]] = ..., provider_message_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., reply_to: _Optional[str] = ..., conversation_reply: _Optional[bool] = ..., attempts: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., send_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deliver_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., read_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., conversation: _Optional[str] = ..., track_links: _Optional[bool] = ..., job: _Optional[str] = ..., clicks: _Optional[_Iterable[_Union[LinkClick, _Mapping]]] = ..., reattempt: _Optional[str] = ..., reattempt_of: _Optional[str] = ...) -> None: ...
 
 class LinkClick(_message.Message):
     __slots__ = ("link", "first_click_time", "last_click_time", "click_count")
@@ -455,7 +495,7 @@ class SendMessagesResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[SendResult, _Mapping]]] = ..., totals: _Optional[_Union[SendTotals, _Mapping]] = ...) -> None: ...
 
 class SendResult(_message.Message):
-    __slots__ = ("index", "message", "status", "provider_message_id", "error", "refusal", "duplicate")
+    __slots__ = ("index", "message", "status", "provider_message_id", "error", "refusal", "duplicate", "reattempt_key", "reattempt_time")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -463,6 +503,8 @@ class SendResult(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     REFUSAL_FIELD_NUMBER: _ClassVar[int]
     DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    REATTEMPT_KEY_FIELD_NUMBER: _ClassVar[int]
+    REATTEMPT_TIME_FIELD_NUMBER: _ClassVar[int]
     index: int
     message: str
     status: Status
@@ -470,10 +512,12 @@ class SendResult(_message.Message):
     error: MessageError
     refusal: _status_pb2.Status
     duplicate: bool
-    def __init__(self, index: _Optional[int] = ..., message: _Optional[str] = ..., status: _Optional[_Union[Status, str]] = ..., provider_message_id: _Optional[str] = ..., error: _Optional[_Union[MessageError, _Mapping]] = ..., refusal: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., duplicate: _Optional[bool] = ...) -> None: ...
+    reattempt_key: str
+    reattempt_time: _timestamp_pb2.Timestamp
+    def __init__(self, index: _Optional[int] = ..., message: _Optional[str] = ..., status: _Optional[_Union[Status, str]] = ..., provider_message_id: _Optional[str] = ..., error: _Optional[_Union[MessageError, _Mapping]] = ..., refusal: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., duplicate: _Optional[bool] = ..., reattempt_key: _Optional[str] = ..., reattempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SendTotals(_message.Message):
-    __slots__ = ("requested", "accepted", "refused", "sent", "failed", "withdrawn", "unknown", "pending", "current_rate")
+    __slots__ = ("requested", "accepted", "refused", "sent", "failed", "withdrawn", "unknown", "pending", "current_rate", "limited")
     REQUESTED_FIELD_NUMBER: _ClassVar[int]
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     REFUSED_FIELD_NUMBER: _ClassVar[int]
@@ -483,6 +527,7 @@ class SendTotals(_message.Message):
     UNKNOWN_FIELD_NUMBER: _ClassVar[int]
     PENDING_FIELD_NUMBER: _ClassVar[int]
     CURRENT_RATE_FIELD_NUMBER: _ClassVar[int]
+    LIMITED_FIELD_NUMBER: _ClassVar[int]
     requested: int
     accepted: int
     refused: int
@@ -492,7 +537,8 @@ class SendTotals(_message.Message):
     unknown: int
     pending: int
     current_rate: float
-    def __init__(self, requested: _Optional[int] = ..., accepted: _Optional[int] = ..., refused: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., withdrawn: _Optional[int] = ..., unknown: _Optional[int] = ..., pending: _Optional[int] = ..., current_rate: _Optional[float] = ...) -> None: ...
+    limited: int
+    def __init__(self, requested: _Optional[int] = ..., accepted: _Optional[int] = ..., refused: _Optional[int] = ..., sent: _Optional[int] = ..., failed: _Optional[int] = ..., withdrawn: _Optional[int] = ..., unknown: _Optional[int] = ..., pending: _Optional[int] = ..., current_rate: _Optional[float] = ..., limited: _Optional[int] = ...) -> None: ...
 
 class WithdrawMessagesRequest(_message.Message):
     __slots__ = ("idempotency_key_prefix",)
@@ -521,20 +567,24 @@ class BatchGetMessageStatesResponse(_message.Message):
     def __init__(self, states: _Optional[_Iterable[_Union[MessageState, _Mapping]]] = ...) -> None: ...
 
 class MessageState(_message.Message):
-    __slots__ = ("idempotency_key", "message", "status", "provider_message_id", "error", "update_time")
+    __slots__ = ("idempotency_key", "message", "status", "provider_message_id", "error", "update_time", "reattempt_key", "reattempt_time")
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REATTEMPT_KEY_FIELD_NUMBER: _ClassVar[int]
+    REATTEMPT_TIME_FIELD_NUMBER: _ClassVar[int]
     idempotency_key: str
     message: str
     status: Status
     provider_message_id: str
     error: MessageError
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, idempotency_key: _Optional[str] = ..., message: _Optional[str] = ..., status: _Optional[_Union[Status, str]] = ..., provider_message_id: _Optional[str] = ..., error: _Optional[_Union[MessageError, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    reattempt_key: str
+    reattempt_time: _timestamp_pb2.Timestamp
+    def __init__(self, idempotency_key: _Optional[str] = ..., message: _Optional[str] = ..., status: _Optional[_Union[Status, str]] = ..., provider_message_id: _Optional[str] = ..., error: _Optional[_Union[MessageError, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reattempt_key: _Optional[str] = ..., reattempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetMessageRequest(_message.Message):
     __slots__ = ("name",)
@@ -700,7 +750,7 @@ class CreateMediaUploadResponse(_message.Message):
     def __init__(self, media_key: _Optional[str] = ..., upload_url: _Optional[str] = ..., upload_headers: _Optional[_Mapping[str, str]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Template(_message.Message):
-    __slots__ = ("name", "template_name", "language", "category", "template_status", "meta_template_id", "waba", "body_variables", "header_variables", "header_media_kind", "dynamic_buttons", "body_text", "sync_time")
+    __slots__ = ("name", "template_name", "language", "category", "template_status", "meta_template_id", "waba", "body_variables", "header_variables", "header_media_kind", "dynamic_buttons", "body_text", "sync_time", "status_reason", "previous_category", "upcoming_category", "parameter_format", "header", "body", "footer_text", "buttons", "library_template", "status_time", "update_time")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_NAME_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
@@ -714,6 +764,17 @@ class Template(_message.Message):
     DYNAMIC_BUTTONS_FIELD_NUMBER: _ClassVar[int]
     BODY_TEXT_FIELD_NUMBER: _ClassVar[int]
     SYNC_TIME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    UPCOMING_CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    PARAMETER_FORMAT_FIELD_NUMBER: _ClassVar[int]
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    FOOTER_TEXT_FIELD_NUMBER: _ClassVar[int]
+    BUTTONS_FIELD_NUMBER: _ClassVar[int]
+    LIBRARY_TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     name: str
     template_name: str
     language: str
@@ -727,7 +788,155 @@ class Template(_message.Message):
     dynamic_buttons: _containers.RepeatedScalarFieldContainer[int]
     body_text: str
     sync_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., template_name: _Optional[str] = ..., language: _Optional[str] = ..., category: _Optional[_Union[Category, str]] = ..., template_status: _Optional[str] = ..., meta_template_id: _Optional[str] = ..., waba: _Optional[str] = ..., body_variables: _Optional[_Iterable[str]] = ..., header_variables: _Optional[_Iterable[str]] = ..., header_media_kind: _Optional[_Union[MediaKind, str]] = ..., dynamic_buttons: _Optional[_Iterable[int]] = ..., body_text: _Optional[str] = ..., sync_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    status_reason: str
+    previous_category: Category
+    upcoming_category: Category
+    parameter_format: TemplateParameterFormat
+    header: TemplateHeader
+    body: TemplateBody
+    footer_text: str
+    buttons: _containers.RepeatedCompositeFieldContainer[TemplateButton]
+    library_template: LibraryTemplate
+    status_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., template_name: _Optional[str] = ..., language: _Optional[str] = ..., category: _Optional[_Union[Category, str]] = ..., template_status: _Optional[str] = ..., meta_template_id: _Optional[str] = ..., waba: _Optional[str] = ..., body_variables: _Optional[_Iterable[str]] = ..., header_variables: _Optional[_Iterable[str]] = ..., header_media_kind: _Optional[_Union[MediaKind, str]] = ..., dynamic_buttons: _Optional[_Iterable[int]] = ..., body_text: _Optional[str] = ..., sync_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_reason: _Optional[str] = ..., previous_category: _Optional[_Union[Category, str]] = ..., upcoming_category: _Optional[_Union[Category, str]] = ..., parameter_format: _Optional[_Union[TemplateParameterFormat, str]] = ..., header: _Optional[_Union[TemplateHeader, _Mapping]] = ..., body: _Optional[_Union[TemplateBody, _Mapping]] = ..., footer_text: _Optional[str] = ..., buttons: _Optional[_Iterable[_Union[TemplateButton, _Mapping]]] = ..., library_template: _Optional[_Union[LibraryTemplate, _Mapping]] = ..., status_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class TemplateHeader(_message.Message):
+    __slots__ = ("format", "text", "example", "media_key")
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    EXAMPLE_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_KEY_FIELD_NUMBER: _ClassVar[int]
+    format: TemplateHeaderFormat
+    text: str
+    example: str
+    media_key: str
+    def __init__(self, format: _Optional[_Union[TemplateHeaderFormat, str]] = ..., text: _Optional[str] = ..., example: _Optional[str] = ..., media_key: _Optional[str] = ...) -> None: ...
+
+class TemplateBody(_message.Message):
+    __slots__ = ("text", "examples", "named_examples")
+    class NamedExamplesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    EXAMPLES_FIELD_NUMBER: _ClassVar[int]
+    NAMED_EXAMPLES_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    examples: _containers.RepeatedScalarFieldContainer[str]
+    named_examples: _containers.ScalarMap[str, str]
+    def __init__(self, text: _Optional[str] = ..., examples: _Optional[_Iterable[str]] = ..., named_examples: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class TemplateButton(_message.Message):
+    __slots__ = ("kind", "text", "url", "url_example", "phone_number")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    URL_EXAMPLE_FIELD_NUMBER: _ClassVar[int]
+    PHONE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    kind: TemplateButtonKind
+    text: str
+    url: str
+    url_example: str
+    phone_number: str
+    def __init__(self, kind: _Optional[_Union[TemplateButtonKind, str]] = ..., text: _Optional[str] = ..., url: _Optional[str] = ..., url_example: _Optional[str] = ..., phone_number: _Optional[str] = ...) -> None: ...
+
+class LibraryTemplate(_message.Message):
+    __slots__ = ("library_template_name", "button_inputs", "add_contact_number", "add_learn_more_link", "add_security_recommendation", "add_track_package_link", "code_expiration_minutes")
+    LIBRARY_TEMPLATE_NAME_FIELD_NUMBER: _ClassVar[int]
+    BUTTON_INPUTS_FIELD_NUMBER: _ClassVar[int]
+    ADD_CONTACT_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    ADD_LEARN_MORE_LINK_FIELD_NUMBER: _ClassVar[int]
+    ADD_SECURITY_RECOMMENDATION_FIELD_NUMBER: _ClassVar[int]
+    ADD_TRACK_PACKAGE_LINK_FIELD_NUMBER: _ClassVar[int]
+    CODE_EXPIRATION_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    library_template_name: str
+    button_inputs: _containers.RepeatedCompositeFieldContainer[TemplateButton]
+    add_contact_number: bool
+    add_learn_more_link: bool
+    add_security_recommendation: bool
+    add_track_package_link: bool
+    code_expiration_minutes: int
+    def __init__(self, library_template_name: _Optional[str] = ..., button_inputs: _Optional[_Iterable[_Union[TemplateButton, _Mapping]]] = ..., add_contact_number: _Optional[bool] = ..., add_learn_more_link: _Optional[bool] = ..., add_security_recommendation: _Optional[bool] = ..., add_track_package_link: _Optional[bool] = ..., code_expiration_minutes: _Optional[int] = ...) -> None: ...
+
+class GetTemplateRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class CreateTemplateRequest(_message.Message):
+    __slots__ = ("template",)
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    template: Template
+    def __init__(self, template: _Optional[_Union[Template, _Mapping]] = ...) -> None: ...
+
+class UpdateTemplateRequest(_message.Message):
+    __slots__ = ("template", "update_mask")
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    template: Template
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, template: _Optional[_Union[Template, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class DeleteTemplateRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetMessagingTierRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class MessagingTier(_message.Message):
+    __slots__ = ("limit", "limit_source", "reserve", "used", "marketing_available", "available", "releases", "window_seconds", "bucket_seconds", "phones", "observe_time")
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    RESERVE_FIELD_NUMBER: _ClassVar[int]
+    USED_FIELD_NUMBER: _ClassVar[int]
+    MARKETING_AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    RELEASES_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    PHONES_FIELD_NUMBER: _ClassVar[int]
+    OBSERVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    limit_source: str
+    reserve: int
+    used: int
+    marketing_available: int
+    available: int
+    releases: _containers.RepeatedCompositeFieldContainer[TierRelease]
+    window_seconds: float
+    bucket_seconds: float
+    phones: _containers.RepeatedCompositeFieldContainer[PhoneQuality]
+    observe_time: _timestamp_pb2.Timestamp
+    def __init__(self, limit: _Optional[int] = ..., limit_source: _Optional[str] = ..., reserve: _Optional[int] = ..., used: _Optional[int] = ..., marketing_available: _Optional[int] = ..., available: _Optional[int] = ..., releases: _Optional[_Iterable[_Union[TierRelease, _Mapping]]] = ..., window_seconds: _Optional[float] = ..., bucket_seconds: _Optional[float] = ..., phones: _Optional[_Iterable[_Union[PhoneQuality, _Mapping]]] = ..., observe_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class TierRelease(_message.Message):
+    __slots__ = ("release_time", "count")
+    RELEASE_TIME_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    release_time: _timestamp_pb2.Timestamp
+    count: int
+    def __init__(self, release_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., count: _Optional[int] = ...) -> None: ...
+
+class PhoneQuality(_message.Message):
+    __slots__ = ("origination", "quality", "marketing_stopped", "update_time")
+    ORIGINATION_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
+    MARKETING_STOPPED_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    origination: str
+    quality: str
+    marketing_stopped: bool
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, origination: _Optional[str] = ..., quality: _Optional[str] = ..., marketing_stopped: _Optional[bool] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListTemplatesRequest(_message.Message):
     __slots__ = ("language", "page_size", "page_token")

@@ -98,6 +98,31 @@ class MessagingServiceStub:
                 request_serializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.ListTemplatesRequest.SerializeToString,
                 response_deserializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.ListTemplatesResponse.FromString,
                 _registered_method=True)
+        self.GetTemplate = channel.unary_unary(
+                '/wecare.messaging.v1.MessagingService/GetTemplate',
+                request_serializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.GetTemplateRequest.SerializeToString,
+                response_deserializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.Template.FromString,
+                _registered_method=True)
+        self.CreateTemplate = channel.unary_unary(
+                '/wecare.messaging.v1.MessagingService/CreateTemplate',
+                request_serializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.CreateTemplateRequest.SerializeToString,
+                response_deserializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.Template.FromString,
+                _registered_method=True)
+        self.UpdateTemplate = channel.unary_unary(
+                '/wecare.messaging.v1.MessagingService/UpdateTemplate',
+                request_serializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.UpdateTemplateRequest.SerializeToString,
+                response_deserializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.Template.FromString,
+                _registered_method=True)
+        self.DeleteTemplate = channel.unary_unary(
+                '/wecare.messaging.v1.MessagingService/DeleteTemplate',
+                request_serializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.DeleteTemplateRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.GetMessagingTier = channel.unary_unary(
+                '/wecare.messaging.v1.MessagingService/GetMessagingTier',
+                request_serializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.GetMessagingTierRequest.SerializeToString,
+                response_deserializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.MessagingTier.FromString,
+                _registered_method=True)
         self.SyncTemplates = channel.unary_unary(
                 '/wecare.messaging.v1.MessagingService/SyncTemplates',
                 request_serializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.SyncTemplatesRequest.SerializeToString,
@@ -223,6 +248,47 @@ class MessagingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTemplate(self, request, context):
+        """Gets one template of the catalogue, with its status and why (a rejection's or a pause's reason).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateTemplate(self, request, context):
+        """Creates a WhatsApp template: checked against Meta's rules first (each refusal INVALID_ARGUMENT naming the
+        field, nothing submitted), then submitted through EUM Social (a media header's example uploaded first; or
+        one of Meta's library templates, with `library_template`). It stays PENDING until Meta's review arrives as
+        an event (APPROVED, or REJECTED with the reason).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateTemplate(self, request, context):
+        """Changes a template's header, body, footer, buttons or category (update_mask), checked as on creation;
+        Meta reviews it again (PENDING).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteTemplate(self, request, context):
+        """Deletes one language of a template at Meta and from the catalogue.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMessagingTier(self, request, context):
+        """The business portfolio's messaging tier now: its limit (from Meta's events, else the setting), what the
+        rolling 24 hours hold, what marketing and the other categories may still reach, when counted customers
+        leave the window, and the phones whose quality stopped marketing. Bulk plans campaigns against it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SyncTemplates(self, request, context):
         """Refreshes the template catalogue from EUM Social (ListWhatsAppMessageTemplates, GetWhatsAppMessageTemplate).
         """
@@ -314,6 +380,31 @@ def add_MessagingServiceServicer_to_server(servicer, server):
                     servicer.ListTemplates,
                     request_deserializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.ListTemplatesRequest.FromString,
                     response_serializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.ListTemplatesResponse.SerializeToString,
+            ),
+            'GetTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTemplate,
+                    request_deserializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.GetTemplateRequest.FromString,
+                    response_serializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.Template.SerializeToString,
+            ),
+            'CreateTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTemplate,
+                    request_deserializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.CreateTemplateRequest.FromString,
+                    response_serializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.Template.SerializeToString,
+            ),
+            'UpdateTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTemplate,
+                    request_deserializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.UpdateTemplateRequest.FromString,
+                    response_serializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.Template.SerializeToString,
+            ),
+            'DeleteTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTemplate,
+                    request_deserializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.DeleteTemplateRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'GetMessagingTier': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMessagingTier,
+                    request_deserializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.GetMessagingTierRequest.FromString,
+                    response_serializer=wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.MessagingTier.SerializeToString,
             ),
             'SyncTemplates': grpc.unary_unary_rpc_method_handler(
                     servicer.SyncTemplates,
@@ -663,6 +754,141 @@ class MessagingService:
             '/wecare.messaging.v1.MessagingService/ListTemplates',
             wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.ListTemplatesRequest.SerializeToString,
             wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.ListTemplatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.messaging.v1.MessagingService/GetTemplate',
+            wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.GetTemplateRequest.SerializeToString,
+            wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.Template.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.messaging.v1.MessagingService/CreateTemplate',
+            wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.CreateTemplateRequest.SerializeToString,
+            wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.Template.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.messaging.v1.MessagingService/UpdateTemplate',
+            wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.UpdateTemplateRequest.SerializeToString,
+            wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.Template.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.messaging.v1.MessagingService/DeleteTemplate',
+            wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.DeleteTemplateRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMessagingTier(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wecare.messaging.v1.MessagingService/GetMessagingTier',
+            wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.GetMessagingTierRequest.SerializeToString,
+            wecare_dot_messaging_dot_v1_dot_messaging__service__pb2.MessagingTier.FromString,
             options,
             channel_credentials,
             insecure,

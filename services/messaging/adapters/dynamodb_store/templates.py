@@ -1,5 +1,6 @@
 """TemplateStore on DynamoDB: the WhatsApp template catalogue, one partition (`tpl`) with an item per template
-keyed `name.language`, replaced per WABA by a sync."""
+keyed `name.language`, replaced per WABA by a sync, written one at a time by the lifecycle (created, updated, moved by
+Meta's events, deleted). A portfolio holds hundreds of templates, not millions: one partition serves them."""
 
 from __future__ import annotations
 
@@ -25,15 +26,7 @@ class DynamoTemplateStore:
         for gone in before - after:
             await db.delete_item(TableName=self._t.name, Key=key("tpl", gone))
         for t in templates:
-            await db.put_item(
-                TableName=self._t.name,
-                Item={
-                    **key("tpl", t.key),
-                    "waba": s(waba),
-                    "language": s(t.language),
-                    "doc": s(dumps(template_to_dict(t))),
-                },
-            )
+            await db.put_item(TableName=self._t.name, Item=_item(t, waba))
         return len(after - before), len(before - after)
 
     async def list_templates(self, language: str, after: str, limit: int) -> list[Template]:
@@ -46,3 +39,19 @@ class DynamoTemplateStore:
     async def get_template(self, template_name: str, language: str) -> Template | None:
         item = await self._t.get("tpl", f"{template_name}.{language}")
         return template_from_dict(json.loads(item["doc"]["S"])) if item else None
+
+    async def put_template(self, template: Template) -> None:
+        db = await self._t.db()
+        await db.put_item(TableName=self._t.name, Item=_item(template, template.waba))
+
+    async def delete_template(self, template_name: str, language: str) -> Template | None:
+        db = await self._t.db()
+        reply = await db.delete_item(
+            TableName=self._t.name, Key=key("tpl", f"{template_name}.{language}"), ReturnValues="ALL_OLD"
+        )
+        old = reply.get("Attributes")
+        return template_from_dict(json.loads(old["doc"]["S"])) if old else None
+
+
+def _item(t: Template, waba: str) -> dict[str, Any]:
+    return {**key("tpl", t.key), "waba": s(waba), "language": s(t.language), "doc": s(dumps(template_to_dict(t)))}

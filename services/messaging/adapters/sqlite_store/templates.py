@@ -1,5 +1,5 @@
 """TemplateStore on SQLite: the WhatsApp template catalogue, a row per template keyed `name.language`, replaced
-per WABA by a sync."""
+per WABA by a sync, written one at a time by the lifecycle (created, updated, moved by Meta's events, deleted)."""
 
 from __future__ import annotations
 
@@ -46,3 +46,21 @@ class SqliteTemplateStore:
             lambda c: c.execute("SELECT doc FROM templates WHERE key = ?", (f"{template_name}.{language}",)).fetchone()
         )
         return template_from_dict(json.loads(r[0])) if r else None
+
+    async def put_template(self, template: Template) -> None:
+        t = template
+        await self._db.write(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO templates (key, waba, template_name, language, doc) VALUES (?,?,?,?,?)",
+                (t.key, t.waba, t.template_name, t.language, dumps(template_to_dict(t))),
+            )
+        )
+
+    async def delete_template(self, template_name: str, language: str) -> Template | None:
+        def run(conn: sqlite3.Connection) -> Template | None:
+            r = conn.execute(
+                "DELETE FROM templates WHERE key = ? RETURNING doc", (f"{template_name}.{language}",)
+            ).fetchone()
+            return template_from_dict(json.loads(r[0])) if r else None
+
+        return await self._db.write(run)
