@@ -12,6 +12,7 @@ from runtime.process import tune_collector
 from runtime.server import GrpcProcess
 from runtime.settings import Settings
 from runtime.storage import open_table
+from runtime.timescale import TimeScale
 from services.messaging.adapters import dynamodb_store, sqlite_store
 from services.messaging.adapters.commerce import CommerceClient
 from services.messaging.adapters.consent import ContactsConsent
@@ -20,10 +21,15 @@ from services.messaging.adapters.providers import EmailProvider, ProviderOptions
 from services.messaging.adapters.queues import SqsQueue
 from services.messaging.adapters.store import InboundStores, OutboundStores
 from services.messaging.adapters.template_api import WhatsAppTemplateApi
+from services.messaging.dispatch.batch_checks import GroupChecks
+from services.messaging.dispatch.clock import SystemClock
 from services.messaging.dispatch.config import DispatchConfig
 from services.messaging.dispatch.dispatcher import Dispatcher
+from services.messaging.dispatch.meta_checks import CapRule, MetaChecks
+from services.messaging.dispatch.tier import TierBudget
 from services.messaging.domain.coordination import MEDIA_GET
 from services.messaging.domain.model import Channel
+from services.messaging.inbound.account import AccountEvents
 from services.messaging.inbound.inbox import Inbox
 from services.messaging.inbound.wiring import inbound_parts
 from services.messaging.outbound.acceptance import Acceptance, OutboundConfig
@@ -31,6 +37,7 @@ from services.messaging.outbound.media import MediaUploads
 from services.messaging.outbound.sends import Sends
 from services.messaging.outbound.template_lifecycle import TemplateLifecycle
 from services.messaging.outbound.templates import Templates
+from services.messaging.outbound.tier_view import TierReader
 from services.messaging.outbound.tracking import Tracking
 from services.messaging.outbound.withdrawal import Withdrawals
 from services.messaging.servicer import MessagingServicer, UseCases
@@ -79,6 +86,9 @@ def outbound_config(settings: Settings) -> OutboundConfig:
         },
         marketing_requires_opt_in=settings.marketing_requires_opt_in,
         max_batch=settings.send_messages_max,
+        window_seconds=TimeScale.of(settings).day,
+        marketing_cap=settings.whatsapp_marketing_cap,
+        marketing_cap_seconds=TimeScale.of(settings).seconds(settings.whatsapp_marketing_cap_seconds),
     )
 
 
@@ -92,14 +102,6 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
         Channel.SMS: SmsProvider(aws, options),
         Channel.EMAIL: EmailProvider(aws, options),
     }
-    dispatcher = Dispatcher(
-        outbound,
-        inbound.windows,
-        providers,
-        whatsapp,
-        SqsQueue(aws, settings.outbound_dlq),
-        DispatchConfig.from_settings(settings),
-    )
     tokens = ServiceTokens(settings, "messaging")
     contacts = service_channel(settings.contacts_address, tokens.token)
     # Commerce: tracked links minted at acceptance, their clicks, Flow answers and payment statuses from ingest.
@@ -110,6 +112,27 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
     templates = Templates(outbound.templates, whatsapp, settings.whatsapp_wabas)
     template_api = WhatsAppTemplateApi(aws, options.social_endpoint, settings.media_bucket)
     lifecycle = TemplateLifecycle(outbound.templates, template_api, whatsapp, templates)
+    config = DispatchConfig.from_settings(settings)
+    tier = TierBudget(outbound.portfolio, config.tier, config.tier_reserve, config.tier_window, SystemClock())
+    meta_rules = MetaChecks(
+        templates.lookup,
+        tier,
+        outbound.caps,
+        CapRule(config.marketing_cap, config.marketing_cap_seconds),
+        consent,
+        outbound.suppressions,
+        settings.marketing_requires_opt_in,
+    )
+    dispatcher = Dispatcher(
+        outbound,
+        inbound.windows,
+        providers,
+        whatsapp,
+        SqsQueue(aws, settings.outbound_dlq),
+        config,
+        group_checks=GroupChecks([meta_rules]),
+        tier=tier,
+    )
     acceptance = Acceptance(
         outbound.messages,
         inbound.messages,
@@ -120,6 +143,8 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
         dispatcher,
         outbound_config(settings),
         tracking=tracking,
+        caps=outbound.caps,
+        quality=tier.quality,
     )
     media = MediaBucket(aws, settings.media_bucket, settings.media_url_ttl_seconds)
     withdrawals = Withdrawals(outbound.messages, outbound.holds)
@@ -135,12 +160,14 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
         nudge=dispatcher,
         contacts=contacts,
         commerce=commerce,
+        account=AccountEvents(lifecycle, outbound.portfolio),
     )
     cases = UseCases(
         sends=Sends(acceptance, outbound.messages, inbound.conversations, consent, dispatcher),
         withdrawals=withdrawals,
         templates=templates,
         lifecycle=lifecycle,
+        tier=TierReader(tier, settings.whatsapp_phone_number_ids),
         uploads=MediaUploads(media),
         inbox=Inbox(
             outbound.messages,

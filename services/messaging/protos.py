@@ -14,10 +14,12 @@ from services.messaging.domain.model import (
     Direction,
     InboundMessage,
     MessageError,
+    MessageState,
     OutboundMessage,
     Status,
     VoiceCall,
     conversation_id,
+    state_of,
 )
 from services.messaging.domain.rules import Draft
 from services.messaging.inbound import dead_letters as dl
@@ -42,7 +44,9 @@ STATUSES_PB = {
     Status.WITHDRAWN: pb.STATUS_WITHDRAWN,
     Status.UNKNOWN: pb.STATUS_UNKNOWN,
     Status.RECEIVED: pb.STATUS_RECEIVED,
+    Status.LIMITED: pb.STATUS_LIMITED,
 }
+SHOWS_ERROR = frozenset({Status.FAILED, Status.UNKNOWN, Status.LIMITED})
 MEDIA_KINDS_PB = {
     "IMAGE": pb.MEDIA_KIND_IMAGE,
     "VIDEO": pb.MEDIA_KIND_VIDEO,
@@ -141,6 +145,8 @@ def outbound_to_proto(m: OutboundMessage) -> pb.Message:
         conversation=f"conversations/{conversation_id(m.channel, m.recipient)}",
         track_links=bool(m.extra.get("track_links")),
         job=m.extra.get("job", ""),
+        reattempt=f"messages/{m.extra['reattempt']}" if m.extra.get("reattempt") else "",
+        reattempt_of=f"messages/{m.extra['reattempt_of']}" if m.extra.get("reattempt_of") else "",
     )
 
 
@@ -182,8 +188,11 @@ def state_to_proto(m: OutboundMessage) -> pb.MessageState:
         provider_message_id=m.provider_message_id,
         update_time=timestamp(m.update_time or m.create_time),
     )
-    if m.error and m.status in (Status.FAILED, Status.UNKNOWN):
+    if m.error and m.status in SHOWS_ERROR:
         state.error.CopyFrom(error_to_proto(m.error))
+    if m.extra.get("reattempt_key"):
+        state.reattempt_key = m.extra["reattempt_key"]
+        state.reattempt_time.CopyFrom(timestamp(float(m.extra.get("reattempt_due") or 0)))
     return state
 
 
@@ -197,8 +206,12 @@ def result_of(item: Item) -> pb.SendResult:
     out.message = m.name
     out.status = STATUSES_PB[m.status]
     out.provider_message_id = m.provider_message_id
-    if m.error and m.status in (Status.FAILED, Status.UNKNOWN):
+    if m.error and m.status in SHOWS_ERROR:
         out.error.CopyFrom(error_to_proto(m.error))
+    state = m if isinstance(m, MessageState) else state_of(m)
+    if state.reattempt_key:
+        out.reattempt_key = state.reattempt_key
+        out.reattempt_time.CopyFrom(timestamp(state.reattempt_due))
     return out
 
 
@@ -214,6 +227,7 @@ def progress_to_proto(p: Progress) -> pb.SendMessagesResponse:
             failed=int(t["failed"]),
             withdrawn=int(t["withdrawn"]),
             unknown=int(t["unknown"]),
+            limited=int(t.get("limited", 0)),
             pending=int(t["pending"]),
             current_rate=t["current_rate"],
         ),

@@ -27,6 +27,7 @@ from services.messaging.outbound.media import MediaUploads
 from services.messaging.outbound.sends import Sends
 from services.messaging.outbound.template_lifecycle import TemplateLifecycle
 from services.messaging.outbound.templates import Templates
+from services.messaging.outbound.tier_view import TierReader
 from services.messaging.outbound.tracking import Tracking
 from services.messaging.outbound.withdrawal import Withdrawals
 from services.messaging.protos import (
@@ -44,7 +45,7 @@ from services.messaging.protos import (
     state_to_proto,
     voice_call_to_proto,
 )
-from services.messaging.template_protos import changes_of, library_of, template_to_proto
+from services.messaging.template_protos import changes_of, library_of, template_to_proto, tier_to_proto
 from services.messaging.template_protos import draft_of as template_draft_of
 from wecare.messaging.v1 import messaging_service_pb2 as pb
 from wecare.messaging.v1 import messaging_service_pb2_grpc
@@ -62,6 +63,7 @@ class UseCases:
     withdrawals: Withdrawals
     templates: Templates
     lifecycle: TemplateLifecycle
+    tier: TierReader
     uploads: MediaUploads
     inbox: Inbox
     ingest: Ingest
@@ -171,6 +173,9 @@ class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
         gone = await self._cases.lifecycle.delete(template_key(request.name, "name"))
         note_change(gone.name, {"status": gone.template_status}, None)
         return empty_pb2.Empty()
+
+    async def GetMessagingTier(self, request: pb.GetMessagingTierRequest, context) -> pb.MessagingTier:
+        return tier_to_proto(await self._cases.tier.read())
 
     async def SyncTemplates(self, request: pb.SyncTemplatesRequest, context) -> pb.SyncTemplatesResponse:
         templates = self._cases.templates

@@ -1,6 +1,6 @@
-"""Templates between protobuf and the domain: a Template resource read into a draft (CreateTemplate,
-UpdateTemplate's changes, a library request), and a catalogue entry written out with its components as header,
-body, footer and buttons."""
+"""Templates and the tier between protobuf and the domain: a Template resource read into a draft (CreateTemplate,
+UpdateTemplate's changes, a library request), a catalogue entry written out with its components as header, body,
+footer and buttons, and the messaging tier (GetMessagingTier)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from services.messaging.domain import templates
 from services.messaging.domain.model import Template
 from services.messaging.domain.templates import Button, Draft
 from services.messaging.outbound.template_lifecycle import UPDATABLE, Library
+from services.messaging.outbound.tier_view import TierView
 from services.messaging.protos import CATEGORIES, CATEGORIES_PB, MEDIA_KINDS_PB
 from wecare.messaging.v1 import messaging_service_pb2 as pb
 
@@ -183,3 +184,27 @@ def template_to_proto(t: Template) -> pb.Template:
     if t.update_time:
         out.update_time.CopyFrom(timestamp(t.update_time))
     return out
+
+
+def tier_to_proto(v: TierView) -> pb.MessagingTier:
+    return pb.MessagingTier(
+        limit=max(0, v.limits.limit),
+        limit_source=v.limits.source,
+        reserve=v.limits.reserve,
+        used=v.used,
+        marketing_available=v.marketing_available,
+        available=v.available,
+        releases=[pb.TierRelease(release_time=timestamp(t), count=n) for t, n in v.releases],
+        window_seconds=v.window,
+        bucket_seconds=v.bucket_seconds,
+        phones=[
+            pb.PhoneQuality(
+                origination=p.origination,
+                quality=p.quality,
+                marketing_stopped=p.marketing_stopped,
+                update_time=timestamp(p.update_time) if p.update_time else None,
+            )
+            for p in v.phones
+        ],
+        observe_time=timestamp(v.observed),
+    )

@@ -20,6 +20,7 @@ from runtime.settings import Settings
 from services.messaging.adapters import sqlite_store
 from services.messaging.adapters.providers import ProviderOptions, WhatsAppProvider
 from services.messaging.adapters.queues import SqsQueue
+from services.messaging.dispatch.batch_checks import GroupChecks, deferred, failed
 from services.messaging.dispatch.config import DispatchConfig
 from services.messaging.dispatch.dispatcher import Dispatcher
 from services.messaging.domain.model import Category, Channel, Lane, MessageError, OutboundMessage, Status
@@ -40,7 +41,7 @@ async def parts(tmp_path, moto_endpoint):
     async with sandbox_here(log_path, statuses=[]) as (url, sandbox):
         provider = WhatsAppProvider(aws, ProviderOptions(social_endpoint=url, sms_endpoint=url))
 
-        def make(**config) -> Dispatcher:
+        def make(checks=None, **config) -> Dispatcher:
             base = {"phone_rates": {p: 10.0 for p in PHONES}, "pair_gap": 0.0, "max_attempts": 3}
             base.update(config)
             return Dispatcher(
@@ -50,6 +51,7 @@ async def parts(tmp_path, moto_endpoint):
                 provider,
                 SqsQueue(aws, queue),
                 DispatchConfig(**base),
+                checks=checks,
             )
 
         yield out, inbound, sandbox, log_path, make, (moto_endpoint, queue)
@@ -316,16 +318,53 @@ async def test_failure_codes_act_on_later_sends(parts, running_dispatcher):
     await out.messages.accept([capped])
     sent = await until(lambda: _status(out, capped.id, Status.SENT))
     await out.messages.apply_status(
-        StatusEvent(sent.provider_message_id, Status.FAILED, time.time(), capped.id, error=MessageError("131049"))
+        StatusEvent(sent.provider_message_id, Status.LIMITED, time.time(), capped.id, error=MessageError("131049"))
     )
-    await d.reactions.react_to_failure(capped, "131049")
-    again = await out.messages.get(capped.id)
-    assert again.status == Status.ACCEPTED and again.due_time > time.time() + 23 * 3600
-    assert again.extra["previous_provider_ids"] == [sent.provider_message_id]
+    limited = await out.messages.get(capped.id)
+    await d.reactions.react_to_failure(limited, "131049")
+    await d.reactions.react_to_failure(limited, "131049")  # the event again: still one re-attempt
+    linked = await out.messages.get(capped.id)
+    assert linked.status == Status.LIMITED and linked.extra["reattempt_key"] == f"messages/{capped.id}/reattempt-1"
+    again = await out.messages.get(linked.extra["reattempt"])
+    assert again.queued and again.due_time > time.time() + 23 * 3600 and again.extra["reattempt_of"] == capped.id
+    assert await d.reactions.reattempt(again.replace(status=Status.LIMITED), time.time()) is None  # one at most
 
     before = d.lane(Channel.WHATSAPP, PHONES[1]).rate.factor
     await d.reactions.react_to_failure(other, "130429")
     await until(lambda: _true(d.lane(Channel.WHATSAPP, PHONES[1]).rate.factor < before))
+
+
+class Judge:
+    """A group check that defers messages to ...9101 and fails those to ...9102."""
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    async def check(self, messages, now):
+        self.seen += [m.recipient for m in messages]
+        out = {}
+        for m in messages:
+            if m.recipient == "+919812349101":
+                out[m.id] = deferred(now + 3600, "TIER_LIMIT", "the window is full")
+            elif m.recipient == "+919812349102":
+                out[m.id] = failed("MARKETING_FREQUENCY_CAP", "3 in 7 days")
+        return out
+
+
+async def test_the_pre_call_checks_defer_and_fail_before_the_hand_off(parts, running_dispatcher):
+    out, _, _, log_path, make, _ = parts
+    judge = Judge()
+    d = await running_dispatcher(make(checks=GroupChecks([judge])))
+    later, refused, going = text("+919812349101"), text("+919812349102"), text("+919812349103")
+    await out.messages.accept([later, refused, going])
+    d.notify(Channel.WHATSAPP, PHONES[0])
+    await until(lambda: _status(out, going.id, Status.SENT))
+    ended = await until(lambda: _status(out, refused.id, Status.FAILED))
+    assert ended.error.code == "MARKETING_FREQUENCY_CAP" and ended.handoff_time is None
+    waiting = await out.messages.get(later.id)
+    assert waiting.queued and waiting.due_time > time.time() + 3000 and waiting.error.code == "TIER_LIMIT"
+    assert [c.to for c in sandbox_log.read(log_path)] == ["+919812349103"]  # only the one let through was called
+    assert refused.id not in [x.id for x in await out.outbox.dead_letters_pending(10)]
 
 
 async def test_stop_finishes_calls_in_flight_and_frees_the_senders(parts):

@@ -456,26 +456,41 @@ async def test_batch_reads_and_exact_key_withdrawal(stores):
     assert got == {(PHONE, "+911"): NOW, (OTHER_PHONE, "+912"): NOW + 5}
 
 
-async def test_a_capped_marketing_message_is_sent_again_later(stores):
+async def test_a_limited_message_and_the_pre_call_checks_decisions(stores):
     out, _ = stores
     m = message()
     await out.messages.accept([m])
     await out.queue.hand_off([m.id], NOW + 1)
     await out.queue.record_results([SendResult(m.id, "sent", NOW + 2, provider_message_id="wamid.CAP")])
-    assert await out.queue.retry_later(m.id, NOW + 86_400, NOW + 3) is None  # not failed: nothing to retry
+    assert await out.queue.link_reattempt(m.id, "r1", "k/r", NOW + 86_400, NOW + 3) is None  # not limited
     await out.messages.apply_status(
-        StatusEvent("wamid.CAP", Status.FAILED, NOW + 4, m.id, error=MessageError("131049"))
+        StatusEvent("wamid.CAP", Status.LIMITED, NOW + 4, m.id, error=MessageError("131049"))
     )
-    again = await out.queue.retry_later(m.id, NOW + 86_400, NOW + 5)
-    assert again.queued and again.due_time == NOW + 86_400 and again.provider_message_id == ""
-    assert again.extra["previous_provider_ids"] == ["wamid.CAP"] and again.attempts == 0
-    other = message()
-    await out.messages.accept([other])
-    await out.queue.hand_off([other.id], NOW + 1)
-    await out.messages.apply_status(
-        StatusEvent("wamid.X", Status.FAILED, NOW + 4, other.id, error=MessageError("131026"))
-    )
-    assert await out.queue.retry_later(other.id, NOW + 86_400, NOW + 5) is None  # undeliverable: never again
+    limited = await out.messages.get(m.id)
+    assert limited.status == Status.LIMITED and limited.error.code == "131049"
+    # A late `sent` result or status changes nothing: LIMITED is terminal.
+    await out.queue.record_results([SendResult(m.id, "sent", NOW + 5, provider_message_id="wamid.CAP")])
+    assert (await out.messages.get(m.id)).status == Status.LIMITED
+    linked = await out.queue.link_reattempt(m.id, "r1", "k/reattempt-1", NOW + 86_400, NOW + 6)
+    assert linked.extra["reattempt"] == "r1" and linked.extra["reattempt_key"] == "k/reattempt-1"
+    assert linked.extra["reattempt_due"] == NOW + 86_400
+
+    held, refused, gone = message(), message(), message()
+    await out.messages.accept([held, refused, gone])
+    why = MessageError("TIER_LIMIT", "the messaging tier's budget is spent")
+    assert await out.queue.defer([(held.id, NOW + 50, why)], NOW + 7) == [held.id]
+    kept = await out.messages.get(held.id)
+    assert kept.queued and kept.due_time == NOW + 50 and kept.error == why
+    assert held.id not in [x.id for x in await out.queue.queued(PHONE, NOW + 49, 10)]
+    assert held.id in [x.id for x in await out.queue.queued(PHONE, NOW + 50, 10)]
+    rule = MessageError("MARKETING_FREQUENCY_CAP", "3 marketing messages in 7 days")
+    assert await out.queue.refuse([(refused.id, rule)], NOW + 8) == [refused.id]
+    ended = await out.messages.get(refused.id)
+    assert ended.status == Status.FAILED and ended.error == rule
+    assert refused.id not in [x.id for x in await out.outbox.dead_letters_pending(10)]  # a rule, not a fault
+    await out.queue.hand_off([gone.id], NOW + 9)
+    assert await out.queue.defer([(gone.id, NOW + 50, why)], NOW + 10) == []  # handed off: too late
+    assert await out.queue.refuse([(gone.id, rule)], NOW + 10) == []
 
 
 async def test_inbox_feed_basics(stores):

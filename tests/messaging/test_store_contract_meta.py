@@ -33,3 +33,47 @@ async def test_templates_one_at_a_time(stores):  # noqa: F811
     assert await out.templates.delete_template("spring_sale", "en_US") == moved
     assert await out.templates.delete_template("spring_sale", "en_US") is None
     assert await out.templates.get_template("spring_sale", "en_US") is None
+
+
+async def test_the_tier_ledger_by_compare_and_swap_and_counted_customers(stores):  # noqa: F811
+    out, _ = stores
+    assert await out.portfolio.load_ledger() == ({}, 0)
+    assert await out.portfolio.save_ledger({"buckets": {"7": 3}}, 0)
+    assert not await out.portfolio.save_ledger({"buckets": {"7": 9}}, 0)  # someone got there first
+    doc, version = await out.portfolio.load_ledger()
+    assert doc == {"buckets": {"7": 3}} and version == 1
+    assert await out.portfolio.save_ledger({"buckets": {"7": 4}}, 1)
+    assert not await out.portfolio.save_ledger({"buckets": {"7": 5}}, 1)  # a stale version
+    assert (await out.portfolio.load_ledger())[1] == 2
+
+    assert await out.portfolio.counted(["+911", "+912"], NOW) == {}
+    await out.portfolio.count(["+911", "+912"], 7, NOW + 100, NOW)
+    assert await out.portfolio.counted(["+911", "+912", "+913"], NOW) == {"+911": 7, "+912": 7}
+    await out.portfolio.count(["+911"], 9, NOW + 200, NOW + 10)  # reached again later: counted later
+    await out.portfolio.count(["+912"], 6, NOW + 50, NOW + 10)  # an earlier bucket never replaces a later one
+    assert await out.portfolio.counted(["+911", "+912"], NOW + 10) == {"+911": 9, "+912": 7}
+    assert await out.portfolio.counted(["+911", "+912"], NOW + 150) == {"+911": 9}  # +912 left the window
+
+
+async def test_the_marketing_cap_counts_each_message_once(stores):  # noqa: F811
+    out, _ = stores
+    since = NOW - 100
+    assert await out.caps.take("+911", "m1", NOW, since, 2)
+    assert await out.caps.take("+911", "m1", NOW + 1, since, 2)  # the same message: counted once
+    assert await out.caps.take("+911", "m2", NOW + 2, since, 2)
+    assert not await out.caps.take("+911", "m3", NOW + 3, since, 2)  # the cap
+    assert await out.caps.take("+912", "m4", NOW + 3, since, 2)  # another customer
+    assert await out.caps.counts(["+911", "+912", "+913"], since) == {"+911": 2, "+912": 1}
+    later = NOW + 1.5  # m1 is out of the period now, m2 still in it
+    assert await out.caps.take("+911", "m5", NOW + 200, later, 2)
+    assert await out.caps.counts(["+911"], later) == {"+911": 2}
+
+
+async def test_a_senders_pair_log_is_handed_over(stores):  # noqa: F811
+    out, _ = stores
+    assert await out.pairs.load_pairs("WHATSAPP:p1") == {}
+    await out.pairs.save_pairs("WHATSAPP:p1", {"+911": NOW, "+912": NOW + 1.5})
+    await out.pairs.save_pairs("WHATSAPP:p2", {"+913": NOW})
+    assert await out.pairs.load_pairs("WHATSAPP:p1") == {"+911": NOW, "+912": NOW + 1.5}
+    await out.pairs.save_pairs("WHATSAPP:p1", {"+914": NOW + 3})  # replaced whole
+    assert await out.pairs.load_pairs("WHATSAPP:p1") == {"+914": NOW + 3}

@@ -13,6 +13,9 @@ WhatsAppOutboundTable (OutboundStores):
   HoldStore          what keeps accepted messages from going: opt-outs, suppressions, withdrawals  (outbound/,
                      inbound ingest, dispatch/ reads them back before every call)
   DeadLetterOutbox   failed messages waiting to go to outbound-dlq                                   (dispatch/)
+  PortfolioStore     the messaging tier's ledger and counted customers, phone quality    (dispatch/, inbound/)
+  MarketingCapStore  marketing messages per customer in a rolling period                 (outbound/, dispatch/)
+  PairLogStore       a sender's pair-limit memory, handed over with its lease                         (dispatch/)
 WhatsAppInboundTable (InboundStores):
   InboundMessageStore  inbound messages, once per wamid                                (inbound/, the inbox reads)
   WindowStore          24-hour windows and the inbound rate                                (outbound/, dispatch/)
@@ -32,6 +35,7 @@ from services.messaging.domain.model import (
     Channel,
     Conversation,
     InboundMessage,
+    MessageError,
     MessageState,
     OutboundMessage,
     SendResult,
@@ -167,9 +171,21 @@ class SendQueue(Protocol):
         budget); returns None and changes nothing when it was sent, withdrawn or is gone (no duplicate)."""
         ...
 
-    async def retry_later(self, message_id: str, due: float, now: float) -> OutboundMessage | None:
-        """131049 (per-user marketing cap): a message that FAILED with that code is queued again as a new
-        attempt due at `due` (its previous provider id kept in extra.previous_provider_ids). Only then."""
+    async def defer(self, held: list[tuple[str, float, MessageError]], now: float) -> list[str]:
+        """Pre-call checks: queued messages (not handed off) wait until their due time, the reason kept as their
+        error; returns the ids changed (a message withdrawn meanwhile is not)."""
+        ...
+
+    async def refuse(self, refused: list[tuple[str, MessageError]], now: float) -> list[str]:
+        """Pre-call checks: queued messages (not handed off) end FAILED with a rule's reason, never called and not
+        for outbound-dlq; returns the ids changed."""
+        ...
+
+    async def link_reattempt(
+        self, message_id: str, reattempt_id: str, reattempt_key: str, due: float, now: float
+    ) -> OutboundMessage | None:
+        """131049: a LIMITED message names its re-attempt (extra.reattempt, reattempt_key, reattempt_due); None
+        when it is not LIMITED."""
         ...
 
 
@@ -211,6 +227,51 @@ class TemplateStore(Protocol):
     async def delete_template(self, template_name: str, language: str) -> Template | None:
         """Removes one template; returns what it was."""
         ...
+
+
+class PortfolioStore(Protocol):
+    """The business portfolio's tier ledger (domain.tier: the limit, counted customers per time bucket, the
+    phones' quality) and which customers are counted in which bucket."""
+
+    async def load_ledger(self) -> tuple[dict[str, Any], int]:
+        """The ledger document and its version (0: none yet)."""
+        ...
+
+    async def save_ledger(self, doc: dict[str, Any], expected_version: int) -> bool:
+        """Compare-and-swap, as CoordinationStore.save_coordination."""
+        ...
+
+    async def counted(self, recipients: list[str], now: float) -> dict[str, int]:
+        """recipient -> the bucket they are counted in, for those still counted at `now`."""
+        ...
+
+    async def count(self, recipients: list[str], bucket: int, until: float, now: float) -> None:
+        """These customers are counted in `bucket` until `until` (a later bucket replaces an earlier one); those
+        counted until before `now` may be forgotten."""
+        ...
+
+
+class MarketingCapStore(Protocol):
+    """The platform's own cap: marketing messages each customer got in a rolling period."""
+
+    async def take(self, recipient: str, message_id: str, now: float, since: float, limit: int) -> bool:
+        """Counts the message for the recipient if fewer than `limit` were counted after `since` (atomic across
+        processes); True when it is counted (also when it was counted before: a message is counted once)."""
+        ...
+
+    async def counts(self, recipients: list[str], since: float) -> dict[str, int]:
+        """recipient -> messages counted after `since` (those with none are left out)."""
+        ...
+
+
+class PairLogStore(Protocol):
+    """The pair limit's memory of one sender, handed from the process that owned it to the next."""
+
+    async def save_pairs(self, sender: str, pairs: dict[str, float]) -> None:
+        """recipient -> when the last call to them completed (wall time); replaces what was saved."""
+        ...
+
+    async def load_pairs(self, sender: str) -> dict[str, float]: ...
 
 
 class MediaIdStore(Protocol):
@@ -366,6 +427,9 @@ class OutboundStores:
     media_ids: MediaIdStore
     suppressions: SuppressionStore
     outbox: DeadLetterOutbox
+    portfolio: PortfolioStore
+    caps: MarketingCapStore
+    pairs: PairLogStore
     table: Table
     holds: HoldStore
 

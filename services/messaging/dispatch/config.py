@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from runtime.timescale import TimeScale
 from services.messaging.domain.coordination import Timing
 from services.messaging.domain.model import Channel
 
@@ -26,9 +27,17 @@ class DispatchConfig:
     timing: Timing = field(default_factory=Timing)
     heartbeat_interval: float = 1.0
     sender_pause_seconds: float = 900.0  # 131048
+    limited_retry_seconds: float = 24 * 3600.0  # 131049: real seconds (Meta's day on the time scale)
+    limited_reattempts: int = 1
+    tier: int = 0  # the messaging tier until Meta's events say otherwise; 0 unlimited
+    tier_reserve: float = 0.1
+    tier_window: float = 24 * 3600.0  # real seconds (Meta's day on the time scale)
+    marketing_cap: int = 0
+    marketing_cap_seconds: float = 7 * 24 * 3600.0  # real seconds
 
     @classmethod
     def from_settings(cls, settings) -> DispatchConfig:
+        scale = TimeScale.of(settings)
         overrides = dict(item.split("=", 1) for item in settings.whatsapp_phone_rates)
         rates = {p: float(overrides.get(p, settings.whatsapp_phone_rate)) for p in settings.whatsapp_phone_number_ids}
         return cls(
@@ -45,6 +54,13 @@ class DispatchConfig:
             max_attempts=settings.dispatch_max_attempts,
             reconcile_seconds=settings.dispatch_reconcile_seconds,
             timing=Timing(call_timeout=settings.dispatch_call_timeout_seconds),
+            limited_retry_seconds=scale.seconds(settings.whatsapp_limited_retry_seconds),
+            limited_reattempts=settings.whatsapp_limited_reattempts,
+            tier=settings.whatsapp_messaging_tier,
+            tier_reserve=settings.whatsapp_tier_reserve,
+            tier_window=scale.day,
+            marketing_cap=settings.whatsapp_marketing_cap,
+            marketing_cap_seconds=scale.seconds(settings.whatsapp_marketing_cap_seconds),
         )
 
     def senders(self) -> dict[str, float]:

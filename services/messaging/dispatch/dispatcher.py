@@ -5,6 +5,7 @@ module puts the parts together and runs them; each part is a module of dispatch/
   leases        senders and their leases: this process's membership, the senders it owns, its fence
   budgets       its share of the account limits, the fence, media slots
   scheduler     scheduling and pacing: which call may start now, per sender in lane order
+  batch_checks  the pre-call checks over a hand-off group (Meta's rules: meta_checks, tier)
   handoff       marking messages handed off (group commit) before their calls
   checks        the pre-call checks every message passes immediately before its call (the seam others extend)
   holds         the first of them: consent, suppression and withdrawal as they are now (read each 0.2 s)
@@ -33,6 +34,7 @@ from collections import Counter
 from runtime import ids
 from services.messaging.adapters.providers import ChannelProvider, MediaRegistrar
 from services.messaging.adapters.store import OutboundStores, WindowStore
+from services.messaging.dispatch.batch_checks import GroupChecks
 from services.messaging.dispatch.budgets import AccountBudgets, Fence
 from services.messaging.dispatch.calls import Caller
 from services.messaging.dispatch.checks import PreCallChecks
@@ -47,6 +49,7 @@ from services.messaging.dispatch.reactions import Reactions
 from services.messaging.dispatch.results import Results
 from services.messaging.dispatch.scheduler import Scheduler
 from services.messaging.dispatch.senders import SenderLane
+from services.messaging.dispatch.tier import TierBudget
 from services.messaging.domain.coordination import View
 from services.messaging.domain.model import Channel, Lane
 
@@ -64,6 +67,8 @@ class Dispatcher:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         checks: PreCallChecks | None = None,
+        group_checks: GroupChecks | None = None,
+        tier: TierBudget | None = None,
     ):
         self.config = config
         self.checks = checks or PreCallChecks()
@@ -92,7 +97,10 @@ class Dispatcher:
         self._caller = Caller(
             providers, media_ids, self.budgets, self._fence, self._results, config, self._clock, rng, self.checks
         )
-        self._handoff = HandOff(stores.queue, self._caller, self._results, self._fence, self._wake, self._clock)
+        self._handoff = HandOff(
+            stores.queue, self._caller, self._results, self._fence, self._wake, self._clock, group_checks
+        )
+        self.tier = tier
         self._scheduler = Scheduler(
             stores.queue,
             self._lanes,
@@ -107,7 +115,9 @@ class Dispatcher:
             stores.queue, stores.outbox, dead_letters, windows, self._lanes, config, self._clock
         )
         marks = SenderMarks(stores.coordination, self._clock, rng)
-        self.reactions = Reactions(marks, stores.suppressions, stores.queue, config, self._clock, stores.holds)
+        self.reactions = Reactions(
+            marks, stores.suppressions, stores.messages, stores.queue, config, self._clock, stores.holds
+        )
 
     # --- what the rest of messaging sees (dispatch.interface) ----------------------------------------
     def notify(self, channel: Channel, origination: str, lane: Lane | None = None) -> None:
@@ -157,6 +167,8 @@ class Dispatcher:
             self._housekeeping.dead_letters(),
             self._housekeeping.inbound_rate(),
         ]
+        if self.tier is not None:
+            loops.append(self.tier.run())
         tasks = [asyncio.create_task(loop) for loop in loops]
         try:
             await asyncio.gather(*tasks)
@@ -173,5 +185,8 @@ class Dispatcher:
         await self._caller.wait_in_flight(self.config.timing.call_timeout + 1)
         self._caller.spans.close()
         await self._results.drain()
+        if self.tier is not None:
+            with contextlib.suppress(Exception):
+                await self.tier.close()
         with contextlib.suppress(Exception):
             await self._leases.leave()

@@ -1,4 +1,5 @@
-"""The hand-off: a message is durably marked handed to the provider before its call, and never twice. The calls
+"""The hand-off: a message passes the pre-call checks (dispatch.batch_checks), then is durably marked handed to the
+provider before its call, and never twice. The calls
 the scheduler starts are collected and marked in groups, one store write for all started since the last (group
 commit); only the messages marked are called. One the store did not mark was withdrawn meanwhile: its call is
 never made and what it held is given back, and the rest of that sender's buffer is read again (what was
@@ -16,6 +17,7 @@ import contextlib
 import logging
 
 from services.messaging.adapters.store import HandOffIncomplete, SendQueue
+from services.messaging.dispatch.batch_checks import GroupChecks
 from services.messaging.dispatch.budgets import Fence
 from services.messaging.dispatch.calls import Caller
 from services.messaging.dispatch.clock import Clock
@@ -37,7 +39,9 @@ class HandOff:
         fence: Fence,
         wake: asyncio.Event,
         clock: Clock,
+        checks: GroupChecks | None = None,
     ):
+        self._checks = checks
         self._queue = queue
         self._caller = caller
         self._results = results
@@ -47,6 +51,26 @@ class HandOff:
         self._started: list[tuple[SenderLane, OutboundMessage]] = []
         self._ready = asyncio.Event()
         self._marking: tuple[list[tuple[SenderLane, OutboundMessage]], asyncio.Future] | None = None
+
+    async def _check(self, batch: list[tuple[SenderLane, OutboundMessage]]) -> list[tuple[SenderLane, OutboundMessage]]:
+        """The pre-call checks (dispatch.batch_checks): deferred and failed messages are written so, never called, and
+        give back what they held; the rest go on to their hand-off."""
+        assert self._checks is not None
+        now = self._clock.wall()
+        verdicts = await self._checks.check([m for _, m in batch], now)
+        if not verdicts:
+            return batch
+        held = [(i, v.retry_at, v.error) for i, v in verdicts.items() if v.kind == "deferred"]
+        refused = [(i, v.error) for i, v in verdicts.items() if v.kind == "failed"]
+        try:
+            await self._queue.defer(held, now)
+            await self._queue.refuse(refused, now)
+        except Exception:
+            log.exception("recording pre-call verdicts failed; those messages stay queued")
+        for lane, m in batch:
+            if m.id in verdicts:
+                self._caller.release(lane, m, called=False)
+        return [(lane, m) for lane, m in batch if m.id not in verdicts]
 
     def put(self, lane: SenderLane, message: OutboundMessage) -> None:
         """A call the scheduler started (its windows already hold it)."""
@@ -77,6 +101,10 @@ class HandOff:
                 await self._hand_off(batch)
 
     async def _hand_off(self, batch: list[tuple[SenderLane, OutboundMessage]]) -> None:
+        if self._checks is not None:
+            batch = await self._check(batch)
+            if not batch:
+                return
         ids = [m.id for _, m in batch]
         uncertain: set[str] = set()
         began = self._clock.monotonic()

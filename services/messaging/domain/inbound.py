@@ -1,5 +1,6 @@
 """Inbound WhatsApp events: EUM Social's SNS event read into the domain's records (inbound messages, status
-events, voice call events), the opt-out / opt-in keywords, and the inbox's change feed records. No I/O.
+events, voice call events, and the account's events of meta_events: templates, the tier, phone quality), the
+opt-out / opt-in keywords, and the inbox's change feed records. No I/O.
 
 The event (docs/DESIGN.md "The WhatsApp channel") carries Meta's webhook entry as a JSON *string*; its
 `metadata.phone_number_id` is Meta's id, mapped to our AWS `phone-number-id-...` through the event's
@@ -12,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.messaging.domain import meta_events
+from services.messaging.domain.meta_events import AccountEvent
 from services.messaging.domain.model import (
     Channel,
     Direction,
@@ -33,6 +36,7 @@ MEDIA_TYPES = {
 }
 STATUSES = {"sent": Status.SENT, "delivered": Status.DELIVERED, "read": Status.READ, "failed": Status.FAILED}
 PHONE_ARN_MARK = ":phone-number-id/"
+LIMITED_CODE = "131049"
 MAX_FUTURE_SECONDS = 0.0  # a customer's timestamp is never later than our clock: the window opens at most now
 
 
@@ -67,10 +71,11 @@ class EventItems:
     statuses: list[StatusEvent] = field(default_factory=list)
     calls: list[VoiceCall] = field(default_factory=list)
     payments: list[PaymentStatus] = field(default_factory=list)
+    account: list[AccountEvent] = field(default_factory=list)  # templates, tier, phone quality (meta_events)
 
     @property
     def empty(self) -> bool:
-        return not (self.messages or self.statuses or self.calls or self.payments)
+        return not (self.messages or self.statuses or self.calls or self.payments or self.account)
 
 
 def consent_keyword(message: InboundMessage) -> ConsentKeyword | None:
@@ -123,6 +128,12 @@ def parse_event(payload: str, new_id: Callable[[], str], now: float) -> EventIte
     for i, change in enumerate(changes):
         where = f"changes[{i}].value"
         value = _dict(_dict(change, f"changes[{i}]").get("value"), where)
+        kind = str(change.get("field", ""))
+        if kind in meta_events.FIELDS:
+            at = _time(entry.get("time") or now, "whatsAppWebhookEntry.time", now)
+            waba = _waba_of(event.get("context"), str(entry.get("id", "")))
+            items.account.extend(meta_events.parse(kind, value, at, waba, sorted(set(phones.values()))))
+            continue
         meta_phone = str(_dict(value.get("metadata"), f"{where}.metadata").get("phone_number_id", ""))
         origination = phones.get(meta_phone)
         if origination is None:
@@ -150,8 +161,21 @@ def parse_event(payload: str, new_id: Callable[[], str], now: float) -> EventIte
     return items
 
 
+def _waba_of(context: Any, meta_waba_id: str) -> str:
+    """Our `waba-<hex>` for the entry's WABA, through the ARN in context.MetaWabaIds ("" when it is not there)."""
+    entries = (context or {}).get("MetaWabaIds") if isinstance(context, dict) else None
+    for e in entries if isinstance(entries, list) else []:
+        arn = str(e.get("arn", "")) if isinstance(e, dict) else ""
+        if isinstance(e, dict) and str(e.get("wabaId", "")) == meta_waba_id and ":waba/" in arn:
+            return "waba-" + arn.rsplit(":waba/", 1)[1]
+    return ""
+
+
 def _phone_map(context: Any) -> dict[str, str]:
-    entries = _list(_dict(context, "context").get("MetaPhoneNumberIds"), "context.MetaPhoneNumberIds")
+    context = _dict(context, "context")
+    if "MetaPhoneNumberIds" not in context and "MetaWabaIds" in context:
+        return {}  # a WABA-wide event (templates, the tier) names no phone
+    entries = _list(context.get("MetaPhoneNumberIds"), "context.MetaPhoneNumberIds")
     out = {}
     for i, e in enumerate(entries):
         e = _dict(e, f"context.MetaPhoneNumberIds[{i}]")
@@ -295,6 +319,8 @@ def _status(s: dict[str, Any], origination: str, now: float, where: str) -> Stat
             title=str(first.get("title", "")),
             detail=str(details.get("details") or first.get("message", "")),
         )
+        if error.code == LIMITED_CODE:
+            status = Status.LIMITED  # not delivered for Meta's per-user marketing limit: kept apart from failures
     recipient = s.get("recipient_id")
     return StatusEvent(
         provider_message_id=wamid,

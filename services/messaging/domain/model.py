@@ -39,6 +39,7 @@ class Status(StrEnum):
     WITHDRAWN = "WITHDRAWN"
     UNKNOWN = "UNKNOWN"
     RECEIVED = "RECEIVED"
+    LIMITED = "LIMITED"  # 131049, Meta's per-user marketing limit: not delivered; a re-attempt is its own message
 
 
 # Statuses only move forward. UNKNOWN sits just above ACCEPTED: a later status event still applies to it.
@@ -49,9 +50,12 @@ STATUS_RANK = {
     Status.DELIVERED: 30,
     Status.READ: 40,
 }
-TERMINAL = frozenset({Status.FAILED, Status.WITHDRAWN})
+TERMINAL = frozenset({Status.FAILED, Status.WITHDRAWN, Status.LIMITED})
+FAILURES = frozenset({Status.FAILED, Status.LIMITED})  # what a failed status event may leave a message in
 # What a SendMessages stream waits for: the dispatch is over for the message.
-SETTLED = frozenset({Status.SENT, Status.DELIVERED, Status.READ, Status.FAILED, Status.WITHDRAWN, Status.UNKNOWN})
+SETTLED = frozenset(
+    {Status.SENT, Status.DELIVERED, Status.READ, Status.FAILED, Status.WITHDRAWN, Status.UNKNOWN, Status.LIMITED}
+)
 
 
 def advances(current: Status, new: Status) -> bool:
@@ -59,7 +63,7 @@ def advances(current: Status, new: Status) -> bool:
     cannot follow read)."""
     if current in TERMINAL or current == new:
         return False
-    if new == Status.FAILED:
+    if new in FAILURES:
         return current != Status.READ
     if new not in STATUS_RANK or current not in STATUS_RANK:
         return False
@@ -147,6 +151,8 @@ class MessageState:
     update_time: float
     provider_message_id: str = ""
     error: MessageError | None = None
+    reattempt_key: str = ""  # LIMITED: its re-attempt's key, once one is queued
+    reattempt_due: float = 0.0
 
     @property
     def name(self) -> str:
@@ -154,7 +160,15 @@ class MessageState:
 
 
 def state_of(m: OutboundMessage) -> MessageState:
-    return MessageState(m.id, m.status, m.update_time, m.provider_message_id, m.error)
+    return MessageState(
+        m.id,
+        m.status,
+        m.update_time,
+        m.provider_message_id,
+        m.error,
+        str(m.extra.get("reattempt_key", "")),
+        float(m.extra.get("reattempt_due") or 0.0),
+    )
 
 
 def message_id_of(callback_data: str) -> str:

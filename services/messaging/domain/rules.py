@@ -3,8 +3,9 @@ gathers the facts (consent, the 24-hour window, the template, suppressions) into
 
 Bad input is INVALID_ARGUMENT naming the field (media type and size included: docs/DESIGN.md "Bad input and
 faults"); a rule that refuses a well-formed message is FAILED_PRECONDITION with the rule's name as the reason:
-WINDOW_CLOSED, CONSENT_OPTED_OUT, MARKETING_CONSENT_REQUIRED, MARKETING_SUPPRESSED, TEMPLATE_UNKNOWN,
-TEMPLATE_NOT_APPROVED, TEMPLATE_VARIABLES_INCOMPLETE, CATEGORY_MISMATCH, SENDER_PAUSED."""
+WINDOW_CLOSED, CONSENT_OPTED_OUT, MARKETING_CONSENT_REQUIRED, MARKETING_SUPPRESSED, MARKETING_FREQUENCY_CAP,
+PHONE_QUALITY_LOW, TEMPLATE_UNKNOWN, TEMPLATE_NOT_APPROVED, TEMPLATE_PAUSED, TEMPLATE_DISABLED,
+TEMPLATE_VARIABLES_INCOMPLETE, CATEGORY_MISMATCH, SENDER_PAUSED."""
 
 from __future__ import annotations
 
@@ -251,6 +252,9 @@ class RuleFacts:
     sender_paused_until: float = 0.0
     marketing_requires_opt_in: bool = False
     opt_out_confirmation: bool = False  # the one message allowed after an opt-out
+    marketing_sent: int = 0  # marketing messages the recipient got within the cap's period
+    marketing_cap: int = 0  # the platform's cap on them (0: none)
+    phone_quality: str = ""  # the sending phone's quality as Meta last said (RED: Meta's lowest)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -285,6 +289,14 @@ def check_rules(draft: Draft, facts: RuleFacts, now: float) -> Category:
             raise refuse("MARKETING_CONSENT_REQUIRED", f"marketing needs {subject} to have opted in", subject)
         if facts.suppressed:
             raise refuse("MARKETING_SUPPRESSED", f"{subject} stopped marketing messages ({facts.suppressed})", subject)
+        if facts.marketing_cap and facts.marketing_sent >= facts.marketing_cap:
+            raise refuse(
+                "MARKETING_FREQUENCY_CAP",
+                f"{subject} got {facts.marketing_sent} marketing messages within the cap's period already",
+                subject,
+            )
+        if facts.phone_quality == "RED":
+            raise refuse("PHONE_QUALITY_LOW", "the sending phone's quality is at Meta's lowest: no marketing", subject)
     return category
 
 
@@ -293,7 +305,11 @@ def _check_template(body: dict[str, Any], template: Template | None, category: C
     if template is None:
         raise refuse("TEMPLATE_UNKNOWN", f"template {name} is not in the synced catalogue", subject)
     if template.template_status != "APPROVED":
-        raise refuse("TEMPLATE_NOT_APPROVED", f"template {name} is {template.template_status}", subject)
+        why = f"template {name} is {template.template_status}" + (
+            f": {template.status_reason}" if template.status_reason else ""
+        )
+        reason = {"PAUSED": "TEMPLATE_PAUSED", "DISABLED": "TEMPLATE_DISABLED"}.get(template.template_status)
+        raise refuse(reason or "TEMPLATE_NOT_APPROVED", why, subject)
     if category != template.category:
         raise refuse(
             "CATEGORY_MISMATCH",
@@ -339,8 +355,9 @@ def _check_template(body: dict[str, Any], template: Template | None, category: C
     return template.category
 
 
-def window_open(last_inbound: float | None, now: float) -> bool:
-    return last_inbound is not None and now < last_inbound + WINDOW_SECONDS
+def window_open(last_inbound: float | None, now: float, window: float = WINDOW_SECONDS) -> bool:
+    """Whether the customer's window is open; `window` is Meta's 24 hours in real seconds (runtime.timescale)."""
+    return last_inbound is not None and now < last_inbound + window
 
 
 KEY_PREFIX = re.compile(r"^[^/]+/[^/]+/")

@@ -12,7 +12,9 @@ so that a retried or re-delivered event changes nothing more):
   data, then provider id; a status for a message nobody knows is kept there and attributed when the message
   is known): a handful of store writes for a batch, not a few per event;
 - WhatsApp payment statuses (and an inbound form reply) are handed to commerce (inbound.commerce_events);
-- call events are recorded once per (call id, event).
+- call events are recorded once per (call id, event);
+- the account's events (a template's status or category, the messaging tier, a phone's quality) go to
+  inbound.account.
 Work that cannot finish (media out of retries, contacts unreachable) goes to inbound-dlq with its reason and
 the event is DEAD_LETTERED; replaying that letter (finish) does the rest. Only when an event's work is applied
 or dead-lettered are its entries appended to the inbox's change feed and its SNS MessageId marked (one commit
@@ -47,14 +49,15 @@ from services.messaging.domain.inbound import (
     parse_event,
 )
 from services.messaging.domain.model import (
+    FAILURES,
     Channel,
     InboundMessage,
     OutboundMessage,
-    Status,
     StatusEvent,
     VoiceCall,
     conversation_id,
 )
+from services.messaging.inbound.account import AccountEvents
 from services.messaging.inbound.commerce_events import FORM_REPLY, PAYMENTS, CommerceHandoff, NotHandedOver
 from services.messaging.inbound.media import MediaCopy, MediaCopyFailed
 
@@ -120,8 +123,10 @@ class Ingest:
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = ids.new_id,
         commerce: CommerceHandoff | None = None,
+        account: AccountEvents | None = None,
     ):
         self._commerce = commerce or CommerceHandoff(None, inbound)
+        self._account = account
         self._inbound = inbound
         self._calls = calls
         self._feed = feed
@@ -142,6 +147,7 @@ class Ingest:
             self._apply_statuses,
             self._apply_payments,
             self._apply_calls,
+            self._apply_account,
         )
 
     async def ingest(self, events: list[InboundEvent]) -> list[IngestResult]:
@@ -249,7 +255,7 @@ class Ingest:
             if message is None:
                 continue
             w.result.messages.append(message.name)
-            if outcome.changed and status.status == Status.FAILED:
+            if outcome.changed and status.status in FAILURES:
                 await self._react(message, status)
             # A repeat still reaches the feed while the message stands at that status: the first delivery may
             # have stopped before its commit. The key is the same, so watchers see it once.
@@ -283,6 +289,15 @@ class Ingest:
             if await self._calls.add_voice_call(call):
                 w.applied = True
                 w.changes.append(self._call_change(call))
+
+    async def _apply_account(self, works: list[Work]) -> None:
+        if self._account is not None:
+            await self._each([w for w in works if w.items.account], self._account_of)
+
+    async def _account_of(self, w: Work) -> None:
+        """Template status and category, the tier, phone quality (inbound.account); raises: the event comes again."""
+        assert self._account is not None
+        w.applied |= await self._account.apply(w.items.account)
 
     async def _react(self, message: OutboundMessage, status: StatusEvent) -> None:
         """What Meta's failure code means for later sends (pause, slow down, suppress, retry later)."""

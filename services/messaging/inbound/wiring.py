@@ -23,6 +23,7 @@ from services.messaging.adapters.queues import SqsQueue
 from services.messaging.adapters.store import InboundStores, OutboundStores
 from services.messaging.dispatch.interface import Nudge
 from services.messaging.domain.model import Channel, OutboundMessage
+from services.messaging.inbound.account import AccountEvents
 from services.messaging.inbound.commerce_events import CommerceHandoff
 from services.messaging.inbound.dead_letters import (
     INBOUND,
@@ -75,6 +76,7 @@ def inbound_parts(
     nudge: Nudge,
     contacts: grpc.aio.Channel,
     commerce: CommerceEvents | None = None,
+    account: AccountEvents | None = None,
 ) -> InboundParts:
     feed = ConversationFeed(inbound.feed, settings.inbound_watch_poll_seconds)
     copy = MediaCopy(
@@ -99,6 +101,7 @@ def inbound_parts(
         on_change=feed.poke,
         commerce=CommerceHandoff(commerce, inbound.messages),
         on_consent=on_consent,
+        account=account,
     )
 
     async def reingest(letter: Letter) -> bool:

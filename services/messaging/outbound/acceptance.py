@@ -7,14 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from runtime import ids, phones
 from runtime.errors import DomainError, InvalidArgument
 from runtime.tracing import inject_headers
 from services.messaging.adapters.consent import ConsentReader, Recipient
-from services.messaging.adapters.store import InboundMessageStore, MessageStore, SuppressionStore, WindowStore
+from services.messaging.adapters.store import (
+    InboundMessageStore,
+    MarketingCapStore,
+    MessageStore,
+    SuppressionStore,
+    WindowStore,
+)
 from services.messaging.dispatch.interface import SenderState
 from services.messaging.domain import rules
 from services.messaging.domain.holds import OPT_OUT_CONFIRMATION
@@ -32,6 +38,9 @@ class OutboundConfig:
     senders: dict[Channel, tuple[str, ...]]
     marketing_requires_opt_in: bool = False
     max_batch: int = 25_000
+    window_seconds: float = rules.WINDOW_SECONDS  # the customer's window on Meta's clock (runtime.timescale)
+    marketing_cap: int = 0
+    marketing_cap_seconds: float = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,7 @@ class _Facts:
     templates: dict[tuple[str, str], Template | None]
     suppressed: dict[str, str]
     now: float
+    marketing_sent: dict[str, int]
 
 
 class Acceptance:
@@ -57,8 +67,12 @@ class Acceptance:
         config: OutboundConfig,
         wall: Callable[[], float] = time.time,
         tracking: Tracking | None = None,
+        caps: MarketingCapStore | None = None,
+        quality: Callable[[str], Awaitable[str]] | None = None,
     ):
         self._tracking = tracking or Tracking(None)
+        self._caps = caps
+        self._quality_of = quality
         self._messages = messages
         self._inbound = inbound
         self._windows = windows
@@ -141,7 +155,10 @@ class Acceptance:
             if d.category == Category.MARKETING or (template is not None and template.category == Category.MARKETING):
                 marketing.add(d.recipient)
         suppressed = await self._suppressions.suppressed_many(sorted(marketing), "marketing", now) if marketing else {}
-        return _Facts(last, templates, suppressed, now)
+        sent: dict[str, int] = {}
+        if marketing and self.config.marketing_cap and self._caps is not None:
+            sent = await self._caps.counts(sorted(marketing), now - self.config.marketing_cap_seconds)
+        return _Facts(last, templates, suppressed, now, sent)
 
     async def _recipient(self, draft: Draft, prefix: str) -> tuple[Draft, Recipient]:
         assert draft.channel is not None
@@ -184,7 +201,7 @@ class Acceptance:
                         origination, last_inbound = phone, t
         elif not origination:
             origination = self.config.senders[draft.channel][0]
-        window_open = rules.window_open(last_inbound, now)
+        window_open = rules.window_open(last_inbound, now, self.config.window_seconds)
         rule_facts = RuleFacts(
             consent=recipient.consent,
             window_open=window_open,
@@ -193,6 +210,9 @@ class Acceptance:
             sender_paused_until=self._senders.paused_until(draft.channel, origination),
             marketing_requires_opt_in=self.config.marketing_requires_opt_in,
             opt_out_confirmation=opt_out_confirmation,
+            marketing_sent=facts.marketing_sent.get(draft.recipient, 0),
+            marketing_cap=self.config.marketing_cap,
+            phone_quality=await self._quality(origination) if draft.channel == Channel.WHATSAPP else "",
         )
         category = rules.check_rules(draft, rule_facts, now)
         extra: dict[str, str | bool] = {}
@@ -231,6 +251,9 @@ class Acceptance:
             update_time=now,
             extra=extra,
         )
+
+    async def _quality(self, phone: str) -> str:
+        return await self._quality_of(phone) if self._quality_of is not None else ""
 
     async def _wamid(self, name: str, field_path: str) -> str:
         """The WhatsApp id of the message a reply or a reaction names (ours or the customer's)."""

@@ -42,6 +42,7 @@ _TOTAL_OF = {
     Status.FAILED: "failed",
     Status.WITHDRAWN: "withdrawn",
     Status.UNKNOWN: "unknown",
+    Status.LIMITED: "limited",
 }
 
 
@@ -126,7 +127,7 @@ class Tracker:
         self._dirty.clear()
         totals: dict[str, float] = {"requested": len(self.items)}
         totals["accepted"] = self._accepted_through + 1 - self._counts["refused"]
-        for key in ("refused", "sent", "failed", "withdrawn", "unknown", "pending"):
+        for key in ("refused", "sent", "failed", "withdrawn", "unknown", "limited", "pending"):
             totals[key] = self._counts[key]
         totals["current_rate"] = float(len(self._sends))
         return Progress(changed, totals, done)

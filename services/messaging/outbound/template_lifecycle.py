@@ -20,6 +20,7 @@ from services.messaging.adapters.store import TemplateStore
 from services.messaging.adapters.template_api import Created
 from services.messaging.domain import templates
 from services.messaging.domain.meta import parse_template
+from services.messaging.domain.meta_events import TemplateEvent
 from services.messaging.domain.model import Template
 from services.messaging.domain.templates import Draft
 from services.messaging.outbound.templates import Templates, TemplateSource
@@ -51,22 +52,6 @@ class Library:
     library_template_name: str
     button_inputs: tuple[dict[str, Any], ...] = ()
     body_inputs: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class StatusChange:
-    """A message_template_status_update (or template_category_update, with the category fields)."""
-
-    waba: str  # ours, `waba-<hex>`, when the event's context names it
-    meta_template_id: str
-    template_name: str
-    language: str
-    time: float
-    event: str = ""
-    reason: str = ""
-    new_category: str = ""
-    previous_category: str = ""
-    correct_category: str = ""
 
 
 class TemplateLifecycle:
@@ -198,7 +183,7 @@ class TemplateLifecycle:
         return await self._get(key)
 
     # --- Meta's events --------------------------------------------------------------------------------
-    async def apply(self, changes: list[StatusChange]) -> list[Template]:
+    async def apply(self, changes: list[TemplateEvent]) -> list[Template]:
         """Applies status and category events in order; returns the templates they moved. An event for a
         template the catalogue does not hold syncs its WABA (it was created elsewhere, or just before a crash)."""
         moved: list[Template] = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from runtime.aws import AwsClients
+from services.messaging.adapters.dynamodb_store.caps import DynamoMarketingCapStore
 from services.messaging.adapters.dynamodb_store.conversations import DynamoConversationStore
 from services.messaging.adapters.dynamodb_store.coordination import DynamoCoordinationStore
 from services.messaging.adapters.dynamodb_store.feed import DynamoEventFeedStore
@@ -17,6 +18,8 @@ from services.messaging.adapters.dynamodb_store.media_ids import DynamoMediaIdSt
 from services.messaging.adapters.dynamodb_store.messages import DynamoMessageStore
 from services.messaging.adapters.dynamodb_store.outbound_table import OutboundTable, ensure_outbound_table
 from services.messaging.adapters.dynamodb_store.outbox import DynamoDeadLetterOutbox
+from services.messaging.adapters.dynamodb_store.pairs import DynamoPairLogStore
+from services.messaging.adapters.dynamodb_store.portfolio import DynamoPortfolioStore
 from services.messaging.adapters.dynamodb_store.send_queue import DynamoSendQueue
 from services.messaging.adapters.dynamodb_store.suppressions import DynamoSuppressionStore
 from services.messaging.adapters.dynamodb_store.templates import DynamoTemplateStore
@@ -37,6 +40,9 @@ def open_outbound(aws: AwsClients, table_name: str) -> OutboundStores:
         media_ids=DynamoMediaIdStore(table),
         suppressions=DynamoSuppressionStore(table),
         outbox=DynamoDeadLetterOutbox(table),
+        portfolio=DynamoPortfolioStore(table),
+        caps=DynamoMarketingCapStore(table),
+        pairs=DynamoPairLogStore(table),
         table=table,
         holds=DynamoHoldStore(table),
     )

@@ -46,7 +46,7 @@ from services.messaging.adapters.dynamodb_store.table import (
     shard,
     t,
 )
-from services.messaging.domain.model import MessageError, OutboundMessage, Status, StatusEvent, advances
+from services.messaging.domain.model import FAILURES, MessageError, OutboundMessage, Status, StatusEvent, advances
 from services.messaging.domain.rules import key_scope
 
 INDEXES: Indexes = {
@@ -66,7 +66,7 @@ Change = Callable[[OutboundMessage, bool], "tuple[OutboundMessage, bool] | None"
 
 async def ensure_outbound_table(client, name: str) -> None:
     """Creates WhatsAppOutboundTable for a local run or a test; production tables come from CloudFormation."""
-    await dynamo.ensure_table(client, name, OUTBOUND_TABLE)
+    await dynamo.ensure_table(client, name, OUTBOUND_TABLE, time_to_live="expires")  # counted customers age out
 
 
 def message_key(message_id: str) -> dict[str, Any]:
@@ -124,7 +124,7 @@ def applied(m: OutboundMessage, event: StatusEvent) -> tuple[OutboundMessage, bo
         changes[column] = event.time
     if moves:
         changes["status"] = event.status
-        if event.status == Status.FAILED:
+        if event.status in FAILURES:
             changes["error"] = event.error or MessageError("FAILED")
         elif m.status == Status.UNKNOWN or m.error:
             changes["error"] = None

@@ -110,35 +110,50 @@ class DynamoSendQueue:
         m = await self._t.change(message_id, change)
         return m if m is not None and m.status == Status.ACCEPTED and m.update_time == now else None
 
-    async def retry_later(self, message_id: str, due: float, now: float) -> OutboundMessage | None:
+    async def defer(self, held: list[tuple[str, float, MessageError]], now: float) -> list[str]:
+        async def one(message_id: str, due: float, why: MessageError) -> bool:
+            def change(m: OutboundMessage, dead: bool):
+                if not m.queued:
+                    return None
+                return m.replace(due_time=due, error=why, update_time=now), dead
+
+            m = await self._t.change(message_id, change)
+            return m is not None and m.queued and m.due_time == due and m.update_time == now
+
+        done = await self._t.gather([one(*h) for h in held])
+        return [h[0] for h, ok in zip(held, done, strict=True) if ok]
+
+    async def refuse(self, refused: list[tuple[str, MessageError]], now: float) -> list[str]:
+        async def one(message_id: str, why: MessageError) -> bool:
+            def change(m: OutboundMessage, dead: bool):
+                if not m.queued:
+                    return None
+                return m.replace(status=Status.FAILED, error=why, update_time=now), False
+
+            m = await self._t.change(message_id, change)
+            return m is not None and m.status == Status.FAILED and m.update_time == now and m.error == why
+
+        done = await self._t.gather([one(*r) for r in refused])
+        return [r[0] for r, ok in zip(refused, done, strict=True) if ok]
+
+    async def link_reattempt(
+        self, message_id: str, reattempt_id: str, reattempt_key: str, due: float, now: float
+    ) -> OutboundMessage | None:
+        link = {"reattempt": reattempt_id, "reattempt_key": reattempt_key, "reattempt_due": due}
+
         def change(m: OutboundMessage, dead: bool):
-            if m.status != Status.FAILED or not m.error or m.error.code != "131049":
+            if m.status != Status.LIMITED or all(m.extra.get(k) == v for k, v in link.items()):
                 return None
-            previous = [*m.extra.get("previous_provider_ids", []), m.provider_message_id]
-            return (
-                m.replace(
-                    status=Status.ACCEPTED,
-                    handoff_time=None,
-                    due_time=due,
-                    attempts=0,
-                    update_time=now,
-                    send_time=None,
-                    deliver_time=None,
-                    read_time=None,
-                    provider_message_id="",
-                    extra={**m.extra, "previous_provider_ids": previous},
-                ),
-                False,
-            )
+            return m.replace(extra={**m.extra, **link}, update_time=now), dead
 
         m = await self._t.change(message_id, change)
-        return m if m is not None and m.status == Status.ACCEPTED and m.due_time == due else None
+        return m if m is not None and m.status == Status.LIMITED else None
 
 
 def _recorded(m: OutboundMessage, dead: bool, r: SendResult) -> tuple[OutboundMessage, bool] | None:
     """The message after a call's result (None: the result changes nothing, e.g. a status event came first)."""
     if r.outcome == "sent":
-        if m.status in (Status.FAILED, Status.WITHDRAWN):
+        if m.status in (Status.FAILED, Status.WITHDRAWN, Status.LIMITED):
             return None
         status = Status.SENT if m.status in (Status.ACCEPTED, Status.UNKNOWN) else m.status
         return (

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from runtime.sqlite import SqliteDatabase
+from services.messaging.adapters.sqlite_store.caps import SqliteMarketingCapStore
 from services.messaging.adapters.sqlite_store.conversations import SqliteConversationStore
 from services.messaging.adapters.sqlite_store.coordination import SqliteCoordinationStore
 from services.messaging.adapters.sqlite_store.feed import SqliteEventFeedStore
@@ -16,6 +17,8 @@ from services.messaging.adapters.sqlite_store.media_ids import SqliteMediaIdStor
 from services.messaging.adapters.sqlite_store.messages import SqliteMessageStore
 from services.messaging.adapters.sqlite_store.outbound_table import OUTBOUND_SCHEMA
 from services.messaging.adapters.sqlite_store.outbox import SqliteDeadLetterOutbox
+from services.messaging.adapters.sqlite_store.pairs import SqlitePairLogStore
+from services.messaging.adapters.sqlite_store.portfolio import SqlitePortfolioStore
 from services.messaging.adapters.sqlite_store.send_queue import SqliteSendQueue
 from services.messaging.adapters.sqlite_store.suppressions import SqliteSuppressionStore
 from services.messaging.adapters.sqlite_store.table import SqliteTable
@@ -34,6 +37,9 @@ def outbound_stores(db: SqliteDatabase) -> OutboundStores:
         media_ids=SqliteMediaIdStore(db),
         suppressions=SqliteSuppressionStore(db),
         outbox=SqliteDeadLetterOutbox(db),
+        portfolio=SqlitePortfolioStore(db),
+        caps=SqliteMarketingCapStore(db),
+        pairs=SqlitePairLogStore(db),
         table=SqliteTable(db),
         holds=SqliteHoldStore(db),
     )

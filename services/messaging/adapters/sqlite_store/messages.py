@@ -147,7 +147,8 @@ class SqliteMessageStore:
     async def batch_changes(self, batch_id: str, since: float) -> list[MessageState]:
         rows = await self._db.read(
             lambda c: c.execute(
-                "SELECT id, status, update_time, provider_id, error FROM outbound WHERE batch = ? AND update_time >= ?",
+                "SELECT id, status, update_time, provider_id, error, json_extract(doc, '$.extra.reattempt_key'),"
+                " json_extract(doc, '$.extra.reattempt_due') FROM outbound WHERE batch = ? AND update_time >= ?",
                 (batch_id, since),
             ).fetchall()
         )
@@ -158,6 +159,8 @@ class SqliteMessageStore:
                 r[2],
                 r[3] or "",
                 MessageError.from_dict(json.loads(r[4])) if r[4] else None,
+                r[5] or "",
+                float(r[6] or 0.0),
             )
             for r in rows
         ]

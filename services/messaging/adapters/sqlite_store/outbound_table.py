@@ -5,7 +5,8 @@ events were waiting for).
 The mutable and queried parts of a message are columns (status, hand-off mark, times, keys) so that every hot
 write is a plain UPDATE; the rest is one JSON document. Partial indexes serve the send queue (queued messages per
 sender by lane, then due time), the in-doubt scan and the dead-letter outbox. The coordination document, the template
-catalogue, registered media ids and suppressions are tables of their own in the same file."""
+catalogue, registered media ids, suppressions, the tier's ledger and counted customers, the marketing cap and the pair
+log are tables of their own in the same file."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 from services.messaging.adapters.codec import dumps, status_event_from_dict
 from services.messaging.adapters.sqlite_store.table import chunks, marks
 from services.messaging.domain.model import (
+    FAILURES,
     Category,
     Channel,
     Lane,
@@ -85,6 +87,17 @@ CREATE TABLE IF NOT EXISTS media_ids (
   origination TEXT NOT NULL, media_key TEXT NOT NULL, media_id TEXT NOT NULL, expires_at REAL NOT NULL,
   PRIMARY KEY (origination, media_key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tier_ledger (
+  id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tier_counted (
+  recipient TEXT PRIMARY KEY, bucket INTEGER NOT NULL, until REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tier_counted_until ON tier_counted(until);
+CREATE TABLE IF NOT EXISTS marketing_sent (
+  recipient TEXT NOT NULL, message_id TEXT NOT NULL, time REAL NOT NULL, PRIMARY KEY (recipient, message_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pair_log (sender TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS suppressions (
   recipient TEXT NOT NULL, kind TEXT NOT NULL, until REAL NOT NULL, reason TEXT NOT NULL,
   PRIMARY KEY (recipient, kind)
@@ -184,7 +197,7 @@ def apply_event(conn: sqlite3.Connection, m: OutboundMessage, event: StatusEvent
     if moves:
         sets.append("status = ?")
         params.append(event.status.value)
-        if event.status == Status.FAILED:
+        if event.status in FAILURES:
             sets.append("error = ?")
             params.append(dumps((event.error or MessageError("FAILED")).to_dict()))
         elif m.status == Status.UNKNOWN or m.error:

@@ -1,6 +1,7 @@
 """SendQueue on SQLite: the dispatcher's queue (a partial index of queued messages per sender by lane, then due
-time), hand-off marks and call results written in groups (one transaction each), the in-doubt scan, and putting
-a message back in the queue (an outbound-dlq replay, a 131049 re-attempt)."""
+time), hand-off marks and call results written in groups (one transaction each), the in-doubt scan, putting a
+message back in the queue (an outbound-dlq replay), what the pre-call checks decide (held until later, refused),
+and a LIMITED message's link to its re-attempt."""
 
 from __future__ import annotations
 
@@ -114,17 +115,43 @@ class SqliteSendQueue:
 
         return await self._db.write(run)
 
-    async def retry_later(self, message_id: str, due: float, now: float) -> OutboundMessage | None:
+    async def defer(self, held: list[tuple[str, float, MessageError]], now: float) -> list[str]:
+        def run(conn: sqlite3.Connection) -> list[str]:
+            return [
+                message_id
+                for message_id, due, why in held
+                if conn.execute(
+                    "UPDATE outbound SET due_time = ?, error = ?, update_time = ?"
+                    " WHERE id = ? AND status = 'ACCEPTED' AND handoff_time IS NULL",
+                    (due, dumps(why.to_dict()), now, message_id),
+                ).rowcount
+            ]
+
+        return await self._db.write(run) if held else []
+
+    async def refuse(self, refused: list[tuple[str, MessageError]], now: float) -> list[str]:
+        def run(conn: sqlite3.Connection) -> list[str]:
+            return [
+                message_id
+                for message_id, why in refused
+                if conn.execute(
+                    "UPDATE outbound SET status = 'FAILED', error = ?, update_time = ?"
+                    " WHERE id = ? AND status = 'ACCEPTED' AND handoff_time IS NULL",
+                    (dumps(why.to_dict()), now, message_id),
+                ).rowcount
+            ]
+
+        return await self._db.write(run) if refused else []
+
+    async def link_reattempt(
+        self, message_id: str, reattempt_id: str, reattempt_key: str, due: float, now: float
+    ) -> OutboundMessage | None:
         def run(conn: sqlite3.Connection) -> OutboundMessage | None:
             r = conn.execute(
-                "UPDATE outbound SET status = 'ACCEPTED', handoff_time = NULL, due_time = ?, attempts = 0,"
-                " dead_letter = 0, update_time = ?, send_time = NULL, deliver_time = NULL, read_time = NULL,"
-                " doc = json_set(doc, '$.extra.previous_provider_ids',"
-                "   json_insert(COALESCE(json_extract(doc, '$.extra.previous_provider_ids'), json('[]')),"
-                "               '$[#]', provider_id)),"
-                " provider_id = NULL"
-                " WHERE id = ? AND status = 'FAILED' AND json_extract(error, '$.code') = '131049' RETURNING id",
-                (due, now, message_id),
+                "UPDATE outbound SET update_time = ?, doc = json_set(doc, '$.extra.reattempt', ?,"
+                " '$.extra.reattempt_key', ?, '$.extra.reattempt_due', ?) WHERE id = ? AND status = 'LIMITED'"
+                " RETURNING id",
+                (now, reattempt_id, reattempt_key, due, message_id),
             ).fetchone()
             return by_ids(conn, [r[0]])[0] if r else None
 
@@ -136,7 +163,7 @@ SENT = (
     " status = CASE WHEN status IN ('ACCEPTED', 'UNKNOWN') THEN 'SENT' ELSE status END,"
     " provider_id = COALESCE(provider_id, ?), send_time = COALESCE(send_time, ?),"
     " handoff_time = COALESCE(handoff_time, ?), error = NULL, update_time = ?{patch}"
-    " WHERE id = ? AND status NOT IN ('FAILED', 'WITHDRAWN')"
+    " WHERE id = ? AND status NOT IN ('FAILED', 'WITHDRAWN', 'LIMITED')"
 )
 
 

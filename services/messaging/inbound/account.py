@@ -1,0 +1,58 @@
+"""Meta's account events as ingest hands them over (domain.meta_events): a template's status and category go to
+its lifecycle (outbound.template_lifecycle), the portfolio's messaging limit and a phone's quality to the tier's
+ledger (domain.tier, compare-and-swap), each forward only by the event's time, so a repeated or late event
+changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import Protocol
+
+from services.messaging.adapters.store import PortfolioStore
+from services.messaging.domain import tier
+from services.messaging.domain.meta_events import AccountEvent, QualityEvent, TemplateEvent, TierEvent
+from services.messaging.domain.model import Template
+
+log = logging.getLogger("wecare.messaging.account")
+ATTEMPTS = 10
+
+
+class TemplateEvents(Protocol):
+    async def apply(self, changes: list[TemplateEvent]) -> list[Template]: ...
+
+
+class AccountEvents:
+    def __init__(self, templates: TemplateEvents, portfolio: PortfolioStore, rng: random.Random | None = None):
+        self._templates = templates
+        self._portfolio = portfolio
+        self._rng = rng or random.Random()
+
+    async def apply(self, events: list[AccountEvent]) -> bool:
+        """Applies the events in order; whether any changed something."""
+        changed = False
+        template_events = [e for e in events if isinstance(e, TemplateEvent)]
+        if template_events:
+            changed |= bool(await self._templates.apply(template_events))
+        for e in events:
+            if isinstance(e, TierEvent):
+                changed |= await self._ledger(lambda doc, e=e: tier.set_limit(doc, e.limit, e.time))
+                log.info("messaging tier", extra={"limit": e.limit})
+            elif isinstance(e, QualityEvent) and e.origination and e.quality:
+                changed |= await self._ledger(lambda doc, e=e: tier.set_quality(doc, e.origination, e.quality, e.time))
+                log.info("phone quality", extra={"phone": e.origination, "quality": e.quality, "event": e.event})
+            elif isinstance(e, QualityEvent) and e.quality:
+                log.warning("a phone quality event names no phone of ours", extra={"event": e.event})
+        return changed
+
+    async def _ledger(self, change) -> bool:
+        for attempt in range(ATTEMPTS):
+            doc, version = await self._portfolio.load_ledger()
+            new = change(doc)
+            if new is None:
+                return False
+            if await self._portfolio.save_ledger(new, version):
+                return True
+            await asyncio.sleep(self._rng.uniform(0.002, 0.02) * (attempt + 1))
+        raise RuntimeError("the tier ledger kept changing; the event comes again")
