@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from runtime import ids
-from runtime.errors import Aborted, NotFound, Unavailable
+from runtime.errors import Aborted, FailedPrecondition, NotFound, Unavailable
 from services.bulk.adapters.chunk_queue import ChunkQueue, ChunkRef
 from services.bulk.adapters.commerce import Commerce
 from services.bulk.adapters.contacts import ContactsDirectory
@@ -301,6 +301,16 @@ class Jobs:
         before, job = await self._move(job_id, "pause")
         await self._stop_sending(job)
         return before, await self.view(job)
+
+    async def halt(self, job_id: str, reason: str) -> None:
+        """The platform pauses a running job (Meta paused or disabled its template), the reason in the job; a
+        ResumeJob once the template is reinstated sends the rest, each recipient under its key."""
+        try:
+            _, job = await self._move(job_id, "pause", reason)
+        except FailedPrecondition:
+            return  # not running any more (paused already, cancelled, finished)
+        log.warning("job paused", extra={"job": job.name, "reason": reason})
+        await self._stop_sending(job)
 
     async def cancel(self, job_id: str) -> tuple[Job, JobView]:
         before, job = await self._move(job_id, "cancel")

@@ -134,6 +134,7 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
             process_id=process_id,
             on_chunk_done=jobs.maybe_complete,
             commerce=commerce,
+            on_halt=jobs.halt,
         )
         process.run_in_background(worker.run)
     process.on_close(jobs_store.close)

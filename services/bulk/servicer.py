@@ -112,6 +112,7 @@ def counts_proto(c: Counts, engagement: EngagementCounts | None = None) -> pb.Jo
         failed=c.failed,
         suppressed=c.suppressed,
         unknown=c.unknown,
+        limited=c.limited,
     )
     if engagement is not None:
         out.clicked, out.clicks, out.answered = engagement.clicked, engagement.clicks, engagement.answered
@@ -146,6 +147,7 @@ def to_proto(view: JobView) -> pb.BulkJob:
         estimated_duration=_duration(view.estimated_seconds),
         report_uri=view.report_url,
         failure_reason=job.failure_reason,
+        state_reason=job.state_reason,
         creator=job.creator,
         create_time=timestamp(job.create_time) if job.id else None,
         start_time=timestamp(job.start_time),
@@ -184,6 +186,7 @@ def snapshot_proto(s: Snapshot) -> pb.WatchJobResponse:
         eta=_duration(s.eta_seconds),
         audience_summary=summary_proto(s.view.summary),
         observe_time=timestamp(s.observed_at),
+        state_reason=job.state_reason,
     )
 
 

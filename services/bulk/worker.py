@@ -34,7 +34,7 @@ from services.bulk.adapters.commerce import Commerce, Invitation
 from services.bulk.adapters.messaging import Composer, MessagingClient
 from services.bulk.adapters.store import ChunkStore
 from services.bulk.domain.model import FINISHED, Job, JobState, Recipient, Update
-from services.bulk.domain.outcomes import Verdict, verdict
+from services.bulk.domain.outcomes import Verdict, halt, verdict
 from services.bulk.job_states import JobStates
 
 log = logging.getLogger("wecare.bulk.worker")
@@ -60,10 +60,13 @@ class ChunkWorker:
         max_receive: int,
         process_id: str,
         on_chunk_done: Callable[[Job], Awaitable[None]],
+        on_halt: Callable[[str, str], Awaitable[None]] | None = None,
         wall=time.time,
         commerce: Commerce | None = None,
     ):
         self._commerce = commerce
+        self._on_halt = on_halt  # (job id, reason): pause the job, Meta paused or disabled its template
+        self._halting: set[asyncio.Task] = set()
         self._chunks = chunks
         self._queue = queue
         self._messaging = messaging
@@ -273,6 +276,11 @@ class ChunkWorker:
                     if r is None:
                         continue
                     kind, update = verdict(r.index, state)
+                    why = halt(state)
+                    if why and self._on_halt is not None and not self._halting:
+                        task = asyncio.ensure_future(self._on_halt(job.id, why))  # the pause stops this stream
+                        self._halting.add(task)
+                        task.add_done_callback(self._halting.discard)
                     if kind == Verdict.OUTCOME:
                         updates.append(update)
                         del open_[position]

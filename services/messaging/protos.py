@@ -46,7 +46,7 @@ STATUSES_PB = {
     Status.RECEIVED: pb.STATUS_RECEIVED,
     Status.LIMITED: pb.STATUS_LIMITED,
 }
-SHOWS_ERROR = frozenset({Status.FAILED, Status.UNKNOWN, Status.LIMITED})
+SHOWS_ERROR = frozenset({Status.FAILED, Status.UNKNOWN, Status.LIMITED, Status.WITHDRAWN})  # withdrawn: why, if known
 MEDIA_KINDS_PB = {
     "IMAGE": pb.MEDIA_KIND_IMAGE,
     "VIDEO": pb.MEDIA_KIND_VIDEO,

@@ -7,7 +7,8 @@ sandbox, runs in the process tests and the benchmark). It keeps messaging's prom
   that cancels the stream gets its unsent messages withdrawn.
 - Sends are paced per origination (`rate` a second) and logged like the sandbox log (one entry per provider
   call), then move to DELIVERED and READ a little later; chosen recipients fail (131026) or are refused by a
-  rule (opted out).
+  rule (opted out). A template Meta paused (`paused_reason`) refuses new messages (TEMPLATE_PAUSED) and withdraws
+  the queued ones at their call, the reason as their error, as messaging's checks at the call do.
 - WithdrawMessages by key prefix, BatchGetMessageStates, ListTemplates and ListConversations (open windows).
 Calls must carry a valid service token, as the real service's interceptor demands."""
 
@@ -48,6 +49,7 @@ class Held:
     handed_off: bool = False
     provider_id: str = ""
     error_code: str = ""
+    error_title: str = ""
     update_time: float = field(default_factory=time.time)
     content: pb.Content | None = None
 
@@ -89,6 +91,7 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
         self.unavailable = False  # SendMessages refuses every message with UNAVAILABLE
         self.open_windows: set[str] = set()
         self.withdraw_calls: list[str] = []
+        self.paused_reason = ""  # Meta paused the template: "" when it is approved
         self.templates = [
             ORDER_UPDATE,
             pb.Template(
@@ -121,6 +124,10 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
         while queue:
             held = self.messages[queue.popleft()]
             if held.status != pb.STATUS_ACCEPTED or held.handed_off:
+                continue
+            if self.paused_reason:  # the check at the call: withdrawn, its key free for a resumed job
+                self._move(held, pb.STATUS_WITHDRAWN, "TEMPLATE_PAUSED")
+                held.error_title = self.paused_reason
                 continue
             held.handed_off = True
             await asyncio.sleep(0.002)  # the provider call
@@ -157,7 +164,7 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
             duplicate=duplicate,
         )
         if held.error_code:
-            out.error.CopyFrom(pb.MessageError(code=held.error_code, title="undeliverable"))
+            out.error.CopyFrom(pb.MessageError(code=held.error_code, title=held.error_title or "undeliverable"))
         return out
 
     async def SendMessages(self, request: pb.SendMessagesRequest, context) -> AsyncIterator[pb.SendMessagesResponse]:
@@ -171,13 +178,15 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
                 tracked[index] = earlier
                 results.append(self._result(index, earlier, duplicate=True))
                 continue
-            if self.unavailable or m.recipient in self.opted_out:
-                code, reason = (
-                    (code_pb2.UNAVAILABLE, "")
+            if self.unavailable or m.recipient in self.opted_out or self.paused_reason:
+                code, reason, why = (
+                    (code_pb2.UNAVAILABLE, "", "refused")
                     if self.unavailable
-                    else (code_pb2.FAILED_PRECONDITION, "CONSENT_OPTED_OUT")
+                    else (code_pb2.FAILED_PRECONDITION, "TEMPLATE_PAUSED", self.paused_reason)
+                    if self.paused_reason
+                    else (code_pb2.FAILED_PRECONDITION, "CONSENT_OPTED_OUT", "refused")
                 )
-                refusal = status_pb2.Status(code=code, message="refused")
+                refusal = status_pb2.Status(code=code, message=why)
                 if reason:
                     packed = any_pb2.Any()
                     packed.Pack(error_details_pb2.ErrorInfo(reason=reason, domain="wecare.digital"))

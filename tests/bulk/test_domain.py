@@ -84,6 +84,8 @@ def test_outcomes_only_move_forward():
     assert not advances(Outcome.READ, Outcome.DELIVERED) and not advances(Outcome.SENT, Outcome.SENT)
     assert not advances(Outcome.FAILED, Outcome.SENT) and not advances(Outcome.SUPPRESSED, Outcome.SENT)
     assert not advances(Outcome.SENT, Outcome.PENDING) and not advances(Outcome.PENDING, Outcome.CLAIMED)
+    # 131049 after a send; nothing moves a limited recipient (its re-attempt is another message).
+    assert advances(Outcome.SENT, Outcome.LIMITED) and not advances(Outcome.LIMITED, Outcome.DELIVERED)
 
 
 def test_counts_follow_each_move_once():
@@ -96,6 +98,9 @@ def test_counts_follow_each_move_once():
     assert (counts.sent, counts.delivered, counts.read, counts.pending) == (1, 1, 1, 0)
     assert delta(Outcome.DELIVERED, Outcome.FAILED) == {"sent": -1, "delivered": -1, "failed": 1}
     assert Counts.from_totals({"total": 3, "suppressed": 2, "sup:opted_out": 2}).audience_suppressed == {"opted_out": 2}
+    assert delta(Outcome.SENT, Outcome.LIMITED) == {"sent": -1, "limited": 1}
+    limited = Counts.from_totals({"total": 2, "limited": 1, "sent": 1})
+    assert (limited.limited, limited.pending) == (1, 0)
 
 
 def test_placeholders_are_found_rendered_and_valued():
@@ -235,6 +240,30 @@ def test_messaging_answers_read_as_outcomes():
     assert verdict(0, SendState(refusal_code="UNAVAILABLE")) == (Verdict.RETRY, None)
     bad = verdict(0, SendState(refusal_code="INVALID_ARGUMENT", refusal_message="messages[0].recipient: bad"))[1]
     assert (bad.outcome, bad.error_code) == (Outcome.FAILED, "INVALID_ARGUMENT")
+
+
+def test_meta_rules_read_as_outcomes():
+    # Failed by a rule at the call (messaging read it again just before): suppressed with the rule's reason.
+    capped = verdict(2, SendState("FAILED", "messages/M", "", "MARKETING_FREQUENCY_CAP", "refused before the call"))[1]
+    assert (capped.outcome, capped.reason, capped.message) == (Outcome.SUPPRESSED, "frequency_cap", "messages/M")
+    stopped = verdict(2, SendState("FAILED", "messages/M", "", "CONSENT_OPTED_OUT", ""))[1]
+    assert (stopped.outcome, stopped.reason) == (Outcome.SUPPRESSED, "opted_out")
+    refused = SendState(refusal_code="FAILED_PRECONDITION", refusal_reason="MARKETING_FREQUENCY_CAP")
+    assert verdict(0, refused)[1].reason == "frequency_cap"
+    # 131049: limited, the reason naming the re-attempt.
+    limited = SendState(
+        "LIMITED",
+        "messages/M",
+        "wamid.1",
+        "131049",
+        "",
+        reattempt_key="bulkJobs/J/+91/reattempt-1",
+        reattempt_time="2026-12-04T10:00:00Z",
+    )
+    kind, update = verdict(4, limited)
+    assert kind == Verdict.OUTCOME and (update.outcome, update.error_code) == (Outcome.LIMITED, "131049")
+    assert update.reason == "re-attempt bulkJobs/J/+91/reattempt-1 due 2026-12-04T10:00:00Z"
+    assert verdict(4, SendState("LIMITED", "messages/M", "", "131049"))[1].reason == "no re-attempt"
 
 
 def test_the_binding_rate_and_the_rate_window():

@@ -100,6 +100,27 @@ async def test_illegal_transitions_are_failed_precondition_and_change_nothing(en
     assert (await stub.GetJob(pb.GetJobRequest(name=job.name), metadata=VIEWER)).state == pb.JOB_STATE_COMPLETED
 
 
+async def test_a_template_paused_by_meta_pauses_the_job_with_the_reason_and_resumed_none_is_skipped(env):
+    env.double.rate = 150.0
+    stub = env.stub()
+    to = recipients(600, start=3000)
+    job = await stub.CreateJob(pb.CreateJobRequest(job=template_job(to)), metadata=OPERATOR)
+    await stub.StartJob(pb.StartJobRequest(name=job.name), metadata=OPERATOR)
+    await until(lambda: len(env.double.sent_to(f"{job.name}/")) >= 100)
+    env.double.paused_reason = "template order_update.en_US is PAUSED: low quality"
+    paused = await wait_for(stub, job.name, pb.JOB_STATE_PAUSED)
+    assert paused.state_reason.startswith("TEMPLATE_PAUSED: ") and "low quality" in paused.state_reason
+    during = len(env.double.sent_to(f"{job.name}/"))
+    assert during < 600
+    env.double.paused_reason = ""  # Meta reinstated it
+    resumed = await stub.ResumeJob(pb.ResumeJobRequest(name=job.name), metadata=OPERATOR)
+    assert resumed.state_reason == ""
+    done = await wait_for(stub, job.name, pb.JOB_STATE_COMPLETED)
+    sends = env.double.sent_to(f"{job.name}/")
+    assert sorted(s.recipient for s in sends) == sorted(to)  # each once: none twice, none skipped
+    assert done.counts.sent == 600 and done.counts.suppressed == 0
+
+
 async def test_pause_stops_every_send_and_resume_finishes_without_repeats(env):
     env.double.rate = 150.0
     stub = env.stub()

@@ -229,6 +229,7 @@ async def test_the_group_check_verdicts(out):
     )
     ok = wa("+911")
     paused = wa("+911", template="paused_one")
+    paused_keyed = wa("+911", template="paused_one").replace(idempotency_key="bulkJobs/J1/+911")
     disabled = wa("+911", template="gone")
     pending = wa("+911", template="draft")
     red = wa("+911", origination="p2")
@@ -238,11 +239,12 @@ async def test_the_group_check_verdicts(out):
     first_try = wa("+912")  # not a re-attempt: consent was checked at acceptance
     capped = [wa("+914"), wa("+914"), wa("+914")]
     verdicts = await checks.check(
-        [ok, paused, disabled, pending, red, red_utility, opted_out, suppressed, first_try, *capped], NOW
+        [ok, paused, paused_keyed, disabled, pending, red, red_utility, opted_out, suppressed, first_try, *capped], NOW
     )
     kinds = {m: (v.kind, v.error.code) for m, v in verdicts.items()}
     assert kinds == {
         paused.id: ("deferred", "TEMPLATE_PAUSED"),
+        paused_keyed.id: ("withdrawn", "TEMPLATE_PAUSED"),  # its sender sends it again under its key
         disabled.id: ("failed", "TEMPLATE_DISABLED"),
         pending.id: ("failed", "TEMPLATE_NOT_APPROVED"),
         red.id: ("failed", "PHONE_QUALITY_LOW"),
@@ -250,7 +252,7 @@ async def test_the_group_check_verdicts(out):
         suppressed.id: ("failed", "MARKETING_SUPPRESSED"),
         capped[2].id: ("failed", "MARKETING_FREQUENCY_CAP"),
     }
-    assert verdicts[paused.id].retry_at > NOW and "low quality" in verdicts[paused.id].error.detail
+    assert verdicts[paused.id].retry_at > NOW and "low quality" in verdicts[paused.id].error.title
     # The cap counts the marketing messages that went: ok (+911), first_try (+912), two of +914's.
     assert await out.caps.counts(["+911", "+912", "+914"], NOW - 3600) == {"+911": 1, "+912": 1, "+914": 2}
     # The same messages checked again (a deferred one comes back): each is counted once.

@@ -475,8 +475,8 @@ async def test_a_limited_message_and_the_pre_call_checks_decisions(stores):
     assert linked.extra["reattempt"] == "r1" and linked.extra["reattempt_key"] == "k/reattempt-1"
     assert linked.extra["reattempt_due"] == NOW + 86_400
 
-    held, refused, gone = message(), message(), message()
-    await out.messages.accept([held, refused, gone])
+    held, refused, gone, pulled = message(), message(), message(), message()
+    await out.messages.accept([held, refused, gone, pulled])
     why = MessageError("TIER_LIMIT", "the messaging tier's budget is spent")
     assert await out.queue.defer([(held.id, NOW + 50, why)], NOW + 7) == [held.id]
     kept = await out.messages.get(held.id)
@@ -484,13 +484,17 @@ async def test_a_limited_message_and_the_pre_call_checks_decisions(stores):
     assert held.id not in [x.id for x in await out.queue.queued(PHONE, NOW + 49, 10)]
     assert held.id in [x.id for x in await out.queue.queued(PHONE, NOW + 50, 10)]
     rule = MessageError("MARKETING_FREQUENCY_CAP", "3 marketing messages in 7 days")
-    assert await out.queue.refuse([(refused.id, rule)], NOW + 8) == [refused.id]
+    assert await out.queue.refuse([(refused.id, rule, Status.FAILED)], NOW + 8) == [refused.id]
     ended = await out.messages.get(refused.id)
     assert ended.status == Status.FAILED and ended.error == rule
     assert refused.id not in [x.id for x in await out.outbox.dead_letters_pending(10)]  # a rule, not a fault
     await out.queue.hand_off([gone.id], NOW + 9)
     assert await out.queue.defer([(gone.id, NOW + 50, why)], NOW + 10) == []  # handed off: too late
-    assert await out.queue.refuse([(gone.id, rule)], NOW + 10) == []
+    assert await out.queue.refuse([(gone.id, rule, Status.FAILED)], NOW + 10) == []
+    paused = MessageError("TEMPLATE_PAUSED", "withdrawn before the call", "template spring_sale.en_US is PAUSED")
+    assert await out.queue.refuse([(pulled.id, paused, Status.WITHDRAWN)], NOW + 11) == [pulled.id]
+    back = await out.messages.get(pulled.id)
+    assert back.status == Status.WITHDRAWN and back.error == paused
 
 
 async def test_inbox_feed_basics(stores):

@@ -90,6 +90,8 @@ def _state(result: pb.SendResult | pb.MessageState) -> SendState:
         provider_id=result.provider_message_id,
         error_code=error.code if error else "",
         error_detail=(error.title or error.detail) if error else "",
+        reattempt_key=result.reattempt_key,
+        reattempt_time=result.reattempt_time.ToJsonString() if result.HasField("reattempt_time") else "",
     )
     if isinstance(result, pb.SendResult) and result.HasField("refusal"):
         reason = ""

@@ -48,9 +48,11 @@ class Outcome(StrEnum):
     FAILED = "FAILED"
     SUPPRESSED = "SUPPRESSED"
     UNKNOWN = "UNKNOWN"
+    LIMITED = "LIMITED"  # 131049: Meta held the marketing message back; messaging re-attempts it a day later
 
 
-FINAL = frozenset({Outcome.SENT, Outcome.DELIVERED, Outcome.READ, Outcome.FAILED, Outcome.SUPPRESSED, Outcome.UNKNOWN})
+ENDED = frozenset({Outcome.FAILED, Outcome.SUPPRESSED, Outcome.LIMITED})  # nothing moves them
+FINAL = frozenset({Outcome.SENT, Outcome.DELIVERED, Outcome.READ, Outcome.UNKNOWN}) | ENDED
 OPEN = frozenset({Outcome.PENDING, Outcome.CLAIMED})
 _RANK = {Outcome.UNKNOWN: 1, Outcome.SENT: 2, Outcome.DELIVERED: 3, Outcome.READ: 4}
 
@@ -61,9 +63,9 @@ def advances(current: Outcome, new: Outcome) -> bool:
         return False
     if current in OPEN:
         return True
-    if current in (Outcome.FAILED, Outcome.SUPPRESSED):
+    if current in ENDED:
         return False
-    if new == Outcome.FAILED:
+    if new in (Outcome.FAILED, Outcome.LIMITED):
         return current != Outcome.READ  # a read message did not fail
     return new in _RANK and _RANK[new] > _RANK[current]
 
@@ -76,8 +78,9 @@ _TALLY = {
     Outcome.FAILED: ("failed",),
     Outcome.SUPPRESSED: ("suppressed",),
     Outcome.UNKNOWN: ("unknown",),
+    Outcome.LIMITED: ("limited",),
 }
-COUNTERS = ("total", "sent", "delivered", "read", "failed", "suppressed", "unknown")
+COUNTERS = ("total", "sent", "delivered", "read", "failed", "suppressed", "unknown", "limited")
 
 
 def delta(current: Outcome, new: Outcome) -> dict[str, int]:
@@ -99,12 +102,13 @@ class Counts:
     failed: int = 0
     suppressed: int = 0
     unknown: int = 0
+    limited: int = 0
     # Suppressed while the audience was expanded, by reason (a part of `suppressed`).
     audience_suppressed: dict[str, int] = field(default_factory=dict)
 
     @property
     def final(self) -> int:
-        return self.sent + self.failed + self.suppressed + self.unknown
+        return self.sent + self.failed + self.suppressed + self.unknown + self.limited
 
     @property
     def pending(self) -> int:
@@ -174,6 +178,7 @@ class Job:
     finish_time: float | None = None
     binding_rate: float = 0.0
     failure_reason: str = ""
+    state_reason: str = ""  # why the platform paused it (Meta paused or disabled its template); cleared on resume
     report_key: str = ""  # set once the report is written
     requeue: bool = False  # resumed: its open chunks are to be queued again (cleared once they are)
     report_owner: str = ""  # the process writing the report, until report_lease_until
@@ -236,6 +241,9 @@ def move(job: Job, action: str, now: float, reason: str = "") -> Job:
         changes["start_time"] = now
     if action == "resume":
         changes["requeue"] = True
+        changes["state_reason"] = ""
+    if action == "pause":
+        changes["state_reason"] = reason
     if target in FINISHED:
         changes["finish_time"] = now
     if target == JobState.FAILED:

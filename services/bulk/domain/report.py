@@ -41,6 +41,7 @@ class Tally:
     failed: int = 0
     suppressed: int = 0
     unknown: int = 0
+    limited: int = 0
 
     def add(self, outcome: Outcome) -> None:
         self.total += 1
@@ -50,6 +51,8 @@ class Tally:
             self.failed += 1
         elif outcome == Outcome.SUPPRESSED:
             self.suppressed += 1
+        elif outcome == Outcome.LIMITED:
+            self.limited += 1
         else:
             self.unknown += 1
 
@@ -116,5 +119,5 @@ def tail(tally: Tally, engaged: Engaged | None = None) -> bytes:
         "failedCount": tally.failed,
         "suppressedCount": tally.suppressed,
         **(engaged.totals() if engaged is not None else {}),
-    }
+    }  # limited recipients are in the lines (outcome "limited") and in GetJob's counts
     return ("],\n" + _dumps(counts)[1:]).encode()

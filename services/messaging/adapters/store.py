@@ -39,6 +39,7 @@ from services.messaging.domain.model import (
     MessageState,
     OutboundMessage,
     SendResult,
+    Status,
     StatusEvent,
     Template,
     VoiceCall,
@@ -176,9 +177,10 @@ class SendQueue(Protocol):
         error; returns the ids changed (a message withdrawn meanwhile is not)."""
         ...
 
-    async def refuse(self, refused: list[tuple[str, MessageError]], now: float) -> list[str]:
-        """Pre-call checks: queued messages (not handed off) end FAILED with a rule's reason, never called and not
-        for outbound-dlq; returns the ids changed."""
+    async def refuse(self, refused: list[tuple[str, MessageError, Status]], now: float) -> list[str]:
+        """Pre-call checks: queued messages (not handed off) end FAILED (a rule's reason) or WITHDRAWN (the sender
+        may send it again under its key, e.g. once a paused template is reinstated), never called and not for
+        outbound-dlq; returns the ids changed."""
         ...
 
     async def link_reattempt(

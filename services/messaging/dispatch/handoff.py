@@ -23,7 +23,7 @@ from services.messaging.dispatch.calls import Caller
 from services.messaging.dispatch.clock import Clock
 from services.messaging.dispatch.results import Results, note_slow
 from services.messaging.dispatch.senders import SenderLane
-from services.messaging.domain.model import OutboundMessage, SendResult
+from services.messaging.domain.model import OutboundMessage, SendResult, Status
 
 log = logging.getLogger("wecare.messaging.dispatcher")
 RETRY_AFTER = 0.2  # seconds after a failed mark before the next group
@@ -61,7 +61,8 @@ class HandOff:
         if not verdicts:
             return batch
         held = [(i, v.retry_at, v.error) for i, v in verdicts.items() if v.kind == "deferred"]
-        refused = [(i, v.error) for i, v in verdicts.items() if v.kind == "failed"]
+        ends = {"failed": Status.FAILED, "withdrawn": Status.WITHDRAWN}
+        refused = [(i, v.error, ends[v.kind]) for i, v in verdicts.items() if v.kind in ends]
         try:
             await self._queue.defer(held, now)
             await self._queue.refuse(refused, now)

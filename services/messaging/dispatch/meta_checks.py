@@ -1,6 +1,7 @@
 """Meta's rules at the call (a group check before the call, dispatch.batch_checks), for WhatsApp messages:
 
-- the template: PAUSED defers its messages (Meta reinstates or disables it; a bulk job pauses meanwhile),
+- the template: PAUSED withdraws a message with an idempotency key (its sender sends it again under the key once
+  Meta reinstates the template: bulk pauses the job with the reason) and defers one without,
   DISABLED fails them (TEMPLATE_DISABLED), any other status but APPROVED fails (TEMPLATE_NOT_APPROVED);
 - the phone's quality: marketing from a phone at Meta's lowest rating (RED) fails (PHONE_QUALITY_LOW);
 - a 131049 re-attempt: consent and suppression are read again (CONSENT_OPTED_OUT, MARKETING_CONSENT_REQUIRED,
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 from services.messaging.adapters.consent import ConsentReader
 from services.messaging.adapters.store import MarketingCapStore, SuppressionStore
-from services.messaging.dispatch.batch_checks import Verdict, deferred, failed
+from services.messaging.dispatch.batch_checks import Verdict, deferred, failed, withdrawn
 from services.messaging.dispatch.tier import TierBudget
 from services.messaging.domain.meta_events import LOWEST_QUALITY
 from services.messaging.domain.model import Category, Channel, Lane, OutboundMessage, Template
@@ -75,6 +76,8 @@ class MetaChecks:
             return None
         why = f"template {t.key} is {t.template_status}" + (f": {t.status_reason}" if t.status_reason else "")
         if t.template_status == "PAUSED":
+            if m.idempotency_key:  # its sender can send it again under its key (bulk pauses the job, resumes it)
+                return withdrawn("TEMPLATE_PAUSED", why)
             return deferred(now + PAUSED_RECHECK, "TEMPLATE_PAUSED", why)
         if t.template_status == "DISABLED":
             return failed("TEMPLATE_DISABLED", why)

@@ -123,15 +123,15 @@ class DynamoSendQueue:
         done = await self._t.gather([one(*h) for h in held])
         return [h[0] for h, ok in zip(held, done, strict=True) if ok]
 
-    async def refuse(self, refused: list[tuple[str, MessageError]], now: float) -> list[str]:
-        async def one(message_id: str, why: MessageError) -> bool:
+    async def refuse(self, refused: list[tuple[str, MessageError, Status]], now: float) -> list[str]:
+        async def one(message_id: str, why: MessageError, status: Status) -> bool:
             def change(m: OutboundMessage, dead: bool):
                 if not m.queued:
                     return None
-                return m.replace(status=Status.FAILED, error=why, update_time=now), False
+                return m.replace(status=status, error=why, update_time=now), False
 
             m = await self._t.change(message_id, change)
-            return m is not None and m.status == Status.FAILED and m.update_time == now and m.error == why
+            return m is not None and m.status == status and m.update_time == now and m.error == why
 
         done = await self._t.gather([one(*r) for r in refused])
         return [r[0] for r, ok in zip(refused, done, strict=True) if ok]

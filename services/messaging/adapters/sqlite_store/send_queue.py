@@ -11,7 +11,7 @@ from runtime.sqlite import SqliteDatabase
 from services.messaging.adapters.codec import dumps
 from services.messaging.adapters.sqlite_store.outbound_table import SELECT, adopt_orphans, by_ids, message_of, orphaned
 from services.messaging.adapters.sqlite_store.table import chunks, marks
-from services.messaging.domain.model import MessageError, OutboundMessage, SendResult
+from services.messaging.domain.model import MessageError, OutboundMessage, SendResult, Status
 
 
 class SqliteSendQueue:
@@ -129,15 +129,15 @@ class SqliteSendQueue:
 
         return await self._db.write(run) if held else []
 
-    async def refuse(self, refused: list[tuple[str, MessageError]], now: float) -> list[str]:
+    async def refuse(self, refused: list[tuple[str, MessageError, Status]], now: float) -> list[str]:
         def run(conn: sqlite3.Connection) -> list[str]:
             return [
                 message_id
-                for message_id, why in refused
+                for message_id, why, status in refused
                 if conn.execute(
-                    "UPDATE outbound SET status = 'FAILED', error = ?, update_time = ?"
+                    "UPDATE outbound SET status = ?, error = ?, update_time = ?"
                     " WHERE id = ? AND status = 'ACCEPTED' AND handoff_time IS NULL",
-                    (dumps(why.to_dict()), now, message_id),
+                    (status.value, dumps(why.to_dict()), now, message_id),
                 ).rowcount
             ]
 
