@@ -75,6 +75,28 @@ def _envelope(phone_hex: str, value: dict[str, Any], at: float, region: str, acc
     }
 
 
+def account_event(
+    waba_hex: str, field: str, value: dict[str, Any], at: float, region: str, account: str, phone_hex: str = ""
+) -> dict[str, Any]:
+    """A WABA-level webhook field (a template's status, a phone's quality) as EUM Social delivers it: the entry's id
+    is the WABA's Meta id, and the context names the WABA (and the phone, for a phone's event)."""
+    waba_id = str(int(waba_hex[:12], 16))
+    context: dict[str, Any] = {
+        "MetaWabaIds": [{"wabaId": waba_id, "arn": f"arn:aws:social-messaging:{region}:{account}:waba/{waba_hex}"}]
+    }
+    if phone_hex:
+        context["MetaPhoneNumberIds"] = _arns(phone_hex, region, account)["MetaPhoneNumberIds"]
+    entry = {"id": waba_id, "time": int(at), "changes": [{"value": value, "field": field}]}
+    stamp = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
+    return {
+        "context": context,
+        "whatsAppWebhookEntry": json.dumps(entry),
+        "aws_account_id": account,
+        "message_timestamp": stamp,
+        "messageId": str(uuid.uuid4()),
+    }
+
+
 def status_event(
     *,
     phone_hex: str,

@@ -13,11 +13,15 @@ What Meta would refuse only later (unknown template, wrong parameter count, unkn
 configured to fail) is accepted and then reported by a `failed` status event with Meta's code, as in reality.
 
 WhatsApp Flows (EUM Social's Flow API, the flow tokens of accepted flow messages, a customer answering a form)
-are localrun.sandbox.flows.
+are localrun.sandbox.flows. Meta's review of the templates created through it, and its account events (a template
+paused, a phone flagged), are localrun.sandbox.meta; a configurable share of marketing template messages fails
+with 131049 (Meta's per-user marketing limit).
 
 Control (for tests and benchmarks, not part of any AWS API): GET /sandbox/health, GET/POST /sandbox/config,
 POST /sandbox/inbound (a customer writes, or sends a picture: emits an inbound message event), GET
-/sandbox/flows/sent and POST /sandbox/flows/reply (a customer answers a form: emits its nfm_reply event). The
+/sandbox/flows/sent and POST /sandbox/flows/reply (a customer answers a form: emits its nfm_reply event), POST
+/sandbox/templates/status (Meta pauses, disables or reinstates a template) and POST /sandbox/quality (Meta flags
+or unflags a phone, with its messaging limit). The
 payment provider it also plays (Razorpay's API, a pay page, signed webhooks) is localrun/sandbox/payments.py, on
 the same address."""
 
@@ -28,6 +32,7 @@ import base64
 import binascii
 import json
 import logging
+import random
 import re
 import secrets
 import struct
@@ -44,6 +49,8 @@ from aiohttp import web
 from localrun.sandbox.customer import Customer
 from localrun.sandbox.events import (
     EventSink,
+    account_event,
+    display_number,
     inbound_image_event,
     inbound_text_event,
     payment_status_event,
@@ -51,6 +58,7 @@ from localrun.sandbox.events import (
 )
 from localrun.sandbox.flows import FlowDesk, FlowError, SentFlow
 from localrun.sandbox.log import Call, LogWriter
+from localrun.sandbox.meta import MetaDesk
 
 log = logging.getLogger("wecare.sandbox")
 
@@ -183,6 +191,8 @@ class Config:
     # The customer (localrun.sandbox.customer): this share of recipients opens the short links they get (after
     # WhatsApp's preview fetch, which every recipient's link gets).
     open_links_share: float = 0.0
+    template_review_seconds: float = 2.0  # Meta's review of a created or updated template (localrun.sandbox.meta)
+    limited_share: float = 0.0  # this share of marketing template messages fails with 131049
 
     def update(self, changes: dict[str, Any]) -> None:
         names = {f.name for f in fields(self)}
@@ -241,14 +251,20 @@ def check_meta_message(message: dict[str, Any]) -> None:
         raise _validation("message.reaction.message_id is required")
 
 
-def template_problem(message: dict[str, Any]) -> tuple[str, str] | None:
-    """Meta's asynchronous verdict on a template message: (code, title), or None when it is fine."""
+def template_problem(message: dict[str, Any], created: list[dict[str, Any]] = ()) -> tuple[str, str] | None:
+    """Meta's asynchronous verdict on a template message: (code, title), or None when it is fine. `created`: the
+    templates created in the sandbox (Meta's JSON, with their status)."""
     body = message["template"]
     found = next(
-        (t for t in TEMPLATES if t["name"] == body["name"] and t["language"] == body["language"]["code"]), None
+        (t for t in [*TEMPLATES, *created] if t["name"] == body["name"] and t["language"] == body["language"]["code"]),
+        None,
     )
-    if found is None:
+    if found is None or found.get("status", "APPROVED") not in ("APPROVED", "PAUSED", "DISABLED"):
         return "132001", "Template name does not exist in the translation"
+    if found.get("status") == "PAUSED":
+        return "132015", "Template is paused"
+    if found.get("status") == "DISABLED":
+        return "132016", "Template is disabled"
     wanted = {c["type"].lower(): len(re.findall(r"\{\{\w+\}\}", c.get("text", ""))) for c in found["components"]}
     given = {c.get("type"): len(c.get("parameters", [])) for c in body.get("components", [])}
     if wanted.get("body", 0) != given.get("body", 0):
@@ -282,6 +298,8 @@ class Sandbox:
         self._recent_sends: deque[int] = deque()
         self.accepted: dict[str, int] = defaultdict(int)
         self.flows = FlowDesk()
+        self.meta = MetaDesk(self._emit_account, lambda: self.config.template_review_seconds)
+        self._rng = random.Random()
 
     # --- request plumbing ---------------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -291,6 +309,11 @@ class Sandbox:
         app.router.add_post("/v1/whatsapp/media/get", self._rest(self.get_media))
         app.router.add_get("/v1/whatsapp/template/list", self._rest(self.list_templates))
         app.router.add_get("/v1/whatsapp/template", self._rest(self.get_template))
+        app.router.add_post("/v1/whatsapp/template/put", self._rest(self.create_template))
+        app.router.add_post("/v1/whatsapp/template/create", self._rest(self.create_template_from_library))
+        app.router.add_post("/v1/whatsapp/template/media", self._rest(self.template_media))
+        app.router.add_post("/v1/whatsapp/template", self._rest(self.update_template))
+        app.router.add_delete("/v1/whatsapp/template", self._rest(self.delete_template))
         flows = self.flows
         for method, path, operation in (
             ("POST", "/v1/whatsapp/flow/create", flows.create),
@@ -314,6 +337,8 @@ class Sandbox:
         app.router.add_post("/sandbox/payments/order", self.customer_pays_order)
         app.router.add_post("/sandbox/flows/reply", self.customer_answers)
         app.router.add_get("/sandbox/flows/{flow_id}/preview", self.flow_preview_page)
+        app.router.add_post("/sandbox/templates/status", self.template_moves)
+        app.router.add_post("/sandbox/quality", self.quality_changes)
         return app
 
     def _rest(self, handler, with_request: bool = False):
@@ -421,7 +446,8 @@ class Sandbox:
         elif (flow := self.flows.token_of(message)) and (problem := self.flows.problem(flow[1])):
             failure = problem
         elif message.get("type") == "template":
-            failure = template_problem(message)
+            created = [c.meta() for c in self.meta.created.values()]
+            failure = template_problem(message, created) or self._limited(message)
         elif message.get("type") in ("image", "audio", "video", "document", "sticker"):
             media_id = message[message["type"]].get("id")
             if media_id and self._media.get(media_id, ("", ""))[0] != phone_hex:
@@ -505,20 +531,24 @@ class Sandbox:
         size = int(query.get("maxResults") or 50)
         if not 1 <= size <= 100:
             raise _validation("maxResults must be 1 to 100")
-        page = TEMPLATES[start : start + size]
+        waba_hex = _waba_hex(query["id"])
+        every = [(t, _template_id(t), "APPROVED") for t in TEMPLATES] + [
+            (c.meta(), c.meta_id, c.status) for c in self.meta.created.values() if c.waba_hex == waba_hex
+        ]
+        page = every[start : start + size]
         out: dict[str, Any] = {
             "templates": [
                 {
                     "templateName": t["name"],
-                    "metaTemplateId": _template_id(t),
-                    "templateStatus": "APPROVED",
+                    "metaTemplateId": meta_id,
+                    "templateStatus": status,
                     "templateLanguage": t["language"],
                     "templateCategory": t["category"],
                 }
-                for t in page
+                for t, meta_id, status in page
             ]
         }
-        if start + size < len(TEMPLATES):
+        if start + size < len(every):
             out["nextToken"] = str(start + size)
         return out
 
@@ -529,7 +559,54 @@ class Sandbox:
             if query.get("metaTemplateId") == _template_id(t):
                 meta = {**t, "id": _template_id(t), "status": "APPROVED"}
                 return {"template": json.dumps(meta)}
+        created = self.meta.get(str(query.get("metaTemplateId", "")))
+        if created is not None:
+            return {"template": json.dumps(created.meta())}
         raise AwsError("ResourceNotFoundException", "template not found", 404)
+
+    # --- Meta's review (localrun.sandbox.meta) ------------------------------------------------------------
+    async def create_template(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self.meta.create(_waba_hex(body.get("id", "")), body)
+
+    async def create_template_from_library(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self.meta.create_from_library(_waba_hex(body.get("id", "")), body)
+
+    async def template_media(self, body: dict[str, Any]) -> dict[str, Any]:
+        _waba_hex(body.get("id", ""))
+        return self.meta.media(body)
+
+    async def update_template(self, body: dict[str, Any]) -> dict[str, Any]:
+        _waba_hex(body.get("id", ""))
+        try:
+            return self.meta.update(body)
+        except KeyError:
+            raise AwsError("ResourceNotFoundException", "template not found", 404) from None
+
+    async def delete_template(self, query: dict[str, Any]) -> dict[str, Any]:
+        _waba_hex(query.get("id", ""))
+        try:
+            return self.meta.delete(query)
+        except KeyError:
+            raise AwsError("ResourceNotFoundException", "template not found", 404) from None
+
+    def _emit_account(self, waba_hex: str, field_name: str, value: dict[str, Any], phone_hex: str = "") -> None:
+        if self.sink is not None:
+            now = time.time()
+            event = account_event(waba_hex, field_name, value, now, self.region, self.account, phone_hex)
+            self.sink.schedule(now, event)
+
+    def _limited(self, message: dict[str, Any]) -> tuple[str, str] | None:
+        """131049 for a share of marketing template messages (Meta's per-user marketing limit)."""
+        if self.config.limited_share <= 0:
+            return None
+        body = message["template"]
+        name, language = body.get("name"), (body.get("language") or {}).get("code")
+        known = [t["category"] for t in TEMPLATES if (t["name"], t["language"]) == (name, language)] + [
+            c.category for c in self.meta.created.values() if (c.name, c.language) == (name, language)
+        ]
+        if "MARKETING" in known and self._rng.random() < self.config.limited_share:
+            return "131049", "This message was not delivered to maintain healthy ecosystem engagement."
+        return None
 
     # --- EUM SMS ------------------------------------------------------------------------------------
     async def send_text_message(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -560,6 +637,37 @@ class Sandbox:
     async def health(self, request: web.Request) -> web.Response:
         pending = self.sink.pending() if self.sink else 0
         return web.json_response({"ok": True, "accepted": dict(self.accepted), "events_pending": pending})
+
+    async def template_moves(self, request: web.Request) -> web.Response:
+        """{"name", "language", "event": "PAUSED|DISABLED|REINSTATED|...", "reason"}: Meta moves a template the
+        sandbox reviewed, and says so in a message_template_status_update event."""
+        body = await request.json()
+        try:
+            t = self.meta.move(
+                str(body.get("name", "")),
+                str(body.get("language", "")),
+                str(body.get("event", "")),
+                str(body.get("reason", "")),
+            )
+        except ValueError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        except KeyError as exc:
+            return web.json_response({"error": f"no template {exc}"}, status=404)
+        return web.json_response(t.meta())
+
+    async def quality_changes(self, request: web.Request) -> web.Response:
+        """{"phone": "<phone number id>", "event": "FLAGGED|UNFLAGGED|DOWNGRADE|UPGRADE", "current_limit": "TIER_2K"}:
+        a phone_number_quality_update event for the phone (its WABA as the sandbox's events name it)."""
+        body = await request.json()
+        try:
+            phone_hex = phone_hex_of(body.get("phone", ""))
+        except AwsError as exc:
+            return web.json_response({"error": exc.message}, status=400)
+        value = {"display_phone_number": display_number(phone_hex), "event": str(body.get("event", "")).upper()}
+        if body.get("current_limit"):
+            value["current_limit"] = str(body["current_limit"])
+        self._emit_account(phone_hex[::-1], "phone_number_quality_update", value, phone_hex)
+        return web.json_response(value)
 
     async def get_config(self, request: web.Request) -> web.Response:
         return web.json_response(asdict(self.config))
@@ -682,6 +790,13 @@ def _flow_call(operation):
             raise AwsError(exc.code, exc.message, exc.status) from None
 
     return handle
+
+
+def _waba_hex(waba: str) -> str:
+    """`waba-<hex>` or its ARN -> the hex; ValidationException otherwise."""
+    if not WABA_ID.match(waba or ""):
+        raise _validation("id must be `waba-<32 hex>` or its ARN")
+    return waba.rsplit("/", 1)[-1].removeprefix("waba-")
 
 
 def _template_id(t: dict[str, Any]) -> str:
