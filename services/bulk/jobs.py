@@ -29,6 +29,7 @@ from services.bulk.domain.engagement import Engagement, EngagementCounts, counts
 from services.bulk.domain.limits import Limits, RateWindow, eta_seconds
 from services.bulk.domain.model import FINISHED, Audience, Channel, Counts, Job, JobState, Retarget, move
 from services.bulk.domain.spec import Candidate, Problems
+from services.bulk.domain.tier_plan import plan
 from services.bulk.expansion import inline_chunks, survey_contacts, survey_inline
 from services.bulk.job_states import JobStates
 
@@ -88,6 +89,8 @@ class JobView:
     estimated_seconds: float | None
     report_url: str = ""
     engagement: EngagementCounts | None = None  # a job with tracked links or a form
+    budget_recipients: int = 0  # a WhatsApp dry run: recipients the messaging tier's budget allows now
+    estimated_finish: float | None = None  # a WhatsApp dry run: when the last is expected to be sent, waits included
 
 
 @dataclass(frozen=True)
@@ -212,9 +215,19 @@ class Jobs:
             total=audit.total, suppressed=sum(audit.suppressed.values()), audience_suppressed=audit.suppressed
         )
         summary = Summary(audit.total, audit.suppressed, True)
-        return JobView(
+        view = JobView(
             dataclasses.replace(job, id=""), counts, summary, eta_seconds(summary.recipients, job.binding_rate)
         )
+        if job.channel == Channel.WHATSAPP and "template" in job.content:
+            try:
+                tier = await self._messaging.tier(job.category)
+            except Unavailable:
+                log.warning("the messaging tier is unreadable: the dry run plans without it", exc_info=True)
+                return view
+            p = plan(summary.recipients, job.binding_rate, tier, now)
+            finish = p.finish if p.finish != float("inf") else None
+            view = dataclasses.replace(view, budget_recipients=p.budget, estimated_finish=finish)
+        return view
 
     # --- read ---------------------------------------------------------------------------------------------
     async def _get(self, job_id: str) -> Job:
@@ -276,11 +289,13 @@ class Jobs:
         return list(await asyncio.gather(*(self.view(j) for j in jobs)))
 
     # --- state changes ------------------------------------------------------------------------------------
-    async def _move(self, job_id: str, action: str, reason: str = "") -> tuple[Job, Job]:
+    async def _move(
+        self, job_id: str, action: str, reason: str = "", resume_time: float | None = None
+    ) -> tuple[Job, Job]:
         """(before, after) of one state change, compare-and-swap, retried when the job changed meanwhile."""
         for _ in range(20):
             before = await self._get(job_id)
-            after = move(before, action, self._wall(), reason)
+            after = move(before, action, self._wall(), reason, resume_time)
             if await self._jobs.replace(after, before.version):
                 self._states.note(job_id, after)
                 return before, after
@@ -311,6 +326,27 @@ class Jobs:
             return  # not running any more (paused already, cancelled, finished)
         log.warning("job paused", extra={"job": job.name, "reason": reason})
         await self._stop_sending(job)
+
+    async def wait(self, job_id: str, resume_time: float, reason: str) -> bool:
+        """The messaging tier's budget is spent: the running job waits (its unsent messages withdrawn, to be sent
+        under their keys when it goes on) until resume_time."""
+        try:
+            _, job = await self._move(job_id, "wait", reason, resume_time)
+        except FailedPrecondition:
+            return False
+        log.info("job waits for the tier", extra={"job": job.name, "resume_time": resume_time, "reason": reason})
+        await self._stop_sending(job)
+        return True
+
+    async def go_on(self, job_id: str) -> bool:
+        """A waiting job whose resume_time has come runs again (its open chunks queued again)."""
+        try:
+            _, job = await self._move(job_id, "continue")
+        except FailedPrecondition:
+            return False
+        await self.requeue(job)
+        self._wake()
+        return True
 
     async def cancel(self, job_id: str) -> tuple[Job, JobView]:
         before, job = await self._move(job_id, "cancel")

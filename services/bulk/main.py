@@ -93,6 +93,7 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
         commerce=commerce,
     )
     supervisor.jobs = jobs
+    supervisor.tier = messaging.tier
     supervisor.expander = Expander(
         chunks,
         queue,

@@ -38,6 +38,7 @@ STATES_PB = {
     JobState.COMPLETED: pb.JOB_STATE_COMPLETED,
     JobState.CANCELLED: pb.JOB_STATE_CANCELLED,
     JobState.FAILED: pb.JOB_STATE_FAILED,
+    JobState.WAITING: pb.JOB_STATE_WAITING,
 }
 CONSENT = {pb.CONSENT_REQUIREMENT_OPTED_IN: "OPTED_IN"}
 CONSENT_PB = {"OPTED_IN": pb.CONSENT_REQUIREMENT_OPTED_IN, "NOT_OPTED_OUT": pb.CONSENT_REQUIREMENT_NOT_OPTED_OUT}
@@ -148,6 +149,9 @@ def to_proto(view: JobView) -> pb.BulkJob:
         report_uri=view.report_url,
         failure_reason=job.failure_reason,
         state_reason=job.state_reason,
+        resume_time=timestamp(job.resume_time),
+        budget_recipients=view.budget_recipients,
+        estimated_finish_time=timestamp(view.estimated_finish),
         creator=job.creator,
         create_time=timestamp(job.create_time) if job.id else None,
         start_time=timestamp(job.start_time),
@@ -187,6 +191,7 @@ def snapshot_proto(s: Snapshot) -> pb.WatchJobResponse:
         audience_summary=summary_proto(s.view.summary),
         observe_time=timestamp(s.observed_at),
         state_reason=job.state_reason,
+        resume_time=timestamp(job.resume_time),
     )
 
 

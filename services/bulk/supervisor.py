@@ -1,7 +1,9 @@
 """The background work of every bulk process, driven by the jobs that have some (JobStore.active): scheduled jobs
 started when their time comes, running jobs' audiences expanded (one process at a time, by lease), a resumed
 job's chunks queued again if the process that resumed it died first, running jobs completed once every
-recipient has an outcome, and finished jobs' reports written (after report_delay, so late statuses land).
+recipient has an outcome, and finished jobs' reports written (after report_delay, so late statuses land). A running
+WhatsApp template job waits (WAITING, its unsent messages withdrawn) when the messaging tier leaves its category no
+new customer to reach, until the window's next release, and then goes on by itself.
 
 It looks every `interval` seconds and at once when this process starts, resumes or cancels a job."""
 
@@ -14,7 +16,8 @@ from collections.abc import Awaitable, Callable
 
 from services.bulk.adapters.contacts import AudienceUnreadable
 from services.bulk.adapters.store import ChunkStore, JobStore
-from services.bulk.domain.model import Job, JobState
+from services.bulk.domain.model import Channel, Job, JobState
+from services.bulk.domain.tier_plan import Tier
 from services.bulk.expansion import Expander
 from services.bulk.jobs import Jobs
 from services.bulk.reporting import Reporter
@@ -42,6 +45,7 @@ class Supervisor:
         self.jobs: Jobs | None = None
         self.expander: Expander | None = None
         self.reporter: Reporter | None = None
+        self.tier: Callable[[str], Awaitable[Tier]] | None = None  # messaging's tier for a category
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -93,10 +97,36 @@ class Supervisor:
             await self.jobs.fail(job.id, str(exc))
             return True
 
+    async def _tier_spent(self, job: Job, tiers: dict[str, Tier | None], now: float) -> bool:
+        """Whether the running job must wait for the tier (and then it is made to)."""
+        if self.tier is None or job.channel != Channel.WHATSAPP or "template" not in job.content:
+            return False
+        if job.category not in tiers:
+            try:
+                tiers[job.category] = await self.tier(job.category)
+            except Exception:
+                log.warning("the messaging tier is unreadable", exc_info=True)
+                tiers[job.category] = None
+        tier = tiers[job.category]
+        if tier is None or tier.unlimited or tier.available > 0:
+            return False
+        if (await self._chunks.counts(job.id)).pending <= 0:
+            return False
+        resume = tier.releases[0][0] if tier.releases else now + max(tier.bucket, 1.0)
+        reason = f"the messaging tier's budget for {job.category.lower()} is spent until the window frees places"
+        self._spawn("wait", job, lambda j=job: self.jobs.wait(j.id, resume, reason))
+        return True
+
     async def tick(self) -> None:
         assert self.jobs is not None and self.expander is not None and self.reporter is not None
         now = self._wall()
+        tiers: dict[str, Tier | None] = {}
         for job in await self._store.active():
+            if job.state == JobState.WAITING and (job.resume_time or 0) <= now:
+                self._spawn("continue", job, lambda j=job: self.jobs.go_on(j.id))
+                continue
+            if job.state == JobState.RUNNING and await self._tier_spent(job, tiers, now):
+                continue
             if job.state == JobState.SCHEDULED and job.schedule_time is not None and job.schedule_time <= now:
                 self._spawn("begin", job, lambda j=job: self.jobs.begin(j.id))
             elif job.state == JobState.RUNNING:

@@ -9,7 +9,8 @@ sandbox, runs in the process tests and the benchmark). It keeps messaging's prom
   call), then move to DELIVERED and READ a little later; chosen recipients fail (131026) or are refused by a
   rule (opted out). A template Meta paused (`paused_reason`) refuses new messages (TEMPLATE_PAUSED) and withdraws
   the queued ones at their call, the reason as their error, as messaging's checks at the call do.
-- WithdrawMessages by key prefix, BatchGetMessageStates, ListTemplates and ListConversations (open windows).
+- WithdrawMessages by key prefix, BatchGetMessageStates, ListTemplates, ListConversations (open windows) and
+  GetMessagingTier (unlimited unless a test sets `tier_available` and `tier_releases`).
 Calls must carry a valid service token, as the real service's interceptor demands."""
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
         self.open_windows: set[str] = set()
         self.withdraw_calls: list[str] = []
         self.paused_reason = ""  # Meta paused the template: "" when it is approved
+        self.tier_available = -1  # new customers the tier allows now (-1: unlimited)
+        self.tier_releases: list[tuple[float, int]] = []
         self.templates = [
             ORDER_UPDATE,
             pb.Template(
@@ -250,6 +253,18 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
                     state.error.CopyFrom(pb.MessageError(code=held.error_code, title="undeliverable"))
                 out.append(state)
         return pb.BatchGetMessageStatesResponse(states=out)
+
+    async def GetMessagingTier(self, request, context) -> pb.MessagingTier:
+        await self._check(context)
+        limited = self.tier_available >= 0
+        return pb.MessagingTier(
+            limit=1000 if limited else 0,
+            marketing_available=self.tier_available,
+            available=self.tier_available,
+            releases=[pb.TierRelease(release_time=timestamp(t), count=n) for t, n in self.tier_releases],
+            window_seconds=60.0,
+            bucket_seconds=1.0,
+        )
 
     async def ListTemplates(self, request, context) -> pb.ListTemplatesResponse:
         await self._check(context)

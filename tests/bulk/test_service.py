@@ -121,6 +121,28 @@ async def test_a_template_paused_by_meta_pauses_the_job_with_the_reason_and_resu
     assert done.counts.sent == 600 and done.counts.suppressed == 0
 
 
+async def test_a_job_waits_while_the_tier_is_spent_and_goes_on_by_itself(env):
+    env.double.rate = 150.0
+    stub = env.stub()
+    to = recipients(600, start=5000)
+    job = await stub.CreateJob(pb.CreateJobRequest(job=template_job(to)), metadata=OPERATOR)
+    await stub.StartJob(pb.StartJobRequest(name=job.name), metadata=OPERATOR)
+    await until(lambda: len(env.double.sent_to(f"{job.name}/")) >= 100)
+    frees = time.time() + 3.0
+    env.double.tier_available, env.double.tier_releases = 0, [(frees, 1000)]
+    waiting = await wait_for(stub, job.name, pb.JOB_STATE_WAITING)
+    waited_at = time.time()
+    assert waiting.resume_time.ToNanoseconds() / 1e9 == pytest.approx(frees, abs=0.01)
+    assert "tier" in waiting.state_reason
+    assert waiting.counts.pending > 0
+    env.double.tier_available, env.double.tier_releases = -1, []  # the window freed places
+    done = await wait_for(stub, job.name, pb.JOB_STATE_COMPLETED)
+    sends = env.double.sent_to(f"{job.name}/")
+    assert sorted(s.recipient for s in sends) == sorted(to)  # each once, none skipped
+    assert [s for s in sends if waited_at + 1.0 < s.t < frees - 0.1] == []  # it went on at the resume time
+    assert done.counts.sent == 600 and done.state_reason == ""
+
+
 async def test_pause_stops_every_send_and_resume_finishes_without_repeats(env):
     env.double.rate = 150.0
     stub = env.stub()

@@ -22,6 +22,7 @@ from services.bulk.adapters.commerce import Invitation
 from services.bulk.domain import spec
 from services.bulk.domain.model import Job, Recipient
 from services.bulk.domain.outcomes import SendState
+from services.bulk.domain.tier_plan import Tier
 from wecare.messaging.v1 import messaging_service_pb2 as pb
 from wecare.messaging.v1 import messaging_service_pb2_grpc as pb_grpc
 
@@ -165,6 +166,16 @@ class MessagingClient:
         except grpc.aio.AioRpcError as exc:
             raise Unavailable(f"messaging's WithdrawMessages failed: {exc.code().name} {exc.details()}") from None
         return int(reply.withdrawn_count), int(reply.in_flight_count)
+
+    async def tier(self, category: str) -> Tier:
+        """The messaging tier as a job of this category sees it (marketing stops at the reserve)."""
+        try:
+            t = await self._stub.GetMessagingTier(pb.GetMessagingTierRequest(), timeout=10)
+        except grpc.aio.AioRpcError as exc:
+            raise Unavailable(f"messaging's GetMessagingTier failed: {exc.code().name} {exc.details()}") from None
+        available = t.marketing_available if category == "MARKETING" else t.available
+        releases = tuple((r.release_time.ToNanoseconds() / 1e9, int(r.count)) for r in t.releases)
+        return Tier(int(available) if t.limit else -1, releases, t.window_seconds, t.bucket_seconds)
 
     async def states(self, keys: list[str]) -> dict[str, SendState]:
         out: dict[str, SendState] = {}

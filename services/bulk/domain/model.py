@@ -1,7 +1,8 @@
 """The bulk domain's records and rules, no I/O: jobs and their state machine, the audience, chunks of recipients
 with each recipient's own state, the counts per outcome, and how a recipient's outcome may move.
 
-A job moves DRAFT -> SCHEDULED -> RUNNING <-> PAUSED -> COMPLETED | CANCELLED | FAILED; anything else is
+A job moves DRAFT -> SCHEDULED -> RUNNING <-> PAUSED -> COMPLETED | CANCELLED | FAILED, and RUNNING <-> WAITING
+while the messaging tier's budget is spent (it goes on by itself at its resume_time); anything else is
 FAILED_PRECONDITION. A recipient moves PENDING -> CLAIMED (a worker's conditional claim, with a lease) -> an
 outcome, and outcomes only move forward (SENT < DELIVERED < READ; FAILED and SUPPRESSED are terminal), so a
 status that arrives late, twice or out of order never undoes a later one and is never counted twice."""
@@ -32,11 +33,12 @@ class JobState(StrEnum):
     COMPLETED = "COMPLETED"
     CANCELLED = "CANCELLED"
     FAILED = "FAILED"
+    WAITING = "WAITING"  # the messaging tier's budget is spent: it goes on by itself at resume_time
 
 
 FINISHED = frozenset({JobState.COMPLETED, JobState.CANCELLED, JobState.FAILED})
 # The states a bulk process has background work for (scheduling, expansion, workers, the report).
-ACTIVE = frozenset({JobState.SCHEDULED, JobState.RUNNING, JobState.PAUSED})
+ACTIVE = frozenset({JobState.SCHEDULED, JobState.RUNNING, JobState.PAUSED, JobState.WAITING})
 
 
 class Outcome(StrEnum):
@@ -178,7 +180,8 @@ class Job:
     finish_time: float | None = None
     binding_rate: float = 0.0
     failure_reason: str = ""
-    state_reason: str = ""  # why the platform paused it (Meta paused or disabled its template); cleared on resume
+    state_reason: str = ""  # why the platform paused it or keeps it waiting; cleared when it runs again
+    resume_time: float | None = None  # WAITING: when the tier's window frees enough for it to go on
     report_key: str = ""  # set once the report is written
     requeue: bool = False  # resumed: its open chunks are to be queued again (cleared once they are)
     report_owner: str = ""  # the process writing the report, until report_lease_until
@@ -216,15 +219,20 @@ class Job:
 _MOVES: dict[str, tuple[frozenset[JobState], JobState | None]] = {
     "start": (frozenset({JobState.DRAFT}), None),
     "begin": (frozenset({JobState.SCHEDULED}), JobState.RUNNING),
-    "pause": (frozenset({JobState.RUNNING}), JobState.PAUSED),
+    "pause": (frozenset({JobState.RUNNING, JobState.WAITING}), JobState.PAUSED),
     "resume": (frozenset({JobState.PAUSED}), JobState.RUNNING),
-    "cancel": (frozenset({JobState.DRAFT, JobState.SCHEDULED, JobState.RUNNING, JobState.PAUSED}), JobState.CANCELLED),
+    "wait": (frozenset({JobState.RUNNING}), JobState.WAITING),
+    "continue": (frozenset({JobState.WAITING}), JobState.RUNNING),
+    "cancel": (
+        frozenset({JobState.DRAFT, JobState.SCHEDULED, JobState.RUNNING, JobState.PAUSED, JobState.WAITING}),
+        JobState.CANCELLED,
+    ),
     "complete": (frozenset({JobState.RUNNING}), JobState.COMPLETED),
-    "fail": (frozenset({JobState.SCHEDULED, JobState.RUNNING, JobState.PAUSED}), JobState.FAILED),
+    "fail": (frozenset({JobState.SCHEDULED, JobState.RUNNING, JobState.PAUSED, JobState.WAITING}), JobState.FAILED),
 }
 
 
-def move(job: Job, action: str, now: float, reason: str = "") -> Job:
+def move(job: Job, action: str, now: float, reason: str = "", resume_time: float | None = None) -> Job:
     """The job after `action`, or FAILED_PRECONDITION naming the state it cannot be taken from."""
     sources, target = _MOVES[action]
     if job.state not in sources:
@@ -239,11 +247,12 @@ def move(job: Job, action: str, now: float, reason: str = "") -> Job:
     changes: dict[str, Any] = {"state": target, "update_time": now, "version": job.version + 1}
     if target == JobState.RUNNING and job.start_time is None:
         changes["start_time"] = now
-    if action == "resume":
+    if action in ("resume", "continue"):
         changes["requeue"] = True
         changes["state_reason"] = ""
-    if action == "pause":
+    if action in ("pause", "wait"):
         changes["state_reason"] = reason
+    changes["resume_time"] = resume_time if action == "wait" else None
     if target in FINISHED:
         changes["finish_time"] = now
     if target == JobState.FAILED:
