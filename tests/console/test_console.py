@@ -364,6 +364,31 @@ async def test_a_csv_import_shows_progress_and_lists_the_rows_it_refused(console
     assert [c["displayName"] for c in found["contacts"]] == ["Das, Priya"]
 
 
+async def test_an_admin_creates_a_template_meta_reviews_it_and_a_gap_is_refused_naming_the_field(console: Console):
+    page = await console.signed_in("admin", "/templates")
+    await page.get_by_role("button", name="Create template").click()
+    form = page.get_by_role("form", name="Create template")
+    await form.get_by_label("Name").fill("console_spring")
+    await form.get_by_label("Category").select_option("MARKETING")
+    await form.get_by_label("Body").fill("Hi {{1}}, {{3}} is on us this week.")
+    await form.get_by_label("Examples, one per variable in order").fill("Asha\nShipping")
+    await form.get_by_role("button", name="Submit for review").click()
+    await expect(form.locator(".field.has-error")).to_contain_text("{{2}} is missing")  # refused before submission
+    await form.get_by_label("Body").fill("Hi {{1}}, {{2}} is on us this week.")
+    await form.get_by_role("button", name="Add a button").click()
+    await form.get_by_label("Button 1 text").fill("Stop promotions")
+    await form.get_by_role("button", name="Submit for review").click()
+    await expect(page.get_by_role("status").filter(has_text="Created console_spring")).to_be_visible()
+    table = page.get_by_role("table", name="WhatsApp templates and their status")
+    row = table.get_by_role("row", name=re.compile("console_spring"))
+    await expect(row).to_contain_text(re.compile("pending|approved"))
+    assert await axe(page) == []
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await row.get_by_role("button", name="Delete").click()
+    await expect(page.get_by_role("status").filter(has_text="Deleted console_spring")).to_be_visible()
+    await expect(table.get_by_role("row", name=re.compile("console_spring"))).to_have_count(0)
+
+
 async def test_templates_dead_letters_and_the_audit_log_for_an_admin(console: Console, meera):
     sqs = console.stack.aws_client("sqs")
     queue = sqs.get_queue_url(QueueName="outbound-dlq")["QueueUrl"]

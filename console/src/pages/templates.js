@@ -2,9 +2,9 @@
 // API carries one), and the picker the inbox and the campaign form use: choose an approved template, fill its
 // variables, see the text it will send.
 //
-// Extension point for the template lifecycle (POST/PATCH/DELETE /v1/templates, issue #15): TEMPLATE_ACTIONS
-// below lists the page's actions; create and edit join it as entries (a title, the role, and the view they
-// open), so no button appears before the API that backs it exists.
+// The template lifecycle (POST/PATCH/DELETE /v1/templates): TEMPLATE_ACTIONS lists the page's actions (an action
+// either runs, or opens a view: the editor that creates a template); each row has Edit and Delete for admins.
+// Meta reviews what is submitted: the status and the reason it gives arrive later (statusReason).
 
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
@@ -13,8 +13,10 @@ import { can } from '../lib/auth.js';
 import { categoryWords, dateTime } from '../lib/format.js';
 import { Empty, ErrorNotice, Field, Loading, useLoad } from '../lib/ui.js';
 
-/** Actions of the Templates page: {label, role, run(reload) -> Promise<string>} (the string is what it did). */
+/** Actions of the Templates page: {label, role, run(reload) -> Promise<string>} (the string is what it did), or
+ * {label, role, view: 'create'} to open the editor. */
 export const TEMPLATE_ACTIONS = [
+  { label: 'Create template', role: 'admin', view: 'create' },
   {
     label: 'Sync from WhatsApp',
     role: 'admin',
@@ -39,7 +41,116 @@ export function templatesQuery(fresh = false) {
 }
 
 /** The reason a template is not usable, where the catalogue carries one (the lifecycle adds it). */
-const reasonOf = (t) => t.statusReason || t.rejectionReason || t.reason || '';
+const reasonOf = (t) => t.statusReason || '';
+
+const CATEGORIES = ['MARKETING', 'UTILITY'];
+const BUTTON_KINDS = {
+  TEMPLATE_BUTTON_KIND_QUICK_REPLY: 'Quick reply',
+  TEMPLATE_BUTTON_KIND_URL: 'Link (URL)',
+  TEMPLATE_BUTTON_KIND_PHONE_NUMBER: 'Call (phone)',
+};
+const lines = (text) => String(text || '').split('\n').map((l) => l.trim()).filter(Boolean);
+
+/** The editor's state from a catalogue entry (edit) or empty (create). */
+function draftOf(t) {
+  return {
+    templateName: t ? t.templateName : '',
+    language: t ? t.language : 'en_US',
+    category: t ? (t.category || '').replace('CATEGORY_', '') : 'MARKETING',
+    headerText: t && t.header ? t.header.text || '' : '',
+    headerExample: t && t.header ? t.header.example || '' : '',
+    bodyText: t ? (t.body && t.body.text) || t.bodyText || '' : '',
+    examples: t && t.body ? (t.body.examples || []).join('\n') : '',
+    footerText: t ? t.footerText || '' : '',
+    buttons: t ? (t.buttons || []).map((b) => ({ ...b })) : [],
+  };
+}
+
+/** The Template resource the API takes (header, body with its examples, footer, buttons). */
+function resourceOf(d) {
+  const out = {
+    templateName: d.templateName,
+    language: d.language,
+    category: `CATEGORY_${d.category}`,
+    body: { text: d.bodyText, examples: lines(d.examples) },
+    footerText: d.footerText,
+    buttons: d.buttons.filter((b) => b.text),
+  };
+  if (d.headerText) out.header = { format: 'TEMPLATE_HEADER_FORMAT_TEXT', text: d.headerText, example: d.headerExample };
+  return out;
+}
+
+/** Creating a template, or editing one (PATCH with the fields Meta lets change); Meta reviews it again. */
+function TemplateEditor({ template, onDone, onCancel }) {
+  const [d, setD] = useState(() => draftOf(template));
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const set = (k) => (e) => setD({ ...d, [k]: e.currentTarget.value });
+  const setButton = (i, k) => (e) =>
+    setD({ ...d, buttons: d.buttons.map((b, j) => (j === i ? { ...b, [k]: e.currentTarget.value } : b)) });
+  const fe = (path) => (error && error.fieldError ? error.fieldError(path) : '');
+  const submit = async (event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const resource = resourceOf(d);
+      if (template) {
+        await api(`/v1/${template.name}`, {
+          method: 'PATCH',
+          query: { updateMask: 'category,header,body,footer_text,buttons' },
+          body: resource,
+        });
+        onDone(`Submitted ${template.templateName} again: Meta reviews the change.`);
+      } else {
+        const made = await api('/v1/templates', { method: 'POST', body: resource });
+        onDone(`Created ${made.templateName}: ${(made.templateStatus || 'pending').toLowerCase()} until Meta reviews it.`);
+      }
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const fields = ['template_name', 'language', 'category', 'header.text', 'header.example', 'body.text', 'body.examples', 'footer_text', 'buttons'];
+  return html`<form class="template-editor" onSubmit=${submit} aria-label=${template ? 'Edit template' : 'Create template'}>
+    <h2>${template ? `Edit ${template.templateName}` : 'New template'}</h2>
+    <${ErrorNotice} error=${error} fields=${fields} />
+    <${Field} label="Name" value=${d.templateName} required disabled=${!!template} hint="Lower-case letters, digits and underscores."
+      error=${fe('template_name')} onInput=${set('templateName')} />
+    <${Field} label="Language" value=${d.language} required disabled=${!!template} error=${fe('language')} onInput=${set('language')} />
+    <${Field} as="select" label="Category" value=${d.category} error=${fe('category')} onChange=${set('category')}>
+      ${CATEGORIES.map((c) => html`<option value=${c}>${categoryWords(`CATEGORY_${c}`)}</option>`)}
+    </${Field}>
+    <${Field} label="Header text (optional)" value=${d.headerText} error=${fe('header.text')} onInput=${set('headerText')} />
+    ${d.headerText.includes('{{') && html`<${Field} label="Header variable example" value=${d.headerExample} error=${fe('header.example')} onInput=${set('headerExample')} />`}
+    <${Field} as="textarea" label="Body" value=${d.bodyText} required rows="4" hint="Variables as {{1}}, {{2}} … without a gap."
+      error=${fe('body.text')} onInput=${set('bodyText')} />
+    <${Field} as="textarea" label="Examples, one per variable in order" value=${d.examples} rows="3"
+      error=${fe('body.examples')} onInput=${set('examples')} />
+    <${Field} label="Footer (optional)" value=${d.footerText} error=${fe('footer_text')} onInput=${set('footerText')} />
+    <fieldset><legend>Buttons</legend>
+      ${d.buttons.map(
+        (b, i) => html`<div class="button-row" key=${i}>
+          <${Field} as="select" label=${`Button ${i + 1} kind`} value=${b.kind} onChange=${setButton(i, 'kind')}>
+            ${Object.entries(BUTTON_KINDS).map(([k, words]) => html`<option value=${k}>${words}</option>`)}
+          </${Field}>
+          <${Field} label=${`Button ${i + 1} text`} value=${b.text || ''} error=${fe(`buttons[${i}].text`)} onInput=${setButton(i, 'text')} />
+          ${b.kind === 'TEMPLATE_BUTTON_KIND_URL' && html`<${Field} label=${`Button ${i + 1} URL (may end in {{1}})`} value=${b.url || ''} error=${fe(`buttons[${i}].url`)} onInput=${setButton(i, 'url')} />
+            <${Field} label=${`Button ${i + 1} URL example`} value=${b.urlExample || ''} error=${fe(`buttons[${i}].url_example`)} onInput=${setButton(i, 'urlExample')} />`}
+          ${b.kind === 'TEMPLATE_BUTTON_KIND_PHONE_NUMBER' && html`<${Field} label=${`Button ${i + 1} phone number`} value=${b.phoneNumber || ''} error=${fe(`buttons[${i}].phone_number`)} onInput=${setButton(i, 'phoneNumber')} />`}
+          <button type="button" class="secondary" onClick=${() => setD({ ...d, buttons: d.buttons.filter((_, j) => j !== i) })}>Remove</button>
+        </div>`,
+      )}
+      ${d.buttons.length < 10 && html`<button type="button" class="secondary"
+        onClick=${() => setD({ ...d, buttons: [...d.buttons, { kind: 'TEMPLATE_BUTTON_KIND_QUICK_REPLY', text: '' }] })}>Add a button</button>`}
+    </fieldset>
+    <div class="actions">
+      <button type="submit" disabled=${busy}>${busy ? 'Submitting…' : template ? 'Submit the change' : 'Submit for review'}</button>
+      <button type="button" class="secondary" onClick=${onCancel}>Cancel</button>
+    </div>
+  </form>`;
+}
 
 function Templates() {
   const [generation, setGeneration] = useState(0);
@@ -48,7 +159,21 @@ function Templates() {
   const [done, setDone] = useState('');
   const [actionError, setActionError] = useState(null);
   const [busy, setBusy] = useState(false);
+  const [editing, setEditing] = useState(null); // null, 'create', or the template being edited
+  const edited = (what) => {
+    setEditing(null);
+    setDone(what);
+    reload();
+  };
+  const remove = async (t) => {
+    if (!confirm(`Delete ${t.templateName} (${t.language}) from WhatsApp? Messages already sent keep their text.`)) return;
+    await run({ run: async () => (await api(`/v1/${t.name}`, { method: 'DELETE' }), `Deleted ${t.templateName}.`) });
+  };
   const run = async (action) => {
+    if (action.view) {
+      setEditing(action.view);
+      return;
+    }
     setBusy(true);
     setActionError(null);
     try {
@@ -61,6 +186,7 @@ function Templates() {
     }
   };
   const actions = TEMPLATE_ACTIONS.filter((a) => can(a.role));
+  const admin = can('admin');
   return html`<section aria-labelledby="templates-title">
     <div class="page-head">
       <h1 id="templates-title">Templates</h1>
@@ -69,6 +195,7 @@ function Templates() {
       </div>
     </div>
     ${done && html`<p class="notice" role="status">${done}</p>`}
+    ${editing && html`<${TemplateEditor} template=${editing === 'create' ? null : editing} onDone=${edited} onCancel=${() => setEditing(null)} />`}
     <${ErrorNotice} error=${actionError} />
     <${ErrorNotice} error=${error} onRetry=${reload} />
     ${loading && !templates && html`<${Loading} what="Loading templates" />`}
@@ -76,7 +203,7 @@ function Templates() {
     ${templates && templates.length > 0 &&
     html`<div class="table-wrap"><table>
       <caption class="visually-hidden">WhatsApp templates and their status</caption>
-      <thead><tr><th scope="col">Template</th><th scope="col">Language</th><th scope="col">Category</th><th scope="col">Status</th><th scope="col">Text</th><th scope="col">Synced</th></tr></thead>
+      <thead><tr><th scope="col">Template</th><th scope="col">Language</th><th scope="col">Category</th><th scope="col">Status</th><th scope="col">Text</th><th scope="col">Synced</th>${admin && html`<th scope="col">Actions</th>`}</tr></thead>
       <tbody>
         ${templates.map(
           (t) => html`<tr>
@@ -87,6 +214,10 @@ function Templates() {
               ${reasonOf(t) && html`<p class="reason">${reasonOf(t)}</p>`}</td>
             <td class="body-text">${t.bodyText}${t.headerMediaKind && t.headerMediaKind !== 'MEDIA_KIND_UNSPECIFIED' ? html`<br /><span class="muted">Header: ${t.headerMediaKind.replace('MEDIA_KIND_', '').toLowerCase()}</span>` : ''}</td>
             <td>${dateTime(t.syncTime)}</td>
+            ${admin && html`<td class="row-actions">
+              <button type="button" class="secondary" onClick=${() => setEditing(t)} disabled=${busy}>Edit</button>
+              <button type="button" class="danger" onClick=${() => remove(t)} disabled=${busy}>Delete</button>
+            </td>`}
           </tr>`,
         )}
       </tbody>
