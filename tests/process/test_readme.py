@@ -42,7 +42,7 @@ def test_the_readme_has_the_two_commands_first_and_its_examples():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     first_block = re.search(r"```sh\n(.*?)```", text, flags=re.S).group(1)
     assert first_block.splitlines()[0].startswith("make run") and first_block.splitlines()[1].startswith("make test")
-    assert len(_blocks()) == 9
+    assert len(_blocks()) == 10
 
 
 def test_curl_examples(stack):
@@ -168,3 +168,12 @@ def test_form_examples(stack):
     rows = list(csv.DictReader(out[1:-1]))
     assert [(r["recipient"], r["rating"], r["offers"]) for r in rows] == [("+919812345721", "5", "true")]
     assert "rating" in out[-1]  # the refusal names the field
+
+
+def test_template_and_tier_examples(stack):
+    gap, created, approved, tier, dry_run = _replies(_run(_blocks()[9], stack))
+    assert gap["code"] == 3 and "body.text" in json.dumps(gap)  # refused before submission, naming the field
+    assert created["templateStatus"] == "PENDING" and created["metaTemplateId"]
+    assert approved["templateStatus"] == "APPROVED"  # the sandbox reviewed it and said so in an event
+    assert tier["limitSource"] == "setting" and "phones" in tier
+    assert dry_run["budgetRecipients"] == "2" and dry_run["estimatedFinishTime"]
