@@ -11,6 +11,7 @@ module puts the parts together and runs them; each part is a module of dispatch/
   holds         the first of them: consent, suppression and withdrawal as they are now (read each 0.2 s)
   calls         making a provider call and what its outcome means; media ids (media); its span (call_spans)
   results       recording outcomes (group commit)
+  pair_log      the pair limit's memory handed to a sender's next owner
   housekeeping  in-doubt reconciliation, the outbound-dlq outbox, the observed inbound rate
   reactions     what a failed status event's code means for later sends
 
@@ -45,6 +46,7 @@ from services.messaging.dispatch.holds import HoldsCheck
 from services.messaging.dispatch.housekeeping import Housekeeping, LetterSender
 from services.messaging.dispatch.leases import Leases, SenderMarks
 from services.messaging.dispatch.media import MediaIds
+from services.messaging.dispatch.pair_log import PairHandOver
 from services.messaging.dispatch.reactions import Reactions
 from services.messaging.dispatch.results import Results
 from services.messaging.dispatch.scheduler import Scheduler
@@ -101,6 +103,7 @@ class Dispatcher:
             stores.queue, self._caller, self._results, self._fence, self._wake, self._clock, group_checks
         )
         self.tier = tier
+        self._pairs = PairHandOver(stores.pairs, self._lanes, self._clock)
         self._scheduler = Scheduler(
             stores.queue,
             self._lanes,
@@ -166,6 +169,7 @@ class Dispatcher:
             self._housekeeping.reconcile(),
             self._housekeeping.dead_letters(),
             self._housekeeping.inbound_rate(),
+            self._pairs.run(),
         ]
         if self.tier is not None:
             loops.append(self.tier.run())
@@ -185,6 +189,8 @@ class Dispatcher:
         await self._caller.wait_in_flight(self.config.timing.call_timeout + 1)
         self._caller.spans.close()
         await self._results.drain()
+        with contextlib.suppress(Exception):
+            await self._pairs.close()
         if self.tier is not None:
             with contextlib.suppress(Exception):
                 await self.tier.close()

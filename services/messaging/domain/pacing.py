@@ -106,6 +106,17 @@ class PairGuard:
             for key in [k for k, t in self._last.items() if t + self.gap <= now]:
                 del self._last[key]
 
+    def recent(self, now: float) -> dict[str, float]:
+        """recipient -> the last call's completion, for those the rule still holds back at `now` (a call in flight
+        counts as completing now): what the next owner of the sender needs."""
+        return {k: min(t, now) for k, t in self._last.items() if t + self.gap > now}
+
+    def seed(self, pairs: dict[str, float]) -> None:
+        """Takes over what the previous owner recorded (later completions win)."""
+        for recipient, t in pairs.items():
+            if t > self._last.get(recipient, -math.inf):
+                self._last[recipient] = t
+
 
 class SenderRate:
     """A sender's effective limit: its configured limit, less the inbound rate observed on it, times a factor
