@@ -193,6 +193,7 @@ class Config:
     open_links_share: float = 0.0
     template_review_seconds: float = 2.0  # Meta's review of a created or updated template (localrun.sandbox.meta)
     limited_share: float = 0.0  # this share of marketing template messages fails with 131049
+    pair_gap: float = 0.0  # >0: a second message from a phone to a recipient within this many seconds fails (131056)
 
     def update(self, changes: dict[str, Any]) -> None:
         names = {f.name for f in fields(self)}
@@ -300,6 +301,7 @@ class Sandbox:
         self.flows = FlowDesk()
         self.meta = MetaDesk(self._emit_account, lambda: self.config.template_review_seconds)
         self._rng = random.Random()
+        self._pairs: dict[tuple[str, str], float] = {}  # (phone, recipient) -> the last accepted send
 
     # --- request plumbing ---------------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -438,7 +440,9 @@ class Sandbox:
             return
         now = time.time()
         failure: tuple[str, str] | None = None
-        if self.config.rate_limit_next > 0:
+        if self._pair_breached(phone_hex, to, now):
+            failure = ("131056", "(Business Account, Consumer Account) pair rate limit hit")
+        elif self.config.rate_limit_next > 0:
             self.config.rate_limit_next -= 1
             failure = ("130429", "Rate limit hit")
         elif (code := self.config.fail_recipients.get(to) or self.config.fail_recipients.get("+" + to)) is not None:
@@ -594,6 +598,17 @@ class Sandbox:
             now = time.time()
             event = account_event(waba_hex, field_name, value, now, self.region, self.account, phone_hex)
             self.sink.schedule(now, event)
+
+    def _pair_breached(self, phone_hex: str, to: str, now: float) -> bool:
+        """Meta's pair limit: one phone to one recipient about once every pair_gap seconds."""
+        gap = self.config.pair_gap
+        if gap <= 0:
+            return False
+        last = self._pairs.get((phone_hex, to))
+        self._pairs[(phone_hex, to)] = now
+        if len(self._pairs) > 200_000:
+            self._pairs = {k: t for k, t in self._pairs.items() if t > now - gap}
+        return last is not None and now - last < gap
 
     def _limited(self, message: dict[str, Any]) -> tuple[str, str] | None:
         """131049 for a share of marketing template messages (Meta's per-user marketing limit)."""

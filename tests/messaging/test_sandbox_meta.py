@@ -1,7 +1,7 @@
 """The sandbox plays Meta (localrun.sandbox.meta): templates created through EUM Social's operations go PENDING and
 are approved or rejected after the review delay, each verdict a message_template_status_update event that
 messaging reads (domain.inbound) into the template's status and reason; Meta pausing a template later is an event
-too; a share of marketing template messages fails with 131049, read as LIMITED."""
+too; a share of marketing template messages fails with 131049, read as LIMITED; a pair breach fails with 131056."""
 
 from __future__ import annotations
 
@@ -107,6 +107,7 @@ async def test_a_share_of_marketing_sends_is_limited(tmp_path, clients):  # noqa
             f"127.0.0.1:{port}",
             template_review_seconds=0.0,
             limited_share=1.0,
+            pair_gap=60.0,
             statuses=["sent", "delivered"],
             ingest_interval=0.05,
         ) as (url, _):
@@ -115,20 +116,26 @@ async def test_a_share_of_marketing_sends_is_limited(tmp_path, clients):  # noqa
                 id=WABA, templateDefinition=definition("spring_sale", "MARKETING", "Our spring sale starts now.")
             )
             await events_until(ingest, 1)  # approved
-            for name in ("spring_sale", "hello_world"):  # marketing: limited; utility: delivered
+            sends = [
+                ("spring_sale", "+919800000001"),
+                ("hello_world", "+919800000002"),
+                ("hello_world", "+919800000002"),
+            ]
+            for i, (name, to) in enumerate(sends):  # marketing: limited; utility: delivered; the pair again: 131056
                 message = {
                     "messaging_product": "whatsapp",
-                    "to": "+919800000001",
+                    "to": to,
                     "type": "template",
                     "template": {"name": name, "language": {"code": "en_US"}},
-                    "biz_opaque_callback_data": name,
+                    "biz_opaque_callback_data": f"{name}-{i}",
                 }
                 await social.send_whatsapp_message(
                     originationPhoneNumberId=PHONE, message=json.dumps(message).encode(), metaApiVersion="v20.0"
                 )
-            items = await events_until(ingest, 5)
+            items = await events_until(ingest, 7)
     finally:
         await server.stop(0)
     final = {s.callback_data: s for i in items for s in i.statuses if s.status != Status.SENT}
-    assert final["spring_sale"].status == Status.LIMITED and final["spring_sale"].error.code == "131049"
-    assert final["hello_world"].status == Status.DELIVERED
+    assert final["spring_sale-0"].status == Status.LIMITED and final["spring_sale-0"].error.code == "131049"
+    assert final["hello_world-1"].status == Status.DELIVERED
+    assert final["hello_world-2"].status == Status.FAILED and final["hello_world-2"].error.code == "131056"
