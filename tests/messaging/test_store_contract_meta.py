@@ -4,6 +4,7 @@ SQLite and on DynamoDB (moto, server mode) like tests/messaging/test_store_contr
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 from services.messaging.domain.model import Category, Template
@@ -67,6 +68,18 @@ async def test_the_marketing_cap_counts_each_message_once(stores):  # noqa: F811
     later = NOW + 1.5  # m1 is out of the period now, m2 still in it
     assert await out.caps.take("+911", "m5", NOW + 200, later, 2)
     assert await out.caps.counts(["+911"], later) == {"+911": 2}
+
+
+async def test_the_marketing_cap_holds_under_concurrent_takes(stores):  # noqa: F811
+    # As three messaging processes calling at once: of 12 messages to one customer under a cap of 4, exactly 4
+    # are counted (the others refused), and a ledger claim races the same way.
+    out, _ = stores
+    taken = await asyncio.gather(*(out.caps.take("+919", f"m{i}", NOW + i / 100, NOW - 100, 4) for i in range(12)))
+    assert sum(taken) == 4
+    assert await out.caps.counts(["+919"], NOW - 100) == {"+919": 4}
+    _, version = await out.portfolio.load_ledger()
+    saved = await asyncio.gather(*(out.portfolio.save_ledger({"buckets": {"1": i}}, version) for i in range(3)))
+    assert sum(saved) == 1  # one compare-and-swap wins, the others read again
 
 
 async def test_a_senders_pair_log_is_handed_over(stores):  # noqa: F811
