@@ -12,7 +12,13 @@ from typing import Protocol
 
 from services.messaging.adapters.store import PortfolioStore
 from services.messaging.domain import tier
-from services.messaging.domain.meta_events import AccountEvent, QualityEvent, TemplateEvent, TierEvent
+from services.messaging.domain.meta_events import (
+    LOWEST_QUALITY,
+    AccountEvent,
+    QualityEvent,
+    TemplateEvent,
+    TierEvent,
+)
 from services.messaging.domain.model import Template
 
 log = logging.getLogger("wecare.messaging.account")
@@ -41,7 +47,13 @@ class AccountEvents:
                 log.info("messaging tier", extra={"limit": e.limit})
             elif isinstance(e, QualityEvent) and e.origination and e.quality:
                 changed |= await self._ledger(lambda doc, e=e: tier.set_quality(doc, e.origination, e.quality, e.time))
-                log.info("phone quality", extra={"phone": e.origination, "quality": e.quality, "event": e.event})
+                if e.quality == LOWEST_QUALITY:  # the checks at the call stop its marketing (PHONE_QUALITY_LOW)
+                    log.warning(
+                        "phone quality at Meta's lowest: marketing from it stops until Meta raises it",
+                        extra={"phone": e.origination, "quality": e.quality, "event": e.event},
+                    )
+                else:
+                    log.info("phone quality", extra={"phone": e.origination, "quality": e.quality, "event": e.event})
             elif isinstance(e, QualityEvent) and e.quality:
                 log.warning("a phone quality event names no phone of ours", extra={"event": e.event})
         return changed
