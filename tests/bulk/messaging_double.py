@@ -35,7 +35,14 @@ from tests.support.servers import serving
 from wecare.messaging.v1 import messaging_service_pb2 as pb
 from wecare.messaging.v1 import messaging_service_pb2_grpc as pb_grpc
 
-SETTLED = {pb.STATUS_SENT, pb.STATUS_DELIVERED, pb.STATUS_READ, pb.STATUS_FAILED, pb.STATUS_WITHDRAWN}
+SETTLED = {
+    pb.STATUS_SENT,
+    pb.STATUS_DELIVERED,
+    pb.STATUS_READ,
+    pb.STATUS_FAILED,
+    pb.STATUS_WITHDRAWN,
+    pb.STATUS_LIMITED,
+}
 ids = itertools.count(1)
 
 
@@ -136,8 +143,10 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
             await asyncio.sleep(0.002)  # the provider call
             self.sends.append(Send(time.time(), origination, held.recipient, held.key, held.id))
             held.provider_id = f"wamid.{held.id}"
-            if held.recipient in self.failing or held.recipient in self.limited:
-                self._move(held, pb.STATUS_FAILED, "131049" if held.recipient in self.limited else "131026")
+            if held.recipient in self.limited:  # Meta's marketing limit: LIMITED, as messaging records it
+                self._move(held, pb.STATUS_LIMITED, "131049")
+            elif held.recipient in self.failing:
+                self._move(held, pb.STATUS_FAILED, "131026")
             else:
                 self._move(held, pb.STATUS_SENT)
                 self._after(0.2, held, pb.STATUS_DELIVERED)
@@ -151,7 +160,7 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
     def _after(self, delay: float, held: Held, status: int) -> None:
         async def later() -> None:
             await asyncio.sleep(delay)
-            if held.status not in (pb.STATUS_FAILED, pb.STATUS_WITHDRAWN):
+            if held.status not in (pb.STATUS_FAILED, pb.STATUS_WITHDRAWN, pb.STATUS_LIMITED):
                 self._move(held, status)
 
         task = asyncio.create_task(later())

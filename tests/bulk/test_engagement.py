@@ -98,7 +98,7 @@ async def test_clicks_reach_counts_and_report_and_read_but_not_clicked_is_one_jo
 
     await stub.StartJob(pb.StartJobRequest(name=job.name), metadata=OPERATOR)
     done = await wait_for(stub, job.name, pb.JOB_STATE_COMPLETED)
-    assert (done.counts.sent, done.counts.failed) == (57, 3)
+    assert (done.counts.sent, done.counts.failed, done.counts.limited) == (57, 2, 1)
     assert (done.counts.clicked, done.counts.clicks) == (18, 23)
     assert done.counts.click_rate == pytest.approx(18 / 57)
     report = await read_report(done.report_uri)

@@ -3,8 +3,9 @@ read, failed, limited), whether they clicked its links and whether they answered
 click" is outcomes {READ}, clicked NO. The audience is taken once, when the job is created: its recipients go
 into the job's chunks as an inline list's do, with the values the earlier job had for them.
 
-Outcomes read as the job's counts do: delivered includes read, sent includes both; limited is a failure with
-Meta's 131049 (the per-person limit on marketing messages)."""
+Outcomes read as the job's counts do: delivered includes read, sent includes both; limited is Meta's 131049 (the
+per-person limit on marketing messages): the LIMITED outcome, or a failure with that code (jobs recorded before
+LIMITED was an outcome of its own)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ _MATCHES = {
     "SENT": frozenset({Outcome.SENT, Outcome.DELIVERED, Outcome.READ}),
     "DELIVERED": frozenset({Outcome.DELIVERED, Outcome.READ}),
     "READ": frozenset({Outcome.READ}),
-    "FAILED": frozenset({Outcome.FAILED}),
+    "FAILED": frozenset({Outcome.FAILED, Outcome.LIMITED}),  # failed for any reason, 131049 included
 }
 
 
@@ -42,10 +43,10 @@ def check(problems: Problems, retarget: Retarget, source: Job | None) -> None:
 
 def _outcome_matches(r: Recipient, outcomes: tuple[str, ...]) -> bool:
     if not outcomes:
-        return r.outcome in _MATCHES["SENT"] or r.outcome == Outcome.FAILED
+        return r.outcome in _MATCHES["SENT"] or r.outcome in _MATCHES["FAILED"]
     for wanted in outcomes:
         if wanted == "LIMITED":
-            if r.outcome == Outcome.FAILED and r.error_code == LIMITED_CODE:
+            if r.outcome == Outcome.LIMITED or (r.outcome == Outcome.FAILED and r.error_code == LIMITED_CODE):
                 return True
         elif r.outcome in _MATCHES[wanted]:
             return True
