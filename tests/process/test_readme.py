@@ -172,8 +172,8 @@ def test_form_examples(stack):
 
 def test_template_and_tier_examples(stack):
     gap, created, approved, tier, dry_run = _replies(_run(_blocks()[9], stack))
-    assert gap["code"] == 3 and "body.text" in json.dumps(gap)  # refused before submission, naming the field
-    assert created["templateStatus"] == "PENDING" and created["metaTemplateId"]
-    assert approved["templateStatus"] == "APPROVED"  # the sandbox reviewed it and said so in an event
-    assert tier["limitSource"] == "setting" and "phones" in tier
-    assert dry_run["budgetRecipients"] == "2" and dry_run["estimatedFinishTime"]
+    assert gap.get("code") == 3 and "body.text" in json.dumps(gap), gap  # refused before submission, naming the field
+    assert created.get("templateStatus") == "PENDING" and created.get("metaTemplateId"), created
+    assert approved.get("templateStatus") == "APPROVED", approved  # the sandbox reviewed it and said so in an event
+    assert tier.get("limitSource") == "setting" and "phones" in tier, tier
+    assert dry_run.get("budgetRecipients") == "2" and dry_run.get("estimatedFinishTime"), dry_run
