@@ -171,9 +171,10 @@ def test_form_examples(stack):
 
 
 def test_template_and_tier_examples(stack):
-    gap, created, approved, tier, dry_run = _replies(_run(_blocks()[9], stack))
+    gap, created, approved, tier, dry_run, job = _replies(_run(_blocks()[9], stack))
     assert gap.get("code") == 3 and "body.text" in json.dumps(gap), gap  # refused before submission, naming the field
     assert created.get("templateStatus") == "PENDING" and created.get("metaTemplateId"), created
     assert approved.get("templateStatus") == "APPROVED", approved  # the sandbox reviewed it and said so in an event
     assert tier.get("limitSource") == "setting" and "phones" in tier, tier
     assert dry_run.get("budgetRecipients") == "2" and dry_run.get("estimatedFinishTime"), dry_run
+    assert job.get("state") == "JOB_STATE_COMPLETED" and job["counts"].get("sent") == "2", job  # used in a campaign
