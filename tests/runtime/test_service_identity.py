@@ -52,6 +52,7 @@ EXPECTED = {
     "/wecare.messaging.v1.MessagingService/BatchGetMessageStates": {"bulk"},
     "/wecare.messaging.v1.MessagingService/ListTemplates": {"bulk"},
     "/wecare.messaging.v1.MessagingService/ListConversations": {"bulk"},
+    "/wecare.messaging.v1.MessagingService/GetMessagingTier": {"bulk"},  # campaigns planned against the tier
     "/wecare.messaging.v1.MessagingService/ListMessages": {"ai"},
     "/wecare.messaging.v1.MessagingService/IngestEvents": {"gateway"},
     "/wecare.commerce.v1.CommerceService/FollowLink": {"gateway"},  # GET /l/{code}
