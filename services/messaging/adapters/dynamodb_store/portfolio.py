@@ -2,7 +2,7 @@
 counted customer (`tier#<recipient>`). Load: the ledger is written once per claimed block of places (dispatch.tier
 claims for many sends at once) and once per bucket's end, a few times a second whatever the send rate; the
 customers' items spread over as many partitions as there are customers, written once a send. No hot key at 1,000
-sends a second (docs/DESIGN.md "The messaging tier")."""
+sends a second (docs/DESIGN.md "The messaging tier, the cap and the checks at the call")."""
 
 from __future__ import annotations
 
