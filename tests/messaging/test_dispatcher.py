@@ -41,7 +41,7 @@ async def parts(tmp_path, moto_endpoint):
     async with sandbox_here(log_path, statuses=[]) as (url, sandbox):
         provider = WhatsAppProvider(aws, ProviderOptions(social_endpoint=url, sms_endpoint=url))
 
-        def make(checks=None, **config) -> Dispatcher:
+        def make(group_checks=None, **config) -> Dispatcher:
             base = {"phone_rates": {p: 10.0 for p in PHONES}, "pair_gap": 0.0, "max_attempts": 3}
             base.update(config)
             return Dispatcher(
@@ -51,7 +51,7 @@ async def parts(tmp_path, moto_endpoint):
                 provider,
                 SqsQueue(aws, queue),
                 DispatchConfig(**base),
-                checks=checks,
+                group_checks=group_checks,
             )
 
         yield out, inbound, sandbox, log_path, make, (moto_endpoint, queue)
@@ -354,7 +354,7 @@ class Judge:
 async def test_the_pre_call_checks_defer_and_fail_before_the_hand_off(parts, running_dispatcher):
     out, _, _, log_path, make, _ = parts
     judge = Judge()
-    d = await running_dispatcher(make(checks=GroupChecks([judge])))
+    d = await running_dispatcher(make(group_checks=GroupChecks([judge])))
     later, refused, going = text("+919812349101"), text("+919812349102"), text("+919812349103")
     await out.messages.accept([later, refused, going])
     d.notify(Channel.WHATSAPP, PHONES[0])
