@@ -5,13 +5,11 @@ to the document the heartbeats and leases compare-and-swap."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from services.messaging.adapters.codec import dumps
-from services.messaging.adapters.dynamodb_store.table import DynamoTable, conditional_failed, key, s
+from services.messaging.adapters.dynamodb_store.table import DynamoTable, conditional_failed, key
 
 
 class DynamoCoordinationStore:
@@ -19,27 +17,10 @@ class DynamoCoordinationStore:
         self._t = table
 
     async def load_coordination(self) -> tuple[dict[str, Any], int]:
-        item = await self._t.get("coord", "coord")
-        return (json.loads(item["doc"]["S"]), int(item["ver"]["N"])) if item else ({}, 0)
+        return await self._t.load_document("coord", "coord")
 
     async def save_coordination(self, doc: dict[str, Any], expected_version: int) -> bool:
-        db = await self._t.db()
-        put: dict[str, Any] = {
-            "TableName": self._t.name,
-            "Item": {**key("coord", "coord"), "doc": s(dumps(doc)), "ver": {"N": str(expected_version + 1)}},
-        }
-        if expected_version == 0:
-            put["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            put["ConditionExpression"] = "ver = :v"
-            put["ExpressionAttributeValues"] = {":v": {"N": str(expected_version)}}
-        try:
-            await db.put_item(**put)
-        except ClientError as exc:
-            if conditional_failed(exc):
-                return False
-            raise
-        return True
+        return await self._t.save_document("coord", "coord", doc, expected_version)
 
     async def mark_sender(self, key: str, field: str, at: float) -> None:
         assert field in ("paused_until", "slow_seen")

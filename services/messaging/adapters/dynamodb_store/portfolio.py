@@ -6,14 +6,12 @@ sends a second (docs/DESIGN.md "The messaging tier, the cap and the checks at th
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from runtime import dynamo
-from services.messaging.adapters.codec import dumps
-from services.messaging.adapters.dynamodb_store.table import DynamoTable, conditional_failed, key, s
+from services.messaging.adapters.dynamodb_store.table import DynamoTable, conditional_failed, key
 
 
 class DynamoPortfolioStore:
@@ -21,27 +19,10 @@ class DynamoPortfolioStore:
         self._t = table
 
     async def load_ledger(self) -> tuple[dict[str, Any], int]:
-        item = await self._t.get("tier", "ledger")
-        return (json.loads(item["doc"]["S"]), int(item["ver"]["N"])) if item else ({}, 0)
+        return await self._t.load_document("tier", "ledger")
 
     async def save_ledger(self, doc: dict[str, Any], expected_version: int) -> bool:
-        db = await self._t.db()
-        put: dict[str, Any] = {
-            "TableName": self._t.name,
-            "Item": {**key("tier", "ledger"), "doc": s(dumps(doc)), "ver": {"N": str(expected_version + 1)}},
-        }
-        if expected_version == 0:
-            put["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            put["ConditionExpression"] = "ver = :v"
-            put["ExpressionAttributeValues"] = {":v": {"N": str(expected_version)}}
-        try:
-            await db.put_item(**put)
-        except ClientError as exc:
-            if conditional_failed(exc):
-                return False
-            raise
-        return True
+        return await self._t.save_document("tier", "ledger", doc, expected_version)
 
     async def counted(self, recipients: list[str], now: float) -> dict[str, int]:
         if not recipients:

@@ -5,12 +5,14 @@ order is time order), shards for the hot partitions, and the client and the comm
 from __future__ import annotations
 
 import asyncio
+import json
 import zlib
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from runtime.aws import AwsClients
+from services.messaging.adapters.codec import dumps
 
 SHARDS = 4
 CONCURRENCY = 32  # item writes of one call in flight at once
@@ -79,6 +81,31 @@ class DynamoTable:
         db = await self.db()
         try:
             await db.put_item(TableName=self.name, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    async def load_document(self, pk: str, sk: str) -> tuple[dict[str, Any], int]:
+        """A document kept as one item (`doc`, `ver`), changed only by save_document; ({}, 0) where none is."""
+        item = await self.get(pk, sk)
+        return (json.loads(item["doc"]["S"]), int(item["ver"]["N"])) if item else ({}, 0)
+
+    async def save_document(self, pk: str, sk: str, doc: dict[str, Any], expected_version: int) -> bool:
+        """Compare-and-swap on the document's version; False when another writer moved it first."""
+        db = await self.db()
+        put: dict[str, Any] = {
+            "TableName": self.name,
+            "Item": {**key(pk, sk), "doc": s(dumps(doc)), "ver": {"N": str(expected_version + 1)}},
+        }
+        if expected_version == 0:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "ver = :v"
+            put["ExpressionAttributeValues"] = {":v": {"N": str(expected_version)}}
+        try:
+            await db.put_item(**put)
         except ClientError as exc:
             if conditional_failed(exc):
                 return False

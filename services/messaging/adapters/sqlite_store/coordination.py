@@ -3,12 +3,10 @@ version (domain.coordination says what is in it), and the senders' marks, a row 
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from typing import Any
 
 from runtime.sqlite import SqliteDatabase
-from services.messaging.adapters.codec import dumps
+from services.messaging.adapters.sqlite_store.table import load_document, save_document
 
 
 class SqliteCoordinationStore:
@@ -16,27 +14,10 @@ class SqliteCoordinationStore:
         self._db = db
 
     async def load_coordination(self) -> tuple[dict[str, Any], int]:
-        r = await self._db.read(lambda c: c.execute("SELECT version, doc FROM coordination WHERE id = 1").fetchone())
-        return (json.loads(r["doc"]), r["version"]) if r else ({}, 0)
+        return await load_document(self._db, "coordination")
 
     async def save_coordination(self, doc: dict[str, Any], expected_version: int) -> bool:
-        def run(conn: sqlite3.Connection) -> bool:
-            if expected_version == 0:
-                return (
-                    conn.execute(
-                        "INSERT OR IGNORE INTO coordination (id, version, doc) VALUES (1, 1, ?)", (dumps(doc),)
-                    ).rowcount
-                    == 1
-                )
-            return (
-                conn.execute(
-                    "UPDATE coordination SET version = version + 1, doc = ? WHERE id = 1 AND version = ?",
-                    (dumps(doc), expected_version),
-                ).rowcount
-                == 1
-            )
-
-        return await self._db.write(run)
+        return await save_document(self._db, "coordination", doc, expected_version)
 
     async def mark_sender(self, key: str, field: str, at: float) -> None:
         column = {"paused_until": "paused_until", "slow_seen": "slow_seen"}[field]

@@ -3,13 +3,11 @@ says what is in it), and a row per counted customer (the bucket they count in, u
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from typing import Any
 
 from runtime.sqlite import SqliteDatabase
-from services.messaging.adapters.codec import dumps
-from services.messaging.adapters.sqlite_store.table import chunks, marks
+from services.messaging.adapters.sqlite_store.table import chunks, load_document, marks, save_document
 
 
 class SqlitePortfolioStore:
@@ -17,19 +15,10 @@ class SqlitePortfolioStore:
         self._db = db
 
     async def load_ledger(self) -> tuple[dict[str, Any], int]:
-        r = await self._db.read(lambda c: c.execute("SELECT version, doc FROM tier_ledger WHERE id = 1").fetchone())
-        return (json.loads(r["doc"]), r["version"]) if r else ({}, 0)
+        return await load_document(self._db, "tier_ledger")
 
     async def save_ledger(self, doc: dict[str, Any], expected_version: int) -> bool:
-        def run(conn: sqlite3.Connection) -> bool:
-            if expected_version == 0:
-                sql, params = "INSERT OR IGNORE INTO tier_ledger (id, version, doc) VALUES (1, 1, ?)", (dumps(doc),)
-            else:
-                sql = "UPDATE tier_ledger SET version = version + 1, doc = ? WHERE id = 1 AND version = ?"
-                params = (dumps(doc), expected_version)
-            return conn.execute(sql, params).rowcount == 1
-
-        return await self._db.write(run)
+        return await save_document(self._db, "tier_ledger", doc, expected_version)
 
     async def counted(self, recipients: list[str], now: float) -> dict[str, int]:
         def run(conn: sqlite3.Connection) -> dict[str, int]:
