@@ -16,17 +16,9 @@ import uuid
 import pytest
 import requests
 
+from tests.support.polling import until
+
 pytestmark = pytest.mark.process
-
-
-def until(what: str, probe, within: float = 60.0):
-    deadline = time.monotonic() + within
-    while True:
-        found = probe()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"{what} did not happen within {within}s"
-        time.sleep(0.3)
 
 
 def test_a_form_campaign_to_100_contacts_answered_once_each_wrong_answers_refused(stack):

@@ -8,6 +8,7 @@ them, and paid WhatsApp customers get an order_status."""
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections import Counter
@@ -16,20 +17,13 @@ import pytest
 import requests
 
 from runtime.settings import Settings
+from tests.support import polling
 
 pytestmark = pytest.mark.process
 
 RATES = (0, 500, 1200, 1800, 2800)
 
-
-def until(what: str, probe, within: float = 90.0):
-    deadline = time.monotonic() + within
-    while True:
-        found = probe()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"{what} did not happen within {within}s"
-        time.sleep(0.5)
+until = functools.partial(polling.until, within=90.0, step=0.5)  # 200 invoices: slower steps
 
 
 def test_200_invoices_sent_through_messaging_and_paid_with_webhooks_repeated_delayed_and_reordered(stack):
