@@ -66,7 +66,7 @@ class Reactions:
         """Queues the LIMITED message's next attempt (once: a repeated event finds its key taken)."""
         number = int(m.extra.get("reattempt_number", 0)) + 1
         if number > self._config.limited_reattempts:
-            log.info("limited: no re-attempt left", extra={"message": m.name, "attempts": number - 1})
+            log.info("limited: no re-attempt left", extra={"outbound": m.name, "attempts": number - 1})
             return None
         due = now + self._config.limited_retry_seconds
         again = OutboundMessage(
@@ -86,5 +86,5 @@ class Reactions:
         )
         accepted = (await self._messages.accept([again]))[0].message
         await self._queue.link_reattempt(m.id, accepted.id, accepted.idempotency_key, accepted.due_time, now)
-        log.info("limited: re-attempt queued", extra={"message": m.name, "reattempt": accepted.name, "due": due})
+        log.info("limited: re-attempt queued", extra={"outbound": m.name, "reattempt": accepted.name, "due": due})
         return accepted

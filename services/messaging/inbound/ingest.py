@@ -236,7 +236,7 @@ class Ingest:
                 )
             )
             if keyword is not None:
-                log.info("consent keyword", extra={"message": stored.name, "keyword": keyword.word})
+                log.info("consent keyword", extra={"inbound_message": stored.name, "keyword": keyword.word})
 
     async def _apply_statuses(self, works: list[Work]) -> None:
         """Every status of the call's events in one apply_statuses: a batch of writes, not a few per event."""
@@ -306,7 +306,7 @@ class Ingest:
         try:
             await self._on_failed(message, status.error.code)
         except Exception:  # the status is applied either way; the reaction is the dispatcher's to recover
-            log.exception("reaction to a failure code failed", extra={"message": message.name})
+            log.exception("reaction to a failure code failed", extra={"outbound": message.name})
 
     async def _store_message(
         self, message: InboundMessage, event: InboundEvent, letters: list[tuple[dict[str, Any], str]]

@@ -104,7 +104,7 @@ class MediaCopy:
             copied["mime_type"] = str(reply["mimeType"])
         updated = dataclasses.replace(message, content={**message.content, "media": copied})
         await self._store.update_message(updated)
-        log.info("media copied", extra={"message": message.name, "key": found.key, "attempts": attempt})
+        log.info("media copied", extra={"inbound_message": message.name, "key": found.key, "attempts": attempt})
         return updated
 
     async def _find(self, media_id: str):
