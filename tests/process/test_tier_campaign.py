@@ -8,7 +8,10 @@ Shown from outside: the dry run says 180 recipients today and a finish time with
 up to 180, goes WAITING with the time it expects to continue (GetJob and WatchJob), continues by itself, and
 completes; each recipient once; an independent reading of the sandbox log finds no rolling (30 s) window with more
 than 180 unique recipients; and the dry run's finish is within 5% (of the job's whole duration) of the last send
-the sandbox logged. The figures are printed (run with -s to see them)."""
+the sandbox logged. The figures are printed (run with -s to see them).
+
+On the same stack, 131049: limited recipients re-attempted once a (compressed) day later, not those who wrote STOP
+meanwhile."""
 
 from __future__ import annotations
 
