@@ -14,16 +14,7 @@ import requests
 
 from localrun.handle import Stack
 from localrun.sandbox import log as sandbox_log
-
-
-def until(what: str, probe, within: float = 60.0, every: float = 0.2):
-    deadline = time.monotonic() + within
-    while True:
-        found = probe()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"{what} did not happen within {within}s"
-        time.sleep(every)
+from tests.support.polling import until
 
 
 def wall(timestamp: str) -> float:

@@ -19,7 +19,8 @@ from collections import Counter
 import pytest
 
 from runtime.settings import Settings
-from tests.process.meta_support import Api, campaign, job_calls, until
+from tests.process.meta_support import Api, campaign, job_calls
+from tests.support.polling import until
 
 pytestmark = pytest.mark.process
 
@@ -41,7 +42,7 @@ def test_a_template_paused_mid_job_pauses_it_with_the_reason_and_resumed_each_re
         "a sixth of the job sent",
         lambda: len(job_calls(stack, job["name"])) >= RECIPIENTS // 6,
         within=60,
-        every=0.05,
+        step=0.05,
     )
     reason = "Low quality: customers blocked the business"
     moved = api.sandbox_post(
@@ -68,7 +69,7 @@ def test_a_template_paused_mid_job_pauses_it_with_the_reason_and_resumed_each_re
     until("the template reinstated", lambda: api.get(f"templates/{name}.en_US")["templateStatus"] == "APPROVED")
     api.post(f"{job['name']}:resume", {})
     done = until(
-        "the resumed job's report", lambda: (j := api.get(job["name"])).get("reportUri") and j, within=120, every=0.5
+        "the resumed job's report", lambda: (j := api.get(job["name"])).get("reportUri") and j, within=120, step=0.5
     )
     assert done["state"] == "JOB_STATE_COMPLETED", done
 

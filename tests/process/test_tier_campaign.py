@@ -26,7 +26,8 @@ import requests
 from localrun.handle import Stack, running_stack
 from localrun.sandbox import log as sandbox_log
 from runtime.timescale import TimeScale
-from tests.process.meta_support import Api, Watch, campaign, job_calls, until, wall
+from tests.process.meta_support import Api, Watch, campaign, job_calls, wall
+from tests.support.polling import until
 
 pytestmark = pytest.mark.process
 
@@ -92,7 +93,7 @@ def test_a_campaign_over_the_tier_waits_for_the_window_and_finishes_when_the_dry
         "the campaign's report",
         lambda: (j := api.get(job["name"])).get("reportUri") and j,
         within=3 * day + 60,
-        every=0.5,
+        step=0.5,
     )
     watch.join(within=30)
     assert done["state"] == "JOB_STATE_COMPLETED" and int(done["counts"]["sent"]) == RECIPIENTS, done
