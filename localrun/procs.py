@@ -110,8 +110,9 @@ def stop(proc: subprocess.Popen, timeout: float = STOP_SECONDS) -> int | None:
 
 
 def start_moto(port: int, log_path: Path | None = None, leashed: bool = False) -> subprocess.Popen:
-    """The embedded AWS: moto in server mode (S3, SQS, SNS, Cognito, SES, and DynamoDB for the AWS-side tests)."""
-    args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    """The embedded AWS: moto in server mode (S3, SQS, SNS, Cognito, SES, and DynamoDB for the AWS-side tests),
+    DynamoDB's requests taken one at a time (localrun/embedded_aws.py says why)."""
+    args = [sys.executable, "-m", "localrun.embedded_aws", "-H", "127.0.0.1", "-p", str(port)]
     proc = start(args, python_env(), log_path, leashed)
     try:
         wait_http(f"http://127.0.0.1:{port}/moto-api/", proc=proc)
