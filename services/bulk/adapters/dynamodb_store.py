@@ -8,24 +8,31 @@ BulkJobsTable
   GSIs (eventually consistent: a new job shows a moment later); get is a strongly consistent read.
 
 BulkJobChunksTable
-  chunk header chunk#<job>#<seq>   chunk    rs (the recipients' identities; a suppressed one carries its reason),
-                                            size, open (recipients without an outcome)
-  recipient    chunk#<job>#<seq>   r#<idx>  outcome, owner, lease_until, message, provider_id, error_code, reason
-  counters     counts#<job>#<n>    counts   one number per counter, sharded by chunk (n = seq mod 8)
-  expansion    expansion#<job>     exp      cursor, next_seq, done, owner, lease_until
+  chunk header chunk#<job>#<seq>        chunk    size, pages, open (recipients without an outcome): a few bytes
+  identities   ids#<job>#<seq>          p#<idx>  rs: the identities of the recipients from idx on (a suppressed one
+                                                 carries its reason), pages of at most PAGE_BYTES, written once
+  recipient    r#<job>#<seq>#<idx>      r        outcome, owner, lease_until, message, provider_id, error_code, reason
+  counters     counts#<job>#<n>         counts   one number per counter, in COUNTER_SHARDS shards
+  expansion    expansion#<job>          exp      cursor, next_seq, done, owner, lease_until
 
-- A chunk is one partition: its header and its recipients' state come back in one Query, and its writes spread
-  over as many partitions as the job has chunks. A header with its identities is written with the counters in
-  one transaction, conditioned on not existing: a repeated expansion writes nothing twice, counts nothing twice.
-- A recipient without a state item is in its header's state (PENDING, or SUPPRESSED with the reason). A claim is
+- Nothing a send writes grows with the chunk: the header holds counts only (its identities, up to 200 KB, used to
+  be rewritten with every outcome), the identities are written once, and each recipient's state is an item with a
+  partition of its own, so a chunk worked at 1,000 recipients/s puts no key near a partition's limit (docs/
+  BENCHMARKS.md, "DynamoDB capacity model"). The header's open count and a counter shard take one write a
+  transaction of outcomes, each transaction carrying as many outcomes as a progress step of the send brought.
+- A header with its identity pages is written with the counters in one transaction, conditioned on not existing:
+  a repeated expansion writes nothing twice, counts nothing twice.
+- A recipient without a state item is in its identity's state (PENDING, or SUPPRESSED with the reason). A claim is
   an UpdateItem conditioned on the state (absent, PENDING, or CLAIMED under a lease that ran out).
-- record() writes each recipient's outcome conditioned on the outcome it read, with the chunk's open count and
-  the counters in the same transaction; a refused condition (someone else moved it) is read again and retried.
+- record() reads the states of the recipients it is given only (BatchGetItem), writes each outcome conditioned on
+  the outcome it read, with the chunk's open count and a counter shard in the same transaction; a refused
+  condition (someone else moved it) is read again and retried.
 - Nothing on a request path scans."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from runtime import dynamo
@@ -51,6 +58,7 @@ ACTIVE_INDEX = "active"
 COUNTER_SHARDS = 8
 WRITES = 16  # conditional writes in flight for one chunk
 GROUP = 90  # recipient updates per transaction (a transaction takes 100 items; 2 go to the chunk and counters)
+PAGE_BYTES = 8_000  # identities an identity page holds at most (a chunk's 200 KB: 26 pages, in one transaction)
 
 JOBS_TABLE: dict[str, Any] = {
     "AttributeDefinitions": [
@@ -117,6 +125,35 @@ def _job_key(job_id: str) -> dict[str, Any]:
 
 def _chunk_pk(job_id: str, seq: int) -> str:
     return f"chunk#{job_id}#{seq:08d}"
+
+
+def _ids_pk(job_id: str, seq: int) -> str:
+    return f"ids#{job_id}#{seq:08d}"
+
+
+def _state_key(job_id: str, seq: int, index: int) -> dict[str, Any]:
+    return _key(f"r#{job_id}#{seq:08d}#{index:05d}", "r")
+
+
+def _index_of(item: dict[str, Any]) -> int:
+    return int(item["pk"]["S"].rsplit("#", 1)[1])
+
+
+def _pages(docs: list[dict[str, Any]]) -> list[tuple[int, list[dict[str, Any]]]]:
+    """The identities cut into pages of at most PAGE_BYTES (by their JSON size), each with its first index."""
+    pages: list[tuple[int, list[dict[str, Any]]]] = []
+    current: list[dict[str, Any]] = []
+    size = 0
+    for index, doc in enumerate(docs):
+        n = len(json.dumps(doc, separators=(",", ":")))
+        if current and size + n > PAGE_BYTES:
+            pages.append((index - len(current), current))
+            current, size = [], 0
+        current.append(doc)
+        size += n
+    if current:
+        pages.append((len(docs) - len(current), current))
+    return pages
 
 
 def _counter_key(job_id: str, shard: int) -> dict[str, Any]:
@@ -242,14 +279,25 @@ class DynamoChunkStore:
                 counts["suppressed"] = counts.get("suppressed", 0) + 1
                 counts[f"sup:{r.reason}"] = counts.get(f"sup:{r.reason}", 0) + 1
             docs.append(doc)
+        pages = _pages(docs)
+        ids = _ids_pk(chunk.job_id, chunk.seq)
         header = {
             **_key(_chunk_pk(chunk.job_id, chunk.seq), "chunk"),
-            "rs": dynamo.attribute(docs),
             "size": {"N": str(len(docs))},
+            "pages": {"N": str(len(pages))},
             "open": {"N": str(sum(1 for r in chunk.recipients if r.outcome in OPEN))},
         }
         items = [
             {"Put": {"TableName": self._table, "Item": header, "ConditionExpression": "attribute_not_exists(pk)"}},
+            *(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {**_key(ids, f"p#{first:05d}"), "rs": dynamo.attribute(page)},
+                    }
+                }
+                for first, page in pages
+            ),
             self._bump(chunk.job_id, chunk.seq, counts),
         ]
         try:
@@ -260,48 +308,67 @@ class DynamoChunkStore:
             raise
         return True
 
-    def _bump(self, job_id: str, seq: int, changes: dict[str, int]) -> dict[str, Any]:
+    def _bump(self, job_id: str, shard: int, changes: dict[str, int]) -> dict[str, Any]:
         names = {f"#c{i}": k for i, k in enumerate(changes)}
         values = {f":c{i}": {"N": str(v)} for i, v in enumerate(changes.values())}
         return {
             "Update": {
                 "TableName": self._table,
-                "Key": _counter_key(job_id, seq % COUNTER_SHARDS),
+                "Key": _counter_key(job_id, shard % COUNTER_SHARDS),
                 "UpdateExpression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(changes))),
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values,
             }
         }
 
-    async def _items(self, job_id: str, seq: int) -> list[dict[str, Any]]:
+    async def _size(self, job_id: str, seq: int) -> int | None:
+        reply = await (await self._client()).get_item(
+            TableName=self._table,
+            Key=_key(_chunk_pk(job_id, seq), "chunk"),
+            ConsistentRead=True,
+            ProjectionExpression="#size",
+            ExpressionAttributeNames={"#size": "size"},
+        )
+        item = reply.get("Item")
+        return int(item["size"]["N"]) if item else None
+
+    async def _identities(self, job_id: str, seq: int) -> list[dict[str, Any]]:
+        """Every identity of the chunk, in index order (its pages' sort keys are their first indexes)."""
         client = await self._client()
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :p",
-            "ExpressionAttributeValues": {":p": {"S": _chunk_pk(job_id, seq)}},
+            "ExpressionAttributeValues": {":p": {"S": _ids_pk(job_id, seq)}},
             "ConsistentRead": True,
         }
-        items: list[dict[str, Any]] = []
+        docs: list[dict[str, Any]] = []
         while True:
             reply = await client.query(**request)
-            items += reply.get("Items", [])
+            for item in reply.get("Items", []):
+                docs += dynamo.native(item["rs"])
             if not reply.get("LastEvaluatedKey"):
-                return items
+                return docs
             request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
 
+    async def _states(self, job_id: str, seq: int, indexes, projection: str = "") -> dict[int, dict[str, Any]]:
+        """The state items of these recipients (none: the recipient is as its identity says), by index."""
+        keys = [_state_key(job_id, seq, i) for i in indexes]
+        names = {"#o": "owner"} if projection else None
+        found = await dynamo.batch_get(await self._client(), self._table, keys, projection=projection, names=names)
+        return {_index_of(item): _state_attrs(item) for item in found}
+
+    @staticmethod
+    def _recipient(index: int, doc: dict[str, Any], state: dict[str, Any] | None) -> Recipient:
+        if state is None:
+            state = {"outcome": Outcome.SUPPRESSED, "reason": doc["s"]} if "s" in doc else {}
+        return recipient_from_doc(index, doc, state)
+
     async def get_chunk(self, job_id: str, seq: int) -> Chunk | None:
-        items = await self._items(job_id, seq)
-        header = next((i for i in items if i["sk"]["S"] == "chunk"), None)
-        if header is None:
+        size = await self._size(job_id, seq)
+        if size is None:
             return None
-        states = {int(i["sk"]["S"][2:]): _state_attrs(i) for i in items if i["sk"]["S"].startswith("r#")}
-        recipients = []
-        for index, doc in enumerate(dynamo.native(header["rs"])):
-            state = states.get(index)
-            if state is None:
-                state = {"outcome": Outcome.SUPPRESSED, "reason": doc["s"]} if "s" in doc else {}
-            recipients.append(recipient_from_doc(index, doc, state))
-        return Chunk(job_id, seq, recipients)
+        docs, states = await asyncio.gather(self._identities(job_id, seq), self._states(job_id, seq, range(size)))
+        return Chunk(job_id, seq, [self._recipient(i, doc, states.get(i)) for i, doc in enumerate(docs)])
 
     async def open_count(self, job_id: str, seq: int) -> int | None:
         reply = await (await self._client()).get_item(
@@ -315,8 +382,8 @@ class DynamoChunkStore:
         return int(item["open"]["N"]) if item else None
 
     async def open_chunks(self, job_id: str, count: int) -> list[int]:
-        # The open count only: a header carries its recipients' identities (up to 200 KB), and a resume asks this
-        # of every chunk of the job (a million recipients: thousands of headers) in every bulk process.
+        # The open count only: a resume asks this of every chunk of the job (a million recipients: thousands of
+        # headers) in every bulk process.
         keys = [_key(_chunk_pk(job_id, seq), "chunk") for seq in range(count)]
         found = await dynamo.batch_get(
             await self._client(), self._table, keys, projection="pk, #open", names={"#open": "open"}
@@ -341,9 +408,6 @@ class DynamoChunkStore:
         await asyncio.gather(*(one(i) for i in indexes))
         return sorted(done)
 
-    def _state_key(self, job_id: str, seq: int, index: int) -> dict[str, Any]:
-        return _key(_chunk_pk(job_id, seq), f"r#{index:05d}")
-
     async def claim(self, job_id: str, seq: int, owner: str, until: float, now: float) -> list[Recipient]:
         chunk = await self.get_chunk(job_id, seq)
         if chunk is None:
@@ -358,7 +422,7 @@ class DynamoChunkStore:
         async def write(index: int) -> None:
             await client.update_item(
                 TableName=self._table,
-                Key=self._state_key(job_id, seq, index),
+                Key=_state_key(job_id, seq, index),
                 UpdateExpression="SET outcome = :claimed, #o = :owner, lease_until = :until",
                 ConditionExpression=(
                     "attribute_not_exists(outcome) OR outcome = :pending OR (outcome = :claimed AND lease_until < :now)"
@@ -387,7 +451,7 @@ class DynamoChunkStore:
         async def write(index: int) -> None:
             await client.update_item(
                 TableName=self._table,
-                Key=self._state_key(job_id, seq, index),
+                Key=_state_key(job_id, seq, index),
                 UpdateExpression=update,
                 ConditionExpression="outcome = :claimed AND #o = :owner",
                 ExpressionAttributeNames={"#o": "owner"},
@@ -401,10 +465,11 @@ class DynamoChunkStore:
         return len(await self._each(indexes, write))
 
     async def renew(self, job_id: str, seq: int, owner: str, until: float) -> int:
-        chunk = await self.get_chunk(job_id, seq)
-        mine = [r.index for r in chunk.recipients if r.outcome == Outcome.CLAIMED and r.owner == owner] if chunk else []
+        size = await self._size(job_id, seq)
+        states = await self._states(job_id, seq, range(size or 0), projection="pk, outcome, #o")
+        mine = [i for i, s in states.items() if s.get("outcome") == Outcome.CLAIMED and s.get("owner") == owner]
         return await self._owned(
-            job_id, seq, owner, mine, "SET lease_until = :until", {":until": dynamo.attribute(until)}
+            job_id, seq, owner, sorted(mine), "SET lease_until = :until", {":until": dynamo.attribute(until)}
         )
 
     async def release(self, job_id: str, seq: int, owner: str, indexes: list[int]) -> int:
@@ -417,16 +482,23 @@ class DynamoChunkStore:
             {":pending": {"S": Outcome.PENDING.value}, ":empty": {"S": ""}, ":zero": {"N": "0"}},
         )
 
+    async def _current(self, job_id: str, seq: int, indexes: set[int]) -> dict[int, Recipient]:
+        """These recipients as they stand (identities read only for those without a state item: never claimed)."""
+        states = await self._states(job_id, seq, sorted(indexes))
+        out = {i: recipient_from_doc(i, {"a": ""}, s) for i, s in states.items()}
+        missing = indexes - set(out)
+        if missing:
+            docs = await self._identities(job_id, seq)
+            out |= {i: self._recipient(i, docs[i], None) for i in missing if i < len(docs)}
+        return out
+
     async def record(self, job_id: str, seq: int, updates: list[Update], now: float) -> int:
         applied = 0
         pending = list(updates)
         for _ in range(8):
             if not pending:
                 break
-            chunk = await self.get_chunk(job_id, seq)
-            if chunk is None:
-                return applied
-            by_index = {r.index: r for r in chunk.recipients}
+            by_index = await self._current(job_id, seq, {u.index for u in pending})
             retry: list[Update] = []
             for start in range(0, len(pending), GROUP):
                 group = [u for u in pending[start : start + GROUP] if u.index in by_index]
@@ -454,7 +526,8 @@ class DynamoChunkStore:
                     )
                 totals = {k: v for k, v in totals.items() if v}
                 if totals:
-                    items.append(self._bump(job_id, seq, totals))
+                    # A shard by the group's first recipient, so one chunk's outcomes spread over every shard.
+                    items.append(self._bump(job_id, seq + group[0].index, totals))
                 try:
                     await dynamo.transact_write(await self._client(), items)
                     applied += len(group)
@@ -471,7 +544,7 @@ class DynamoChunkStore:
         return {
             "Update": {
                 "TableName": self._table,
-                "Key": self._state_key(job_id, seq, current.index),
+                "Key": _state_key(job_id, seq, current.index),
                 "UpdateExpression": (
                     "SET outcome = :new, #o = :empty, lease_until = :zero, message = :m, provider_id = :p,"
                     " error_code = :e, reason = :r, update_time = :t"
