@@ -80,8 +80,8 @@ class InlineDatabase(SqliteDatabase):
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         return fn(self._conn())
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return self.transaction(fn)
+    async def write(self, fn: Callable[[sqlite3.Connection], T], priority: int = 1) -> T:
+        return self.transaction(fn)  # one at a time already: nothing waits, so nothing to put first
 
 
 async def until(predicate: Callable[[], Awaitable[bool] | bool], within: float, step: float = 0.05) -> float:

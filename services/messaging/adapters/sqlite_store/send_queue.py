@@ -1,13 +1,15 @@
 """SendQueue on SQLite: the dispatcher's queue (a partial index of queued messages per sender by lane, then due
 time), hand-off marks and call results written in groups (one transaction each), the in-doubt scan, putting a
 message back in the queue (an outbound-dlq replay), what the pre-call checks decide (held until later, refused),
-and a LIMITED message's link to its re-attempt."""
+and a LIMITED message's link to its re-attempt. The dispatcher's writes (hand-off marks, results, unknown,
+deferred, refused) are URGENT on the database's writer: a provider call waits on them, and a big acceptance
+(SendMessages fan-out) must not hold them up."""
 
 from __future__ import annotations
 
 import sqlite3
 
-from runtime.sqlite import SqliteDatabase
+from runtime.sqlite import URGENT, SqliteDatabase
 from services.messaging.adapters.codec import dumps
 from services.messaging.adapters.sqlite_store.outbound_table import SELECT, adopt_orphans, by_ids, message_of, orphaned
 from services.messaging.adapters.sqlite_store.table import chunks, marks
@@ -46,7 +48,7 @@ class SqliteSendQueue:
                 ]
             return marked
 
-        return await self._db.write(run) if message_ids else []
+        return await self._db.write(run, URGENT) if message_ids else []
 
     async def record_results(self, results: list[SendResult], fetch: bool = True) -> list[OutboundMessage]:
         def run(conn: sqlite3.Connection) -> list[OutboundMessage]:
@@ -66,7 +68,7 @@ class SqliteSendQueue:
                 adopt_orphans(conn, provider_id)
             return by_ids(conn, [r.message_id for r in results]) if fetch else []
 
-        return await self._db.write(run) if results else []
+        return await self._db.write(run, URGENT) if results else []
 
     async def in_doubt(self, handed_off_before: float, limit: int) -> list[OutboundMessage]:
         rows = await self._db.read(
@@ -101,7 +103,7 @@ class SqliteSendQueue:
                 ]
             return changed
 
-        return await self._db.write(run) if message_ids else []
+        return await self._db.write(run, URGENT) if message_ids else []
 
     async def requeue(self, message_id: str, now: float) -> OutboundMessage | None:
         def run(conn: sqlite3.Connection) -> OutboundMessage | None:
@@ -127,7 +129,7 @@ class SqliteSendQueue:
                 ).rowcount
             ]
 
-        return await self._db.write(run) if held else []
+        return await self._db.write(run, URGENT) if held else []
 
     async def refuse(self, refused: list[tuple[str, MessageError, Status]], now: float) -> list[str]:
         def run(conn: sqlite3.Connection) -> list[str]:
@@ -141,7 +143,7 @@ class SqliteSendQueue:
                 ).rowcount
             ]
 
-        return await self._db.write(run) if refused else []
+        return await self._db.write(run, URGENT) if refused else []
 
     async def link_reattempt(
         self, message_id: str, reattempt_id: str, reattempt_key: str, due: float, now: float
