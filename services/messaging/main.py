@@ -3,6 +3,8 @@ dispatcher, the use cases, the one MessagingService servicer built from them, he
 
 from __future__ import annotations
 
+import dataclasses
+
 from runtime.auth import ServiceTokens
 from runtime.aws import AwsClients
 from runtime.clients import service_channel
@@ -16,6 +18,8 @@ from runtime.timescale import TimeScale
 from services.messaging.adapters import dynamodb_store, sqlite_store
 from services.messaging.adapters.commerce import CommerceClient
 from services.messaging.adapters.consent import ContactsConsent
+from services.messaging.adapters.dynamodb_store.outbound_table import OutboundTable
+from services.messaging.adapters.dynamodb_store.send_queue import DynamoSendQueue
 from services.messaging.adapters.media import MediaBucket
 from services.messaging.adapters.providers import EmailProvider, ProviderOptions, SmsProvider, WhatsAppProvider
 from services.messaging.adapters.queues import SqsQueue
@@ -44,6 +48,14 @@ from services.messaging.servicer import MessagingServicer, UseCases
 from wecare.messaging.v1 import messaging_service_pb2_grpc
 
 
+def dynamodb_outbound(aws: AwsClients, name: str) -> OutboundStores:
+    """WhatsAppOutboundTable on DynamoDB, the dispatcher's queue with a fan-out budget of its own (a table's
+    writes of one call go CONCURRENCY at a time): acceptance of a big SendMessages fan-out cannot hold up the
+    hand-off marks and results a provider call waits on (issue 12, point 4; SQLite's writer takes them first)."""
+    stores = dynamodb_store.open_outbound(aws, name)
+    return dataclasses.replace(stores, queue=DynamoSendQueue(OutboundTable(aws, name)))
+
+
 def stores(settings: Settings, aws: AwsClients) -> tuple[OutboundStores, InboundStores]:
     """WhatsAppOutboundTable and WhatsAppInboundTable, each every store protocol over one table."""
     return (
@@ -52,7 +64,7 @@ def stores(settings: Settings, aws: AwsClients) -> tuple[OutboundStores, Inbound
             aws,
             settings.whatsapp_outbound_table,
             sqlite=sqlite_store.open_outbound,
-            dynamodb=dynamodb_store.open_outbound,
+            dynamodb=dynamodb_outbound,
         ),
         open_table(
             settings,

@@ -1,4 +1,4 @@
-"""Store fan-out cannot starve the dispatcher (issue 12, point 4) on the embedded default: SQLite has one writer,
+"""Store fan-out cannot starve the dispatcher (issue 12, point 4). On the embedded default SQLite has one writer,
 and many SendMessages streams (bulk hands over a chunk each) queue their acceptance transactions on it. The
 dispatcher's hand-off marks and call results are URGENT (runtime/sqlite.py): each waits for at most the
 acceptance transaction already running, not for the queue. Real threads and a real file; what is asserted is how
@@ -10,11 +10,17 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import uuid
 
+from runtime.aws import AwsClients
+from runtime.settings import Settings
 from runtime.sqlite import NORMAL, URGENT, PriorityWriter, SqliteDatabase
+from services.messaging.adapters import dynamodb_store
+from services.messaging.adapters.dynamodb_store.table import CONCURRENCY
 from services.messaging.adapters.sqlite_store import outbound_stores
 from services.messaging.adapters.sqlite_store.outbound_table import OUTBOUND_SCHEMA
 from services.messaging.domain.model import Lane, SendResult
+from services.messaging.main import dynamodb_outbound
 from services.messaging.outbound.sends import CHUNK
 from tests.messaging.test_store_contract import NOW, message
 
@@ -111,3 +117,28 @@ def test_the_writer_takes_urgent_calls_first_and_in_order_within_a_priority():
             pass
     finally:
         writer.shutdown()
+
+
+async def test_on_dynamodb_the_queue_has_a_fan_out_budget_of_its_own(moto_endpoint):
+    """On DynamoDB a table's writes of one call go CONCURRENCY at a time; the dispatcher's queue has its own
+    budget, so an acceptance holding all of the table's (a SendMessages fan-out) does not hold up a hand-off."""
+    aws = AwsClients(Settings(dynamodb_endpoint_url=moto_endpoint))
+    name = f"out-{uuid.uuid4().hex[:8]}"
+    try:
+        await dynamodb_store.ensure_tables(await aws.client("dynamodb"), name, f"in-{uuid.uuid4().hex[:8]}")
+        out = dynamodb_outbound(aws, name)
+        queued = message(recipient="+919900000001", lane=Lane.CONVERSATION)
+        await out.messages.accept([queued])
+        budget = out.messages._t._limit  # the acceptance's fan-out budget, held whole as a big acceptance would
+        for _ in range(CONCURRENCY):
+            await budget.acquire()
+        try:
+            assert await asyncio.wait_for(out.queue.hand_off([queued.id], NOW), 20) == [queued.id]
+            result = SendResult(queued.id, "sent", NOW + 1, provider_message_id="wamid.Q1")
+            [sent] = await asyncio.wait_for(out.queue.record_results([result]), 20)
+            assert sent.id == queued.id
+        finally:
+            for _ in range(CONCURRENCY):
+                budget.release()
+    finally:
+        await aws.close()
