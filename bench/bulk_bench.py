@@ -8,11 +8,19 @@
   working the chunks, writing the report — for 1,000,000 recipients against 10,000 (target < 2x). For this figure
   a fresh bulk process runs on its own tables and queues (the stack's embedded AWS for SQS and S3), with
   stand-ins for contacts (a synthetic contact book served by ListContacts) and for messaging (every message
-  sent at once): the audience and the sending are simulated, the bulk process is the real one."""
+  sent at once): the audience and the sending are simulated, the bulk process is the real one.
+- PauseJob on that 1,000,000-recipient job (issue 12, point 4), the same job, not a second one: while it starts,
+  the messaging stand-in relays SendMessages and WithdrawMessages to the stack's real messaging (embedded default,
+  the sandbox at 80/s a phone), so messaging holds thousands of queued messages of the job; PauseJob once the
+  sandbox log has PAUSE_AFTER of its sends. Measured: PauseJob to the job's last send in the sandbox log, what
+  messaging withdrew, the peak resident memory of messaging and bulk over the drill; then the relay stops (the
+  rest is sent at once as before) and ResumeJob to the first SendMessages bulk makes again. The job then completes
+  as the memory row wants it: each recipient sent once, by messaging or the stand-in."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import tempfile
 import time
@@ -43,6 +51,8 @@ MEMORY_SETTINGS = {
     "WECARE_BULK_REPORT_DELAY_SECONDS": "0",
     "WECARE_LOG_LEVEL": "WARNING",
 }
+PAUSE_AFTER = 400  # the job's sends in the sandbox log before PauseJob (5 s at 80/s on each of 2 phones)
+QUIET_SECONDS = 3.0  # no further send of the job for this long: the pause has taken hold
 
 
 def _template(**fields) -> pb.BulkJob:
@@ -150,9 +160,27 @@ class ContactBook(cpb_grpc.ContactsServiceServicer):
 
 
 class InstantMessaging(mpb_grpc.MessagingServiceServicer):
-    """Every message sent at once (the sending is simulated for the memory figure); states by key."""
+    """Every message sent at once (the sending is simulated for the memory figure); states by key. While `relay`
+    is set (a stub of the stack's messaging and a bulk service token), sends and withdrawals go to it instead."""
+
+    def __init__(self):
+        self.relay: tuple[mpb_grpc.MessagingServiceStub, tuple] | None = None
+        self.arrivals: list[float] = []  # monotonic time of each SendMessages
+        self.withdrawn = 0  # messages the real messaging withdrew for a relayed WithdrawMessages
+        self.relayed = 0  # messages handed to the real messaging
 
     async def SendMessages(self, request, context):
+        self.arrivals.append(time.monotonic())
+        if self.relay is not None:
+            stub, md = self.relay
+            self.relayed += len(request.messages)
+            call = stub.SendMessages(request, metadata=md)
+            try:
+                async for reply in call:
+                    yield reply
+            finally:
+                call.cancel()  # bulk cancelled its stream (the pause): messaging withdraws what it holds
+            return
         yield mpb.SendMessagesResponse(
             results=[
                 mpb.SendResult(
@@ -162,6 +190,14 @@ class InstantMessaging(mpb_grpc.MessagingServiceServicer):
             ],
             totals=mpb.SendTotals(requested=len(request.messages), sent=len(request.messages)),
         )
+
+    async def WithdrawMessages(self, request, context) -> mpb.WithdrawMessagesResponse:
+        if self.relay is None:
+            return mpb.WithdrawMessagesResponse()
+        stub, md = self.relay
+        reply = await stub.WithdrawMessages(request, metadata=md)
+        self.withdrawn += reply.withdrawn_count
+        return reply
 
     async def BatchGetMessageStates(self, request, context) -> mpb.BatchGetMessageStatesResponse:
         now = timestamp(time.time())
@@ -183,6 +219,121 @@ def _peak_kib(pid: int) -> int:
     raise RuntimeError("no VmHWM")
 
 
+def _rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                children = [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            out += children
+            todo += children
+    return out
+
+
+def _processes_of(root_pid: int, module: str) -> list[int]:
+    """The stack's processes running `python -m <module>`."""
+    found = []
+    for pid in _descendants(root_pid):
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if module.encode() in args:
+            found.append(pid)
+    return found
+
+
+class SentLog:
+    """The sandbox log's sends of one job, read as it grows (from where it stood when made)."""
+
+    def __init__(self, path: Path, job_name: str):
+        self._path = path
+        self._marker = f"|{job_name}/"
+        self._offset = path.stat().st_size if path.exists() else 0
+        self.times: list[float] = []  # wall seconds at acceptance
+
+    def poll(self) -> int:
+        """Reads what was appended; how many of the job's sends it held."""
+        if not self._path.exists():
+            return 0
+        with self._path.open("rb") as f:
+            f.seek(self._offset)
+            data = f.read()
+        end = data.rfind(b"\n") + 1  # a line still being written is read next time
+        self._offset += end
+        before = len(self.times)
+        for line in data[:end].splitlines():
+            if self._marker.encode() in line:
+                self.times.append(json.loads(line)["t_ns"] / 1e9)
+        return len(self.times) - before
+
+
+async def pause_drill(stack, stub, md, name: str, bulk_pid: int, messaging: InstantMessaging) -> dict:
+    """PauseJob once PAUSE_AFTER of the job's sends are in the sandbox log; until the sends stop; ResumeJob."""
+    sent = SentLog(stack.run.root / "sandbox-sent.jsonl", name)
+    pids = _processes_of(stack.proc.pid, "services.messaging")
+    peaks = {"messaging": 0, "bulk": 0}
+
+    def sample() -> None:
+        peaks["messaging"] = max([peaks["messaging"], *(_rss_kib(p) for p in pids)])
+        peaks["bulk"] = max(peaks["bulk"], _rss_kib(bulk_pid))
+
+    deadline = time.monotonic() + 300
+    while len(sent.times) < PAUSE_AFTER:
+        sent.poll()
+        sample()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(sent.times)} sends of {name} in 300 s, waiting for {PAUSE_AFTER}")
+        await asyncio.sleep(0.1)
+    paused_at = time.time()
+    await stub.PauseJob(pb.PauseJobRequest(name=name), metadata=md)
+    pause_call = time.time() - paused_at
+    quiet_since = time.monotonic()
+    while True:
+        sample()
+        if sent.poll():
+            quiet_since = time.monotonic()
+        if time.monotonic() - quiet_since >= QUIET_SECONDS:
+            break
+        if time.monotonic() > deadline + 120:
+            raise RuntimeError(f"{name} still sending 120 s after PauseJob")
+        await asyncio.sleep(0.1)
+    after = [t for t in sent.times if t >= paused_at]
+    messaging.relay = None  # the rest of the job is sent at once, as the memory row has it
+    arrived = len(messaging.arrivals)
+    resumed_at = time.monotonic()
+    await stub.ResumeJob(pb.ResumeJobRequest(name=name), metadata=md)
+    while len(messaging.arrivals) <= arrived:
+        if time.monotonic() - resumed_at > 120:
+            raise RuntimeError(f"no SendMessages from bulk within 120 s of ResumeJob on {name}")
+        await asyncio.sleep(0.02)
+    return {
+        "sent_before": len(sent.times) - len(after),
+        "sent_after": len(after),
+        "pause_to_last_s": max(0.0, max(sent.times) - paused_at),
+        "pause_call_s": pause_call,
+        "withdrawn": messaging.withdrawn,
+        "relayed": messaging.relayed,
+        "messaging_peak_kib": peaks["messaging"],
+        "messaging_processes": len(pids),
+        "bulk_peak_kib": peaks["bulk"],
+        "resume_s": messaging.arrivals[arrived] - resumed_at,
+    }
+
+
 def _fresh_queues(stack, root: Path) -> dict[str, str]:
     """A bulk-queue and bulk-dlq of the run's own on the stack's embedded AWS (and the run's folder)."""
     root.mkdir(parents=True, exist_ok=True)
@@ -190,8 +341,11 @@ def _fresh_queues(stack, root: Path) -> dict[str, str]:
     return {"WECARE_BULK_QUEUE": queue, "WECARE_BULK_DLQ": dlq}
 
 
-async def one_job(stack, book: ContactBook, stand_ins: dict[str, str], size: int, root: Path) -> dict:
-    """A fresh bulk process sends one job to `size` contacts; its expansion rate and peak memory."""
+async def one_job(
+    stack, book: ContactBook, stand_ins: dict[str, str], size: int, root: Path, drill: InstantMessaging | None = None
+) -> dict:
+    """A fresh bulk process sends one job to `size` contacts; its expansion rate and peak memory. With `drill`
+    (the messaging stand-in), the job is paused and resumed on the way (pause_drill)."""
     book.size = size
     queues = await asyncio.to_thread(_fresh_queues, stack, root)
     address = f"127.0.0.1:{free_port()}"
@@ -220,9 +374,17 @@ async def one_job(stack, book: ContactBook, stand_ins: dict[str, str], size: int
             stub = pb_grpc.BulkServiceStub(channel)
             job = _template(contact_query=pb.ContactQuery(tags=["bench"]))
             made = await stub.CreateJob(pb.CreateJobRequest(job=job), metadata=md)
+            drilled = None
+            limit = 600 if drill is None else 900  # the drill waits for real sends and for the pause to hold
+            if drill is not None:
+                real = grpc.aio.insecure_channel(stack.addresses["messaging"])
+                as_bulk = (("authorization", f"Bearer {stack.service_token('bulk')}"),)
+                drill.relay = (mpb_grpc.MessagingServiceStub(real), as_bulk)
+                drilled = asyncio.ensure_future(pause_drill(stack, stub, md, made.name, proc.pid, drill))
             began = time.monotonic()
             await stub.StartJob(pb.StartJobRequest(name=made.name), metadata=md)
             expanded = None
+            reported = False
             rss_samples = []
             while True:
                 got = await stub.GetJob(pb.GetJobRequest(name=made.name), metadata=md)
@@ -231,14 +393,26 @@ async def one_job(stack, book: ContactBook, stand_ins: dict[str, str], size: int
                 rss_samples.append(_peak_kib(proc.pid))
                 if got.report_uri or got.state == pb.JOB_STATE_FAILED:
                     break
-                if time.monotonic() - began > 600:
-                    raise RuntimeError(f"{size:,}-recipient job not done in 600s: {got.counts}")
+                if drilled is not None and drilled.done() and not reported:
+                    reported = True  # a failed drill fails the run now; a good one shows its figures at once
+                    print(f"  .. bulk pause drill: {drilled.result()}", file=sys.stderr, flush=True)
+                if time.monotonic() - began > limit:
+                    raise RuntimeError(f"{size:,}-recipient job not done in {limit:.0f}s: {got.counts}")
                 await asyncio.sleep(0.5)
+            if drilled is not None:
+                drilled = await drilled
+                await real.close()
         total = time.monotonic() - began
         peak = _peak_kib(proc.pid)
         if got.state != pb.JOB_STATE_COMPLETED or got.counts.sent != size:
             raise RuntimeError(f"{size:,}-recipient job ended {pb.JobState.Name(got.state)}: {got.counts}")
-        return {"expand_s": expanded, "total_s": total, "peak_kib": peak, "chunks": -(-size // 1000)}
+        return {
+            "expand_s": expanded,
+            "total_s": total,
+            "peak_kib": peak,
+            "chunks": -(-size // 1000),
+            "drill": drilled,
+        }
     finally:
         stop(proc, timeout=60)
 
@@ -248,7 +422,8 @@ async def memory(stack, report: Report) -> None:
     contacts = grpc.aio.server()
     cpb_grpc.add_ContactsServiceServicer_to_server(book, contacts)
     messaging = grpc.aio.server()
-    mpb_grpc.add_MessagingServiceServicer_to_server(InstantMessaging(), messaging)
+    stand_in = InstantMessaging()
+    mpb_grpc.add_MessagingServiceServicer_to_server(stand_in, messaging)
     stand_ins = {"contacts": f"127.0.0.1:{free_port()}", "messaging": f"127.0.0.1:{free_port()}"}
     contacts.add_insecure_port(stand_ins["contacts"])
     messaging.add_insecure_port(stand_ins["messaging"])
@@ -259,7 +434,7 @@ async def memory(stack, report: Report) -> None:
             report.progress(f"bulk memory: {SMALL:,} recipients")
             small = await one_job(stack, book, stand_ins, SMALL, Path(tmp) / "small")
             report.progress(f"bulk memory: {LARGE:,} recipients")
-            large = await one_job(stack, book, stand_ins, LARGE, Path(tmp) / "large")
+            large = await one_job(stack, book, stand_ins, LARGE, Path(tmp) / "large", drill=stand_in)
     finally:
         await contacts.stop(0)
         await messaging.stop(0)
@@ -277,6 +452,20 @@ async def memory(stack, report: Report) -> None:
         f"{ratio:.2f}x",
         "-",
         "target < 2x " + ("met" if ratio < 2 else "MISSED"),
+    )
+    d = large["drill"]
+    report.add(
+        f"bulk PauseJob on the {LARGE:,}-recipient job, {d['sent_before']:,} sent through the stack's messaging:"
+        " PauseJob to the job's last send in the sandbox log / sends after PauseJob / handed to messaging, unsent"
+        " at the pause / left for the withdrawal by key prefix (the cancelled streams took theirs back)",
+        f"{d['pause_to_last_s']:.2f}s / {d['sent_after']:,} / {d['relayed'] - d['sent_before'] - d['sent_after']:,}"
+        f" / {d['withdrawn']:,} (PauseJob answered in {d['pause_call_s'] * 1000:,.0f} ms)",
+    )
+    report.add(
+        "bulk PauseJob drill: peak resident memory of messaging (largest of its processes) / of bulk;"
+        " ResumeJob to bulk's first SendMessages",
+        f"{d['messaging_peak_kib'] / 1024:,.0f} MiB ({d['messaging_processes']} processes) / "
+        f"{d['bulk_peak_kib'] / 1024:,.0f} MiB; {d['resume_s']:.2f}s",
     )
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import grpc
 
+from bench import pause_cost
 from bench.dynamodb_model import (
     Model,
     PatternRow,
@@ -453,6 +454,10 @@ async def run(stack, report: Report) -> None:
         growth(report, jobs[0], jobs[1])
         job_totals(report, results[-1])
     write_files(out, results)
+    if stack is not None:  # the pause's cost at two job sizes, on the bench stack's embedded AWS
+        report.progress("dynamodb: a pause's withdrawal at two job sizes")
+        with tempfile.TemporaryDirectory(prefix="wecare-pause-cost-") as tmp:
+            await pause_cost.run(stack.facts["WECARE_AWS_ENDPOINT_URL"], Path(tmp), report)
     report.note(
         f"dynamodb: {time.monotonic() - began:.0f}s; per-key tables in bench-out/dynamodb-capacity.md (patterns) "
         "and .tsv (every key), the raw log in bench-out/dynamodb-capacity.jsonl; docs/BENCHMARKS.md "
