@@ -19,7 +19,8 @@ BulkJobChunksTable
   be rewritten with every outcome), the identities are written once, and each recipient's state is an item with a
   partition of its own, so a chunk worked at 1,000 recipients/s puts no key near a partition's limit (docs/
   BENCHMARKS.md, "DynamoDB capacity model"). The header's open count and a counter shard take one write a
-  transaction of outcomes, each transaction carrying as many outcomes as a progress step of the send brought.
+  transaction of outcomes (the shards in turn), each transaction carrying as many outcomes as a progress step of
+  the send brought.
 - A header with its identity pages is written with the counters in one transaction, conditioned on not existing:
   a repeated expansion writes nothing twice, counts nothing twice.
 - A recipient without a state item is in its identity's state (PENDING, or SUPPRESSED with the reason). A claim is
@@ -32,6 +33,7 @@ BulkJobChunksTable
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from typing import Any
 
@@ -264,6 +266,7 @@ class DynamoChunkStore:
     def __init__(self, aws: AwsClients, table: str):
         self._aws = aws
         self._table = table
+        self._turn = itertools.count()  # the counter shard of the next outcome transaction
 
     async def _client(self):
         return await self._aws.client("dynamodb")
@@ -526,8 +529,8 @@ class DynamoChunkStore:
                     )
                 totals = {k: v for k, v in totals.items() if v}
                 if totals:
-                    # A shard by the group's first recipient, so one chunk's outcomes spread over every shard.
-                    items.append(self._bump(job_id, seq + group[0].index, totals))
+                    # Shards in turn, so one chunk's outcomes spread over every shard.
+                    items.append(self._bump(job_id, next(self._turn), totals))
                 try:
                     await dynamo.transact_write(await self._client(), items)
                     applied += len(group)
