@@ -5,17 +5,25 @@ fails with "dictionary changed size during iteration" (a 500 the SDK retries, th
 hundred transactions run at once, as a stream's acceptance makes them. Real DynamoDB has no such fault, so the
 embedded one must not invent it. Only DynamoDB is serialised: SQS long polls and S3 transfers keep their threads.
 
+With requests one at a time, a transaction can also roll back what it touched rather than copy whole tables
+before it starts (moto's way: a copy of WhatsAppOutboundTable per accepted message made a stream's acceptance
+quadratic in the table's size); see ItemRollback.
+
     python -m localrun.embedded_aws -H 127.0.0.1 -p <port>"""
 
 from __future__ import annotations
 
 import argparse
+import copy
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 
@@ -36,12 +44,75 @@ class OneDynamoDBRequestAtATime:
             return list(self._app(environ, start_response))  # the body too: moto builds it lazily
 
 
+class _TablesKept:
+    """moto's models module's `copy`, except that a whole table is not copied (ItemRollback keeps what changes)."""
+
+    @staticmethod
+    def deepcopy(x: Any, memo: dict | None = None) -> Any:
+        return x if isinstance(x, Table) else copy.deepcopy(x, memo)
+
+
+class ItemRollback:
+    """TransactWriteItems that keeps, before it writes, a copy of each item it names (or that there was none),
+    and puts those back if the transaction is cancelled: what moto's whole-table copy gives, at the cost of the
+    items written. Safe because DynamoDB requests are taken one at a time (nothing else writes meanwhile)."""
+
+    def __init__(self, original: Callable[..., None]):
+        self._original = original
+
+    def __call__(self, backend: Any, transact_items: list[dict[str, Any]]) -> None:
+        kept = [k for entry in transact_items[:100] if (k := self._keep(backend, entry)) is not None]
+        try:
+            self._original(backend, transact_items)
+        except Exception:
+            for table, hash_key, range_key, item in reversed(kept):
+                _put_back(table, hash_key, range_key, item)
+            raise
+
+    @staticmethod
+    def _keep(backend: Any, entry: dict[str, Any]) -> tuple | None:
+        op = next(iter(entry.values()), None)
+        table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+        attrs = (op.get("Item") or op.get("Key") or {}) if table is not None else {}
+        if table is None or table.hash_key_attr not in attrs:
+            return None  # moto's own validation answers it
+        hash_key = DynamoType(attrs[table.hash_key_attr])
+        range_key = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr in attrs else None
+        if table.range_key_attr and range_key is None:
+            return None
+        return table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))
+
+
+def _put_back(table: Table, hash_key: DynamoType, range_key: DynamoType | None, item: Any) -> None:
+    if range_key is None:
+        if item is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = item
+    elif item is None:
+        table.items.get(hash_key, {}).pop(range_key, None)
+    else:
+        table.items[hash_key][range_key] = item
+
+
+def roll_back_items() -> None:
+    """Installs ItemRollback in moto's DynamoDB (this process's)."""
+    dynamodb_models.copy = _TablesKept  # type: ignore[attr-defined]
+    rollback = ItemRollback(dynamodb_models.DynamoDBBackend.transact_write_items)
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        rollback(self, transact_items)
+
+    dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    roll_back_items()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(
         args.host,
