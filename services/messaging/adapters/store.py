@@ -117,7 +117,10 @@ class MessageStore(Protocol):
         ...
 
     async def batch_changes(self, batch_id: str, since: float) -> list[MessageState]:
-        """The states of the batch's messages updated at or after `since` (callers overlap and deduplicate)."""
+        """The states of the batch's messages whose state as a stream follows it changed at or after `since`:
+        status (delivered and read may show as sent, which a stream counts them as), provider id, error, re-attempt
+        link. A store may list others too (SQLite lists every message updated since); callers overlap and
+        deduplicate, and take a state only if it is not older than the one they hold."""
         ...
 
     async def apply_status(self, event: StatusEvent) -> StatusApplied:

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from runtime import dynamo
 from services.messaging.adapters.codec import inbound_from_dict
-from services.messaging.adapters.dynamodb_store.inbound_table import InboundTable, message_item
+from services.messaging.adapters.dynamodb_store.inbound_table import InboundTable, message_item, window_key
 from services.messaging.adapters.dynamodb_store.table import TOP, conditional_failed, key, s, t
 from services.messaging.domain.model import Channel, InboundMessage, touched_by_inbound
 
@@ -40,7 +40,7 @@ class DynamoInboundMessageStore:
         try:
             await db.update_item(
                 TableName=self._t.name,
-                Key=key(f"win#{message.origination}", message.customer),
+                Key=window_key(message.origination, message.customer),
                 UpdateExpression="SET last_inbound = :t",
                 ConditionExpression="attribute_not_exists(last_inbound) OR last_inbound < :t",
                 ExpressionAttributeValues={":t": {"N": repr(message.receive_time)}},

@@ -10,7 +10,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from runtime import dynamo
-from services.messaging.adapters.dynamodb_store.outbound_table import OutboundTable, message_of
+from services.messaging.adapters.dynamodb_store.outbound_table import (
+    BATCH_SHARDS,
+    KEY_SHARDS,
+    OutboundTable,
+    id_of,
+    message_of,
+    state_from,
+)
 from services.messaging.adapters.dynamodb_store.statuses import StatusBatch
 from services.messaging.adapters.dynamodb_store.table import TOP, conditional_failed, key, s, t
 from services.messaging.adapters.store import StatusApplied, Withdrawal
@@ -21,11 +28,10 @@ from services.messaging.domain.model import (
     OutboundMessage,
     Status,
     StatusEvent,
-    state_of,
 )
 from services.messaging.domain.rules import key_scope
 
-PAGE = 1000  # keys read a page when withdrawing by prefix (before the filter: a page of a sent job returns none)
+PAGE = 1000  # entries of the `keys` index read a page when withdrawing by prefix (each then read and changed)
 
 
 class DynamoMessageStore:
@@ -49,7 +55,7 @@ class DynamoMessageStore:
     async def _accept_one(self, m: OutboundMessage) -> AcceptOutcome:
         db = await self._t.db()
         if not m.idempotency_key:
-            await db.put_item(**self._t.put(m, 1, False, None))
+            await db.put_item(**self._t.put(m, False, None))
             return AcceptOutcome(m, duplicate=False)
         claim_key = key(f"key#{m.idempotency_key}", "key")
         for _ in range(20):
@@ -67,8 +73,8 @@ class DynamoMessageStore:
                 )
             else:
                 held = await self._t.get_item(claim["message_id"]["S"])
-                if held is not None and held[0].status != Status.WITHDRAWN:
-                    return AcceptOutcome(held[0], duplicate=True)
+                if held is not None and held.message.status != Status.WITHDRAWN:
+                    return AcceptOutcome(held.message, duplicate=True)
                 items.append(
                     {
                         "Put": {
@@ -80,10 +86,9 @@ class DynamoMessageStore:
                     }
                 )
                 if held is not None:
-                    old, ver, dead = held
-                    moved = old.replace(idempotency_key="", former_idempotency_key=m.idempotency_key)
-                    items.append({"Put": self._t.put(moved, ver + 1, dead, ver)})
-            items.append({"Put": self._t.put(m, 1, False, None)})
+                    moved = held.message.replace(idempotency_key="", former_idempotency_key=m.idempotency_key)
+                    items.append({"Put": self._t.put(moved, held.dead, held)})
+            items.append({"Put": self._t.put(m, False, None)})
             try:
                 await dynamo.transact_write(db, items)
                 return AcceptOutcome(m, duplicate=False)
@@ -159,35 +164,32 @@ class DynamoMessageStore:
 
     # --- withdrawal ---------------------------------------------------------------------------------
     async def withdraw_by_key_prefix(self, prefix: str, now: float) -> Withdrawal:
-        """A job may hold a million keys: its key range is read a page at a time, projected to what says whether
-        a message is queued (q_pk) or in flight (d_pk) and filtered to those, and only the queued ones are
-        read and changed; nothing else of the job is held in memory or read again."""
-        db = await self._t.db()
-        request: dict[str, Any] = {
-            "TableName": self._t.name,
-            "IndexName": "keys",
-            "KeyConditionExpression": "k_pk = :h AND begins_with(k_sk, :p)",
-            "FilterExpression": "attribute_exists(q_pk) OR attribute_exists(d_pk)",
-            "ProjectionExpression": "pk, q_pk, d_pk",
-            "ExpressionAttributeValues": {":h": s(f"k#{key_scope(prefix + 'x')}"), ":p": s(prefix)},
-            "Limit": PAGE,
-        }
+        """A job may hold a million keys, but the `keys` index holds only its unfinished messages (queued or in
+        flight), spread over KEY_SHARDS: each shard's range is read a page at a time (keys only), and those
+        messages are read and the queued ones changed; nothing else of the job is read or held in memory."""
+        scope = key_scope(prefix + "x")
         withdrawn: list[OutboundMessage] = []
         in_flight = 0
-        while True:
-            reply = await db.query(**request)
-            items = reply.get("Items", [])
-            in_flight += sum(1 for i in items if "d_pk" in i)
-            queued = [i["pk"]["S"].removeprefix("msg#") for i in items if "q_pk" in i]
-            done, lost = await self._withdraw_ids(queued, now)
-            withdrawn += done
-            in_flight += lost
-            if "LastEvaluatedKey" not in reply:
-                return Withdrawal(withdrawn, in_flight)
-            request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+        for n in range(KEY_SHARDS):
+            request: dict[str, Any] = {
+                "TableName": self._t.name,
+                "IndexName": "keys",
+                "KeyConditionExpression": "k_pk = :h AND begins_with(k_sk, :p)",
+                "ExpressionAttributeValues": {":h": s(f"k#{scope}#{n}"), ":p": s(prefix)},
+                "Limit": PAGE,
+            }
+            while True:
+                reply = await (await self._t.db()).query(**request)
+                done, lost = await self._withdraw_ids([id_of(i) for i in reply.get("Items", [])], now)
+                withdrawn += done
+                in_flight += lost
+                if "LastEvaluatedKey" not in reply:
+                    break
+                request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+        return Withdrawal(withdrawn, in_flight)
 
     async def _withdraw_ids(self, message_ids: list[str], now: float) -> tuple[list[OutboundMessage], int]:
-        """Withdraws those still queued: (the withdrawn, how many were handed off meanwhile)."""
+        """Withdraws those still queued: (the withdrawn, how many are in flight)."""
 
         def change(m: OutboundMessage, dead: bool):
             if not m.queued:
@@ -203,8 +205,16 @@ class DynamoMessageStore:
         return await self._withdraw([found] if found else [], now)
 
     async def withdraw_batch(self, batch_id: str, now: float) -> Withdrawal:
-        items = await self._t.query("batch", "b_pk", f"b#{batch_id}")
-        return await self._withdraw([message_of(i) for i in items], now)
+        # The entries' state is as of their last followed change: an accepted one may be in flight by now,
+        # which the change's own read sees.
+        entries = await self._t.sharded("batch", self._batch_shards(batch_id), "", {})
+        accepted = [id_of(e) for e in entries if state_from(e).status == Status.ACCEPTED]
+        done, in_flight = await self._withdraw_ids(accepted, now)
+        return Withdrawal(done, in_flight)
+
+    @staticmethod
+    def _batch_shards(batch_id: str) -> list[str]:
+        return [f"b#{batch_id}#{n}" for n in range(BATCH_SHARDS)]
 
     async def withdraw_for_recipient(
         self, channel: Channel, recipient: str, accepted_before: float, now: float, keep_extra: str = ""
@@ -237,10 +247,9 @@ class DynamoMessageStore:
         return Withdrawal(withdrawn, in_flight)
 
     async def batch_changes(self, batch_id: str, since: float) -> list[MessageState]:
-        items = await self._t.query(
-            "batch", "b_pk", f"b#{batch_id}", range_condition=" AND b_sk >= :s", values={":s": s(t(since))}
-        )
-        return [state_of(message_of(i)) for i in items]
+        # What a stream follows, from the index alone: an entry moves (and its `st` with it) only when that changes.
+        entries = await self._t.sharded("batch", self._batch_shards(batch_id), " AND b_sk >= :s", {":s": s(t(since))})
+        return [state_from(e) for e in entries]
 
     # --- status events ------------------------------------------------------------------------------
     async def apply_status(self, event: StatusEvent) -> StatusApplied:

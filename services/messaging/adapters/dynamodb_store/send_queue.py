@@ -1,12 +1,17 @@
-"""SendQueue on DynamoDB: the queue index per sender (lane, due time, id: only due messages are read), hand-off
+"""SendQueue on DynamoDB: the queue index per sender, sharded (lane, due time, id: only due messages are read), hand-off
 marks and call results as conditional item changes (several at once), the sharded in-doubt index, and putting a
 message back in the queue (an outbound-dlq replay, a 131049 re-attempt)."""
 
 from __future__ import annotations
 
-from runtime import dynamo
-from services.messaging.adapters.dynamodb_store.outbound_table import OutboundTable, message_of, queue_sort_key
-from services.messaging.adapters.dynamodb_store.table import SHARDS, TOP, s, t
+from services.messaging.adapters.dynamodb_store.outbound_table import (
+    DOUBT_SHARDS,
+    QUEUE_SHARDS,
+    OutboundTable,
+    id_of,
+    queue_sort_key,
+)
+from services.messaging.adapters.dynamodb_store.table import TOP, s, t
 from services.messaging.adapters.store import HandOffIncomplete
 from services.messaging.domain.model import Lane, MessageError, OutboundMessage, SendResult, Status
 
@@ -18,27 +23,24 @@ class DynamoSendQueue:
     async def queued(
         self, origination: str, now: float, limit: int, exclude: frozenset[str] = frozenset()
     ) -> list[OutboundMessage]:
-        # One range a lane, from its start to its last message due by now: what is deferred is never read.
-        # The GSI is eventually consistent: what it lists is checked by the hand-off's condition anyway.
-        out: list[OutboundMessage] = []
-        seen = 0
+        # One range a lane and shard, from the lane's start to its last message due by now: what is deferred is
+        # never read. The shards of a lane are merged on (lane, due, id), so the lane order holds across them.
+        # The index holds keys only (an entry is written when a message enters the queue and when it leaves, never
+        # in between): the messages are read by id, strongly consistent, and checked again by the hand-off.
+        shards = [f"q#{origination}#{n}" for n in range(QUEUE_SHARDS)]
+        entries: list[dict] = []
         for lane in Lane:
-            if seen >= limit:
+            if len(entries) >= limit:
                 break
-            items = await self._t.query(
+            entries += await self._t.sharded(
                 "queue",
-                "q_pk",
-                f"q#{origination}",
-                limit=limit - seen,
-                range_condition=" AND q_sk BETWEEN :lo AND :hi",
-                values={":lo": s(f"{int(lane)}#"), ":hi": s(queue_sort_key(lane, now, TOP))},
+                shards,
+                " AND q_sk BETWEEN :lo AND :hi",
+                {":lo": s(f"{int(lane)}#"), ":hi": s(queue_sort_key(lane, now, TOP))},
+                limit - len(entries),
             )
-            seen += len(items)
-            for item in items:
-                m = message_of(item)
-                if m.id not in exclude and m.queued and m.due_time <= now:
-                    out.append(m)
-        return out
+        wanted = [i for i in map(id_of, entries) if i not in exclude]
+        return [m for m in await self._t.get_many(wanted) if m.queued and m.due_time <= now]
 
     async def hand_off(self, message_ids: list[str], now: float) -> list[str]:
         def change(m: OutboundMessage, dead: bool):
@@ -69,17 +71,9 @@ class DynamoSendQueue:
         return [m for m in found if m is not None]
 
     async def in_doubt(self, handed_off_before: float, limit: int) -> list[OutboundMessage]:
-        requests = [
-            {
-                "TableName": self._t.name,
-                "IndexName": "doubt",
-                "KeyConditionExpression": "d_pk = :h AND d_sk < :t",
-                "ExpressionAttributeValues": {":h": s(f"doubt#{n}"), ":t": s(t(handed_off_before))},
-            }
-            for n in range(SHARDS)
-        ]
-        items = await dynamo.merged_query(await self._t.db(), requests, "d_sk", limit)
-        return [m for m in map(message_of, items) if m.in_flight]
+        shards = [f"doubt#{n}" for n in range(DOUBT_SHARDS)]
+        entries = await self._t.sharded("doubt", shards, " AND d_sk < :t", {":t": s(t(handed_off_before))}, limit)
+        return [m for m in await self._t.get_many(list(map(id_of, entries))) if m.in_flight]
 
     async def mark_unknown(self, message_ids: list[str], now: float) -> list[str]:
         error = MessageError(

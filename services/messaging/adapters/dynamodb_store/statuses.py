@@ -17,14 +17,15 @@ from runtime import dynamo
 from services.messaging.adapters.codec import dumps, status_event_to_dict
 from services.messaging.adapters.dynamodb_store.outbound_table import (
     OutboundTable,
+    Stored,
     applied,
+    id_of,
     message_key,
-    message_of,
     read,
 )
 from services.messaging.adapters.dynamodb_store.table import key, s
 from services.messaging.adapters.store import StatusApplied
-from services.messaging.domain.model import OutboundMessage, StatusEvent, message_id_of
+from services.messaging.domain.model import StatusEvent, message_id_of
 
 ROUNDS = 20
 EVENTS_PER_UNIT = dynamo.MAX_TRANSACT_ITEMS - 1  # the message and a seen mark each
@@ -87,13 +88,13 @@ class StatusBatch:
 
     async def _known(
         self, events: list[StatusEvent], indexes: list[int]
-    ) -> tuple[set[tuple[str, str]], dict[str, tuple[OutboundMessage, int, bool]], dict[int, str]]:
+    ) -> tuple[set[tuple[str, str]], dict[str, Stored], dict[int, str]]:
         """The seen marks, the messages (with version and dead-letter flag) and which message each event is for."""
         db = await self._t.db()
         wanted = [key(f"seen#{events[i].provider_message_id}", events[i].status.value) for i in indexes]
         named = {message_id_of(events[i].callback_data) for i in indexes if events[i].callback_data}
         seen: set[tuple[str, str]] = set()
-        found: dict[str, tuple[OutboundMessage, int, bool]] = {}
+        found: dict[str, Stored] = {}
         for item in await dynamo.batch_get(db, self._t.name, wanted + [message_key(m) for m in named]):
             if item["pk"]["S"].startswith("seen#"):
                 seen.add((item["pk"]["S"].removeprefix("seen#"), item["sk"]["S"]))
@@ -111,7 +112,7 @@ class StatusBatch:
         if by_provider:
             wamids = list(by_provider)
             hits = await self._t.gather([self._t.query("provider", "p_pk", f"p#{w}", limit=1) for w in wamids])
-            ids = {w: message_of(h[0]).id for w, h in zip(wamids, hits, strict=True) if h}
+            ids = {w: id_of(h[0]) for w, h in zip(wamids, hits, strict=True) if h}
             missing = [m for m in set(ids.values()) if m not in found]
             for item in await dynamo.batch_get(db, self._t.name, [message_key(m) for m in missing]):
                 m = read(item)
@@ -122,15 +123,15 @@ class StatusBatch:
                         target[i] = ids[wamid]
         return seen, found, target
 
-    def _fold(self, found: tuple[OutboundMessage, int, bool], events: list[StatusEvent], group: list[int]) -> _Unit:
-        m, ver, dead = found
+    def _fold(self, found: Stored, events: list[StatusEvent], group: list[int]) -> _Unit:
+        m = found.message
         results: dict[int, StatusApplied] = {}
         marks = []
         for i in group:
             m, moves = applied(m, events[i])
             results[i] = StatusApplied(m, changed=moves)
             marks.append(self._seen(events[i]))
-        return _Unit([{"Put": self._t.put(m, ver + 1, dead, ver)}, *marks], results)
+        return _Unit([{"Put": self._t.put(m, found.dead, found)}, *marks], results)
 
     def _seen(self, e: StatusEvent) -> dict[str, Any]:
         return {
