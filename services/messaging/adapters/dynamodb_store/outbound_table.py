@@ -104,7 +104,7 @@ def message_key(message_id: str) -> dict[str, Any]:
 
 def queue_sort_key(lane: int, due: float, message_id: str) -> str:
     """Lane, then due time, then id: the messages of a lane due by a time are one key range, so a read of the
-    queue never walks past messages that are not due yet (retries and re-attempts deferred at a lane's head)."""
+    queue leaves a lane at its first message not due yet (retries and re-attempts deferred at a lane's head)."""
     return f"{int(lane)}#{t(due)}#{message_id}"
 
 

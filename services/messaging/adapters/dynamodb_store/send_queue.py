@@ -4,6 +4,10 @@ message back in the queue (an outbound-dlq replay, a 131049 re-attempt)."""
 
 from __future__ import annotations
 
+import heapq
+import itertools
+from typing import Any
+
 from services.messaging.adapters.dynamodb_store.outbound_table import (
     DOUBT_SHARDS,
     QUEUE_SHARDS,
@@ -23,24 +27,51 @@ class DynamoSendQueue:
     async def queued(
         self, origination: str, now: float, limit: int, exclude: frozenset[str] = frozenset()
     ) -> list[OutboundMessage]:
-        # One range a lane and shard, from the lane's start to its last message due by now: what is deferred is
-        # never read. The shards of a lane are merged on (lane, due, id), so the lane order holds across them.
-        # The index holds keys only (an entry is written when a message enters the queue and when it leaves, never
-        # in between): the messages are read by id, strongly consistent, and checked again by the hand-off.
-        shards = [f"q#{origination}#{n}" for n in range(QUEUE_SHARDS)]
-        entries: list[dict] = []
-        for lane in Lane:
-            if len(entries) >= limit:
-                break
-            entries += await self._t.sharded(
-                "queue",
-                shards,
-                " AND q_sk BETWEEN :lo AND :hi",
-                {":lo": s(f"{int(lane)}#"), ":hi": s(queue_sort_key(lane, now, TOP))},
-                limit - len(entries),
-            )
-        wanted = [i for i in map(id_of, entries) if i not in exclude]
+        # Each shard's due messages in (lane, due, id) order, merged across shards: the lane order holds across
+        # them. The index holds keys only (an entry is written when a message enters the queue and when it leaves,
+        # never in between): the messages are read by id, strongly consistent, and checked by the hand-off again.
+        shards = await self._t.gather([self._due(f"q#{origination}#{n}", now, limit) for n in range(QUEUE_SHARDS)])
+        entries = heapq.merge(*shards, key=lambda e: e["q_sk"]["S"])
+        wanted = [i for i in itertools.islice(map(id_of, entries), limit) if i not in exclude]
         return [m for m in await self._t.get_many(wanted) if m.queued and m.due_time <= now]
+
+    async def _due(self, shard: str, now: float, limit: int) -> list[dict[str, Any]]:
+        """The first `limit` due entries of one queue shard. One range from the first lane to the last one's due
+        end, so an idle sender costs one query a shard, not one a lane and shard; where a lane's deferred
+        messages begin, the read jumps to the next lane (what is deferred never stalls what is behind it, and at
+        most a page of it is read)."""
+        db = await self._t.db()
+        last = max(Lane)
+        request: dict[str, Any] = {
+            "TableName": self._t.name,
+            "IndexName": "queue",
+            "KeyConditionExpression": "q_pk = :h AND q_sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {
+                ":h": s(shard),
+                ":lo": s(f"{int(min(Lane))}#"),
+                ":hi": s(queue_sort_key(last, now, TOP)),
+            },
+        }
+        out: list[dict[str, Any]] = []
+        while len(out) < limit:
+            reply = await db.query(**request, Limit=limit - len(out))
+            deferred_lane = None
+            for entry in reply.get("Items", []):
+                lane, due, _ = entry["q_sk"]["S"].split("#", 2)
+                if float(due) > now:
+                    deferred_lane = int(lane)
+                    break
+                out.append(entry)
+            if deferred_lane is not None:
+                if deferred_lane >= last:
+                    break
+                request.pop("ExclusiveStartKey", None)
+                request["ExpressionAttributeValues"][":lo"] = s(f"{deferred_lane + 1}#")
+            elif "LastEvaluatedKey" in reply:
+                request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+            else:
+                break
+        return out
 
     async def hand_off(self, message_ids: list[str], now: float) -> list[str]:
         def change(m: OutboundMessage, dead: bool):
