@@ -27,8 +27,8 @@ changes. So the busy indexes project only their keys (what a read needs then com
 strongly consistent) and their entries stay put while they are there; and what one phone, one job or one stream
 concentrates is spread over shards (n = crc32(message id) mod the index's shard count, below), read back by
 querying every shard and merging on the sort key. `batch` moves an entry only when what a streamed send follows
-changes (status, with delivered and read counted as sent, provider id, error, re-attempt link: a message's
-acceptance and its settling), and projects that state (`st`) so a stream's poll reads no message. `keys` holds
+changes (status, with delivered and read counted as sent, provider id, an outcome's error, re-attempt link: a
+message's acceptance and its settling), and projects that state (`st`) so a stream's poll reads no message. `keys` holds
 only unfinished messages: a pause reads O(queued + in flight) entries, not every key of the job.
 
 Every change of a message is read-modify-write: read the item (strongly consistent), apply the same domain
@@ -118,10 +118,12 @@ class Stored(NamedTuple):
 
 
 def followed(m: OutboundMessage) -> tuple:
-    """What a streamed send follows of a message: a change of it moves the message's `batch` entry."""
+    """What a streamed send follows of a message: a change of it moves the message's `batch` entry. Not the error
+    of a message still accepted (a retry's or a deferral's reason: a stream reports an error with an outcome)."""
     status = Status.SENT if m.status in (Status.DELIVERED, Status.READ) else m.status
+    error = None if m.status == Status.ACCEPTED else m.error
     extra = (m.extra.get("reattempt_key", ""), m.extra.get("reattempt_due"))
-    return status, m.provider_message_id, m.error, *extra
+    return status, m.provider_message_id, error, *extra
 
 
 def state_json(m: OutboundMessage) -> str:
