@@ -89,8 +89,10 @@ async def test_dispatcher_writes_overtake_a_big_acceptance(tmp_path):
         accepting = time.perf_counter() - began
 
         # Each dispatcher write waits for the acceptance running when it was queued, and for no other (a FIFO
-        # writer: for every stream's queued acceptance, ~STREAMS a write).
-        assert len(db.overtaken) == 2 * GROUPS and max(db.overtaken) == 0, db.overtaken
+        # writer: for every stream's queued acceptance, ~STREAMS a write). The count is read on this thread and
+        # bumped on the writer's, so an acceptance the writer had taken but not yet begun when the dispatcher's
+        # write was queued (it was running, in effect) may count as one.
+        assert len(db.overtaken) == 2 * GROUPS and max(db.overtaken) <= 1, db.overtaken
         assert max(waits) < 0.25 * accepting, (max(waits), accepting)
         assert left > STREAMS, "the acceptance was over before the dispatcher's writes: nothing was shown"
         assert committed == STREAMS * CHUNKS
