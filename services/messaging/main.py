@@ -145,6 +145,7 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
         group_checks=GroupChecks([meta_rules]),
         tier=tier,
     )
+    dispatcher.holds.on_template_moved(templates.forget)  # Meta paused a template: the checks know within a second
     acceptance = Acceptance(
         outbound.messages,
         inbound.messages,
@@ -172,7 +173,7 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
         nudge=dispatcher,
         contacts=contacts,
         commerce=commerce,
-        account=AccountEvents(lifecycle, outbound.portfolio),
+        account=AccountEvents(lifecycle, outbound.portfolio, holds=outbound.holds),
     )
     cases = UseCases(
         sends=Sends(acceptance, outbound.messages, inbound.conversations, consent, dispatcher),

@@ -59,3 +59,13 @@ def test_the_book_forgets_what_is_older_than_its_horizon():
     assert len(b) == 2
     b.forget_before(NOW + 1)
     assert len(b) == 0 and code(b, message(recipient=WHO, key="bulkJobs/J1/a", at=NOW - 1)) is None
+
+
+def test_a_template_hold_holds_nothing_back_and_counts_as_a_template_move():
+    b = book(holds.template_moved("spring_sale.en_US", NOW, "PAUSED"))
+    assert b.templates_changed == 1
+    assert code(b, message(recipient=WHO, key="bulkJobs/J1/a", at=NOW - 1)) is None
+    b.add([holds.template_moved("spring_sale.en_US", NOW + 1, "REINSTATED")])
+    assert b.templates_changed == 2
+    b.add([holds.template_moved("spring_sale.en_US", NOW + 1, "REINSTATED")])  # read again (reads overlap)
+    assert b.templates_changed == 2

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 
 import pytest
 
 from services.messaging.adapters import sqlite_store
 from services.messaging.adapters.consent import Recipient
 from services.messaging.dispatch.batch_checks import GroupChecks
+from services.messaging.dispatch.clock import SystemClock
+from services.messaging.dispatch.holds import HoldsCheck
 from services.messaging.dispatch.meta_checks import CapRule, MetaChecks
 from services.messaging.dispatch.tier import TierBudget
-from services.messaging.domain import meta_events, tier
+from services.messaging.domain import holds, meta_events, tier
 from services.messaging.domain.inbound import parse_event
 from services.messaging.domain.meta_events import QualityEvent, TemplateEvent, TierEvent
 from services.messaging.domain.model import Category, Channel, Lane, OutboundMessage, Status, Template
@@ -131,10 +134,24 @@ async def out(tmp_path):
 
 async def test_account_events_move_the_ledger_forward_only(out):
     lifecycle = Lifecycle()
-    account = AccountEvents(lifecycle, out.portfolio)
+    account = AccountEvents(lifecycle, out.portfolio, holds=out.holds)
     t = TemplateEvent("w", "1", "spring_sale", "en_US", NOW, event="PAUSED")
     assert await account.apply([t, TierEvent(2000, NOW), QualityEvent("p1", "FLAGGED", "RED", NOW)])
     assert lifecycle.applied == [t]
+    # The template's move is noted as a hold, stamped when noted: a dispatcher's next read of the holds takes it
+    # in and tells its watcher (the template catalogue forgets its cache).
+    check = HoldsCheck(out.holds, SystemClock())
+    moved: list[int] = []
+    check.on_template_moved(lambda: moved.append(1))
+    await check.read()
+    assert moved == [1]
+    [hold] = await out.holds.holds_since(time.time() - 5, time.time())
+    assert hold == holds.template_moved("spring_sale.en_US", hold.time, "PAUSED")
+    await check.read()
+    assert moved == [1]  # read again: nothing new
+    category = TemplateEvent("w", "1", "spring_sale", "en_US", NOW, new_category="UTILITY")
+    await account.apply([category])
+    assert len(await out.holds.holds_since(time.time() - 5, time.time())) == 1  # a category change: no hold
     doc, _ = await out.portfolio.load_ledger()
     assert tier.limits(doc, 250, 0.1) == tier.Limits(2000, 200, "event")
     assert tier.qualities(doc) == {"p1": ("RED", NOW)}

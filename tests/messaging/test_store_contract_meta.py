@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from services.messaging.domain.model import Category, Template
-from tests.messaging.test_store_contract import stores  # noqa: F401  (the fixture: both engines)
+from services.messaging.domain.model import Category, MessageError, SendResult, Status, StatusEvent, Template
+from tests.messaging.test_store_contract import message, stores  # noqa: F401  (the fixture: both engines)
 
 NOW = 1_718_000_000.25
 
@@ -90,3 +90,48 @@ async def test_a_senders_pair_log_is_handed_over(stores):  # noqa: F811
     assert await out.pairs.load_pairs("WHATSAPP:p1") == {"+911": NOW, "+912": NOW + 1.5}
     await out.pairs.save_pairs("WHATSAPP:p1", {"+914": NOW + 3})  # replaced whole
     assert await out.pairs.load_pairs("WHATSAPP:p1") == {"+914": NOW + 3}
+
+
+async def test_132015_withdraws_a_keyed_message_and_frees_its_key_an_unkeyed_one_fails(stores):  # noqa: F811
+    """Meta refused the send: its template is paused (132015). A keyed message is withdrawn TEMPLATE_PAUSED, as the
+    check before the call would have done, so its key is free and the sender's next send under it goes once;
+    without a key it stays failed with Meta's code, and 132016 (disabled) is final either way."""
+    out, _ = stores
+    keyed, unkeyed, disabled, read = (
+        message(key="bulkJobs/J9/+911"),
+        message(),
+        message(key="bulkJobs/J9/+912"),
+        message(key="bulkJobs/J9/+913"),
+    )
+    await out.messages.accept([keyed, unkeyed, disabled, read])
+    await out.queue.hand_off([keyed.id, unkeyed.id, disabled.id, read.id], NOW + 1)
+    await out.queue.record_results(
+        [SendResult(m.id, "sent", NOW + 2, provider_message_id=f"wamid.{m.id}") for m in (keyed, unkeyed, disabled)]
+        + [SendResult(read.id, "sent", NOW + 2, provider_message_id=f"wamid.{read.id}")]
+    )
+    await out.messages.apply_status(StatusEvent(f"wamid.{read.id}", Status.READ, NOW + 3, read.id))
+
+    def refused(m, code: str) -> StatusEvent:
+        return StatusEvent(f"wamid.{m.id}", Status.FAILED, NOW + 4, m.id, error=MessageError(code, "Template paused"))
+
+    [one] = await out.messages.apply_statuses([refused(keyed, "132015")])
+    assert one.changed and one.message.status == Status.WITHDRAWN
+    assert one.message.error.code == "TEMPLATE_PAUSED" and "132015" in one.message.error.title
+    # In a batch (ingest's path), the same rule: a read one stays read.
+    batch = await out.messages.apply_statuses(
+        [refused(unkeyed, "132015"), refused(disabled, "132016"), refused(read, "132015")]
+    )
+    assert [(a.message.status, a.message.error and a.message.error.code) for a in batch] == [
+        (Status.FAILED, "132015"),
+        (Status.FAILED, "132016"),
+        (Status.READ, None),
+    ]
+    # The repeat of the refusal changes nothing.
+    [again] = await out.messages.apply_statuses([refused(keyed, "132015")])
+    assert again.duplicate and not again.changed
+    # The key is free: the resumed sender's message under it is a new one.
+    resent = message(key="bulkJobs/J9/+911", at=NOW + 10)
+    [o] = await out.messages.accept([resent])
+    assert not o.duplicate and (await out.messages.get_by_key("bulkJobs/J9/+911")).id == resent.id
+    [o] = await out.messages.accept([message(key="bulkJobs/J9/+912", at=NOW + 10)])
+    assert o.duplicate and o.message.id == disabled.id

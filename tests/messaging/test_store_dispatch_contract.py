@@ -42,6 +42,7 @@ async def test_holds_are_read_back_by_time_once_each_and_within_the_horizon(stor
     old = holds.suppressed("+919800000000", NOW - holds.HORIZON - 1, "131050")
     # An hour's turn between two of them: DynamoDB keeps them under the hour they were noted in.
     later = holds.suppressed("+919811111111", NOW + 3600, "131050")
+    paused = holds.template_moved("spring_sale.en_US", NOW + 3600.5, "PAUSED")  # Meta moved a template
     await out.holds.note_holds([start, stop, old])
     await out.holds.note_holds([gone, stop, later])
     now = NOW + 3601
@@ -50,6 +51,8 @@ async def test_holds_are_read_back_by_time_once_each_and_within_the_horizon(stor
     assert await out.holds.holds_since(NOW + 2.5, now) == [later]
     assert await out.holds.holds_since(NOW - holds.HORIZON - 10, now) == [stop, gone, start, later]  # not `old`
     assert await out.holds.holds_since(NOW - holds.HORIZON - 10, NOW + holds.HORIZON + 1.5) == [gone, start, later]
+    await out.holds.note_holds([paused])
+    assert await out.holds.holds_since(NOW + 3600, now) == [paused]
 
 
 async def test_withdraw_for_recipient_takes_only_their_queued_messages_on_that_channel(stores):  # noqa: F811

@@ -11,12 +11,15 @@ with a dictionary lookup. The bound is exact, not hoped for: the check is ready 
 read started less than FRESH seconds ago, and the scheduler starts no call while it is not, so no call starts
 more than FRESH after a hold was noted without knowing it (and the call lands within a fraction of a second
 after that). A store outage therefore pauses sending rather than sending blind. Each read reaches OVERLAP back
-past the previous one, so a hold stamped before a read but committed after it is still found."""
+past the previous one, so a hold stamped before a read but committed after it is still found. A read that takes in
+a TEMPLATE hold (Meta moved a template) tells whoever watches (the template catalogue forgets its cache), so the
+checks at the call know a paused template within the same bound."""
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 
 from services.messaging.adapters.store import HoldStore
 from services.messaging.dispatch.checks import Verdict
@@ -40,6 +43,11 @@ class HoldsCheck:
         self._read_at = -math.inf  # monotonic start of the last successful read
         self._after: float | None = None  # wall time the next read starts from
         self.reads = 0
+        self._template_watchers: list[Callable[[], None]] = []
+
+    def on_template_moved(self, watcher: Callable[[], None]) -> None:
+        """`watcher` is called after a read that took in a TEMPLATE hold (before the check says ready again)."""
+        self._template_watchers.append(watcher)
 
     def ready(self) -> bool:
         return self._clock.monotonic() - self._read_at < self._fresh
@@ -53,7 +61,11 @@ class HoldsCheck:
         started, wall = self._clock.monotonic(), self._clock.wall()
         after = wall - HORIZON if self._after is None else self._after
         holds = await self._store.holds_since(after, wall)
+        seen = self.book.templates_changed
         self.book.add(holds)
+        if self.book.templates_changed != seen:
+            for watcher in self._template_watchers:
+                watcher()
         self.book.forget_before(wall - HORIZON)
         self._after = wall - OVERLAP
         self._read_at = started

@@ -13,7 +13,11 @@ The rule, for a message m and the latest hold on its subject, noted at n:
 - a key prefix (or a whole key) withdrawn at n, m's key under it (or it), m accepted at or before n: withdrawn,
   WITHDRAWN. A message accepted after the withdrawal under the same key (a resumed job) goes.
 The latest hold on a subject decides (a START after a STOP lifts it). The book forgets holds older than its
-horizon; what it forgot was withdrawn from the queue when it was noted."""
+horizon; what it forgot was withdrawn from the queue when it was noted.
+
+A TEMPLATE hold holds nothing back itself: it says Meta moved a template (paused, disabled, reinstated), so every
+process reading the holds forgets its cached template catalogue at once (templates_changed) and its checks before
+the call read the new status within a second, not after the cache's seconds."""
 
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ class HoldKind(StrEnum):
     OPTED_IN = "OPTED_IN"  # subject: `<channel>:<address>`; lifts an earlier OPTED_OUT
     SUPPRESSED = "SUPPRESSED"  # subject: `WHATSAPP:<address>`; marketing only (131050)
     WITHDRAWN = "WITHDRAWN"  # subject: a key prefix `<kind>/<id>/...`
+    TEMPLATE = "TEMPLATE"  # subject: `template:<name>.<language>`; Meta moved it (source: its new status)
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,10 @@ def withdrawn(prefix: str, at: float, source: str = "withdraw") -> Hold:
     return Hold(HoldKind.WITHDRAWN, prefix, at, source)
 
 
+def template_moved(template_key: str, at: float, status: str) -> Hold:
+    return Hold(HoldKind.TEMPLATE, f"template:{template_key}", at, status)
+
+
 def is_opt_out_confirmation(m: OutboundMessage) -> bool:
     return bool(m.extra.get(OPT_OUT_CONFIRMATION))
 
@@ -78,6 +87,8 @@ class HoldBook:
         self._suppressed: dict[str, Hold] = {}
         self._withdrawn: dict[str, dict[str, float]] = {}  # key scope -> prefix -> time
         self.latest = 0.0  # the time of the latest hold taken in
+        self.templates_changed = 0  # how many template moves were taken in (a cache of templates compares it)
+        self._template_moves: dict[str, float] = {}  # subject -> the latest move's time (reads overlap)
 
     def __len__(self) -> int:
         return len(self._consent) + len(self._suppressed) + sum(len(p) for p in self._withdrawn.values())
@@ -89,11 +100,16 @@ class HoldBook:
                 _keep_latest(self._consent, h)
             elif h.kind == HoldKind.SUPPRESSED:
                 _keep_latest(self._suppressed, h)
+            elif h.kind == HoldKind.TEMPLATE:
+                if h.time > self._template_moves.get(h.subject, float("-inf")):
+                    self._template_moves[h.subject] = h.time
+                    self.templates_changed += 1
             else:
                 prefixes = self._withdrawn.setdefault(key_scope(h.subject), {})
                 prefixes[h.subject] = max(prefixes.get(h.subject, 0.0), h.time)
 
     def forget_before(self, horizon: float) -> None:
+        self._template_moves = {s: t for s, t in self._template_moves.items() if t >= horizon}
         for table in (self._consent, self._suppressed):
             for subject in [s for s, h in table.items() if h.time < horizon]:
                 del table[subject]

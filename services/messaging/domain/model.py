@@ -60,10 +60,10 @@ SETTLED = frozenset(
 
 def advances(current: Status, new: Status) -> bool:
     """Whether a status event moves a message from `current` to `new` (forward only; failed is terminal and
-    cannot follow read)."""
+    cannot follow read; a status event withdraws only as as_applied reads a 132015)."""
     if current in TERMINAL or current == new:
         return False
-    if new in FAILURES:
+    if new in FAILURES or new == Status.WITHDRAWN:
         return current != Status.READ
     if new not in STATUS_RANK or current not in STATUS_RANK:
         return False
@@ -317,3 +317,27 @@ class Template:
     @property
     def name(self) -> str:
         return f"templates/{self.key}"
+
+
+TEMPLATE_PAUSED_REFUSAL = "132015"  # Meta refused a template message: its template is paused
+
+
+def as_applied(m: OutboundMessage, event: StatusEvent) -> StatusEvent:
+    """What a status event means for this message. Meta refusing a keyed message because its template is paused
+    (132015: it was handed over between Meta's pause and the dispatcher learning of it) is no failure of the
+    recipient: it is withdrawn, TEMPLATE_PAUSED, as the check before the call would have withdrawn it, which frees
+    its key, so its sender sends it once more under the key when the template is reinstated (bulk: ResumeJob).
+    Unkeyed, nobody would send it again: it stays failed with Meta's code. 132016 (disabled) stays failed."""
+    if (
+        event.status != Status.FAILED
+        or event.error is None
+        or event.error.code != TEMPLATE_PAUSED_REFUSAL
+        or not m.idempotency_key
+    ):
+        return event
+    body = m.content.get("template") or {}
+    template = f"{body.get('template_name', '')}.{body.get('language', '')}"
+    # Titled as the check before the call titles it (the job's reason names the template), Meta's words after.
+    why = f"template {template} is PAUSED: Meta refused the send ({TEMPLATE_PAUSED_REFUSAL})"
+    error = MessageError("TEMPLATE_PAUSED", why, event.error.title or event.error.detail)
+    return dataclasses.replace(event, status=Status.WITHDRAWN, error=error)

@@ -1,17 +1,20 @@
 """Meta's account events as ingest hands them over (domain.meta_events): a template's status and category go to
 its lifecycle (outbound.template_lifecycle), the portfolio's messaging limit and a phone's quality to the tier's
 ledger (domain.tier, compare-and-swap), each forward only by the event's time, so a repeated or late event
-changes nothing."""
+changes nothing. A template's status event is also noted as a TEMPLATE hold (after the template is written; again
+when the event comes again), so every messaging process's dispatcher forgets its cached catalogue within a second
+(dispatch.holds) and stops handing Meta sends of a template it paused."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
+import time
 from typing import Protocol
 
-from services.messaging.adapters.store import PortfolioStore
-from services.messaging.domain import tier
+from services.messaging.adapters.store import HoldStore, PortfolioStore
+from services.messaging.domain import holds, tier
 from services.messaging.domain.meta_events import (
     LOWEST_QUALITY,
     AccountEvent,
@@ -30,9 +33,16 @@ class TemplateEvents(Protocol):
 
 
 class AccountEvents:
-    def __init__(self, templates: TemplateEvents, portfolio: PortfolioStore, rng: random.Random | None = None):
+    def __init__(
+        self,
+        templates: TemplateEvents,
+        portfolio: PortfolioStore,
+        rng: random.Random | None = None,
+        holds: HoldStore | None = None,
+    ):
         self._templates = templates
         self._portfolio = portfolio
+        self._holds = holds
         self._rng = rng or random.Random()
 
     async def apply(self, events: list[AccountEvent]) -> bool:
@@ -41,6 +51,12 @@ class AccountEvents:
         template_events = [e for e in events if isinstance(e, TemplateEvent)]
         if template_events:
             changed |= bool(await self._templates.apply(template_events))
+            moves = [e for e in template_events if e.event]
+            if self._holds is not None and moves:
+                now = time.time()  # noted now, not at Meta's (whole-second, maybe late) time: readers look back 5 s
+                await self._holds.note_holds(
+                    [holds.template_moved(f"{e.template_name}.{e.language}", now, e.event) for e in moves]
+                )
         for e in events:
             if isinstance(e, TierEvent):
                 changed |= await self._ledger(lambda doc, e=e: tier.set_limit(doc, e.limit, e.time))

@@ -58,13 +58,14 @@ from services.messaging.adapters.dynamodb_store.table import (
     t,
 )
 from services.messaging.domain.model import (
-    FAILURES,
+    TERMINAL,
     MessageError,
     MessageState,
     OutboundMessage,
     Status,
     StatusEvent,
     advances,
+    as_applied,
 )
 from services.messaging.domain.rules import key_scope
 
@@ -192,6 +193,7 @@ def message_of(item: dict[str, Any]) -> OutboundMessage:
 
 def applied(m: OutboundMessage, event: StatusEvent) -> tuple[OutboundMessage, bool]:
     """The message after a status event (the same rules as the SQLite store's apply_event); whether it moved."""
+    event = as_applied(m, event)
     moves = advances(m.status, event.status)
     changes: dict[str, Any] = {
         "provider_message_id": m.provider_message_id or event.provider_message_id,
@@ -203,7 +205,7 @@ def applied(m: OutboundMessage, event: StatusEvent) -> tuple[OutboundMessage, bo
         changes[column] = event.time
     if moves:
         changes["status"] = event.status
-        if event.status in FAILURES:
+        if event.status in TERMINAL:
             changes["error"] = event.error or MessageError("FAILED")
         elif m.status == Status.UNKNOWN or m.error:
             changes["error"] = None

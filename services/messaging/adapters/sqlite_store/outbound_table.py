@@ -18,7 +18,7 @@ from typing import Any
 from services.messaging.adapters.codec import dumps, status_event_from_dict
 from services.messaging.adapters.sqlite_store.table import chunks, marks
 from services.messaging.domain.model import (
-    FAILURES,
+    TERMINAL,
     Category,
     Channel,
     Lane,
@@ -27,6 +27,7 @@ from services.messaging.domain.model import (
     Status,
     StatusEvent,
     advances,
+    as_applied,
 )
 
 OUTBOUND_SCHEMA = """
@@ -183,6 +184,7 @@ def by_ids(conn: sqlite3.Connection, ids: list[str]) -> list[OutboundMessage]:
 
 def apply_event(conn: sqlite3.Connection, m: OutboundMessage, event: StatusEvent) -> bool:
     """Applies a status event to a message's row (forward only); whether its status moved."""
+    event = as_applied(m, event)
     moves = advances(m.status, event.status)
     time_column = {Status.SENT: "send_time", Status.DELIVERED: "deliver_time", Status.READ: "read_time"}.get(
         event.status
@@ -197,7 +199,7 @@ def apply_event(conn: sqlite3.Connection, m: OutboundMessage, event: StatusEvent
     if moves:
         sets.append("status = ?")
         params.append(event.status.value)
-        if event.status in FAILURES:
+        if event.status in TERMINAL:
             sets.append("error = ?")
             params.append(dumps((event.error or MessageError("FAILED")).to_dict()))
         elif m.status == Status.UNKNOWN or m.error:
