@@ -668,7 +668,9 @@ class Sandbox:
             return web.json_response({"error": str(exc)}, status=400)
         except KeyError as exc:
             return web.json_response({"error": f"no template {exc}"}, status=404)
-        return web.json_response(t.meta())
+        # When it moved, on the sandbox log's clock: a send logged before it was judged by the old status, one
+        # after by the new (a send is judged in the same step it is logged in), so a test can tell them apart.
+        return web.json_response({**t.meta(), "moved_at_ns": time.time_ns()})
 
     async def quality_changes(self, request: web.Request) -> web.Response:
         """{"phone": "<phone number id>", "event": "FLAGGED|UNFLAGGED|DOWNGRADE|UPGRADE", "current_limit": "TIER_2K"}:

@@ -5,7 +5,8 @@ State changes are compare-and-swap on the job (retried when the expander or a re
 and cancel reach the workers through the job's state (this process's at once, the others' within
 poll_seconds) and take effect in messaging at once: the job's unsent messages are withdrawn by key prefix,
 then once more after the workers had time to stop, so nothing of the job is sent later than a second after
-the call returns. Resume queues the job's open chunks again (a flag on the job makes that survive a crash)."""
+the call returns. Resume queues the job's open chunks again (a flag on the job makes that survive a crash); a job
+Meta's template pause stopped first reopens the recipients whose sends Meta refused after the call (reopening)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from services.bulk.domain.spec import Candidate, Problems
 from services.bulk.domain.tier_plan import plan
 from services.bulk.expansion import inline_chunks, survey_contacts, survey_inline
 from services.bulk.job_states import JobStates
+from services.bulk.reopening import needs_sweep, reopen_withdrawn
 
 log = logging.getLogger("wecare.bulk.jobs")
 
@@ -356,6 +358,9 @@ class Jobs:
         return before, await self.view(job)
 
     async def resume(self, job_id: str) -> tuple[Job, JobView]:
+        paused = await self._get(job_id)
+        if needs_sweep(paused):  # Meta refused some of its sends after the call: they are sent again (reopening)
+            await reopen_withdrawn(paused, self._chunks, self._messaging, self._wall)
         before, job = await self._move(job_id, "resume")
         job = await self.requeue(job)
         self._wake()

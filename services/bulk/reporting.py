@@ -1,8 +1,9 @@
 """Writing a finished job's report, chunk by chunk, as one multipart upload (bounded memory), after attributing
 to each recipient what messaging knows of their message now (and, for a job with tracked links or a form,
-what commerce knows of their clicks and answers): later statuses (delivered, read, a failure with
-its code, a late answer for one that was unknown) and, for a cancelled job, what became of the recipients
-without an outcome (sent while in flight, or withdrawn: suppressed as `cancelled`). Attributions are recorded
+what commerce knows of their clicks and answers): later statuses (delivered, read, a failure with its code, a
+late answer for one that was unknown, a send Meta refused after the call and nobody sent again) and, for a
+cancelled job, what became of the recipients without an outcome (sent while in flight, or withdrawn: suppressed
+as `cancelled`). Attributions are recorded
 in the chunk store (forward only), so GetJob's counts agree with the report.
 
 One process writes a report at a time: a lease on the job (compare-and-swap), renewed as chunks go by."""
@@ -19,7 +20,7 @@ from services.bulk.adapters.messaging import MessagingClient
 from services.bulk.adapters.reports import ReportBucket
 from services.bulk.adapters.store import ChunkStore, JobStore
 from services.bulk.domain import report
-from services.bulk.domain.model import OPEN, Chunk, Job, JobState, Outcome, Update, advances
+from services.bulk.domain.model import OPEN, REOPENABLE, Chunk, Job, JobState, Outcome, Update, advances
 from services.bulk.domain.outcomes import Verdict, verdict
 
 log = logging.getLogger("wecare.bulk.reporting")
@@ -142,6 +143,11 @@ class Reporter:
                 if kind == Verdict.OUTCOME and update is not None:
                     if advances(r.outcome, update.outcome):
                         updates.append(update)
+                elif kind == Verdict.WITHDRAWN and state is not None and r.outcome in REOPENABLE:
+                    # Recorded sent, then refused by Meta after the call (template paused, 132015) and never sent
+                    # again (no resume since): not delivered, and the report must not say sent.
+                    why = f"withdrawn after the call, not sent again: {state.error_detail}"
+                    updates.append(Update(index, Outcome.FAILED, state.message, "", state.error_code, why))
                 elif r.outcome in OPEN:
                     if kind == Verdict.IN_FLIGHT and self._wall() < deadline:
                         in_flight[index] = r

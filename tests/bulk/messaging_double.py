@@ -8,7 +8,9 @@ sandbox, runs in the process tests and the benchmark). It keeps messaging's prom
 - Sends are paced per origination (`rate` a second) and logged like the sandbox log (one entry per provider
   call), then move to DELIVERED and READ a little later; chosen recipients fail (131026) or are refused by a
   rule (opted out). A template Meta paused (`paused_reason`) refuses new messages (TEMPLATE_PAUSED) and withdraws
-  the queued ones at their call, the reason as their error, as messaging's checks at the call do.
+  the queued ones at their call, the reason as their error, as messaging's checks at the call do. While
+  `meta_paused` (Meta paused it and messaging does not know yet) a send is made, reported sent, and a moment
+  later withdrawn (TEMPLATE_PAUSED), as messaging reads Meta's 132015 refusal of a keyed message.
 - WithdrawMessages by key prefix, BatchGetMessageStates, ListTemplates, ListConversations (open windows) and
   GetMessagingTier (unlimited unless a test sets `tier_available` and `tier_releases`).
 Calls must carry a valid service token, as the real service's interceptor demands."""
@@ -100,6 +102,8 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
         self.open_windows: set[str] = set()
         self.withdraw_calls: list[str] = []
         self.paused_reason = ""  # Meta paused the template: "" when it is approved
+        self.meta_paused = False  # Meta paused it, messaging does not know yet: sends are refused after the call
+        self.refused_after_call: list[str] = []  # ids of the messages Meta refused so
         self.tier_available = -1  # new customers the tier allows now (-1: unlimited)
         self.tier_releases: list[tuple[float, int]] = []
         self.templates = [
@@ -143,7 +147,11 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
             await asyncio.sleep(0.002)  # the provider call
             self.sends.append(Send(time.time(), origination, held.recipient, held.key, held.id))
             held.provider_id = f"wamid.{held.id}"
-            if held.recipient in self.limited:  # Meta's marketing limit: LIMITED, as messaging records it
+            if self.meta_paused:  # sent, then refused by Meta (132015): messaging withdraws it, its key free
+                self._move(held, pb.STATUS_SENT)
+                self.refused_after_call.append(held.id)
+                self._after(0.8, held, pb.STATUS_WITHDRAWN, "TEMPLATE_PAUSED", "Meta refused it (132015)")
+            elif held.recipient in self.limited:  # Meta's marketing limit: LIMITED, as messaging records it
                 self._move(held, pb.STATUS_LIMITED, "131049")
             elif held.recipient in self.failing:
                 self._move(held, pb.STATUS_FAILED, "131026")
@@ -157,11 +165,12 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
     def _move(self, held: Held, status: int, error_code: str = "") -> None:
         held.status, held.error_code, held.update_time = status, error_code, time.time()
 
-    def _after(self, delay: float, held: Held, status: int) -> None:
+    def _after(self, delay: float, held: Held, status: int, error_code: str = "", title: str = "") -> None:
         async def later() -> None:
             await asyncio.sleep(delay)
             if held.status not in (pb.STATUS_FAILED, pb.STATUS_WITHDRAWN, pb.STATUS_LIMITED):
-                self._move(held, status)
+                self._move(held, status, error_code)
+                held.error_title = title or held.error_title
 
         task = asyncio.create_task(later())
         self._later.add(task)
@@ -259,7 +268,8 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
                     update_time=timestamp(held.update_time),
                 )
                 if held.error_code:
-                    state.error.CopyFrom(pb.MessageError(code=held.error_code, title="undeliverable"))
+                    title = held.error_title or "undeliverable"
+                    state.error.CopyFrom(pb.MessageError(code=held.error_code, title=title))
                 out.append(state)
         return pb.BatchGetMessageStatesResponse(states=out)
 

@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY
 from tests.bulk.support import OPERATOR, PHONES, VIEWER, read_report, template_job, until, wait_for
 from tests.messaging.support import recipients
 from wecare.bulk.v1 import bulk_service_pb2 as pb
+from wecare.messaging.v1.messaging_service_pb2 import STATUS_WITHDRAWN
 
 
 def _metric(name: str, labels: dict[str, str]) -> float:
@@ -119,6 +120,43 @@ async def test_a_template_paused_by_meta_pauses_the_job_with_the_reason_and_resu
     sends = env.double.sent_to(f"{job.name}/")
     assert sorted(s.recipient for s in sends) == sorted(to)  # each once: none twice, none skipped
     assert done.counts.sent == 600 and done.counts.suppressed == 0
+
+
+async def test_sends_meta_refused_after_the_call_for_a_paused_template_are_sent_again_on_resume_once(env):
+    """Meta paused the template a moment before messaging knew: those sends were made, recorded sent by bulk, then
+    refused by Meta (132015) and withdrawn by messaging (their keys free). ResumeJob reopens exactly them, so each
+    recipient ends with one send that was not refused, and the report says sent with that send's id."""
+    env.double.rate = 150.0
+    stub = env.stub()
+    to = recipients(600, start=4000)
+    job = await stub.CreateJob(pb.CreateJobRequest(job=template_job(to)), metadata=OPERATOR)
+    await stub.StartJob(pb.StartJobRequest(name=job.name), metadata=OPERATOR)
+    await until(lambda: len(env.double.sent_to(f"{job.name}/")) >= 100)
+    env.double.meta_paused = True  # Meta paused it; messaging learns it a moment later
+    await until(lambda: len(env.double.refused_after_call) >= 20)
+    env.double.paused_reason = "template order_update.en_US is PAUSED: low quality"
+    env.double.meta_paused = False
+    paused = await wait_for(stub, job.name, pb.JOB_STATE_PAUSED)
+    refused = set(env.double.refused_after_call)
+    assert paused.state_reason.startswith("TEMPLATE_PAUSED: ")
+    await asyncio.sleep(1.0)  # the refusals (0.8 s after their call, after the stream said sent) have all landed
+    assert all(env.double.messages[i].status == STATUS_WITHDRAWN for i in refused)
+    env.double.paused_reason = ""  # Meta reinstated it
+    await stub.ResumeJob(pb.ResumeJobRequest(name=job.name), metadata=OPERATOR)
+    done = await wait_for(stub, job.name, pb.JOB_STATE_COMPLETED)
+
+    sends = env.double.sent_to(f"{job.name}/")
+    kept = [s for s in sends if s.message not in refused]
+    assert sorted(s.recipient for s in kept) == sorted(to)  # each once, none skipped
+    again = {env.double.messages[i].recipient for i in refused}
+    assert len(sends) == 600 + len(refused) and len(again) == len(refused) >= 20  # the refused ones sent again
+    assert done.counts.sent == 600 and (done.counts.failed, done.counts.suppressed) == (0, 0)
+    report = await read_report(done.report_uri)
+    by_recipient = {r["recipient"]: r for r in report["recipients"]}
+    last = {s.recipient: s for s in kept}
+    for r in to:
+        assert by_recipient[r]["outcome"] in ("sent", "delivered", "read"), by_recipient[r]
+        assert by_recipient[r]["providerMessageId"] == f"wamid.{last[r].message}"
 
 
 async def test_a_job_waits_while_the_tier_is_spent_and_goes_on_by_itself(env):

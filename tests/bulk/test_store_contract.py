@@ -229,6 +229,39 @@ async def test_a_late_failure_after_delivery_moves_the_count(stores):
     assert (counts.sent, counts.delivered, counts.failed) == (0, 0, 1)
 
 
+async def test_a_sent_recipient_whose_message_was_withdrawn_is_reopened_once_and_counts_follow(stores):
+    """Meta refused a send its template paused (132015) and messaging withdrew it: before the resume the recipient
+    recorded sent goes back to PENDING (open again, not counted sent), once; nothing else moves back."""
+    _, chunks = stores
+    await chunks.add_chunk(chunk("J1", 0, 4))
+    await chunks.claim("J1", 0, "worker-a", NOW + 30, NOW)
+    await chunks.record(
+        "J1",
+        0,
+        [
+            Update(0, Outcome.SENT, "messages/M0", "w0"),
+            Update(1, Outcome.SENT, "messages/M1", "w1"),
+            Update(2, Outcome.DELIVERED, "messages/M2", "w2"),
+            Update(3, Outcome.FAILED, "messages/M3", "", "132016"),
+        ],
+        NOW + 1,
+    )
+    assert await chunks.open_chunks("J1", 1) == []
+    back = [Update(i, Outcome.PENDING, reason="withdrawn: template paused") for i in (0, 2, 3)]
+    assert await chunks.record("J1", 0, back, NOW + 2) == 1  # only the sent one (delivered, failed stay)
+    assert await chunks.record("J1", 0, back[:1], NOW + 3) == 0  # once
+    counts = await chunks.counts("J1")
+    assert (counts.sent, counts.delivered, counts.failed, counts.pending) == (2, 1, 1, 1)
+    assert await chunks.open_chunks("J1", 1) == [0] and await chunks.open_count("J1", 0) == 1
+    [again] = await chunks.claim("J1", 0, "worker-b", NOW + 40, NOW + 4)  # the resumed job claims it again
+    assert again.index == 0
+    await chunks.record("J1", 0, [Update(0, Outcome.SENT, "messages/M9", "w9")], NOW + 5)
+    counts = await chunks.counts("J1")
+    assert (counts.sent, counts.pending) == (3, 0) and await chunks.open_count("J1", 0) == 0
+    got = (await chunks.get_chunk("J1", 0)).recipients[0]
+    assert (got.outcome, got.message, got.provider_id) == (Outcome.SENT, "messages/M9", "w9")
+
+
 async def test_expansion_lease_and_progress(stores):
     _, chunks = stores
     assert await chunks.expansion("J1") == Expansion()

@@ -42,7 +42,6 @@ from runtime.aws import AwsClients
 from services.bulk.adapters.codec import job_from_doc, job_to_doc, recipient_from_doc, recipient_to_doc
 from services.bulk.domain.model import (
     ACTIVE,
-    FINAL,
     OPEN,
     Chunk,
     Counts,
@@ -51,8 +50,9 @@ from services.bulk.domain.model import (
     Outcome,
     Recipient,
     Update,
-    advances,
+    applies,
     delta,
+    open_change,
 )
 
 LIST_INDEX = "list"
@@ -505,17 +505,17 @@ class DynamoChunkStore:
             retry: list[Update] = []
             for start in range(0, len(pending), GROUP):
                 group = [u for u in pending[start : start + GROUP] if u.index in by_index]
-                group = [u for u in group if advances(by_index[u.index].outcome, u.outcome)]
+                group = [u for u in group if applies(by_index[u.index].outcome, u.outcome)]
                 if not group:
                     continue
-                items, totals, closed = [], {}, 0
+                items, totals, opened = [], {}, 0
                 for u in group:
                     current = by_index[u.index]
                     items.append(self._outcome_write(job_id, seq, current, u, now))
-                    closed += int(current.outcome in OPEN and u.outcome in FINAL)
+                    opened += open_change(current.outcome, u.outcome)
                     for k, v in delta(current.outcome, u.outcome).items():
                         totals[k] = totals.get(k, 0) + v
-                if closed:
+                if opened:
                     items.append(
                         {
                             "Update": {
@@ -523,7 +523,7 @@ class DynamoChunkStore:
                                 "Key": _key(_chunk_pk(job_id, seq), "chunk"),
                                 "UpdateExpression": "ADD #open :n",
                                 "ExpressionAttributeNames": {"#open": "open"},
-                                "ExpressionAttributeValues": {":n": {"N": str(-closed)}},
+                                "ExpressionAttributeValues": {":n": {"N": str(opened)}},
                             }
                         }
                     )

@@ -16,7 +16,6 @@ from runtime.sqlite import SqliteDatabase
 from services.bulk.adapters.codec import job_from_doc, job_to_doc, recipient_from_doc, recipient_to_doc
 from services.bulk.domain.model import (
     ACTIVE,
-    FINAL,
     OPEN,
     Chunk,
     Counts,
@@ -25,8 +24,9 @@ from services.bulk.domain.model import (
     Outcome,
     Recipient,
     Update,
-    advances,
+    applies,
     delta,
+    open_change,
 )
 
 JOBS_SCHEMA = """
@@ -242,7 +242,7 @@ class SqliteChunkStore:
     async def record(self, job_id: str, seq: int, updates: list[Update], now: float) -> int:
         def run(c: sqlite3.Connection) -> int:
             totals: dict[str, int] = {}
-            closed = applied = 0
+            opened = applied = 0
             for u in updates:
                 row = c.execute(
                     "SELECT outcome, message, provider_id FROM recipients WHERE job = ? AND seq = ? AND idx = ?",
@@ -251,7 +251,7 @@ class SqliteChunkStore:
                 if row is None:
                     continue
                 current = Outcome(row["outcome"])
-                if not advances(current, u.outcome):
+                if not applies(current, u.outcome):
                     continue
                 c.execute(
                     "UPDATE recipients SET outcome = ?, owner = '', lease_until = 0, message = ?, provider_id = ?,"
@@ -269,10 +269,10 @@ class SqliteChunkStore:
                     ),
                 )
                 applied += 1
-                closed += int(current in OPEN and u.outcome in FINAL)
+                opened += open_change(current, u.outcome)
                 _add(totals, delta(current, u.outcome))
-            if closed:
-                c.execute("UPDATE chunks SET open = open - ? WHERE job = ? AND seq = ?", (closed, job_id, seq))
+            if opened:
+                c.execute("UPDATE chunks SET open = open + ? WHERE job = ? AND seq = ?", (opened, job_id, seq))
             _bump(c, job_id, totals)
             return applied
 

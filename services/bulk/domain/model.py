@@ -5,7 +5,9 @@ A job moves DRAFT -> SCHEDULED -> RUNNING <-> PAUSED -> COMPLETED | CANCELLED | 
 while the messaging tier's budget is spent (it goes on by itself at its resume_time); anything else is
 FAILED_PRECONDITION. A recipient moves PENDING -> CLAIMED (a worker's conditional claim, with a lease) -> an
 outcome, and outcomes only move forward (SENT < DELIVERED < READ; FAILED and SUPPRESSED are terminal), so a
-status that arrives late, twice or out of order never undoes a later one and is never counted twice."""
+status that arrives late, twice or out of order never undoes a later one and is never counted twice. The one way
+back: a recipient recorded SENT whose message messaging withdrew afterwards (Meta refused it, its template paused)
+is reopened before the job resumes (applies)."""
 
 from __future__ import annotations
 
@@ -70,6 +72,24 @@ def advances(current: Outcome, new: Outcome) -> bool:
     if new in (Outcome.FAILED, Outcome.LIMITED):
         return current != Outcome.READ  # a read message did not fail
     return new in _RANK and _RANK[new] > _RANK[current]
+
+
+# Recorded sent (or unknown) but withdrawn by messaging afterwards: Meta refused the send, its template paused
+# (132015), so messaging withdrew the message and freed its key. Before the resume such a recipient is reopened.
+REOPENABLE = frozenset({Outcome.SENT, Outcome.UNKNOWN})
+
+
+def applies(current: Outcome, new: Outcome) -> bool:
+    """The chunk store's rule for recording `new` over `current`: forward only (advances), and the one way back,
+    a reopening (`new` PENDING) of a recipient whose recorded send messaging withdrew afterwards (REOPENABLE)."""
+    if new == Outcome.PENDING:
+        return current in REOPENABLE
+    return advances(current, new)
+
+
+def open_change(current: Outcome, new: Outcome) -> int:
+    """How a recorded move changes the chunk's count of open recipients."""
+    return int(new in OPEN) - int(current in OPEN)
 
 
 # What each outcome adds to the job's counts: delivered and read recipients are also sent ones.
