@@ -6,7 +6,8 @@ and cancel reach the workers through the job's state (this process's at once, th
 poll_seconds) and take effect in messaging at once: the job's unsent messages are withdrawn by key prefix,
 then once more after the workers had time to stop, so nothing of the job is sent later than a second after
 the call returns. Resume queues the job's open chunks again (a flag on the job makes that survive a crash); a job
-Meta's template pause stopped first reopens the recipients whose sends Meta refused after the call (reopening)."""
+Meta's template pause stopped first reopens the recipients whose sends Meta refused after the call (reopening).
+A marketing job completes only when none of its 131049 re-attempts is due (reattempts): it WAITs for them."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 from runtime import ids
 from runtime.errors import Aborted, FailedPrecondition, NotFound, Unavailable
+from services.bulk import reattempts
 from services.bulk.adapters.chunk_queue import ChunkQueue, ChunkRef
 from services.bulk.adapters.commerce import Commerce
 from services.bulk.adapters.contacts import ContactsDirectory
@@ -129,6 +131,7 @@ class Jobs:
         self.config = config
         self._wake = wake
         self._wall = wall
+        self._quiet: dict[str, float] = {}  # job id -> when this process first saw it with nothing left to send
 
     # --- create -------------------------------------------------------------------------------------------
     async def create(self, request: JobRequest, validate_only: bool, creator: str) -> JobView:
@@ -352,7 +355,7 @@ class Jobs:
 
     async def cancel(self, job_id: str) -> tuple[Job, JobView]:
         before, job = await self._move(job_id, "cancel")
-        if before.state in (JobState.RUNNING, JobState.PAUSED):
+        if before.state in (JobState.RUNNING, JobState.PAUSED, JobState.WAITING):  # waiting: 131049 re-attempts
             await self._stop_sending(job)
         self._wake()  # the report
         return before, await self.view(job)
@@ -408,6 +411,9 @@ class Jobs:
             return None
         counts = await self._chunks.counts(job.id)
         if counts.final < counts.total:
+            self._quiet.pop(job.id, None)
+            return None
+        if reattempts.applies_to(job) and not await self._no_reattempt_due(job):
             return None
         try:
             _, done = await self._move(job.id, "complete")
@@ -417,6 +423,27 @@ class Jobs:
         log.info("job completed", extra={"job": job.name, "recipients": counts.total})
         self._wake()
         return done
+
+    async def _no_reattempt_due(self, job: Job) -> bool:
+        """A marketing job with nothing left to send finishes only once no 131049 re-attempt of it is due
+        (reattempts); while one is, it waits until the latest is due. Meta's 131049 follows the call by a moment:
+        the read back is done once the job has had nothing left to send for reattempts.SETTLE seconds."""
+        now = self._wall()
+        quiet = self._quiet.setdefault(job.id, now)
+        if now - quiet < reattempts.SETTLE:
+            return False
+        due = await reattempts.due_until(job, self._chunks, self._messaging, self._wall)
+        if not due:
+            self._quiet.pop(job.id, None)
+            return True
+        reason = "131049 re-attempts are due: the job finishes once each has gone (or not)"
+        try:  # nothing is withdrawn: the re-attempts are all the job has left to send
+            _, waiting = await self._move(job.id, "wait", reason, max(due, now) + reattempts.SETTLE)
+            log.info("job waits for its 131049 re-attempts", extra={"job": job.name, "until": waiting.resume_time})
+        except FailedPrecondition:
+            pass
+        self._quiet.pop(job.id, None)
+        return False
 
     async def fail(self, job_id: str, reason: str) -> Job:
         """A job that cannot go on: it stops sending as a cancel does, and its report says failed."""

@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import time
 
+from services.bulk import reattempts
 from services.bulk.adapters.commerce import Commerce
 from services.bulk.adapters.messaging import MessagingClient
 from services.bulk.adapters.reports import ReportBucket
@@ -162,7 +163,19 @@ class Reporter:
             asks = in_flight
             if asks:
                 await asyncio.sleep(0.5)
+        await self._reattempts(job, chunk)
         return chunk
+
+    async def _reattempts(self, job: Job, chunk: Chunk) -> None:
+        """A LIMITED (131049) recipient's line says what became of its re-attempt (the job finished only once none
+        was due: reattempts); the outcome stays LIMITED, the first message's."""
+        limited = {job.key(r.address): r for r in chunk.recipients if r.outcome == Outcome.LIMITED and r.address}
+        if not limited:
+            return
+        states = await self._messaging.states(list(limited))
+        found = await reattempts.follow(self._messaging, {k: s for k, s in states.items() if s.status == "LIMITED"})
+        for key, again in found.items():
+            limited[key].reason = again.describe()
 
 
 def _apply(chunk: Chunk, updates: list[Update]) -> None:

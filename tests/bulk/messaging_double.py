@@ -62,6 +62,8 @@ class Held:
     error_title: str = ""
     update_time: float = field(default_factory=time.time)
     content: pb.Content | None = None
+    reattempt_key: str = ""  # LIMITED: the re-attempt queued for it
+    reattempt_due: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,15 @@ ORDER_UPDATE = pb.Template(
     template_status="APPROVED",
     body_variables=["1", "2"],
 )
+# A marketing template of the same shape (131049 meets marketing only).
+SPRING_SALE = pb.Template(
+    name="templates/spring_sale.en_US",
+    template_name="spring_sale",
+    language="en_US",
+    category=pb.CATEGORY_MARKETING,
+    template_status="APPROVED",
+    body_variables=["1", "2"],
+)
 
 
 class MessagingDouble(pb_grpc.MessagingServiceServicer):
@@ -97,6 +108,9 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
         self.opted_out: set[str] = set()
         self.failing: set[str] = set()  # recipients whose send fails (131026)
         self.limited: set[str] = set()  # recipients whose send fails with 131049 (Meta's marketing limit)
+        # Set: 131049 comes a moment after the call said sent, and one re-attempt (`<key>/reattempt-1`, never
+        # limited) is queued this many seconds later, as messaging's reactions queue it. None: LIMITED at the call.
+        self.reattempt_after: float | None = None
         self.unread: set[str] = set()  # recipients whose message is delivered, never read
         self.unavailable = False  # SendMessages refuses every message with UNAVAILABLE
         self.open_windows: set[str] = set()
@@ -108,6 +122,7 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
         self.tier_releases: list[tuple[float, int]] = []
         self.templates = [
             ORDER_UPDATE,
+            SPRING_SALE,
             pb.Template(
                 name="templates/hello_world.en_US",
                 template_name="hello_world",
@@ -151,8 +166,11 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
                 self._move(held, pb.STATUS_SENT)
                 self.refused_after_call.append(held.id)
                 self._after(0.8, held, pb.STATUS_WITHDRAWN, "TEMPLATE_PAUSED", "Meta refused it (132015)")
-            elif held.recipient in self.limited:  # Meta's marketing limit: LIMITED, as messaging records it
-                self._move(held, pb.STATUS_LIMITED, "131049")
+            elif held.recipient in self.limited and "/reattempt-" not in held.key and self.reattempt_after is not None:
+                self._move(held, pb.STATUS_SENT)
+                self._limit_later(held, self.reattempt_after)
+            elif held.recipient in self.limited and "/reattempt-" not in held.key:
+                self._move(held, pb.STATUS_LIMITED, "131049")  # Meta's marketing limit, as messaging records it
             elif held.recipient in self.failing:
                 self._move(held, pb.STATUS_FAILED, "131026")
             else:
@@ -161,6 +179,24 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
                 if held.recipient not in self.unread:
                     self._after(0.4, held, pb.STATUS_READ)
             await asyncio.sleep(1 / self.rate)
+
+    def _limit_later(self, held: Held, after: float) -> None:
+        async def later() -> None:
+            await asyncio.sleep(0.8)  # after the stream said sent
+            self._move(held, pb.STATUS_LIMITED, "131049")
+            again = Held(f"M{next(ids):08d}", f"{held.key}/reattempt-1", held.recipient, held.origination, "")
+            again.content = held.content
+            self.messages[again.id] = again
+            self.by_key[again.key] = again.id
+            held.reattempt_key, held.reattempt_due = again.key, time.time() + after
+            await asyncio.sleep(after)
+            if again.status == pb.STATUS_ACCEPTED:
+                self.queues[again.origination].append(again.id)
+                self._dispatcher(again.origination)
+
+        task = asyncio.create_task(later())
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
 
     def _move(self, held: Held, status: int, error_code: str = "") -> None:
         held.status, held.error_code, held.update_time = status, error_code, time.time()
@@ -186,6 +222,9 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
         )
         if held.error_code:
             out.error.CopyFrom(pb.MessageError(code=held.error_code, title=held.error_title or "undeliverable"))
+        if held.reattempt_key:
+            out.reattempt_key = held.reattempt_key
+            out.reattempt_time.CopyFrom(timestamp(held.reattempt_due))
         return out
 
     async def SendMessages(self, request: pb.SendMessagesRequest, context) -> AsyncIterator[pb.SendMessagesResponse]:
@@ -270,6 +309,9 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
                 if held.error_code:
                     title = held.error_title or "undeliverable"
                     state.error.CopyFrom(pb.MessageError(code=held.error_code, title=title))
+                if held.reattempt_key:
+                    state.reattempt_key = held.reattempt_key
+                    state.reattempt_time.CopyFrom(timestamp(held.reattempt_due))
                 out.append(state)
         return pb.BatchGetMessageStatesResponse(states=out)
 

@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY
 from tests.bulk.support import OPERATOR, PHONES, VIEWER, read_report, template_job, until, wait_for
 from tests.messaging.support import recipients
 from wecare.bulk.v1 import bulk_service_pb2 as pb
+from wecare.messaging.v1 import messaging_service_pb2 as mpb
 from wecare.messaging.v1.messaging_service_pb2 import STATUS_WITHDRAWN
 
 
@@ -157,6 +158,60 @@ async def test_sends_meta_refused_after_the_call_for_a_paused_template_are_sent_
     for r in to:
         assert by_recipient[r]["outcome"] in ("sent", "delivered", "read"), by_recipient[r]
         assert by_recipient[r]["providerMessageId"] == f"wamid.{last[r].message}"
+
+
+def marketing_job(to: list[str]) -> pb.BulkJob:
+    job = template_job(to)
+    job.category = mpb.CATEGORY_MARKETING
+    job.content.template.template_name = "spring_sale"
+    return job
+
+
+async def test_a_marketing_job_is_not_finished_while_a_131049_reattempt_is_due_and_reports_its_outcome(env):
+    """131049 comes a moment after the call said sent and messaging queues one re-attempt 3 s later: the job waits
+    (WAITING, the reason naming the re-attempts) instead of completing, completes only after each re-attempt went,
+    and the report says what became of each (its key, sent/delivered/read and its provider id)."""
+    stub = env.stub()
+    to = recipients(40, start=7000)
+    env.double.reattempt_after = 3.0
+    env.double.limited |= set(to[:4])
+    job = await stub.CreateJob(pb.CreateJobRequest(job=marketing_job(to)), metadata=OPERATOR)
+    await stub.StartJob(pb.StartJobRequest(name=job.name), metadata=OPERATOR)
+    waiting = await wait_for(stub, job.name, pb.JOB_STATE_WAITING)
+    assert "131049" in waiting.state_reason and waiting.counts.limited == 4, waiting
+    dues = [h.reattempt_due for h in env.double.messages.values() if h.key.startswith(f"{job.name}/")]
+    assert waiting.resume_time.ToNanoseconds() / 1e9 >= max(dues)
+    done = await wait_for(stub, job.name, pb.JOB_STATE_COMPLETED)
+    sends = env.double.sent_to(f"{job.name}/")
+    again = [s for s in sends if s.key.endswith("/reattempt-1")]
+    assert sorted(s.recipient for s in again) == sorted(to[:4])  # each re-attempted once
+    first = {s.recipient: s.t for s in sends if not s.key.endswith("/reattempt-1")}
+    assert all(s.t >= first[s.recipient] + 3.0 for s in again)
+    assert done.finish_time.ToNanoseconds() / 1e9 > max(s.t for s in again)  # finished after the last re-attempt
+    assert (done.counts.limited, done.counts.sent) == (4, 36)
+    report = {r["recipient"]: r for r in (await read_report(done.report_uri))["recipients"]}
+    by_key = {s.key: s for s in again}
+    for r in to[:4]:
+        line, key = report[r], f"{job.name}/{r}/reattempt-1"
+        assert line["outcome"] == "limited" and line["reason"].startswith(f"re-attempt {key}: "), line
+        assert f"wamid.{by_key[key].message}" in line["reason"], line
+
+
+async def test_a_job_cancelled_while_waiting_for_its_reattempts_sends_none_of_them(env):
+    stub = env.stub()
+    to = recipients(20, start=7100)
+    env.double.reattempt_after = 3.0
+    env.double.limited |= set(to[:3])
+    job = await stub.CreateJob(pb.CreateJobRequest(job=marketing_job(to)), metadata=OPERATOR)
+    await stub.StartJob(pb.StartJobRequest(name=job.name), metadata=OPERATOR)
+    await wait_for(stub, job.name, pb.JOB_STATE_WAITING)
+    await stub.CancelJob(pb.CancelJobRequest(name=job.name), metadata=OPERATOR)
+    await asyncio.sleep(4.0)  # past the re-attempts' due time
+    assert not [s for s in env.double.sent_to(f"{job.name}/") if s.key.endswith("/reattempt-1")]
+    done = await wait_for(stub, job.name, pb.JOB_STATE_CANCELLED)
+    report = await read_report(done.report_uri)
+    lines = [r for r in report["recipients"] if r["recipient"] in to[:3]]
+    assert all(line["outcome"] == "limited" and "withdrawn" in line["reason"] for line in lines), lines
 
 
 async def test_a_job_waits_while_the_tier_is_spent_and_goes_on_by_itself(env):
