@@ -3,8 +3,11 @@
 next owner needs in the store (PairLogStore): every `interval` it saves each owned WhatsApp sender's recent pairs
 (the recipients the rule still holds back, as wall times), once more when it loses the sender, and seeds a sender
 it gains from what the previous owner saved. A lease hand-over has a hold longer than the interval, so the last
-save lands before the new owner calls; after a crash the pairs of at most the last interval are missing (the
-pair limit is Meta's soft limit: a breach is a 131056 for that message, which is retried)."""
+save lands before the new owner calls; after a crash the pairs of at most the last interval are missing, and the
+hand-over itself covers them for Meta's 6 s: a lapsed owner stopped calling call_timeout + margin before its lease
+ran out, and the next calls no sooner than a hold after that (domain.coordination: 2.5 s + 3.5 s = 6 s).
+tests/process/test_pair_limit_processes.py shows both across three processes (a pair interval of 20 s kept from
+the log; an owner frozen before its save still at least 6 s apart)."""
 
 from __future__ import annotations
 
