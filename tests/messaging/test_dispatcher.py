@@ -20,7 +20,8 @@ from runtime.settings import Settings
 from services.messaging.adapters import sqlite_store
 from services.messaging.adapters.providers import ProviderOptions, WhatsAppProvider
 from services.messaging.adapters.queues import SqsQueue
-from services.messaging.dispatch.batch_checks import GroupChecks, deferred, failed
+from services.messaging.dispatch.batch_checks import GroupChecks
+from services.messaging.dispatch.checks import deferred, failed
 from services.messaging.dispatch.config import DispatchConfig
 from services.messaging.dispatch.dispatcher import Dispatcher
 from services.messaging.domain.model import Category, Channel, Lane, MessageError, OutboundMessage, Status

@@ -6,43 +6,20 @@ reason kept as its error), failed (it ends FAILED with the rule as its error cod
 dead-lettered) or withdrawn (it ends WITHDRAWN with the reason: its sender may send it again under its key, as bulk
 does after a resume). The others go. A check that raises defers its messages a moment.
 
-The verdicts have the shape of the per-message seam of issue 12 (dispatch.checks on the dispatch-promises
-branch: "deferred" / "failed" / "withdrawn" with retry_at), so a group check can sit behind it or beside it.
-Meta's rules live in dispatch.meta_checks."""
+The verdicts are the per-message seam's (dispatch.checks: Verdict, deferred / failed / withdrawn with retry_at):
+one vocabulary for both seams. The per-message checks (the holds) run in the Caller at each call, cheap and
+in memory; these run here because each needs the store once per group. Meta's rules live in dispatch.meta_checks."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
-from services.messaging.domain.model import MessageError, OutboundMessage
+from services.messaging.dispatch.checks import Verdict, deferred
+from services.messaging.domain.model import OutboundMessage
 
 log = logging.getLogger("wecare.messaging.dispatcher")
 DEFER_ON_FAULT = 1.0  # seconds a check that raised defers its messages
-
-VerdictKind = Literal["deferred", "failed", "withdrawn"]
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The error's title says why (what bulk's report and a job's reason show), its detail where it was decided."""
-
-    kind: VerdictKind
-    error: MessageError
-    retry_at: float = 0.0  # deferred: the wall time it is due again
-
-
-def deferred(retry_at: float, code: str, detail: str) -> Verdict:
-    return Verdict("deferred", MessageError(code, detail, "held before the call"), retry_at)
-
-
-def failed(code: str, detail: str) -> Verdict:
-    return Verdict("failed", MessageError(code, detail, "refused before the call"))
-
-
-def withdrawn(code: str, detail: str) -> Verdict:
-    return Verdict("withdrawn", MessageError(code, detail, "withdrawn before the call"))
 
 
 class GroupCheck(Protocol):

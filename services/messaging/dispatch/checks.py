@@ -11,7 +11,9 @@ A check is a small object with two questions:
   (it must not be sent: ends WITHDRAWN with the reason, and bulk sends it again under its key if it may),
   deferred (back to the queue until `retry_at`), or failed (ends FAILED with the reason).
 A check must be cheap (it runs once per send: an in-memory lookup, or I/O only for the rare message that needs
-it) and must never raise for a message it merely cannot judge: it defers it."""
+it) and must never raise for a message it merely cannot judge: it defers it. Checks that need the store for every
+message (Meta's rules: the tier, the cap) run once per hand-off group instead (dispatch.batch_checks), with the
+same verdicts (this module's Verdict and its constructors), written by the hand-off before the mark."""
 
 from __future__ import annotations
 
@@ -31,6 +33,18 @@ class Verdict:
     kind: VerdictKind
     error: MessageError
     retry_at: float = 0.0  # wall time, for "deferred"
+
+
+def deferred(retry_at: float, code: str, detail: str) -> Verdict:
+    return Verdict("deferred", MessageError(code, detail, "held before the call"), retry_at)
+
+
+def failed(code: str, detail: str) -> Verdict:
+    return Verdict("failed", MessageError(code, detail, "refused before the call"))
+
+
+def withdrawn(code: str, detail: str) -> Verdict:
+    return Verdict("withdrawn", MessageError(code, detail, "withdrawn before the call"))
 
 
 class PreCallCheck(Protocol):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from services.messaging.adapters.consent import ConsentReader
 from services.messaging.adapters.store import MarketingCapStore, SuppressionStore
-from services.messaging.dispatch.batch_checks import Verdict, deferred, failed, withdrawn
+from services.messaging.dispatch.checks import Verdict, deferred, failed, withdrawn
 from services.messaging.dispatch.tier import TierBudget
 from services.messaging.domain.meta_events import LOWEST_QUALITY
 from services.messaging.domain.model import Category, Channel, Lane, OutboundMessage, Template
