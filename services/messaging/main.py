@@ -30,7 +30,7 @@ from services.messaging.dispatch.clock import SystemClock
 from services.messaging.dispatch.config import DispatchConfig
 from services.messaging.dispatch.dispatcher import Dispatcher
 from services.messaging.dispatch.meta_checks import CapRule, MetaChecks
-from services.messaging.dispatch.tier import TierBudget
+from services.messaging.dispatch.tier import AdmissionAge, TierBudget
 from services.messaging.domain.coordination import MEDIA_GET
 from services.messaging.domain.model import Channel
 from services.messaging.inbound.account import AccountEvents
@@ -145,6 +145,7 @@ async def wire(process: GrpcProcess, aws: AwsClients) -> None:
         group_checks=GroupChecks([meta_rules]),
         tier=tier,
     )
+    dispatcher.checks.add(AdmissionAge(tier, SystemClock()))  # the tier's admission holds for a call soon after
     dispatcher.holds.on_template_moved(templates.forget)  # Meta paused a template: the checks know within a second
     acceptance = Acceptance(
         outbound.messages,

@@ -24,13 +24,14 @@ def test_claims_stop_at_the_cap_marketing_below_the_reserve():
 
 
 def test_a_bucket_leaves_the_window_whole_at_its_end_plus_the_window():
+    g = tier.ADMISSION_GRACE  # a call may start that long after its admission (dispatch.tier.AdmissionAge)
     doc, _ = tier.claim({}, 5.0, WINDOW, 60, LIM, marketing=True)
     doc, _ = tier.claim(doc, 15.0, WINDOW, 30, LIM, marketing=True)
-    assert tier.releases(doc, 20.0, WINDOW) == [(10.0 + WINDOW, 60), (20.0 + WINDOW, 30)]
-    assert tier.next_release(doc, 20.0, WINDOW) == 10.0 + WINDOW
-    assert tier.used(doc, 10.0 + WINDOW - 0.001, WINDOW) == 90
-    assert tier.used(doc, 10.0 + WINDOW, WINDOW) == 30  # the first bucket left, never earlier
-    later, got = tier.claim(doc, 10.0 + WINDOW, WINDOW, 100, LIM, marketing=True)
+    assert tier.releases(doc, 20.0, WINDOW) == [(10.0 + WINDOW + g, 60), (20.0 + WINDOW + g, 30)]
+    assert tier.next_release(doc, 20.0, WINDOW) == 10.0 + WINDOW + g
+    assert tier.used(doc, 10.0 + WINDOW + g - 0.001, WINDOW) == 90
+    assert tier.used(doc, 10.0 + WINDOW + g, WINDOW) == 30  # the first bucket left, never earlier
+    later, got = tier.claim(doc, 10.0 + WINDOW + g, WINDOW, 100, LIM, marketing=True)
     assert got == 60 and "0" not in later["buckets"]
 
 

@@ -125,6 +125,8 @@ class MetaChecks:
         for m in messages:
             customers[m.recipient] = customers.get(m.recipient, False) or m.category == Category.MARKETING
         admission = await self._tier.admit(customers)
+        if admission.at:
+            self._tier.note_admitted([m.id for m in messages if m.recipient in admission.admitted], admission.at)
         return {
             m.id: deferred(admission.retry_at, "TIER_LIMIT", "the messaging tier's window is full until then")
             for m in messages

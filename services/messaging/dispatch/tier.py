@@ -7,7 +7,9 @@ not a hot key at any send rate: marketing's pool is claimed within the limit les
 (utility and authentication only) within the limit. A pool belongs to the bucket it was claimed in; when the bucket
 ends, what is left is given back (the bucket no longer counts it). Customers admitted are recorded as counted in the
 bucket (their own items: spread over every customer's key). A customer not admitted is held until the window's next
-release."""
+release. An admission holds for a call that starts within tier.ADMISSION_GRACE of it (AdmissionAge, a pre-call
+check): a message whose call would start later goes back to be admitted again, so a bucket that ended while its
+call waited (a slow hand-off write) cannot let the customer leave the window less than a day after the call."""
 
 from __future__ import annotations
 
@@ -17,19 +19,23 @@ import random
 from dataclasses import dataclass
 
 from services.messaging.adapters.store import PortfolioStore
+from services.messaging.dispatch.checks import Verdict, deferred
 from services.messaging.dispatch.clock import Clock
 from services.messaging.domain import tier
+from services.messaging.domain.model import OutboundMessage
 
 log = logging.getLogger("wecare.messaging.tier")
 BLOCK = 32  # places claimed beyond the need, per class: the ledger is written once per this many new customers
 ATTEMPTS = 10
 LEDGER_FRESH = 2.0  # seconds a read of the ledger serves quality and limits
+FORGET_ADMISSIONS = 60.0  # seconds: an admission whose message never reached its call (withdrawn meanwhile)
 
 
 @dataclass(frozen=True)
 class Admission:
     admitted: frozenset[str]  # customers that may be called now
     retry_at: float  # wall time: when the others may look again
+    at: float = 0.0  # wall time of the admission; 0 when the tier has no limit (nothing to keep to)
 
 
 class TierBudget:
@@ -53,6 +59,7 @@ class TierBudget:
         self._lock = asyncio.Lock()
         self._doc: dict = {}
         self._read_at = -1e9
+        self.admitted_at: dict[str, float] = {}  # message id -> wall time its customer was admitted for it
 
     # --- reading ------------------------------------------------------------------------------------
     async def ledger(self, fresh: bool = False) -> dict:
@@ -102,7 +109,13 @@ class TierBudget:
                 await self._store.count(fresh, b, tier.release_time(b, self.window), now)
             admitted.update(fresh)
             retry = tier.next_release(doc, now, self.window) or now + tier.width(self.window)
-            return Admission(frozenset(admitted), max(retry, now + 0.05))
+            return Admission(frozenset(admitted), max(retry, now + 0.05), now)
+
+    def note_admitted(self, message_ids: list[str], at: float) -> None:
+        """The messages their customers' admission at `at` is for (AdmissionAge asks at their calls)."""
+        if len(self.admitted_at) > 10_000:
+            self.admitted_at = {i: t for i, t in self.admitted_at.items() if t > at - FORGET_ADMISSIONS}
+        self.admitted_at.update(dict.fromkeys(message_ids, at))
 
     async def _claim(self, want: dict[bool, int], now: float) -> dict:
         """One compare-and-swap taking places for both pools; the ledger as written."""
@@ -154,3 +167,23 @@ class TierBudget:
     async def close(self) -> None:
         async with self._lock:
             await self._give_back()
+
+
+class AdmissionAge:
+    """A pre-call check (dispatch.checks): a message admitted into the tier's window goes only if its call starts
+    within tier.ADMISSION_GRACE of the admission; otherwise it is deferred at once and admitted again (in the
+    bucket of its call). Messages the tier did not admit (replies, other channels, no limit) are not its concern."""
+
+    def __init__(self, budget: TierBudget, clock: Clock):
+        self._budget = budget
+        self._clock = clock
+
+    def ready(self) -> bool:
+        return True
+
+    async def check(self, message: OutboundMessage) -> Verdict | None:
+        at = self._budget.admitted_at.pop(message.id, None)
+        now = self._clock.wall()
+        if at is None or now - at <= tier.ADMISSION_GRACE:
+            return None
+        return deferred(now, "TIER_LIMIT", f"admitted {now - at:.1f}s before its call: admitted again")

@@ -20,6 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 BUCKETS = 96  # parts of the window (15 minutes of Meta's day)
+# Real seconds a customer's place outlasts its bucket: an admission holds for a call that starts within this of it
+# (dispatch.tier's pre-call check defers a later one to be admitted again), so a call made just after its bucket
+# ended still leaves the window no earlier than a day after it was made (Meta counts the call, not the admission).
+ADMISSION_GRACE = 1.0
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,8 @@ def bucket_of(t: float, window: float) -> int:
 
 
 def release_time(bucket: int, window: float) -> float:
-    """When a bucket's customers leave the window."""
-    return (bucket + 1) * width(window) + window
+    """When a bucket's customers leave the window: a day after the last call its admissions allow."""
+    return (bucket + 1) * width(window) + window + ADMISSION_GRACE
 
 
 def live(doc: dict[str, Any], now: float, window: float) -> dict[int, int]:
