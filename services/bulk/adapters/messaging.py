@@ -35,6 +35,7 @@ CATEGORIES = {
 }
 STATES_BATCH = 1000
 TEMPLATE_CACHE_SECONDS = 5.0
+MISS_REREAD_SECONDS = 1.0  # a name missing from the catalogue (or not approved) costs one re-read a second at most
 WINDOW_SECONDS = 24 * 3600
 
 
@@ -190,9 +191,15 @@ class MessagingClient:
         return out
 
     async def template(self, name: str, language: str) -> spec.TemplateFacts | None:
+        """From the cached catalogue; a template missing from it or not approved in it is read again (at most
+        once a MISS_REREAD_SECONDS): one approved a moment ago is usable at once, not after the cache expires."""
         async with self._lock:
-            if self._catalogue is None or time.monotonic() - self._catalogue.read_at > TEMPLATE_CACHE_SECONDS:
-                self._catalogue = TemplateCatalogue(await self._read_catalogue(), time.monotonic())
+            now = time.monotonic()
+            age = now - self._catalogue.read_at if self._catalogue is not None else float("inf")
+            cached = self._catalogue.templates.get((name, language)) if self._catalogue is not None else None
+            doubtful = cached is None or cached.status != "APPROVED"
+            if age > TEMPLATE_CACHE_SECONDS or (doubtful and age > MISS_REREAD_SECONDS):
+                self._catalogue = TemplateCatalogue(await self._read_catalogue(), now)
         return self._catalogue.templates.get((name, language))
 
     async def _read_catalogue(self) -> dict[tuple[str, str], spec.TemplateFacts]:
