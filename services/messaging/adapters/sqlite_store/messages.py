@@ -36,24 +36,35 @@ class SqliteMessageStore:
         self._db = db
 
     async def accept(self, messages: list[OutboundMessage]) -> list[AcceptOutcome]:
+        insert = f"INSERT INTO outbound ({COLUMNS}) VALUES ({marks(20)})"
+
         def run(conn: sqlite3.Connection) -> list[AcceptOutcome]:
             out: list[AcceptOutcome] = []
+            keyless: list[tuple] = []  # a run of messages without a key: one executemany, in order
             for m in messages:
-                if m.idempotency_key:
-                    r = conn.execute(f"{SELECT} WHERE idem_key = ?", (m.idempotency_key,)).fetchone()
-                    if r is not None:
-                        held = message_of(r)
-                        if held.status != Status.WITHDRAWN:
-                            out.append(AcceptOutcome(held, duplicate=True))
-                            continue
-                        # Withdrawn: the key moves to the new message, the old one remembers it.
-                        conn.execute(
-                            "UPDATE outbound SET idem_key = NULL,"
-                            " doc = json_set(doc, '$.former_idempotency_key', ?) WHERE id = ?",
-                            (m.idempotency_key, held.id),
-                        )
-                conn.execute(f"INSERT INTO outbound ({COLUMNS}) VALUES ({marks(20)})", row_of(m))
+                if not m.idempotency_key:
+                    keyless.append(row_of(m))
+                    out.append(AcceptOutcome(m, duplicate=False))
+                    continue
+                if keyless:
+                    conn.executemany(insert, keyless)
+                    keyless = []
+                r = conn.execute(f"{SELECT} WHERE idem_key = ?", (m.idempotency_key,)).fetchone()
+                if r is not None:
+                    held = message_of(r)
+                    if held.status != Status.WITHDRAWN:
+                        out.append(AcceptOutcome(held, duplicate=True))
+                        continue
+                    # Withdrawn: the key moves to the new message, the old one remembers it.
+                    conn.execute(
+                        "UPDATE outbound SET idem_key = NULL,"
+                        " doc = json_set(doc, '$.former_idempotency_key', ?) WHERE id = ?",
+                        (m.idempotency_key, held.id),
+                    )
+                conn.execute(insert, row_of(m))
                 out.append(AcceptOutcome(m, duplicate=False))
+            if keyless:
+                conn.executemany(insert, keyless)
             return out
 
         return await self._db.write(run)
