@@ -30,12 +30,17 @@ async def main(selected: list[str]) -> None:
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="wecare-bench-") as tmp, running_stack(Path(tmp)) as stack:
         report.note(f"stack ready in {stack.ready_seconds:.1f}s; run dir {stack.run.root}")
+        ready = time.perf_counter() - began
+        took: dict[str, float] = {}
         for name in selected:
             report.progress(f"section {name}")
+            section_began = time.perf_counter()
             await SECTIONS[name](stack, report)
+            took[name] = time.perf_counter() - section_began
     report.note(
         f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
-        f"{__import__('os').cpu_count()} cores; whole run {time.perf_counter() - began:.0f}s"
+        f"{__import__('os').cpu_count()} cores; whole run {time.perf_counter() - began:.0f}s (stack start "
+        f"{ready:.0f}s, " + ", ".join(f"{name} {seconds:.0f}s" for name, seconds in took.items()) + "; budget 600s)"
     )
     table = report.markdown()
     print()
