@@ -116,6 +116,10 @@ class Child:
         self.proc = subprocess.Popen(
             args, cwd=root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )  # stderr inherited: its warnings show
+        self.url = ""
+
+    def ready(self) -> None:
+        """Waits for the child to say it is serving (blocking: call it on a thread)."""
         line = self.proc.stdout.readline()
         if not line.startswith("READY "):
             self.proc.kill()
@@ -148,16 +152,19 @@ async def measure(mode: str, moto: str, root: Path, progress) -> dict[str, float
     sqs = boto3.client("sqs", endpoint_url=moto, region_name="us-east-1")
     queue = f"whatsapp-inbound-{suffix}"
     url = sqs.create_queue(QueueName=queue)["QueueUrl"]
-    progress(f"inbound {mode}: seeding {n} sent messages")
-    events = await _seed(settings, n)
     signer = TestSigner()
     cert = root / f"cert-{suffix}.pem"
     cert.write_bytes(signer.pem())
-    bodies = [_envelope(e, f"sns-{suffix}-{i}") for i, e in enumerate(events)]
-    if mode == "https":
-        bodies = [json.dumps(signer.sign(b)) for b in bodies]  # signed before the window: SNS's work, not ours
+    # The child starts while the messages are seeded (shared time, not shared work): its idle CPU is measured
+    # only once both are done and it has settled.
     child = Child(mode, moto, tables, queue, cert, root)
     try:
+        progress(f"inbound {mode}: seeding {n} sent messages")
+        events = await _seed(settings, n)
+        bodies = [_envelope(e, f"sns-{suffix}-{i}") for i, e in enumerate(events)]
+        if mode == "https":
+            bodies = [json.dumps(signer.sign(b)) for b in bodies]  # signed before the window: SNS's work, not ours
+        await asyncio.to_thread(child.ready)
         await asyncio.sleep(SETTLE_SECONDS)
         c0, t0 = child.cpu(), time.monotonic()
         await asyncio.sleep(IDLE_SECONDS)

@@ -38,7 +38,7 @@ from tests.messaging.scenarios import Outcome, run_dispatch
 
 # name -> (messages, phones, processes, phone rate, account rate, sandbox statuses)
 SCENARIOS: dict[str, tuple[int, int, int, float, float, list[str]]] = {
-    "precision-2phones": (4_000, 2, 1, 80.0, 1000.0, []),
+    "precision-2phones": (2_000, 2, 1, 80.0, 1000.0, []),  # 12.5 s at 160/s: 10 steady seconds
     "precision-13phones": (20_000, 13, 1, 80.0, 1000.0, []),
     "precision-13phones-3procs": (20_000, 13, 3, 80.0, 1000.0, []),
     "headroom": (8_000, 13, 1, 1000.0, 100_000.0, ["sent", "delivered", "read"]),
