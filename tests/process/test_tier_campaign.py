@@ -15,6 +15,7 @@ meanwhile; the job waits for the re-attempts and completes only after them, its 
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections import Counter
@@ -32,9 +33,12 @@ from tests.support.polling import until
 pytestmark = pytest.mark.process
 
 SCALE = 2880.0  # Meta's day in 30 s
-TIER = 200
-RESERVE = 20  # WECARE_WHATSAPP_TIER_RESERVE's default, 10%
-RECIPIENTS = 500
+# WECARE_TIER_DEMO=full runs the issue's own sizes (5,000 against 2,000: about three minutes more), as recorded in
+# the closing note; `make test` runs the tenth.
+FULL = os.environ.get("WECARE_TIER_DEMO") == "full"
+TIER = 2000 if FULL else 200
+RESERVE = TIER // 10  # WECARE_WHATSAPP_TIER_RESERVE's default, 10%
+RECIPIENTS = 5000 if FULL else 500
 ETA_TOLERANCE = 0.05
 
 
@@ -64,7 +68,7 @@ def test_a_campaign_over_the_tier_waits_for_the_window_and_finishes_when_the_dry
     planned_at = time.time()
     assert int(dry["budgetRecipients"]) == TIER - RESERVE, dry
     eta = wall(dry["estimatedFinishTime"])
-    assert eta > planned_at + 2 * day, "500 recipients at 180 a window: two waits for the window at least"
+    assert eta > planned_at + 2 * day, "2.5 tiers of recipients: two waits for the window at least"
 
     watch = Watch(api, job["name"])
     api.post(f"{job['name']}:start", {})
@@ -111,7 +115,7 @@ def test_a_campaign_over_the_tier_waits_for_the_window_and_finishes_when_the_dry
     width = int(day * 1e9)
     worst = sandbox_log.max_in_window(times, width)  # each recipient once: sends in a window = unique recipients
     in_first_window = sum(1 for t in times if t < times[0] + width)
-    assert worst <= TIER - RESERVE, f"{worst} unique recipients in one rolling window (marketing's cap 180)"
+    assert worst <= TIER - RESERVE, f"{worst} unique recipients in one rolling window (marketing's cap)"
     assert in_first_window <= TIER - RESERVE
 
     finished = times[-1] / 1e9
