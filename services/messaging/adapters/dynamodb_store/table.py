@@ -152,11 +152,15 @@ class DynamoTable:
             request["ExclusiveStartKey"] = start
 
     async def gather(self, coros, return_exceptions: bool = False):
-        """Runs the coroutines at most CONCURRENCY at a time; their results in order."""
+        """Runs the coroutines at most CONCURRENCY at a time; their results in order. Cancelled, it closes the
+        coroutines still waiting for their turn (never started: nothing to undo, and no "never awaited" warning)."""
 
         async def limited(coro):
-            async with self._limit:
-                return await coro
+            try:
+                async with self._limit:
+                    return await coro
+            finally:
+                coro.close()  # a no-op once it ran; one cancelled while waiting for the limit never starts
 
         return await asyncio.gather(*(limited(c) for c in coros), return_exceptions=return_exceptions)
 
