@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from services.messaging.adapters.codec import conversation_from_dict
-from services.messaging.adapters.dynamodb_store.inbound_table import InboundTable
+from services.messaging.adapters.dynamodb_store.inbound_table import CONVERSATION_SHARDS, InboundTable
 from services.messaging.domain.model import Channel, Conversation
 
 
@@ -20,7 +20,7 @@ class DynamoConversationStore:
     async def list_conversations(
         self, channel: Channel | None, before: tuple[float, str] | None, limit: int
     ) -> list[Conversation]:
-        items = await self._t.latest("conv", before, limit, channel)
+        items = await self._t.latest("conv", CONVERSATION_SHARDS, before, limit, channel)
         return [conversation_from_dict(json.loads(i["doc"]["S"])) for i in items]
 
     async def get_conversation(self, conversation_id: str) -> Conversation | None:

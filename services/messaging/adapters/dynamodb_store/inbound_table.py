@@ -9,7 +9,7 @@ by optimistic read-merge-write, and the sharded "latest" index read newest first
   wamid claim     wamid#<wamid>           claim         message_id (stored once per wamid)
   SNS event       sns#<message id>        sns
   window          win#<origination>#<n>   <customer>    last_inbound (only ever raised; n by the customer)
-  conversation    conv#<id>               conv          doc, ver, latest (l_pk conv#<0..3>, l_sk <update time>#<id>)
+  conversation    conv#<id>               conv          doc, ver, latest (l_pk conv#<0..7>, l_sk <update time>#<id>)
   voice call      call#<id>               call          doc, customer (c_pk vc#<customer>), latest (l_pk calls#<0..3>)
   call claim      callev#<call id>#<event> claim
   feed            feed#<shard>            <seq>#<key>   change (the inbox feed, adapters/dynamodb_store/feed.py)
@@ -58,6 +58,12 @@ INBOUND_TABLE = definition(INBOUND_INDEXES, {"rate": ()})
 # Fixed on a live table (readers compute the shard or query every one): changing one is a migration.
 RATE_SHARDS = 4
 WINDOW_SHARDS = 8
+# Every status event of a send and every inbound message touches its conversation, which moves its `latest` entry
+# (a delete and a put under conv#<n>): about 2 index writes a recipient in a bulk run, 8 shards keep each under 0.3
+# of a partition at 1,000/s. Calls are far rarer and stay at 4. Readers query every shard, so raising a count
+# finds the entries written under the old one (they sit in a lower shard until their next touch moves them).
+CONVERSATION_SHARDS = 8
+CALL_SHARDS = SHARDS
 
 
 def window_key(origination: str, customer: str) -> dict[str, Any]:
@@ -105,7 +111,7 @@ class InboundTable(DynamoTable):
                     "doc": s(dumps(conversation_to_dict(merged))),
                     "ver": {"N": str(ver + 1)},
                     "channel": s(merged.channel.value),
-                    "l_pk": s(f"conv#{shard(merged.id)}"),
+                    "l_pk": s(f"conv#{shard(merged.id, CONVERSATION_SHARDS)}"),
                     "l_sk": s(f"{t(merged.update_time)}#{merged.id}"),
                 },
             }
@@ -123,12 +129,12 @@ class InboundTable(DynamoTable):
         raise RuntimeError(f"conversations/{new.id}: too many concurrent changes")
 
     async def latest(
-        self, prefix: str, before: tuple[float, str] | None, limit: int, channel: Channel | None
+        self, prefix: str, shards: int, before: tuple[float, str] | None, limit: int, channel: Channel | None
     ) -> list[dict[str, Any]]:
-        """Items of the sharded `latest` index under `prefix`, newest first, strictly before `before`."""
+        """Items of the `latest` index under `prefix` (`shards` of them), newest first, strictly before `before`."""
         bound = f"{t(before[0])}#{before[1]}" if before else TOP
         requests = []
-        for n in range(SHARDS):
+        for n in range(shards):
             request: dict[str, Any] = {
                 "TableName": self.name,
                 "IndexName": "latest",

@@ -7,7 +7,7 @@ import json
 
 from runtime import dynamo
 from services.messaging.adapters.codec import dumps, voice_call_from_dict, voice_call_to_dict
-from services.messaging.adapters.dynamodb_store.inbound_table import InboundTable
+from services.messaging.adapters.dynamodb_store.inbound_table import CALL_SHARDS, InboundTable
 from services.messaging.adapters.dynamodb_store.table import TOP, key, s, shard, t
 from services.messaging.domain.model import VoiceCall
 
@@ -33,7 +33,7 @@ class DynamoVoiceCallStore:
                     "doc": s(dumps(voice_call_to_dict(call))),
                     "c_pk": s(f"vc#{call.customer}"),
                     "c_sk": s(f"{t(call.time)}#{call.id}"),
-                    "l_pk": s(f"calls#{shard(call.id)}"),
+                    "l_pk": s(f"calls#{shard(call.id, CALL_SHARDS)}"),
                     "l_sk": s(f"{t(call.time)}#{call.id}"),
                 },
             }
@@ -46,7 +46,7 @@ class DynamoVoiceCallStore:
 
     async def list_voice_calls(self, customer: str, before: tuple[float, str] | None, limit: int) -> list[VoiceCall]:
         if not customer:
-            items = await self._t.latest("calls", before, limit, None)
+            items = await self._t.latest("calls", CALL_SHARDS, before, limit, None)
             return [voice_call_from_dict(json.loads(i["doc"]["S"])) for i in items]
         bound = f"{t(before[0])}#{before[1]}" if before else TOP
         db = await self._t.db()
