@@ -22,6 +22,8 @@ Keys are shown as runtime/capacity_log.display() writes them (`msg#~3f2a9c01d4`)
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -33,6 +35,8 @@ from runtime.dynamo_capacity import PARTITION_RCU, PARTITION_WCU, query_read_uni
 Attrs = dict[str, tuple[int, str | None]]  # attribute -> (size with its name, display or None)
 FAILED_CODES = {"ConditionalCheckFailedException", "TransactionCanceledException"}
 HOT_SHARE = 0.5  # the target: no key above half a partition's limit
+SHARD = re.compile(r"#(\d{1,3})$")  # a trailing shard number: `b#<stream>#3`, `doubt#5`
+SPREAD_Z = 3.0  # the hottest shard: its mean + 3 sigma (about the 99th percentile of the hottest of 8 in a second)
 
 
 @dataclass(frozen=True)
@@ -406,6 +410,67 @@ def scale_fitted(
     return out
 
 
+def shard_scope(partition: str) -> tuple[str, int] | None:
+    """`b#~3f2a9c01d4#3` -> (`b#~3f2a9c01d4`, 3): the key one phone, job or stream shares, and the shard."""
+    found = SHARD.search(partition)
+    return (partition[: found.start()], int(found.group(1))) if found else None
+
+
+@dataclass
+class Spread:
+    """A sharded scope's writes at the rate. The shard of a write is a hash of its message id (crc32), so at the
+    rate the shards take the scope's units evenly up to sampling: the hottest shard in a second is its mean plus
+    SPREAD_Z sigma of a binomial count of units of work (a unit's writes all on one shard: the worst case). The
+    run's own sample is checked against the same law at its size: a shard hotter than sampling at that size
+    explains is a real hot shard (a skewed choice), and is reported as measured, scaled to the rate."""
+
+    scope: str
+    shards: int
+    mean: float  # WCU/s a shard at the rate
+    figure: float  # WCU/s of the hottest shard at the rate, as reported
+    sample_hottest: float  # units of work the run's hottest shard took (its units / units per work)
+    sample_bound: float  # what sampling explains at the run's size: mean + SPREAD_Z sigma
+    real: bool  # the run's hottest shard is over the bound: a real hot shard, reported as measured
+
+    def text(self, unit: str = "unit") -> str:
+        how = (
+            "OVER what sampling explains: a real hot shard, reported as measured"
+            if self.real
+            else f"within sampling, reported as the mean + {SPREAD_Z:g} sigma of a second at the rate"
+        )
+        return (
+            f"{self.scope} over {self.shards} shards: {self.mean:,.0f} WCU/s the mean shard, {self.figure:,.0f} "
+            f"the hottest; the run's hottest shard took {self.sample_hottest:.1f} {unit}s' writes against a "
+            f"bound of {self.sample_bound:.1f} ({how})"
+        )
+
+
+def spread(members: list[Scaled], work: int, rate: float, all_shards: int = 0) -> tuple[Scaled, Spread] | None:
+    """The hottest shard of one sharded scope at `rate` (see Spread), or None when it is not sharded."""
+    numbered = [(shard_scope(m.key[2]), m) for m in members]
+    if work <= 0 or rate <= 0 or len(members) < 2 or any(n is None for n, _ in numbered):
+        return None
+    shards = max(all_shards, max(n[1] for n, _ in numbered) + 1)
+    per = sum(m.wcu_per for m in members)  # units a unit of work, over all the shards
+    if per <= 0:
+        return None
+    p = 1 / shards
+    hottest = max(members, key=lambda m: m.wcu_per)
+    sample_hottest = hottest.wcu_per * work / per
+    sample_bound = work * p + SPREAD_Z * math.sqrt(work * p * (1 - p))
+    background = max(m.wcu_rate - m.wcu_per * rate for m in members)  # timed and idle units: not spread
+    mean = per * rate * p
+    real = sample_hottest > sample_bound
+    if real:
+        figure = hottest.wcu_rate
+    else:
+        figure = per * (rate * p + SPREAD_Z * math.sqrt(rate * p * (1 - p))) + background
+    scope = numbered[0][0][0]
+    key = (hottest.key[0], hottest.key[1], hottest.key[2] if real else f"{scope}#<hottest of {shards}>")
+    shown = replace(hottest, key=key, wcu_rate=figure)
+    return shown, Spread(scope, shards, mean + background, figure, sample_hottest, sample_bound, real)
+
+
 @dataclass
 class PatternRow:
     table: str
@@ -423,6 +488,7 @@ class PatternRow:
     rcu_timed: float
     largest_item: int
     per_item: bool = False  # a key a unit of work: the hottest key's figures are its whole run's units, unscaled
+    spreads: list[Spread] = field(default_factory=list)  # its sharded scopes, when scaled to a rate
 
     @property
     def hot(self) -> bool:
@@ -433,21 +499,37 @@ class PatternRow:
         return f"{self.table}{'/' + self.index if self.index else ''} {self.pattern}"
 
 
-def by_pattern(scaled: list[Scaled], work: int = 0) -> list[PatternRow]:
+def by_pattern(scaled: list[Scaled], work: int = 0, rate: float = 0.0) -> list[PatternRow]:
     """Keys grouped by (table, index, pattern), the hottest first; each row names its hottest key.
 
     A pattern with a key of its own for (about) every unit of work (`msg#*`: one a message) does not get hotter
     a key with the rate, it gets more keys: its hottest key is shown with all the units it took in the run (as if
-    in one second, a bound), not scaled. Shared keys (`feed`, `q#<phone>`, `b#<batch>`) are scaled."""
+    in one second, a bound), not scaled. Shared keys (`feed`, `q#<phone>`, `b#<batch>`) are scaled; a shared key
+    spread over shards (`q#<phone>#<n>`: one scope, see Spread) counts as one key for that, and with a `rate` its
+    hottest shard's writes are the scope's at that rate (Spread), not the run's small sample's."""
     groups: dict[tuple[str, str, str], list[Scaled]] = defaultdict(list)
     for s in scaled:
         table, index, partition = s.key
         groups[(table, index, pattern(partition))].append(s)
     rows = []
     for (table, index, pat), members in groups.items():
-        per_item = work > 0 and len(members) >= max(2, work / 2)
+        scopes: dict[str, list[Scaled]] = defaultdict(list)
+        for m in members:
+            found = shard_scope(m.key[2])
+            scopes[found[0] if found else m.key[2]].append(m)
+        per_item = work > 0 and len(scopes) >= max(2, work / 2)
         if per_item:
             bounded = [replace(m, wcu_rate=m.load.wcu, rcu_rate=m.load.rcu) for m in members]
+        spreads: list[Spread] = []
+        candidates = list(members)
+        if not per_item and rate > 0:
+            shards = max((n[1] + 1 for m in members if (n := shard_scope(m.key[2]))), default=0)
+            for scope_members in scopes.values():
+                found = spread(scope_members, work, rate, shards)
+                if found is not None:
+                    shown, about = found
+                    spreads.append(about)
+                    candidates = [m for m in candidates if m not in scope_members] + [shown]
         rows.append(
             PatternRow(
                 table,
@@ -458,13 +540,14 @@ def by_pattern(scaled: list[Scaled], work: int = 0) -> list[PatternRow]:
                 sum(m.rcu_per for m in members),
                 sum(m.wcu_rate for m in members),
                 sum(m.rcu_rate for m in members),
-                max(bounded if per_item else members, key=lambda m: m.wcu_rate),
+                max(bounded if per_item else candidates, key=lambda m: m.wcu_rate),
                 max(bounded if per_item else members, key=lambda m: m.rcu_rate),
                 sum(m.failed_per for m in members),
                 sum(m.wcu_timed for m in members),
                 sum(m.rcu_timed for m in members),
                 max(m.load.largest_item for m in members),
                 per_item,
+                spreads,
             )
         )
     return sorted(rows, key=lambda r: -max(r.hottest_wcu.wcu_share, r.hottest_rcu.rcu_share))

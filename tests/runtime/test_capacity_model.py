@@ -19,7 +19,7 @@ def s(text: str) -> dict:
     return {"S": text}
 
 
-def message(n: int, queue: str | None = "q#phone-1", doc: str = "x" * 100, **extra) -> dict:
+def message(n: int | str, queue: str | None = "q#phone-1", doc: str = "x" * 100, **extra) -> dict:
     item = {"pk": s(f"msg#{n}"), "sk": s("msg"), "doc": s(doc), "k_pk": s("k#job-1"), **extra}
     if queue:
         item["q_pk"], item["q_sk"] = s(queue), s(f"0#{n}")
@@ -202,8 +202,9 @@ def test_polls_are_told_apart_from_per_recipient_work_by_two_runs():
 
 
 def test_a_key_per_item_is_not_scaled_with_the_rate():
-    # 100 messages, each its own msg# key written 3 times; one queue key shared by all of them
-    tally = run(*[put(message(n)) for n in range(100) for _ in range(3)])
+    # 100 messages, each its own msg# key written 3 times; one queue key shared by all of them (ids as a real
+    # key has them: a number of 1-3 digits at the end of a key is a shard, `q#<phone>#3`)
+    tally = run(*[put(message(f"m{n}")) for n in range(100) for _ in range(3)])
     rows = {r.pattern: r for r in by_pattern(scale(tally, 10.0, 100, 1000.0, None, 0), work=100)}
     msg = rows["msg#*"]
     assert msg.per_item and msg.keys == 100
@@ -211,3 +212,29 @@ def test_a_key_per_item_is_not_scaled_with_the_rate():
     assert msg.hottest_wcu.wcu_rate == 3  # but one message's key only ever takes its own 3
     # the shared queue key is scaled: one index write a message (the two identical rewrites change no entry)
     assert not rows["q#*"].per_item and rows["q#*"].hottest_wcu.wcu_rate == 1000
+
+
+def sharded(n: int, shard: int) -> dict:
+    return message(f"m{n}", queue=f"q#phone-1#{shard}")
+
+
+def test_a_sharded_key_is_one_scope_whose_hottest_shard_is_judged_against_sampling():
+    # 40 sends spread by a hash over 8 queue shards (here: round the clock, 5 each, one shard 9): a sample of 40
+    # explains a hottest shard up to 5 + 3 sigma = 11.3 sends, so the hottest at 1,000 sends/s is the mean shard
+    # (125 WCU/s) plus 3 sigma of a second's binomial count (31), not the sample's 9/40 scaled (225)
+    shards = [n % 8 for n in range(36)] + [0, 0, 0, 0]
+    tally = run(*[put(sharded(n, shard)) for n, shard in enumerate(shards)])
+    rows = {r.pattern: r for r in by_pattern(scale(tally, 1.0, 40, 1000.0, None, 0), work=40, rate=1000.0)}
+    queue = rows["q#*#*"]
+    assert not queue.per_item and queue.keys == 8
+    (about,) = queue.spreads
+    assert about.shards == 8 and not about.real and round(about.sample_hottest, 6) == 9
+    assert round(about.mean) == 125 and round(queue.hottest_wcu.wcu_rate) == 125 + 31
+    assert queue.hottest_wcu.key[2].endswith("#<hottest of 8>")
+
+    # a skewed choice (30 of 40 on one shard) is a real hot shard: reported as measured, scaled (750 WCU/s)
+    skewed = [0] * 30 + list(range(1, 8)) + [1, 2, 3]
+    tally = run(*[put(sharded(n, shard)) for n, shard in enumerate(skewed)])
+    rows = {r.pattern: r for r in by_pattern(scale(tally, 1.0, 40, 1000.0, None, 0), work=40, rate=1000.0)}
+    (about,) = rows["q#*#*"].spreads
+    assert about.real and rows["q#*#*"].hottest_wcu.wcu_rate == 750 and rows["q#*#*"].hot
