@@ -82,3 +82,48 @@ async def _at_least(provider: FakeWhatsApp, n: int) -> bool:
 async def _settled(stores, messages) -> bool:
     got = await stores.messages.get_many([m.id for m in messages])
     return all(m.status in (Status.SENT, Status.WITHDRAWN) for m in got)
+
+
+class Slow:
+    """A store whose named calls take `seconds` longer (virtual time): DynamoDB throttled, or moto."""
+
+    def __init__(self, inner, seconds: float, *names: str):
+        self._inner, self._seconds, self._names = inner, seconds, names
+
+    def __getattr__(self, name):
+        found = getattr(self._inner, name)
+        if name not in self._names:
+            return found
+
+        async def slow(*args, **kwargs):
+            await asyncio.sleep(self._seconds)
+            return await found(*args, **kwargs)
+
+        return slow
+
+
+def test_a_slow_store_does_not_put_marked_messages_back_for_a_stale_holds_read(tmp_path):
+    """The holds take 0.5 s to read and a hand-off mark 0.6 s: a call marked while the holds were fresh finds
+    them stale (their last read started over holds.FRESH ago) and used to go back to the queue as NotChecked —
+    four more writes a message and a hand-off again, on a store already slow (the DynamoDB capacity model's bulk
+    window wrote ~6 doubt entries a message for it on moto). A marked call now waits for the read in flight to
+    land: each message is handed off once and sent once, and the holds still bound every call."""
+
+    async def main():
+        clock = VirtualClock()
+        provider = FakeWhatsApp(clock)
+        stores, windows = tables(tmp_path)
+        campaign = backlog(100, PHONES[0])
+        await stores.messages.accept(campaign)
+        slow = dataclasses.replace(
+            stores, holds=Slow(stores.holds, 0.5, "holds_since"), queue=Slow(stores.queue, 0.6, "hand_off")
+        )
+        d = dispatcher(slow, windows, provider, {PHONES[0]: 50.0})
+        task = asyncio.create_task(d.run())
+        await until(lambda: _settled(stores, campaign), within=120)
+        await stop(task)
+        return provider, d.outcomes, campaign
+
+    provider, outcomes, campaign = run(main())
+    assert sorted(c.to for c in provider.accepted) == sorted(m.recipient for m in campaign)
+    assert outcomes["held:NotChecked"] == 0, outcomes

@@ -37,6 +37,7 @@ from services.messaging.domain.model import Channel, MessageError, OutboundMessa
 log = logging.getLogger("wecare.messaging.dispatcher")
 SENDS = metrics.Children(metrics.DISPATCH_SENDS)
 THROTTLES = metrics.Children(metrics.DISPATCH_THROTTLES)
+READY_WAIT = 2.0  # seconds a marked call waits for a stale pre-call check (a holds read in flight) before going back
 
 
 class Caller:
@@ -102,6 +103,9 @@ class Caller:
             if outcome is None and lane.channel == Channel.WHATSAPP:
                 media_ids, outcome = await self._media.for_message(lane.origination, m)
             if outcome is None:
+                # A check gone stale while the group was marked (a slow store: holds unread for FRESH) is waited for
+                # (bounded: the fence is looked at again after it); still stale, the message goes back (NotChecked).
+                await self._checks.until_ready(self._clock, READY_WAIT)
                 held = await self._checks.check(m)
                 if held is not None:
                     self._held(lane, m, held)

@@ -21,7 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from services.messaging.dispatch.clock import Clock
 from services.messaging.domain.model import MessageError, OutboundMessage
+
+READY_STEP = 0.02  # seconds between looks while a check is not ready
 
 VerdictKind = Literal["withdrawn", "deferred", "failed"]
 
@@ -69,6 +72,17 @@ class PreCallChecks:
 
     def ready(self) -> bool:
         return all(c.ready() for c in self._checks)
+
+    async def until_ready(self, clock: Clock, within: float) -> bool:
+        """Waits up to `within` seconds for every check to be ready again (a read in progress to land); whether
+        they are. A call marked handed off that finds a check stale waits for it rather than going back to the
+        queue: going back costs the store four writes a message and a hand-off again, exactly when it is slow."""
+        deadline = clock.monotonic() + within
+        while not self.ready():
+            if clock.monotonic() >= deadline:
+                return False
+            await clock.sleep(READY_STEP)
+        return True
 
     async def check(self, message: OutboundMessage) -> Verdict | None:
         if not self.ready():
