@@ -12,7 +12,13 @@ through public RPCs and the sandbox, in four windows:
 - bulk: WhatsApp jobs of JOBS recipients, each paused a third of the way and resumed: per recipient of the larger
   job, extrapolated to 1,000 recipients/s and totalled for a 1,000,000-recipient job, except keys whose units
   follow the time a job ran rather than its recipients (polls; told apart by the two sizes), counted a second;
-  the two sizes also show which items and requests grow with a job.
+  the two sizes (in chunks of CHUNK_SIZE, several a job) also show which items and requests grow with a job
+  (growth(): what a chunk, a status batch or DynamoDB's own per-request cap bounds is listed apart).
+
+A key sharded by a hash of the message id (`b#<stream>#<n>`) is one scope: its hottest shard at the rate is the
+mean + 3 sigma of a second, unless the run's own hottest shard is more than sampling explains (a real hot shard,
+reported as measured): bench/dynamodb_model.Spread. The stack runs one messaging process (ENV: why) and each
+window prints its hand-offs a message (design 1: more means put back and handed off again).
 
 moto takes about 100 requests a second here, so the volumes are small: the model is per unit of work. Each key's
 units beyond its idle background are divided by the window's work, multiplied by the rate, and the background
@@ -26,19 +32,24 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import grpc
 
 from bench import pause_cost
 from bench.dynamodb_model import (
+    SPREAD_Z,
+    Index,
     Model,
     PatternRow,
     Scaled,
+    Schema,
+    Spread,
     Tally,
     by_pattern,
     read_log,
@@ -61,7 +72,10 @@ from wecare.messaging.v1 import messaging_service_pb2 as mpb
 IDLE_SECONDS = 5.0
 SENDS = 40
 INBOUND_CUSTOMERS, INBOUND_TEXTS = 15, 2
-JOBS = (20, 60)
+JOBS = (20, 40)  # 2 and 4 chunks: a bulk process works 4 at once, as it did the one chunk of each before
+CHUNK_SIZE = 10
+# items a request may carry (DynamoDB's limits): a request at its cap is split by the code, it cannot grow further
+CAP = {"BatchGetItem": 100, "TransactWriteItems": 100, "TransactGetItems": 100, "BatchWriteItem": 25}
 # 1,000 sends/s (with their 3,000 status events/s); inbound at 1,000/s, what one upgraded phone may take in
 SEND_RATE, INBOUND_RATE, JOB_RATE, JOB_SIZE = 1000.0, 1000.0, 1000.0, 1_000_000
 QUIET_SECONDS = 2.0  # no IngestEvents for this long (and none pending): the window's events are in
@@ -69,6 +83,14 @@ ENV = {
     "WECARE_STORE": "dynamodb",
     "WECARE_WHATSAPP_PHONE_RATE": "1000",  # moto is the bound, not the limiter
     "WECARE_LOG_LEVEL": "WARNING",
+    # Small chunks, so each job has several (2 and 6): an item or request bounded by a chunk (an identity page,
+    # add_chunk's transaction) is the same size at both job sizes, and only what grows with the job grows.
+    "WECARE_BULK_CHUNK_SIZE": str(CHUNK_SIZE),
+    # One messaging process: moto answers about 100 requests a second, and each process's own loops (holds read
+    # 5 times a second, each idle phone's 8 queue shards 4 times a second) took most of them with two; a moto
+    # that slow makes the dispatcher's bounds (holds read within 0.8 s, a lease renewed in time) put handed-off
+    # messages back, which DynamoDB's milliseconds never do. Per key and per send, the model counts the same.
+    "WECARE_MESSAGING_PROCESSES": "1",
 }
 
 
@@ -192,24 +214,30 @@ async def bulk_window(stack: Stack, tail: LogTail, size: int) -> Window:
         inline_audience=pb.InlineAudience(recipients=recipients),
     )
     start = time.time()
-    paused = False
+    paused_at = None
     async with grpc.aio.insecure_channel(stack.addresses["bulk"]) as channel:
         stub = pb_grpc.BulkServiceStub(channel)
         made = await stub.CreateJob(pb.CreateJobRequest(job=job), metadata=md)
         await stub.StartJob(pb.StartJobRequest(name=made.name), metadata=md)
         while time.time() - start < 300:
             got = await stub.GetJob(pb.GetJobRequest(name=made.name), metadata=md)
-            if not paused and got.counts.sent >= size // 3:
-                await stub.PauseJob(pb.PauseJobRequest(name=made.name), metadata=md)
-                await asyncio.sleep(2)
-                await stub.ResumeJob(pb.ResumeJobRequest(name=made.name), metadata=md)
-                paused = True
+            if paused_at is None and got.counts.sent >= size // 3 and got.state == pb.JOB_STATE_RUNNING:
+                try:
+                    await stub.PauseJob(pb.PauseJobRequest(name=made.name), metadata=md)
+                except grpc.aio.AioRpcError as exc:  # it finished between the two calls: nothing to pause
+                    if exc.code() != grpc.StatusCode.FAILED_PRECONDITION:
+                        raise
+                else:
+                    paused_at = got.counts.sent
+                    await asyncio.sleep(2)
+                    await stub.ResumeJob(pb.ResumeJobRequest(name=made.name), metadata=md)
             if got.state in (pb.JOB_STATE_COMPLETED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED):
                 break
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.1)
     drained = await ingested(stack, tail)
     state = pb.JobState.Name(got.state).removeprefix("JOB_STATE_").lower()
-    note = f"{size} recipients, paused at {size // 3} sent and resumed, {state} ({got.counts.sent} sent)"
+    how = f"paused at {paused_at} sent and resumed" if paused_at is not None else "NOT paused (it finished first)"
+    note = f"{size} recipients, {how}, {state} ({got.counts.sent} sent)"
     note += "" if drained else " (NOT all ingested in time)"
     return Window(f"bulk-{size}", "recipient", size, JOB_RATE, start, time.time(), note)
 
@@ -241,8 +269,28 @@ def _row_text(row: PatternRow, rate: float) -> str:
     )
 
 
+def _spread_text(s: Spread) -> str:
+    why = "REAL hot shard, as measured" if s.real else "within sampling"
+    return (
+        f"{s.scope.split('#')[0]}#*#<{s.shards}> mean {s.mean / PARTITION_WCU:.2f}, hottest "
+        f"{s.figure / PARTITION_WCU:.2f} of a partition ({why}: the run's hottest shard {s.sample_hottest:.1f} "
+        f"units of work, bound {s.sample_bound:.1f})"
+    )
+
+
 def _key_name(row: PatternRow) -> str:
     return row.where if row.keys == 1 else f"{row.where} ({row.keys} keys; hottest {_hot_key(row).key[2]})"
+
+
+def _handoffs(churn: float, unit: str) -> str:
+    if not churn:
+        return ""
+    if churn <= 1.1:
+        return f"; {churn:.2f} hand-offs a {unit} (design 1)"
+    return (
+        f"; {churn:.2f} hand-offs a {unit} (design 1: the rest were put back and handed off again, the store "
+        "slower than the dispatcher's bounds; queue and doubt include them)"
+    )
 
 
 def summarise(report: Report, result: Result) -> None:
@@ -253,10 +301,14 @@ def summarise(report: Report, result: Result) -> None:
     refused = sum(tally.refused.values())
     hot = [r for r in rows if r.hot]
     at = f"{window.rate:,.0f} {window.unit}s/s"
+    # a hand-off writes a message's doubt entry in, its outcome takes it out: design 1 a message
+    handoffs = sum(load.writes for (_t, index, _k), load in tally.loads.items() if index == "doubt") / 2
+    churn = handoffs / window.work if window.work else 0.0
     report.add(
         f"dynamodb {window.name}: {window.note}; {tally.requests:,} requests in {window.seconds:.0f}s "
         f"({refused} refused or cancelled, {tally.retries} SDK retries)",
-        f"{wcu:.1f} WCU ({failed:.1f} of them refused/cancelled) + {rcu:.1f} RCU per {window.unit}",
+        f"{wcu:.1f} WCU ({failed:.1f} of them refused/cancelled) + {rcu:.1f} RCU per {window.unit}"
+        + _handoffs(churn, window.unit),
         "-",
         "-",
         f"keys over 0.5 of a partition at {at}: {len(hot)}",
@@ -270,6 +322,16 @@ def summarise(report: Report, result: Result) -> None:
             "-",
             "target <= 0.5 MISSED",
         )
+    sharded = sorted((s for r in rows for s in r.spreads), key=lambda s: -s.figure)[:4]
+    if sharded:
+        report.add(
+            f"dynamodb {window.name} at {at}: sharded keys (shard = crc32 of the message id), hottest first",
+            "; ".join(_spread_text(s) for s in sharded),
+            "-",
+            "-",
+            f"a shard's figure: the mean + {SPREAD_Z:g} sigma of a second at the rate, unless the run's hottest "
+            "shard is over what sampling at its size explains (then as measured)",
+        )
     size, where = tally.largest_item
     body, request = tally.largest_request
     report.add(
@@ -278,22 +340,49 @@ def summarise(report: Report, result: Result) -> None:
     )
 
 
-def growth(report: Report, small: tuple[Window, Tally], large: tuple[Window, Tally]) -> None:
-    """Items and requests whose largest size grew with the job (by more than 10% and 256 bytes)."""
+def growth(report: Report, small: tuple[Window, Tally], large: tuple[Window, Tally], jobless: list[Tally]) -> None:
+    """Items and requests whose largest size grew with the job (by more than 10% and 256 bytes), except what a
+    bound other than the job explains: a size reached as well in the windows with no job at all (send, inbound:
+    a status batch, a sender's pair log of the last seconds), a request carrying as many items as DynamoDB allows
+    one (the code splits there), or one carrying at most a chunk's recipients and its two bookkeeping items (the
+    jobs have several chunks each: a request per job carries more)."""
 
-    def grown(a: dict[str, int], b: dict[str, int]) -> list[str]:
-        return [f"{k} {a.get(k, 0):,} -> {v:,} B" for k, v in b.items() if v > 1.1 * a.get(k, 0) + 256]
+    def most(tallies: list[Tally], field: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for t in tallies:
+            for k, v in getattr(t, field).items():
+                out[k] = max(out.get(k, 0), v)
+        return out
+
+    def grown(a: dict[str, int], b: dict[str, int], elsewhere: dict[str, int], items: dict[str, int] | None):
+        found, bounded = [], []
+        for k, v in b.items():
+            if v <= 1.1 * a.get(k, 0) + 256:
+                continue
+            text = f"{k} {a.get(k, 0):,} -> {v:,} B"
+            if elsewhere.get(k, 0) >= v:
+                bounded.append(f"{text} (as large with no job: {elsewhere[k]:,} B)")
+            elif items is not None and items.get(k, 0) >= CAP.get(k.split()[0], 10**9):
+                bounded.append(f"{text} ({items[k]} items: DynamoDB's most a request, split beyond)")
+            elif items is not None and items.get(k, 0) <= CHUNK_SIZE + 2:
+                bounded.append(f"{text} (at most {items.get(k, 0)} items: a chunk's)")
+            else:
+                found.append(text + (f" ({items.get(k, 0)} items)" if items is not None else ""))
+        return found, bounded
 
     (ws, ts), (wl, tl) = small, large
-    items = grown(ts.item_max, tl.item_max)
-    requests = grown(ts.request_max, tl.request_max)
+    items, items_bounded = grown(ts.item_max, tl.item_max, most(jobless, "item_max"), None)
+    requests, requests_bounded = grown(ts.request_max, tl.request_max, most(jobless, "request_max"), tl.request_items)
+    bounded = items_bounded + requests_bounded
     report.add(
         f"dynamodb bulk: items / requests that grow with the job ({ws.work} -> {wl.work} recipients, "
-        f"{Settings().bulk_chunk_size} a chunk)",
+        f"{CHUNK_SIZE} a chunk: {-(-ws.work // CHUNK_SIZE)} and {-(-wl.work // CHUNK_SIZE)} chunks)",
         "items: " + ("; ".join(items) or "none"),
         "requests: " + ("; ".join(requests) or "none"),
         "-",
-        "target none: " + ("met" if not items and not requests else "MISSED"),
+        "target none: "
+        + ("met" if not items and not requests else "MISSED")
+        + ("; grew, bounded otherwise: " + "; ".join(bounded) if bounded else ""),
     )
 
 
@@ -351,6 +440,7 @@ def write_files(out: Path, results: list[Result]) -> None:
                 f"{w.key[2]} {_units(w.wcu_rate)} ({w.wcu_share:.2f}) | "
                 f"{rd.key[2]} {_units(rd.rcu_rate)} ({rd.rcu_share:.2f}) | {r.largest_item:,} |"
             )
+        md += [""] + [f"- sharded: {s.text(window.unit)}" for r in result.rows for s in r.spreads]
         refused = ", ".join(f"{k} x{v}" for k, v in tally.refused.items()) or "none"
         size, where = tally.largest_item
         body, request = tally.largest_request
@@ -417,13 +507,15 @@ def analyse(windows: list[Window], schemas: dict, log: Path) -> tuple[list[Resul
     for w in rest:
         if not w.name.startswith("bulk-"):
             scaled = scale(tallies[w.name], w.seconds, w.work, w.rate, idle, idle_window.seconds)
-            results.append(Result(w, tallies[w.name], scaled, by_pattern(scaled, w.work)))
+            results.append(Result(w, tallies[w.name], scaled, by_pattern(scaled, w.work, w.rate)))
     jobs = [(w, tallies[w.name]) for w in rest if w.name.startswith("bulk-")]
     if len(jobs) == 2:
         runs = [(t, w.seconds, w.work) for w, t in jobs]
         scaled = scale_fitted(runs, JOB_RATE, idle, idle_window.seconds)
         merged = Tally()
         for _w, t in jobs:
+            for key, load in t.loads.items():
+                merged.loads[key].add(load)
             merged.requests += t.requests
             merged.retries += t.retries
             for k, v in t.refused.items():
@@ -433,8 +525,36 @@ def analyse(windows: list[Window], schemas: dict, log: Path) -> tuple[list[Resul
         first, last = jobs[0][0], jobs[-1][0]
         notes = "; ".join(w.note for w, _t in jobs)
         window = Window("bulk", "recipient", sum(w.work for w, _t in jobs), JOB_RATE, first.start, last.end, notes)
-        results.append(Result(window, merged, scaled, by_pattern(scaled, jobs[-1][0].work)))
+        results.append(Result(window, merged, scaled, by_pattern(scaled, jobs[-1][0].work, JOB_RATE)))
     return results, jobs
+
+
+def report_run(report: Report, out: Path, windows: list[Window], schemas: dict) -> None:
+    """The model's tables from a run's log and windows (bench-out/dynamodb-capacity.jsonl and -windows.json)."""
+    results, jobs = analyse(windows, schemas, out / "dynamodb-capacity.jsonl")
+    for result in results:
+        summarise(report, result)
+    if len(jobs) == 2:
+        growth(report, jobs[0], jobs[1], [r.tally for r in results if not r.window.name.startswith("bulk")])
+        job_totals(report, results[-1])
+    write_files(out, results)
+
+
+def _index(raw: dict) -> Index:
+    return Index(raw["name"], raw["hash"], raw["range"], raw["projection"], frozenset(raw["include"]))
+
+
+def again(out: Path) -> Report:
+    """The last run's log analysed again (`python -m bench.dynamodb_bench --again`): for a change of the model."""
+    saved = json.loads((out / "dynamodb-capacity-windows.json").read_text(encoding="utf-8"))
+    windows = [Window(**w) for w in saved["windows"]]
+    schemas = {
+        n: Schema(s["table"], _index(s["key"]), tuple(_index(i) for i in s["indexes"]))
+        for n, s in saved["schemas"].items()
+    }
+    report = Report()
+    report_run(report, out, windows, schemas)
+    return report
 
 
 async def run(stack, report: Report) -> None:
@@ -447,13 +567,9 @@ async def run(stack, report: Report) -> None:
         shutil.copyfile(log, out / "dynamodb-capacity.jsonl")
     if stopped:
         report.note(f"dynamodb: the stack did not stop cleanly: {stopped}")
-    results, jobs = analyse(windows, schemas, out / "dynamodb-capacity.jsonl")
-    for result in results:
-        summarise(report, result)
-    if len(jobs) == 2:
-        growth(report, jobs[0], jobs[1])
-        job_totals(report, results[-1])
-    write_files(out, results)
+    saved = {"windows": [asdict(w) for w in windows], "schemas": {n: asdict(s) for n, s in schemas.items()}}
+    (out / "dynamodb-capacity-windows.json").write_text(json.dumps(saved, default=list), encoding="utf-8")
+    report_run(report, out, windows, schemas)
     if stack is not None:  # the pause's cost at two job sizes, on the bench stack's embedded AWS
         report.progress("dynamodb: a pause's withdrawal at two job sizes")
         with tempfile.TemporaryDirectory(prefix="wecare-pause-cost-") as tmp:
@@ -466,6 +582,9 @@ async def run(stack, report: Report) -> None:
 
 
 if __name__ == "__main__":
-    out_report = Report()
-    asyncio.run(run(None, out_report))
+    if sys.argv[1:] == ["--again"]:
+        out_report = again(ROOT / "bench-out")
+    else:
+        out_report = Report()
+        asyncio.run(run(None, out_report))
     print(out_report.markdown())

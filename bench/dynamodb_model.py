@@ -120,6 +120,7 @@ class Tally:
     largest_request: tuple[int, str] = (0, "")  # (body bytes, "op on tables, by whom")
     item_max: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # "table pattern" -> largest item
     request_max: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # "op table" -> largest body
+    request_items: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # "op table" -> most items
 
     def load(self, table: str, index: str, partition: str) -> KeyLoad:
         return self.loads[(table, index, partition)]
@@ -199,6 +200,8 @@ class Model:
         size = int(record.get("req", 0))
         where = f"{record['op']} {'+'.join(tables)}"
         tally.request_max[where] = max(tally.request_max[where], size)
+        items = len(record.get("w", [])) + sum(len(e.get("keys", [])) or 1 for e in record.get("r", []))
+        tally.request_items[where] = max(tally.request_items[where], items)
         if size > tally.largest_request[0]:
             tally.largest_request = (size, f"{where} by {record.get('o') or '?'} ({record.get('c') or 'background'})")
         if ok or error in FAILED_CODES:
@@ -445,26 +448,30 @@ class Spread:
         )
 
 
-def spread(members: list[Scaled], work: int, rate: float, all_shards: int = 0) -> tuple[Scaled, Spread] | None:
-    """The hottest shard of one sharded scope at `rate` (see Spread), or None when it is not sharded."""
+def spread(
+    members: list[Scaled], work: int, rate: float, all_shards: int = 0, share: float = 1.0
+) -> tuple[Scaled, Spread] | None:
+    """The hottest shard of one sharded scope at `rate` (see Spread), or None when it is not sharded. `share`: the
+    scope's part of its pattern's units (two phones of a job: about half each), so of the work and of the rate."""
     numbered = [(shard_scope(m.key[2]), m) for m in members]
     if work <= 0 or rate <= 0 or len(members) < 2 or any(n is None for n, _ in numbered):
         return None
     shards = max(all_shards, max(n[1] for n, _ in numbered) + 1)
-    per = sum(m.wcu_per for m in members)  # units a unit of work, over all the shards
-    if per <= 0:
+    per = sum(m.wcu_per for m in members)  # units a unit of work (of all the window's), over all the shards
+    if per <= 0 or share <= 0:
         return None
-    p = 1 / shards
+    p, unit = 1 / shards, per / share  # unit: what one unit of work that lands on this scope puts on its shard
     hottest = max(members, key=lambda m: m.wcu_per)
-    sample_hottest = hottest.wcu_per * work / per
-    sample_bound = work * p + SPREAD_Z * math.sqrt(work * p * (1 - p))
+    sample_hottest = hottest.wcu_per * work / unit
+    n, at = work * share, rate * share
+    sample_bound = n * p + SPREAD_Z * math.sqrt(n * p * (1 - p))
     background = max(m.wcu_rate - m.wcu_per * rate for m in members)  # timed and idle units: not spread
     mean = per * rate * p
     real = sample_hottest > sample_bound
     if real:
         figure = hottest.wcu_rate
     else:
-        figure = per * (rate * p + SPREAD_Z * math.sqrt(rate * p * (1 - p))) + background
+        figure = unit * (at * p + SPREAD_Z * math.sqrt(at * p * (1 - p))) + background
     scope = numbered[0][0][0]
     key = (hottest.key[0], hottest.key[1], hottest.key[2] if real else f"{scope}#<hottest of {shards}>")
     shown = replace(hottest, key=key, wcu_rate=figure)
@@ -524,8 +531,10 @@ def by_pattern(scaled: list[Scaled], work: int = 0, rate: float = 0.0) -> list[P
         candidates = list(members)
         if not per_item and rate > 0:
             shards = max((n[1] + 1 for m in members if (n := shard_scope(m.key[2]))), default=0)
+            total = sum(m.wcu_per for m in members)
             for scope_members in scopes.values():
-                found = spread(scope_members, work, rate, shards)
+                share = sum(m.wcu_per for m in scope_members) / total if total > 0 else 0.0
+                found = spread(scope_members, work, rate, shards, share)
                 if found is not None:
                     shown, about = found
                     spreads.append(about)

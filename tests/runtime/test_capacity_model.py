@@ -238,3 +238,15 @@ def test_a_sharded_key_is_one_scope_whose_hottest_shard_is_judged_against_sampli
     rows = {r.pattern: r for r in by_pattern(scale(tally, 1.0, 40, 1000.0, None, 0), work=40, rate=1000.0)}
     (about,) = rows["q#*#*"].spreads
     assert about.real and rows["q#*#*"].hottest_wcu.wcu_rate == 750 and rows["q#*#*"].hot
+
+
+def test_a_scope_that_takes_part_of_the_work_is_judged_on_its_part():
+    # a job over two phones: each phone's queue shards take half the 40 sends, so each sample is 20 sends (a
+    # hottest shard of 6 is within 2.5 + 3 sigma = 6.9) and each phone takes 500 sends/s at 1,000/s
+    shards = [n % 8 for n in range(16)] + [0, 0, 1, 1]
+    records = [put(message(f"a{n}", queue=f"q#phone-1#{s}")) for n, s in enumerate(shards)]
+    records += [put(message(f"b{n}", queue=f"q#phone-2#{s}")) for n, s in enumerate(shards)]
+    rows = {r.pattern: r for r in by_pattern(scale(run(*records), 1.0, 40, 1000.0, None, 0), work=40, rate=1000.0)}
+    first, second = rows["q#*#*"].spreads
+    assert not first.real and not second.real and round(first.sample_bound, 1) == 6.9
+    assert round(first.figure) == round(62.5 + 3 * (500 * 7 / 64) ** 0.5)
