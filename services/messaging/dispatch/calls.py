@@ -7,9 +7,10 @@ Immediately before the call, after every wait (a media slot, a media id), the me
 checks (dispatch.checks: consent and suppression as they are now, a withdrawn job) and this process must still
 own the sender: the fence open (its lease cannot lapse before the call could end), the sender's lease its own
 and started, the sender not paused. A message that fails any of these is not called: back to the queue, or
-withdrawn as its check says, and the place it held in its windows is given back. The call itself has a total
-deadline, call_timeout (connect and read, whatever the client's own timeouts), which the lease arithmetic
-assumes (domain.coordination): past it the call is in doubt.
+withdrawn as its check says, and the place it held in its windows is given back. Its places in the windows
+are taken just before the checks (dispatch.gate: the scheduler only admitted it), so the checks and the ownership
+are read after that wait too. The call itself has a total deadline, call_timeout (connect and read, whatever the
+client's own timeouts), which the lease arithmetic assumes (domain.coordination): past it the call is in doubt.
 
 The call is counted in a span of the trace that accepted the message (dispatch.call_spans: the calls of one trace
 within a second share one); the provider makes no span of its own. Metrics are counted on label children looked
@@ -29,10 +30,12 @@ from services.messaging.dispatch.call_spans import CallSpan, CallSpans
 from services.messaging.dispatch.checks import PreCallChecks, Verdict
 from services.messaging.dispatch.clock import Clock
 from services.messaging.dispatch.config import DispatchConfig
+from services.messaging.dispatch.gate import CallGate
 from services.messaging.dispatch.media import MediaIds
 from services.messaging.dispatch.results import Results
 from services.messaging.dispatch.senders import SenderLane
 from services.messaging.domain.model import Channel, MessageError, OutboundMessage, SendResult
+from services.messaging.domain.pacing import CallWindow
 
 log = logging.getLogger("wecare.messaging.dispatcher")
 SENDS = metrics.Children(metrics.DISPATCH_SENDS)
@@ -63,6 +66,7 @@ class Caller:
         self._clock = clock
         self._rng = rng
         self.spans = CallSpans()
+        self._gate = CallGate(clock.monotonic)
         self._calls: set[asyncio.Task] = set()
         self.sent = 0
         self.outcomes: Counter[str] = Counter()  # "<kind>:<error code>" of every provider call, for metrics
@@ -77,25 +81,31 @@ class Caller:
         if self._calls:
             await asyncio.wait(self._calls, timeout=within)
 
-    def release(self, lane: SenderLane, message: OutboundMessage, called: bool) -> None:
-        """Frees what a call held. A call that was never made does not occupy the window afterwards."""
+    def release(self, lane: SenderLane, message: OutboundMessage, called: bool, begun: bool = False) -> None:
+        """Frees what a call held: admitted by the scheduler, `begun` once the gate gave it its places. A call that
+        was never made does not occupy the windows afterwards."""
         now = self._clock.monotonic()
+        windows = self._windows(lane)
         if called:
-            lane.window.finish(now)
-            if lane.channel == Channel.WHATSAPP:
-                self._budgets.send.finish(now)
+            for window in windows:
+                window.finish(now)
             if lane.pair is not None:
                 lane.pair.finish(message.recipient, now)
         else:
-            lane.window.cancel()
-            if lane.channel == Channel.WHATSAPP:
-                self._budgets.send.cancel()
+            for window in windows:
+                window.cancel() if begun else window.withdraw()
+            if begun:
+                self._gate.opened()
             if lane.pair is not None:
                 lane.pair.finish(message.recipient, now - self._config.pair_gap)
         lane.known.discard(message.id)
 
+    def _windows(self, lane: SenderLane) -> tuple[CallWindow, ...]:
+        """The windows a call of this sender occupies: its own first, then the account's (WhatsApp)."""
+        return (lane.window, self._budgets.send) if lane.channel == Channel.WHATSAPP else (lane.window,)
+
     async def _call(self, lane: SenderLane, m: OutboundMessage) -> None:
-        called = False
+        called = begun = False
         span: CallSpan | None = None
         try:
             outcome = self._may_not_call(lane)
@@ -105,12 +115,14 @@ class Caller:
             if outcome is None:
                 # A check gone stale while the group was marked (a slow store: holds unread for FRESH) is waited for
                 # (bounded: the fence is looked at again after it); still stale, the message goes back (NotChecked).
+                # Waited for before the gate, so the wait holds no place under the limits.
                 await self._checks.until_ready(self._clock, READY_WAIT)
+                await self._gate.begin(self._windows(lane))  # its places in the windows, from now
+                begun = True
                 held = await self._checks.check(m)
                 if held is not None:
                     self._held(lane, m, held)
                     return
-            if outcome is None:
                 outcome = self._may_not_call(lane)  # after every wait: the sender may have changed hands
             if outcome is None:
                 called = True
@@ -132,7 +144,7 @@ class Caller:
             outcome = CallOutcome("in_doubt" if called else "retry", error=error)
         if span is not None:
             self.spans.end(span, m, outcome)
-        self.release(lane, m, called)
+        self.release(lane, m, called, begun)
         self.outcomes[f"{outcome.kind}:{outcome.error.code if outcome.error else ''}"] += 1
         if called:
             SENDS(lane.channel.name, lane.origination, outcome.kind).inc()
@@ -145,7 +157,7 @@ class Caller:
 
     def _held(self, lane: SenderLane, m: OutboundMessage, verdict: Verdict) -> None:
         """A pre-call check stopped the message: not called; withdrawn, back to the queue, or failed."""
-        self.release(lane, m, called=False)
+        self.release(lane, m, called=False, begun=True)
         self.outcomes[f"held:{verdict.error.code}"] += 1
         now = self._clock.wall()
         if verdict.kind == "deferred":

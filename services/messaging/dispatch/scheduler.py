@@ -110,17 +110,18 @@ class Scheduler:
         RATE(lane.channel.name, lane.origination).set(rate)
         account = self._budgets.send if lane.channel == Channel.WHATSAPP else None
         while lane.buffer:
-            wait = lane.window.wait(now)
+            wait = lane.window.admit_wait(now)
             if account is not None:
-                wait = max(wait, account.wait(now))
+                wait = max(wait, account.admit_wait(now))
             if wait > 0:
                 return now + min(wait, IDLE_POLL)
             message, pair_wait = lane.pick(now)
             if message is None:
                 return now + pair_wait
-            lane.window.start(now)
+            # Admitted by the pace; the guard takes the call at its start, after the hand-off (dispatch.gate).
+            lane.window.admit(now)
             if account is not None:
-                account.start(now)
+                account.admit(now)
             if lane.pair is not None:
                 lane.pair.start(message.recipient)
             self._start_call(lane, message)

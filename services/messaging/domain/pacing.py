@@ -13,7 +13,14 @@ On top of that exact guard the calls are paced, `interval = width / (limit * pac
 (short provider queues, low latency) instead of bursting `limit` at once and then waiting; a pace just under
 1 absorbs the jitter so the guard rarely has to hold a call back. A scheduler that looks late (a busy event loop)
 may catch up on the calls it missed within CATCH_UP of the window, else a 1,000/s limit checked every 3 ms would
-get two calls per look, 670/s. Sustained throughput is then min(pace, 1 / (1 + latency / width)) of the limit."""
+get two calls per look, 670/s. Sustained throughput is then min(pace, 1 / (1 + latency / width)) of the limit.
+
+Pacing and the guard may be two steps (admit, then begin): a call is admitted by the pace when it is scheduled,
+and takes its place under the guard only when it is about to be made, after its hand-off (a store write) and its
+checks. Those are not part of the call: the provider cannot accept a call before it starts, so the proof above
+holds with the start taken at the call, and the latency that costs throughput is the call's own, not the
+hand-off's (at 1,000/s a 20 ms hand-off would cost 2% of the limit). Admitted calls not yet begun are bounded by
+`ahead` (a tenth of the window's worth), so a guard that holds calls back also holds admissions back."""
 
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ import heapq
 import math
 
 CATCH_UP = 0.1  # of the window: how far behind its schedule a late scheduler may catch up
+AHEAD = 0.1  # of the limit: calls admitted and not yet begun (in their hand-off), at most
 
 
 class CallWindow:
@@ -29,6 +37,7 @@ class CallWindow:
         self.pace = pace
         self._done: list[float] = []  # completion times (a heap), pruned after width
         self.in_flight = 0
+        self.admitted = 0  # admitted by the pace, not yet begun (two-step use: admit, then begin)
         self._next_start = 0.0
         self.set_limit(limit)
 
@@ -38,6 +47,7 @@ class CallWindow:
         self.capacity = max(0, math.floor(limit + 1e-9))
         self.interval = self.width / (self.capacity * self.pace) if self.capacity else math.inf
         self._catch_up = max(self.interval, CATCH_UP * self.width)
+        self.ahead = max(1, math.ceil(AHEAD * self.capacity))
 
     def _prune(self, now: float) -> None:
         # The same expression as wait()'s: a completion occupies while now < completion + width. (Written as
@@ -50,24 +60,57 @@ class CallWindow:
         return self.in_flight + len(self._done)
 
     def wait(self, now: float) -> float:
-        """Seconds until a call may start (0: now). math.inf when the limit is 0."""
+        """Seconds until a call may start (0: now), paced and guarded in one step. math.inf when the limit is 0."""
+        return max(self._pace_wait(now), self.begin_wait(now))
+
+    def begin_wait(self, now: float) -> float:
+        """The guard alone: seconds until fewer than `limit` calls occupy the window."""
         if self.capacity == 0:
             return math.inf
-        pace_wait = max(0.0, self._next_start - now)
         if self.occupancy(now) < self.capacity:
-            return pace_wait
+            return 0.0
         if self._done:
-            return max(pace_wait, self._done[0] + self.width - now)
-        return max(pace_wait, 0.002)  # all in flight: a completion will free it
+            return self._done[0] + self.width - now
+        return 0.002  # all in flight: a completion will free it
+
+    def admit_wait(self, now: float) -> float:
+        """Seconds until the pace admits a call that will begin later (two-step use)."""
+        if self.capacity == 0:
+            return math.inf
+        pace_wait = self._pace_wait(now)
+        if self.occupancy(now) + self.admitted < self.capacity + self.ahead:
+            return pace_wait
+        return max(pace_wait, self._done[0] + self.width - now if self._done else 0.002)
+
+    def _pace_wait(self, now: float) -> float:
+        return max(0.0, self._next_start - now)
+
+    def admit(self, now: float) -> None:
+        self.admitted += 1
+        self._advance(now)
+
+    def begin(self, now: float) -> None:
+        """An admitted call is made now: it occupies the window from here (begin_wait() said 0)."""
+        self.admitted -= 1
+        self.in_flight += 1
+
+    def withdraw(self) -> None:
+        """An admitted call that will not be made: its place in the schedule is given back."""
+        self.admitted -= 1
+        self._next_start -= self.interval
 
     def start(self, now: float) -> None:
         self.in_flight += 1
+        self._advance(now)
+
+    def _advance(self, now: float) -> None:
         # A virtual schedule: a late start does not push every later one back, and the calls a late look missed
         # may follow at once, within the catch-up (the occupancy guard, not the pace, is what holds the limit).
         self._next_start = max(self._next_start, now - self._catch_up) + self.interval
 
     def cancel(self) -> None:
-        """A started call that was never made: it occupies nothing, and its place in the schedule is given back."""
+        """A started (or begun) call that was never made: it occupies nothing, and its place in the schedule is
+        given back."""
         self.in_flight -= 1
         self._next_start -= self.interval
 
