@@ -58,7 +58,9 @@ RULES: dict[str, list[tuple[str, re.Pattern]]] = {
         ("store commits (any write)", re.compile(r"SqliteDatabase\.write\.<locals>\.run\b")),
         (
             "dispatch scheduling",
-            re.compile(r"\b(Dispatcher|Scheduler|Caller|SenderLane|AccountBudgets|MediaIds|Housekeeping)\.|pacing"),
+            re.compile(
+                r"\b(Dispatcher|Scheduler|Caller|CallGate|CallWindow|PairGuard|SenderRate|SenderLane|AccountBudgets|MediaIds|Housekeeping)\."
+            ),
         ),
         ("coordination", re.compile(r"coordination|\b(Leases|SenderMarks)\.|update_document")),
     ],

@@ -28,6 +28,8 @@ from services.messaging.domain.model import OutboundMessage, SendResult, Status
 log = logging.getLogger("wecare.messaging.dispatcher")
 RETRY_AFTER = 0.2  # seconds after a failed mark before the next group
 SETTLE_WITHIN = 5.0  # at a stop: how long the group being marked is waited for
+LINGER = 0.005  # seconds a started call waits for others to share its mark (its windows are not held meanwhile)
+GROUP = 32  # ... unless this many are waiting
 
 
 class HandOff:
@@ -96,6 +98,8 @@ class HandOff:
     async def run(self) -> None:
         while True:
             await self._ready.wait()
+            if len(self._started) < GROUP:
+                await self._clock.sleep(LINGER)
             self._ready.clear()
             batch, self._started = self._started, []
             if batch:

@@ -15,6 +15,8 @@ from services.messaging.domain.model import SendResult
 log = logging.getLogger("wecare.messaging.dispatcher")
 SLOW_WRITE = 0.25  # seconds: a hand-off or result write slower than this is logged
 RETRY_AFTER = 0.5
+LINGER = 0.01  # seconds a result waits for others to share its write (a call's outcome is known already)
+GROUP = 64  # ... unless this many are waiting
 
 
 def note_slow(clock: Clock, what: str, began: float, count: int) -> None:
@@ -37,6 +39,8 @@ class Results:
     async def run(self) -> None:
         while True:
             await self._ready.wait()
+            if len(self._pending) < GROUP:
+                await self._clock.sleep(LINGER)
             self._ready.clear()
             try:
                 await self.flush()
