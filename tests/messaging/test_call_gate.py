@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services.messaging.dispatch.gate import CallGate
+from services.messaging.dispatch.gate import RECHECK, CallGate
 from services.messaging.domain.pacing import CallWindow
 from tests.support.virtual_time import run
 
@@ -26,7 +26,7 @@ def test_calls_begin_at_once_while_there_is_room_and_then_in_order():
         began: list[tuple[int, float]] = []
 
         async def call(i: int) -> None:
-            await gate.begin((phones[i], account))
+            assert await gate.begin((phones[i], account), within=2.0)
             began.append((i, loop.time()))
             await asyncio.sleep(0.01)  # the call
             for w in (phones[i], account):
@@ -55,7 +55,7 @@ def test_a_sender_that_is_full_does_not_hold_up_the_others():
         order: list[str] = []
 
         async def call(name: str, own: CallWindow) -> None:
-            await gate.begin((own, account))
+            assert await gate.begin((own, account), within=2.0)
             order.append(f"{name}@{loop.time():.2f}")
 
         await asyncio.gather(call("busy", busy), call("other", other))
@@ -72,13 +72,13 @@ def test_a_wait_given_up_takes_nothing_and_a_place_given_back_lets_the_next_in()
         gate = CallGate(loop.time)
         account = admitted(CallWindow(1, pace=1.0), 3)
         phone = admitted(CallWindow(10, pace=1.0), 3)
-        await gate.begin((phone, account))  # the only place
-        waiter = asyncio.create_task(gate.begin((phone, account)))
+        assert await gate.begin((phone, account), within=2.0)  # the only place
+        waiter = asyncio.create_task(gate.begin((phone, account), within=2.0))
         await asyncio.sleep(0.1)
         waiter.cancel()
         await asyncio.gather(waiter, return_exceptions=True)
         assert (account.in_flight, account.admitted) == (1, 2)  # the cancelled wait took nothing
-        next_one = asyncio.create_task(gate.begin((phone, account)))
+        next_one = asyncio.create_task(gate.begin((phone, account), within=2.0))
         await asyncio.sleep(0.1)
         assert not next_one.done()
         account.cancel()  # the first call was never made: its place is given back
@@ -90,3 +90,45 @@ def test_a_wait_given_up_takes_nothing_and_a_place_given_back_lets_the_next_in()
     at, in_flight = run(main())
     assert round(at, 6) == 0.2
     assert in_flight == 1
+
+
+def full_account() -> tuple[CallWindow, CallWindow]:
+    account = admitted(CallWindow(2, pace=1.0), 1)
+    account.start(0.0)  # both places taken by calls in flight (that never end, here)
+    account.start(0.0)
+    return admitted(CallWindow(80, pace=1.0), 1), account
+
+
+def test_a_call_whose_limit_shrank_under_it_gives_up_in_time_and_takes_nothing():
+    """Admitted under a share that then went to another process: no place will come; the call gives up after its
+    bound (the caller puts it back in the queue) and has taken nothing."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        gate = CallGate(loop.time)
+        phone, account = full_account()
+        account.set_limit(0)  # the share is gone
+        began = await gate.begin((phone, account), within=2.0)
+        return began, loop.time(), account.in_flight, phone.in_flight, gate._waiting
+
+    began, at, account_in_flight, phone_in_flight, waiting = run(main())
+    assert began is False
+    assert round(at, 6) == 2.0
+    assert (account_in_flight, phone_in_flight, waiting) == (2, 0, [])
+
+
+def test_a_limit_that_grows_lets_a_waiting_call_in_within_a_recheck():
+    async def main():
+        loop = asyncio.get_running_loop()
+        gate = CallGate(loop.time)
+        phone, account = full_account()
+        waiter = asyncio.create_task(gate.begin((phone, account), within=2.0))
+        await asyncio.sleep(0.5)
+        account.set_limit(3)  # a bigger share: one place free (nothing else tells the gate)
+        began = await waiter
+        return began, loop.time(), account.in_flight
+
+    began, at, in_flight = run(main())
+    assert began is True
+    assert 0.5 <= at <= 0.5 + RECHECK + 1e-6
+    assert in_flight == 3

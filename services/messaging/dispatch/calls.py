@@ -38,6 +38,7 @@ from services.messaging.domain.model import Channel, MessageError, OutboundMessa
 from services.messaging.domain.pacing import CallWindow
 
 log = logging.getLogger("wecare.messaging.dispatcher")
+GATE_WAIT = 2.0  # seconds a handed-off call may wait for its place under the limits
 SENDS = metrics.Children(metrics.DISPATCH_SENDS)
 THROTTLES = metrics.Children(metrics.DISPATCH_THROTTLES)
 READY_WAIT = 2.0  # seconds a marked call waits for a stale pre-call check (a holds read in flight) before going back
@@ -117,8 +118,12 @@ class Caller:
                 # (bounded: the fence is looked at again after it); still stale, the message goes back (NotChecked).
                 # Waited for before the gate, so the wait holds no place under the limits.
                 await self._checks.until_ready(self._clock, READY_WAIT)
-                await self._gate.begin(self._windows(lane))  # its places in the windows, from now
-                begun = True
+                # Its places in the windows, from now; a place normally comes within the pace's slack, so one that
+                # has not come within two windows means the limits changed under it (its share, its lease).
+                begun = await self._gate.begin(self._windows(lane), within=GATE_WAIT)
+                if not begun:
+                    outcome = CallOutcome("retry", error=MessageError("NotCalled", "no place under the limit in time"))
+            if outcome is None:
                 held = await self._checks.check(m)
                 if held is not None:
                     self._held(lane, m, held)

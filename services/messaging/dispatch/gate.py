@@ -4,13 +4,16 @@
 account, so that a sender whose own window is full does not hold up the others behind it.
 
 Waiters are few (admissions ahead of the guard are bounded by the windows' `ahead`), and they are looked at when
-one arrives, when a begun call is given back, and at the moment the earliest of their windows frees a place."""
+one arrives or leaves, when a begun call is given back, at the moment the earliest of their windows frees a
+place, and every RECHECK; one that finds no place within its bound gives up (back to the queue)."""
 
 from __future__ import annotations
 
 import asyncio
 
 from services.messaging.domain.pacing import CallWindow
+
+RECHECK = 0.1  # seconds: waiters look again at least this often (a window's limit may have grown meanwhile)
 
 
 class CallGate:
@@ -20,28 +23,40 @@ class CallGate:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
 
-    async def begin(self, windows: tuple[CallWindow, ...]) -> None:
-        """Returns once every window has taken the call (begun); the first window is the sender's own. Cancelled
-        while waiting, it takes nothing; cancelled after, the caller gives the places back (CallWindow.cancel)."""
+    async def begin(self, windows: tuple[CallWindow, ...], within: float) -> bool:
+        """True once every window has taken the call (begun); the first window is the sender's own. False when no
+        place came within `within` seconds (the sender's share shrank, a lease moved: the call goes back to the
+        queue); it then takes nothing. Cancelled, it takes nothing either (the caller gives places already taken
+        back, CallWindow.cancel)."""
         now = self._monotonic()
         if not self._waiting and all(w.begin_wait(now) <= 0 for w in windows):
             for w in windows:
                 w.begin(now)
-            return
+            return True
         future = asyncio.get_running_loop().create_future()
         entry = (windows, future)
         self._waiting.append(entry)
         self._look()
         try:
-            await future
+            async with asyncio.timeout(within):
+                await future
+            return True
+        except TimeoutError:
+            if future.done() and not future.cancelled():
+                return True  # its places came at the last moment: the call goes ahead
+            self._leave(entry)
+            return False
         except asyncio.CancelledError:
-            if entry in self._waiting:
-                self._waiting.remove(entry)
-            elif future.done() and not future.cancelled():
+            if future.done() and not future.cancelled():
                 for w in windows:  # begun just as it was cancelled: give the places back
                     w.cancel()
-            self._look()
+            self._leave(entry)
             raise
+
+    def _leave(self, entry: tuple[tuple[CallWindow, ...], asyncio.Future]) -> None:
+        if entry in self._waiting:
+            self._waiting.remove(entry)
+        self._look()  # it may have been the one holding the others back
 
     def opened(self) -> None:
         """A begun call was given back without being made: a place may be free."""
@@ -72,7 +87,7 @@ class CallGate:
             self._waiting.remove(entry)
             future.set_result(None)
         if soonest is not None:
-            self._wake_in(soonest)
+            self._wake_in(min(soonest, RECHECK))
 
     def _wake_in(self, delay: float) -> None:
         loop = asyncio.get_running_loop()
