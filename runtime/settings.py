@@ -187,7 +187,7 @@ class Settings:
     # Sandbox (embedded default only): the local EUM Social / EUM SMS and its log of accepted calls.
     sandbox_address: str = setting("127.0.0.1:4599")
     sandbox_log: Path = setting(Path(".run/sandbox-sent.jsonl"))
-    sandbox_config: str = setting("")  # JSON: status delays, injected faults (localrun.sandbox.server.Config)
+    sandbox_config: str = setting("")  # JSON: status delays, injected faults (localrun.sandbox.config.Config)
     sandbox_payment_webhook_url: str = setting("")  # where its payment webhooks go; empty: the gateway's
     # Local run (embedded default only): how many messaging processes `make run` starts on the one store (they share
     # the limits through it); 0 = one a core, at most 2 (localrun/stack.py messaging_processes).

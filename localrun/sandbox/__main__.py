@@ -12,10 +12,11 @@ import signal
 
 from aiohttp import web
 
+from localrun.sandbox.config import Config
 from localrun.sandbox.events import EventSink
 from localrun.sandbox.log import LogWriter
 from localrun.sandbox.payments import PaymentsSandbox
-from localrun.sandbox.server import Config, Sandbox
+from localrun.sandbox.server import Sandbox
 from runtime.aws import AwsClients
 from runtime.logs import setup_logging
 from runtime.settings import Settings

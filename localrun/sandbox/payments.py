@@ -89,7 +89,7 @@ class PaymentsSandbox:
         public_url: str,
         session: aiohttp.ClientSession | None = None,
     ):
-        self.config = config  # localrun.sandbox.server.Config: payment_webhook_copies, _delay, payment_fail_next
+        self.config = config  # localrun.sandbox.config.Config: payment_webhook_copies, _delay, payment_fail_next
         self._authorization = "Basic " + base64.b64encode(f"{key_id}:{key_secret}".encode()).decode()
         self.webhook_url = webhook_url
         self._secret = webhook_secret.encode()

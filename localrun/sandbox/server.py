@@ -23,7 +23,8 @@ POST /sandbox/inbound (a customer writes, or sends a picture: emits an inbound m
 /sandbox/templates/status (Meta pauses, disables or reinstates a template) and POST /sandbox/quality (Meta flags
 or unflags a phone, with its messaging limit). The
 payment provider it also plays (Razorpay's API, a pay page, signed webhooks) is localrun/sandbox/payments.py, on
-the same address."""
+the same address. What the wire accepts (id shapes, Meta's message checks, the AWS errors) is
+localrun.sandbox.wire; its settings, localrun.sandbox.config."""
 
 from __future__ import annotations
 
@@ -33,19 +34,16 @@ import binascii
 import json
 import logging
 import random
-import re
 import secrets
-import struct
 import time
 import uuid
-import zlib
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
 
+from localrun.sandbox.config import Config
 from localrun.sandbox.customer import Customer
 from localrun.sandbox.events import (
     EventSink,
@@ -59,221 +57,28 @@ from localrun.sandbox.events import (
 from localrun.sandbox.flows import FlowDesk, FlowError, SentFlow
 from localrun.sandbox.log import Call, LogWriter
 from localrun.sandbox.meta import MetaDesk
+from localrun.sandbox.wire import (
+    API_VERSION,
+    E164,
+    MAX_MESSAGE_BYTES,
+    MEDIA_EXTENSIONS,
+    MEDIA_ID,
+    SANDBOX_PNG,
+    TEMPLATES,
+    WABA_ID,
+    AwsError,
+    MediaStore,
+    check_meta_message,
+    mime_of,
+    phone_hex_of,
+    rest_error,
+    template_id,
+    template_problem,
+    validation,
+    waba_hex,
+)
 
 log = logging.getLogger("wecare.sandbox")
-
-PHONE_ID = re.compile(r"^phone-number-id-[0-9a-f]{32}$")
-PHONE_ARN = re.compile(r"^arn:aws:social-messaging:[a-z0-9-]+:\d{12}:phone-number-id/([0-9a-f]{32})$")
-WABA_ID = re.compile(r"^(waba-[0-9a-f]{32}|arn:aws:social-messaging:[a-z0-9-]+:\d{12}:waba/[0-9a-f]{32})$")
-API_VERSION = re.compile(r"^v\d+\.\d+$")
-E164 = re.compile(r"^\+?[1-9]\d{6,18}$")
-MEDIA_ID = re.compile(r"^[A-Za-z0-9]{1,100}$")
-MESSAGE_TYPES = {
-    "text",
-    "image",
-    "audio",
-    "video",
-    "document",
-    "sticker",
-    "location",
-    "contacts",
-    "interactive",
-    "reaction",
-    "template",
-}
-MAX_MESSAGE_BYTES = 2_048_000
-MEDIA_EXTENSIONS = {
-    "image/jpeg": ".jpg",
-    "image/png": ".png",
-    "image/webp": ".webp",
-    "audio/ogg": ".ogg",
-    "audio/mpeg": ".mp3",
-    "audio/aac": ".aac",
-    "audio/amr": ".amr",
-    "audio/mp4": ".m4a",
-    "video/mp4": ".mp4",
-    "video/3gpp": ".3gp",
-    "application/pdf": ".pdf",
-    "text/plain": ".txt",
-}
-# Writes a media copy into the bucket: (bucket, key, bytes, content type).
-
-
-def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
-    """A small valid PNG of one colour, so a browser shows the customer's "picture"."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-
-
-SANDBOX_PNG = _png(96, 64, (11, 110, 79))
-MediaStore = Callable[[str, str, bytes, str], Awaitable[None]]
-MAX_CALLBACK = 512
-
-# The sandbox's template catalogue: what ListWhatsAppMessageTemplates / GetWhatsAppMessageTemplate return.
-TEMPLATES: list[dict[str, Any]] = [
-    {
-        "name": "order_update",
-        "language": "en_US",
-        "category": "UTILITY",
-        "components": [{"type": "BODY", "text": "Hi {{1}}, your order {{2}} has shipped."}],
-    },
-    {
-        "name": "promo_offer",
-        "language": "en_US",
-        "category": "MARKETING",
-        "components": [
-            {"type": "HEADER", "format": "IMAGE"},
-            {"type": "BODY", "text": "{{1}}, get {{2}} off this week only."},
-            {"type": "BUTTONS", "buttons": [{"type": "URL", "text": "Shop", "url": "https://wecare.digital/{{1}}"}]},
-        ],
-    },
-    {
-        "name": "otp_code",
-        "language": "en_US",
-        "category": "AUTHENTICATION",
-        "components": [{"type": "BODY", "text": "{{1}} is your verification code."}],
-    },
-    {  # a tracked link's button: the URL is the short link's base and the value its code
-        "name": "link_update",
-        "language": "en_US",
-        "category": "UTILITY",
-        "components": [
-            {"type": "BODY", "text": "Hi {{1}}, your link is ready."},
-            {"type": "BUTTONS", "buttons": [{"type": "URL", "text": "Open", "url": "https://wecare.digital/l/{{1}}"}]},
-        ],
-    },
-    {  # a form: its FLOW button carries each recipient's flow token
-        "name": "visit_feedback",
-        "language": "en_US",
-        "category": "UTILITY",
-        "components": [
-            {"type": "BODY", "text": "How was your visit? It takes a minute."},
-            {"type": "BUTTONS", "buttons": [{"type": "FLOW", "text": "Tell us", "flow_action": "navigate"}]},
-        ],
-    },
-    {
-        "name": "hello_world",
-        "language": "en_US",
-        "category": "UTILITY",
-        "components": [{"type": "BODY", "text": "Hello from WECARE."}],
-    },
-]
-
-
-@dataclass
-class Config:
-    """How the sandbox behaves; changed at run time with POST /sandbox/config (a partial JSON object)."""
-
-    statuses: list[str] = field(default_factory=lambda: ["sent", "delivered", "read"])
-    sent_after: float = 0.05  # seconds after acceptance
-    delivered_after: float = 0.3
-    read_after: float = 1.0
-    accept_delay_ms: float = 0.0  # before acceptance
-    response_delay_ms: float = 0.0  # after acceptance, before the answer
-    throttle_next: int = 0  # the next N sends get ThrottledRequestException (not accepted, not logged)
-    rate_limit_next: int = 0  # the next N sends are accepted, then fail with 130429
-    error_next: int = 0  # the next N sends get InternalServiceException (not accepted)
-    fail_recipients: dict[str, str] = field(default_factory=dict)  # recipient -> Meta error code
-    account_limit: float = 0.0  # >0: sends over this in a sliding second are throttled (like EUM's quota)
-    ingest_batch: int = 200  # events per IngestEvents call
-    ingest_interval: float = 0.2  # seconds between flushes
-    # The payment provider (localrun.sandbox.payments): each webhook delivered this many times (same event id),
-    # each delivery after a delay drawn from [min, max] seconds (so they overtake one another), and the next N
-    # payments fail.
-    payment_webhook_copies: int = 1
-    payment_webhook_delay: tuple[float, float] = (0.0, 0.0)
-    payment_fail_next: int = 0
-    # The customer (localrun.sandbox.customer): this share of recipients opens the short links they get (after
-    # WhatsApp's preview fetch, which every recipient's link gets).
-    open_links_share: float = 0.0
-    template_review_seconds: float = 2.0  # Meta's review of a created or updated template (localrun.sandbox.meta)
-    limited_share: float = 0.0  # this share of marketing template messages fails with 131049
-    pair_gap: float = 0.0  # >0: a second message from a phone to a recipient within this many seconds fails (131056)
-
-    def update(self, changes: dict[str, Any]) -> None:
-        names = {f.name for f in fields(self)}
-        unknown = set(changes) - names
-        if unknown:
-            raise ValueError(f"unknown sandbox settings: {sorted(unknown)}")
-        for key, value in changes.items():
-            setattr(self, key, value)
-
-
-class AwsError(Exception):
-    def __init__(self, code: str, message: str, status: int):
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
-
-
-def _validation(message: str) -> AwsError:
-    return AwsError("ValidationException", message, 400)
-
-
-def phone_hex_of(origination: str) -> str:
-    if PHONE_ID.match(origination):
-        return origination.removeprefix("phone-number-id-")
-    match = PHONE_ARN.match(origination)
-    if match:
-        return match.group(1)
-    raise _validation("originationPhoneNumberId must be `phone-number-id-<32 hex>` or its ARN")
-
-
-def check_meta_message(message: dict[str, Any]) -> None:
-    """What EUM Social / the Cloud API refuse synchronously."""
-    if message.get("messaging_product") != "whatsapp":
-        raise _validation("message.messaging_product must be 'whatsapp'")
-    to = str(message.get("to", ""))
-    if not E164.match(to):
-        raise _validation("message.to must be a phone number")
-    kind = message.get("type", "text")
-    if kind not in MESSAGE_TYPES:
-        raise _validation(f"message.type {kind!r} is not supported")
-    body = message.get(kind)
-    if not isinstance(body, dict):
-        raise _validation(f"message.{kind} is required for type {kind}")
-    callback = message.get("biz_opaque_callback_data", "")
-    if not isinstance(callback, str) or len(callback) > MAX_CALLBACK:
-        raise _validation(f"biz_opaque_callback_data must be a string of at most {MAX_CALLBACK} characters")
-    if kind == "text" and not (isinstance(body.get("body"), str) and 0 < len(body["body"]) <= 4096):
-        raise _validation("message.text.body must be 1 to 4096 characters")
-    if kind in ("image", "audio", "video", "document", "sticker") and bool(body.get("id")) == bool(body.get("link")):
-        raise _validation(f"message.{kind} needs exactly one of id and link")
-    if kind == "template":
-        if not body.get("name") or not isinstance(body.get("language"), dict) or not body["language"].get("code"):
-            raise _validation("message.template needs name and language.code")
-    if kind == "location" and not ("latitude" in body and "longitude" in body):
-        raise _validation("message.location needs latitude and longitude")
-    if kind == "reaction" and not body.get("message_id"):
-        raise _validation("message.reaction.message_id is required")
-
-
-def template_problem(message: dict[str, Any], created: list[dict[str, Any]] = ()) -> tuple[str, str] | None:
-    """Meta's asynchronous verdict on a template message: (code, title), or None when it is fine. `created`: the
-    templates created in the sandbox (Meta's JSON, with their status)."""
-    body = message["template"]
-    found = next(
-        (t for t in [*TEMPLATES, *created] if t["name"] == body["name"] and t["language"] == body["language"]["code"]),
-        None,
-    )
-    if found is None or found.get("status", "APPROVED") not in ("APPROVED", "PAUSED", "DISABLED"):
-        return "132001", "Template name does not exist in the translation"
-    if found.get("status") == "PAUSED":
-        return "132015", "Template is paused"
-    if found.get("status") == "DISABLED":
-        return "132016", "Template is disabled"
-    wanted = {c["type"].lower(): len(re.findall(r"\{\{\w+\}\}", c.get("text", ""))) for c in found["components"]}
-    given = {c.get("type"): len(c.get("parameters", [])) for c in body.get("components", [])}
-    if wanted.get("body", 0) != given.get("body", 0):
-        return "132000", "Number of parameters does not match the expected number of params"
-    if any(c["type"] == "HEADER" and c.get("format") in ("IMAGE", "VIDEO", "DOCUMENT") for c in found["components"]):
-        if given.get("header", 0) != 1:
-            return "132012", "Parameter format does not match format in the created template"
-    return None
 
 
 class Sandbox:
@@ -346,16 +151,16 @@ class Sandbox:
     def _rest(self, handler, with_request: bool = False):
         async def handle(request: web.Request) -> web.Response:
             if not request.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256"):
-                return _rest_error(AwsError("UnrecognizedClientException", "missing SigV4 signature", 403))
+                return rest_error(AwsError("UnrecognizedClientException", "missing SigV4 signature", 403))
             try:
                 body = await request.json() if request.method == "POST" else dict(request.query)
                 if not isinstance(body, dict):
-                    raise _validation("the request body must be a JSON object")
+                    raise validation("the request body must be a JSON object")
                 result = await (handler(body, request) if with_request else handler(body))
             except AwsError as exc:
-                return _rest_error(exc)
+                return rest_error(exc)
             except (ValueError, json.JSONDecodeError) as exc:
-                return _rest_error(_validation(f"malformed request: {exc}"))
+                return rest_error(validation(f"malformed request: {exc}"))
             return web.json_response(result)
 
         return handle
@@ -388,19 +193,19 @@ class Sandbox:
         origination = body.get("originationPhoneNumberId", "")
         phone_hex = phone_hex_of(origination)
         if not API_VERSION.match(str(body.get("metaApiVersion", ""))):
-            raise _validation("metaApiVersion must look like v20.0")
+            raise validation("metaApiVersion must look like v20.0")
         try:
             raw = base64.b64decode(body.get("message", ""), validate=True)
         except (binascii.Error, TypeError):
-            raise _validation("message must be base64 (a blob)") from None
+            raise validation("message must be base64 (a blob)") from None
         if not 0 < len(raw) <= MAX_MESSAGE_BYTES:
-            raise _validation(f"message must be 1 to {MAX_MESSAGE_BYTES} bytes")
+            raise validation(f"message must be 1 to {MAX_MESSAGE_BYTES} bytes")
         try:
             message = json.loads(raw)
         except ValueError:
-            raise _validation("message is not a JSON object (Meta's message object)") from None
+            raise validation("message is not a JSON object (Meta's message object)") from None
         if not isinstance(message, dict):
-            raise _validation("message is not a JSON object (Meta's message object)")
+            raise validation("message is not a JSON object (Meta's message object)")
         check_meta_message(message)
         try:
             flow = self.flows.token_of(message)
@@ -485,12 +290,12 @@ class Sandbox:
         source = body[sources[0]]
         if sources[0] == "sourceS3File":
             if not source.get("bucketName") or not source.get("key"):
-                raise _validation("sourceS3File needs bucketName and key")
-            ref, mime = f"s3://{source['bucketName']}/{source['key']}", _mime_of(source["key"])
+                raise validation("sourceS3File needs bucketName and key")
+            ref, mime = f"s3://{source['bucketName']}/{source['key']}", mime_of(source["key"])
         else:
             headers = source.get("headers") or {}
             if not source.get("url") or "Content-Type" not in headers:
-                raise _validation("sourceS3PresignedUrl needs url and headers with Content-Type")
+                raise validation("sourceS3PresignedUrl needs url and headers with Content-Type")
             ref, mime = source["url"].split("?")[0], headers["Content-Type"]
         await self._delays()
         media_id = str(secrets.randbelow(10**15)).rjust(15, "1")
@@ -504,7 +309,7 @@ class Sandbox:
         phone_hex_of(origination)
         media_id = body.get("mediaId", "")
         if not MEDIA_ID.match(str(media_id)):
-            raise _validation("mediaId must be 1 to 100 letters and digits")
+            raise validation("mediaId must be 1 to 100 letters and digits")
         destinations = [k for k in ("destinationS3File", "destinationS3PresignedUrl") if body.get(k)]
         if len(destinations) > 1 or (not destinations and not body.get("metadataOnly")):
             raise AwsError("InvalidParametersException", "one destination, or metadataOnly", 400)
@@ -517,7 +322,7 @@ class Sandbox:
         destination = body.get("destinationS3File")
         if destination and self.media_store is not None:
             if not destination.get("bucketName") or not isinstance(destination.get("key", ""), str):
-                raise _validation("destinationS3File needs bucketName and key")
+                raise validation("destinationS3File needs bucketName and key")
             key = f"{destination['key']}{media_id}{MEDIA_EXTENSIONS.get(mime, '.bin')}"
             data = SANDBOX_PNG if mime == "image/png" else b"sandbox media " + media_id.encode()
             try:
@@ -530,14 +335,14 @@ class Sandbox:
 
     async def list_templates(self, query: dict[str, Any]) -> dict[str, Any]:
         if not WABA_ID.match(query.get("id", "")):
-            raise _validation("id must be `waba-<32 hex>` or its ARN")
+            raise validation("id must be `waba-<32 hex>` or its ARN")
         start = int(query.get("nextToken") or 0)
         size = int(query.get("maxResults") or 50)
         if not 1 <= size <= 100:
-            raise _validation("maxResults must be 1 to 100")
-        waba_hex = _waba_hex(query["id"])
-        every = [(t, _template_id(t), "APPROVED") for t in TEMPLATES] + [
-            (c.meta(), c.meta_id, c.status) for c in self.meta.created.values() if c.waba_hex == waba_hex
+            raise validation("maxResults must be 1 to 100")
+        waba = waba_hex(query["id"])
+        every = [(t, template_id(t), "APPROVED") for t in TEMPLATES] + [
+            (c.meta(), c.meta_id, c.status) for c in self.meta.created.values() if c.waba_hex == waba
         ]
         page = every[start : start + size]
         out: dict[str, Any] = {
@@ -558,10 +363,10 @@ class Sandbox:
 
     async def get_template(self, query: dict[str, Any]) -> dict[str, Any]:
         if not WABA_ID.match(query.get("id", "")):
-            raise _validation("id must be `waba-<32 hex>` or its ARN")
+            raise validation("id must be `waba-<32 hex>` or its ARN")
         for t in TEMPLATES:
-            if query.get("metaTemplateId") == _template_id(t):
-                meta = {**t, "id": _template_id(t), "status": "APPROVED"}
+            if query.get("metaTemplateId") == template_id(t):
+                meta = {**t, "id": template_id(t), "status": "APPROVED"}
                 return {"template": json.dumps(meta)}
         created = self.meta.get(str(query.get("metaTemplateId", "")))
         if created is not None:
@@ -570,24 +375,24 @@ class Sandbox:
 
     # --- Meta's review (localrun.sandbox.meta) ------------------------------------------------------------
     async def create_template(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self.meta.create(_waba_hex(body.get("id", "")), body)
+        return self.meta.create(waba_hex(body.get("id", "")), body)
 
     async def create_template_from_library(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self.meta.create_from_library(_waba_hex(body.get("id", "")), body)
+        return self.meta.create_from_library(waba_hex(body.get("id", "")), body)
 
     async def template_media(self, body: dict[str, Any]) -> dict[str, Any]:
-        _waba_hex(body.get("id", ""))
+        waba_hex(body.get("id", ""))
         return self.meta.media(body)
 
     async def update_template(self, body: dict[str, Any]) -> dict[str, Any]:
-        _waba_hex(body.get("id", ""))
+        waba_hex(body.get("id", ""))
         try:
             return self.meta.update(body)
         except KeyError:
             raise AwsError("ResourceNotFoundException", "template not found", 404) from None
 
     async def delete_template(self, query: dict[str, Any]) -> dict[str, Any]:
-        _waba_hex(query.get("id", ""))
+        waba_hex(query.get("id", ""))
         try:
             return self.meta.delete(query)
         except KeyError:
@@ -627,16 +432,16 @@ class Sandbox:
     async def send_text_message(self, body: dict[str, Any]) -> dict[str, Any]:
         to = str(body.get("DestinationPhoneNumber", ""))
         if not E164.match(to) or not to.startswith("+"):
-            raise _validation("DestinationPhoneNumber must be E.164")
+            raise validation("DestinationPhoneNumber must be E.164")
         text = body.get("MessageBody", "")
         if not isinstance(text, str) or not 0 < len(text) <= 1600:
-            raise _validation("MessageBody must be 1 to 1600 characters")
+            raise validation("MessageBody must be 1 to 1600 characters")
         origin = body.get("OriginationIdentity", "")
         if not origin:
-            raise _validation("OriginationIdentity is required by the sandbox")
+            raise validation("OriginationIdentity is required by the sandbox")
         context = body.get("Context") or {}
         if not isinstance(context, dict) or len(context) > 5:
-            raise _validation("Context holds at most 5 entries")
+            raise validation("Context holds at most 5 entries")
         await self._delays()
         if self.config.throttle_next > 0:
             self.config.throttle_next -= 1
@@ -800,41 +605,10 @@ def _flow_call(operation):
 
     async def handle(body: dict[str, Any]) -> dict[str, Any]:
         if not WABA_ID.match(str(body.get("id", ""))):
-            raise _validation("id must be `waba-<32 hex>` or its ARN")
+            raise validation("id must be `waba-<32 hex>` or its ARN")
         try:
             return operation(body)
         except FlowError as exc:
             raise AwsError(exc.code, exc.message, exc.status) from None
 
     return handle
-
-
-def _waba_hex(waba: str) -> str:
-    """`waba-<hex>` or its ARN -> the hex; ValidationException otherwise."""
-    if not WABA_ID.match(waba or ""):
-        raise _validation("id must be `waba-<32 hex>` or its ARN")
-    return waba.rsplit("/", 1)[-1].removeprefix("waba-")
-
-
-def _template_id(t: dict[str, Any]) -> str:
-    return str(zlib.crc32(f"{t['name']}.{t['language']}".encode())).rjust(15, "7")
-
-
-def _mime_of(key: str) -> str:
-    ext = key.rsplit(".", 1)[-1].lower() if "." in key else ""
-    return {
-        "jpg": "image/jpeg",
-        "jpeg": "image/jpeg",
-        "png": "image/png",
-        "webp": "image/webp",
-        "mp4": "video/mp4",
-        "pdf": "application/pdf",
-        "mp3": "audio/mpeg",
-        "ogg": "audio/ogg",
-    }.get(ext, "application/octet-stream")
-
-
-def _rest_error(exc: AwsError) -> web.Response:
-    return web.json_response(
-        {"message": exc.message}, status=exc.status, headers={"x-amzn-ErrorType": f"{exc.code}:http://sandbox/"}
-    )

@@ -20,8 +20,8 @@ from gateway.app import Gateway
 from gateway.backends import BACKENDS
 from gateway.payments import PaymentWebhookEndpoint
 from localrun.procs import free_port
+from localrun.sandbox.config import Config
 from localrun.sandbox.payments import PaymentsSandbox
-from localrun.sandbox.server import Config
 from runtime.auth import ServiceTokens
 from services.commerce.main import wire as wire_commerce
 from tests.commerce.messaging_double import MessagingDouble

@@ -11,8 +11,9 @@ from aiobotocore.session import get_session
 from aiohttp import web
 
 from localrun.procs import free_port
+from localrun.sandbox.config import Config
 from localrun.sandbox.log import LogWriter
-from localrun.sandbox.server import Config, Sandbox
+from localrun.sandbox.server import Sandbox
 
 PHONE = "phone-number-id-" + "0" * 31 + "1"
 CUSTOMER = "+919812345678"

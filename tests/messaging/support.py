@@ -16,9 +16,10 @@ from pathlib import Path
 from aiohttp import web
 
 from localrun.procs import free_port, start_python, stop, wait_http
+from localrun.sandbox.config import Config
 from localrun.sandbox.events import EventSink
 from localrun.sandbox.log import LogWriter
-from localrun.sandbox.server import Config, Sandbox
+from localrun.sandbox.server import Sandbox
 from localrun.stack import grpc_serving
 from runtime.aws import AwsClients
 from runtime.settings import Settings
