@@ -195,6 +195,12 @@ def record_cpu(report: Report, outcomes: list[Outcome], floors: list[Floor], loa
         f"start, {loads[1]:.1f} at its end: CPU time per send moves much less with load than rates do, but not "
         f"nothing (caches, wake-ups). Idle background in the second before each send, CPU ms/s: {idle}"
     )
+    pinned = os.environ.get("WECARE_BENCH_MESSAGING_CPUS")
+    if pinned:
+        report.note(
+            f"messaging: WECARE_BENCH_MESSAGING_CPUS={pinned}: every messaging process ran on CPU {pinned} only (a pod"
+            " of that many vCPUs), the sandbox and contacts on the other cores, the client unpinned"
+        )
     restless = [o.name for o in outcomes if not o.quiet]
     if restless:
         report.note(f"CPU per send: a process was still busy when the window closed in {', '.join(restless)}")

@@ -130,6 +130,7 @@ def run_dispatch(
         wait_for_leases(ps, settle_seconds if settle_seconds is not None else (1.5 if process_count == 1 else 8.0))
         batch = template_batch(messages, ids)
         pids = process_ids(ps)
+        pin_messaging(pids)
         idle = cpu = None
         quiet = True
         if measure_cpu:
@@ -173,6 +174,24 @@ def run_dispatch(
             quiet=quiet,
             after=after(ps) if after else None,
         )
+
+
+def pin_messaging(pids: dict[str, int]) -> str | None:
+    """With WECARE_BENCH_MESSAGING_CPUS (say "0"), every thread of the messaging processes runs on those CPUs and
+    the sandbox and contacts on the others: messaging as a pod with that many vCPUs, Meta's stand-in elsewhere
+    (`taskset -c 0` on the whole bench puts the sandbox on the same core). The client is left alone. Returns what
+    was pinned, for the report, or None."""
+    wanted = os.environ.get("WECARE_BENCH_MESSAGING_CPUS", "").strip()
+    if not wanted:
+        return None
+    cpus = {int(c) for c in wanted.split(",")}
+    others = set(os.sched_getaffinity(0)) - cpus or cpus
+    for name, pid in pids.items():
+        if name == "client":
+            continue
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            os.sched_setaffinity(int(tid), cpus if name.startswith("messaging") else others)
+    return f"messaging on CPU {sorted(cpus)}, the sandbox and contacts on {sorted(others)}"
 
 
 def process_ids(ps: Processes) -> dict[str, int]:
