@@ -166,6 +166,29 @@ def _expansion_key(job_id: str) -> dict[str, Any]:
     return _key(f"expansion#{job_id}", "exp")
 
 
+def chunk_items(chunk: Chunk) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, int]]:
+    """A new chunk's header and identity pages as items, and what it adds to the job's counters (its shard is
+    seq % COUNTER_SHARDS). add_chunk writes them in one transaction; bench/job_seed.py writes a seeded job's."""
+    docs = []
+    counts: dict[str, int] = {"total": len(chunk.recipients)}
+    for r in chunk.recipients:
+        doc = recipient_to_doc(r)
+        if r.outcome == Outcome.SUPPRESSED:
+            doc["s"] = r.reason
+            counts["suppressed"] = counts.get("suppressed", 0) + 1
+            counts[f"sup:{r.reason}"] = counts.get(f"sup:{r.reason}", 0) + 1
+        docs.append(doc)
+    pages = _pages(docs)
+    ids = _ids_pk(chunk.job_id, chunk.seq)
+    header = {
+        **_key(_chunk_pk(chunk.job_id, chunk.seq), "chunk"),
+        "size": {"N": str(len(docs))},
+        "pages": {"N": str(len(pages))},
+        "open": {"N": str(sum(1 for r in chunk.recipients if r.outcome in OPEN))},
+    }
+    return header, [{**_key(ids, f"p#{first:05d}"), "rs": dynamo.attribute(page)} for first, page in pages], counts
+
+
 class DynamoJobStore:
     def __init__(self, aws: AwsClients, table: str):
         self._aws = aws
@@ -273,34 +296,10 @@ class DynamoChunkStore:
 
     # --- chunks -----------------------------------------------------------------------------------------------
     async def add_chunk(self, chunk: Chunk) -> bool:
-        docs = []
-        counts: dict[str, int] = {"total": len(chunk.recipients)}
-        for r in chunk.recipients:
-            doc = recipient_to_doc(r)
-            if r.outcome == Outcome.SUPPRESSED:
-                doc["s"] = r.reason
-                counts["suppressed"] = counts.get("suppressed", 0) + 1
-                counts[f"sup:{r.reason}"] = counts.get(f"sup:{r.reason}", 0) + 1
-            docs.append(doc)
-        pages = _pages(docs)
-        ids = _ids_pk(chunk.job_id, chunk.seq)
-        header = {
-            **_key(_chunk_pk(chunk.job_id, chunk.seq), "chunk"),
-            "size": {"N": str(len(docs))},
-            "pages": {"N": str(len(pages))},
-            "open": {"N": str(sum(1 for r in chunk.recipients if r.outcome in OPEN))},
-        }
+        header, pages, counts = chunk_items(chunk)
         items = [
             {"Put": {"TableName": self._table, "Item": header, "ConditionExpression": "attribute_not_exists(pk)"}},
-            *(
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": {**_key(ids, f"p#{first:05d}"), "rs": dynamo.attribute(page)},
-                    }
-                }
-                for first, page in pages
-            ),
+            *({"Put": {"TableName": self._table, "Item": page}} for page in pages),
             self._bump(chunk.job_id, chunk.seq, counts),
         ]
         try:
