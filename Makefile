@@ -95,7 +95,7 @@ bench: $(VENV)/.installed
 	$(PY) -m bench $(BENCH_SECTIONS)
 
 # `make bench inbound dynamodb`: the words after `bench` are its sections, not targets.
-BENCH_SECTIONS := $(filter contacts messaging bulk ai dynamodb inbound,$(MAKECMDGOALS))
+BENCH_SECTIONS := $(filter contacts messaging bulk ai dynamodb inbound pause,$(MAKECMDGOALS))
 ifeq (bench,$(firstword $(MAKECMDGOALS)))
 $(BENCH_SECTIONS): ; @:
 endif

@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import ai_bench, bulk_bench, contacts_bench, dynamodb_bench, inbound_bench, messaging_bench
+from bench import ai_bench, bulk_bench, contacts_bench, dynamodb_bench, inbound_bench, messaging_bench, pause_dynamodb
 from bench.report import Report
 from localrun.handle import running_stack
 from localrun.procs import ROOT
@@ -22,6 +22,7 @@ SECTIONS = {
     "ai": ai_bench.run,
     "dynamodb": dynamodb_bench.run,
     "inbound": inbound_bench.run,
+    "pause": pause_dynamodb.run,  # PauseJob on a 1,000,000-recipient job on DynamoDB (moto): a stack of its own
 }
 
 
