@@ -311,7 +311,8 @@ async def drill(
             figures["answer_to_last_s"] = sends.calls[-1][0] - answered_at
             chunks = DynamoChunkStore(aws, settings.bulk_job_chunks_table)
             figures["paused"] = await account(stack, chunks, job_id, sends, seeded.chunks)
-            progress(f"pause on dynamodb: paused, {figures['paused'].states}")
+            shown = {k: figures[k] for k in ("pause_call_s", "pause_error", "sent_before", "sent_after")}
+            progress(f"pause on dynamodb: paused, {dict(figures['paused'].states)} {shown} rss KiB {peaks.rss}")
 
             resumed_at = time.time()
             await bulk.ResumeJob(pb.ResumeJobRequest(name=made.name), metadata=md)
@@ -325,6 +326,7 @@ async def drill(
 
             await _wait(f"a send of {made.name} after ResumeJob", resumed, within=300)
             figures["resume_to_send_s"] = sends.calls[before][0] - resumed_at
+            progress(f"pause on dynamodb: resumed, answered in {figures['resume_call_s']:.1f}s")
             if finish:
 
                 async def completed() -> bool:
