@@ -326,7 +326,10 @@ async def drill(
 
             await _wait(f"a send of {made.name} after ResumeJob", resumed, within=300)
             figures["resume_to_send_s"] = sends.calls[before][0] - resumed_at
-            progress(f"pause on dynamodb: resumed, answered in {figures['resume_call_s']:.1f}s")
+            progress(
+                f"pause on dynamodb: resumed, answered in {figures['resume_call_s']:.1f}s, first send after"
+                f" {figures['resume_to_send_s']:.1f}s"
+            )
             if finish:
 
                 async def completed() -> bool:
@@ -340,7 +343,12 @@ async def drill(
                 await asyncio.sleep(1.0)  # a late line of the log
                 sends.poll()
             else:
-                await bulk.CancelJob(pb.CancelJobRequest(name=made.name), metadata=md)
+                try:
+                    await bulk.CancelJob(pb.CancelJobRequest(name=made.name), metadata=md)
+                    figures["cancel_error"] = ""
+                except grpc.aio.AioRpcError as exc:  # as PauseJob's: the state changed before the withdrawal failed
+                    figures["cancel_error"] = f"{exc.code().name}: {exc.details()}"
+                    progress(f"pause on dynamodb: CancelJob answered {figures['cancel_error']}")
                 quiet["since"] = time.monotonic()
                 await _wait(f"{made.name} quiet after CancelJob", settled, within=180)
                 figures["final_state"] = "CANCELLED"
@@ -392,7 +400,7 @@ def add_rows(report: Report, f: dict, size: int) -> None:
     report.add(
         "PauseJob on DynamoDB: ResumeJob answered / ResumeJob to the job's first send after it; the whole piece",
         f"{f['resume_call_s'] * 1000:,.0f} ms / {f['resume_to_send_s']:.2f}s; {f['total_s']:.0f}s (stack"
-        f" {f['stack_s']:.0f}s)",
+        f" {f['stack_s']:.0f}s)" + (f"; CancelJob answered {f['cancel_error']}" if f.get("cancel_error") else ""),
     )
 
 

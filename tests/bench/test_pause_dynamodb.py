@@ -13,7 +13,8 @@ from collections import Counter
 import pytest
 
 from bench import job_seed
-from bench.pause_dynamodb import drill
+from bench.pause_dynamodb import add_rows, drill
+from bench.report import Report
 
 pytestmark = pytest.mark.process
 
@@ -44,3 +45,7 @@ async def test_pause_and_resume_a_seeded_job_on_dynamodb(tmp_path):
     assert ended.states["sent"] == SIZE == ended.counts["sent"]
     sent = Counter(address for _, address in f["sends"])
     assert set(sent) == {job_seed.address(i) for i in range(SIZE)} and max(sent.values()) == 1
+
+    report = Report()
+    add_rows(report, f, SIZE)  # the bench's rows are made from these figures
+    assert len(report.rows) == 5 and "every recipient in one state held" in report.rows[2][4]
