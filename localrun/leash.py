@@ -74,7 +74,8 @@ def main(argv: list[str]) -> None:
     parent, grace, command = int(argv[0]), float(argv[1]), argv[2:]
     code = run(parent, grace, command)
     if code < 0:  # killed by a signal: end the same way, so the supervisor sees what its process saw
-        signal.signal(-code, signal.SIG_DFL)
+        if -code not in (signal.SIGKILL, signal.SIGSTOP):  # those two cannot be handled, so are default already
+            signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)
     sys.exit(code & 0xFF)
 

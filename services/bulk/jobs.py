@@ -24,7 +24,7 @@ from services.bulk import reattempts
 from services.bulk.adapters.chunk_queue import ChunkQueue, ChunkRef
 from services.bulk.adapters.commerce import Commerce
 from services.bulk.adapters.contacts import ContactsDirectory
-from services.bulk.adapters.messaging import MessagingClient
+from services.bulk.adapters.messaging import MessagingClient, StillWithdrawing
 from services.bulk.adapters.reports import ReportBucket
 from services.bulk.adapters.store import ChunkStore, JobStore
 from services.bulk.domain import retarget, spec
@@ -396,6 +396,9 @@ class Jobs:
             try:
                 withdrawn, in_flight = await self._messaging.withdraw(job.key_prefix)
                 log.info("withdrawn", extra={"job": job.name, "withdrawn": withdrawn, "in_flight": in_flight})
+                return
+            except StillWithdrawing:
+                log.info("messaging is still withdrawing the job's queue", extra={"job": job.name})
                 return
             except Unavailable:
                 if attempt == 3:

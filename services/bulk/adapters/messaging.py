@@ -141,10 +141,15 @@ class TemplateCatalogue:
     read_at: float
 
 
+class StillWithdrawing(Exception):
+    """WithdrawMessages outlived its deadline: the hold is noted and messaging goes on withdrawing the prefix."""
+
+
 class MessagingClient:
-    def __init__(self, channel: grpc.aio.Channel, progress_ms: int = 250):
+    def __init__(self, channel: grpc.aio.Channel, progress_ms: int = 250, withdraw_deadline: float = 10.0):
         self._stub = pb_grpc.MessagingServiceStub(channel)
         self._progress_ms = progress_ms
+        self._withdraw_deadline = withdraw_deadline
         self._catalogue: TemplateCatalogue | None = None
         self._lock = asyncio.Lock()
 
@@ -162,9 +167,13 @@ class MessagingClient:
         """(withdrawn, still in flight) for the messages under the key prefix."""
         try:
             reply = await self._stub.WithdrawMessages(
-                pb.WithdrawMessagesRequest(idempotency_key_prefix=prefix), timeout=10
+                pb.WithdrawMessagesRequest(idempotency_key_prefix=prefix), timeout=self._withdraw_deadline
             )
         except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                # Messaging noted the hold first (nothing of the prefix is called any more) and goes on withdrawing
+                # after the deadline: a big job's queue takes longer than a call should.
+                raise StillWithdrawing(prefix) from None
             raise Unavailable(f"messaging's WithdrawMessages failed: {exc.code().name} {exc.details()}") from None
         return int(reply.withdrawn_count), int(reply.in_flight_count)
 

@@ -7,6 +7,7 @@ dispatcher reads back within a second and checks immediately before each call (d
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ class Withdrawals:
         self._messages = messages
         self._held = held
         self._wall = wall
+        self._running: set[asyncio.Future] = set()  # withdrawals whose caller stopped waiting, still at work
 
     async def withdraw(self, prefix: str) -> Withdrawal:
         """By a key, or a prefix naming at least `<kind>/<id>/` (INVALID_ARGUMENT otherwise)."""
@@ -31,7 +33,12 @@ class Withdrawals:
         # The hold first: a message handed off while the queue is being withdrawn is still stopped at its call.
         await self._held.note_holds([holds.withdrawn(prefix, now)])
         if target == "prefix":
-            return await self._messages.withdraw_by_key_prefix(prefix, now)
+            # A big job's queue takes a while (a page at a time): the work goes on if the caller stops waiting (its
+            # deadline), so a retry or the caller's next pass finds less, never a withdrawal cut off halfway.
+            work = asyncio.ensure_future(self._messages.withdraw_by_key_prefix(prefix, now))
+            self._running.add(work)
+            work.add_done_callback(self._running.discard)
+            return await asyncio.shield(work)
         return await self._messages.withdraw_by_key(prefix, now)
 
     async def withdraw_batch(self, batch_id: str) -> Withdrawal:
