@@ -365,7 +365,9 @@ class Jobs:
         if needs_sweep(paused):  # Meta refused some of its sends after the call: they are sent again (reopening)
             await reopen_withdrawn(paused, self._chunks, self._messaging, self._wall)
         before, job = await self._move(job_id, "resume")
-        job = await self.requeue(job)
+        # The open chunks are queued again by the supervisor, woken now (the job carries its requeue flag): a job
+        # of 1,000,000 recipients has 2,000 of them, more than a call should wait for, and doing it here as well
+        # queued each chunk twice.
         self._wake()
         return before, await self.view(job)
 
