@@ -1,7 +1,7 @@
 """The guard at the moment of the call: a call the scheduler admitted (paced) takes its place in its windows
-(its sender's and, for WhatsApp, the account's) only once it is about to be made, after its hand-off and checks
-(domain.pacing: admit, then begin). When a window is full the call waits here, first come first served on the
-account, so that a sender whose own window is full does not hold up the others behind it.
+(its sender's and, for WhatsApp, the account's) only once it is about to be made, after its hand-off, just before
+its per-message checks (domain.pacing: admit, then begin). When a window is full the call waits here, first come
+first served on the account, so that a sender whose own window is full does not hold up the others behind it.
 
 Waiters are few (admissions ahead of the guard are bounded by the windows' `ahead`), and they are looked at when
 one arrives or leaves, when a begun call is given back, at the moment the earliest of their windows frees a
@@ -26,8 +26,8 @@ class CallGate:
     async def begin(self, windows: tuple[CallWindow, ...], within: float) -> bool:
         """True once every window has taken the call (begun); the first window is the sender's own. False when no
         place came within `within` seconds (the sender's share shrank, a lease moved: the call goes back to the
-        queue); it then takes nothing. Cancelled, it takes nothing either (the caller gives places already taken
-        back, CallWindow.cancel)."""
+        queue); it then takes nothing. Cancelled, it takes nothing either (places given to it at that very moment
+        are given back here)."""
         now = self._monotonic()
         if not self._waiting and all(w.begin_wait(now) <= 0 for w in windows):
             for w in windows:
