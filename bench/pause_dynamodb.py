@@ -414,10 +414,15 @@ async def run(stack, report: Report) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.pause_dynamodb")
     parser.add_argument("--size", type=int, default=SIZE)
+    parser.add_argument("--keep", type=Path, help="run in this folder and keep it (the stack's logs, to read after)")
     args = parser.parse_args()
     report = Report()
-    with tempfile.TemporaryDirectory(prefix="wecare-pause-ddb-") as tmp:
-        figures = asyncio.run(drill(Path(tmp), args.size, report.progress))
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        figures = asyncio.run(drill(args.keep, args.size, report.progress))
+    else:
+        with tempfile.TemporaryDirectory(prefix="wecare-pause-ddb-") as tmp:
+            figures = asyncio.run(drill(Path(tmp), args.size, report.progress))
     add_rows(report, figures, args.size)
     print(report.markdown())
 
