@@ -1,9 +1,9 @@
 """Bulk workers: take chunks from bulk-queue and send their recipients through messaging, each recipient once.
 
 For each chunk message a worker:
-- claims the chunk's open recipients with a conditional write (a lease as long as the message's visibility; both
-  renewed while it works). Nothing to claim: the chunk is done (the message is deleted) or another worker holds it
-  (a message delivered twice: this copy comes back when that worker's lease would have run out);
+- takes the chunk's hold (a lease as long as the message's visibility; both renewed while it works, one write a
+  chunk) and claims its open recipients. Nothing to claim: the chunk is done (the message is deleted) or another
+  worker holds it (a message delivered twice: this copy comes back when that worker's lease would have run out);
 - streams the claimed recipients through SendMessages, each under `bulkJobs/<job id>/<recipient>`, and records
   each outcome as messaging confirms it (sent with its ids, failed with its code, suppressed by a rule, unknown);
   a repeated key returns the original message (never a second send), so a chunk sent again after a crash, a
@@ -165,8 +165,8 @@ class ChunkWorker:
                 return
             keeper = asyncio.create_task(self._keep(delivery, ref.job_id, ref.seq, owner))
             ending, unsettled, again = await self._send(job, ref.seq, claimed)
-            if unsettled:
-                await self._chunks.release(ref.job_id, ref.seq, owner, unsettled)
+            claimed = []  # given back below, with the hold
+            await self._chunks.release(ref.job_id, ref.seq, owner, unsettled)
             if ending == Ending.STOPPED:
                 await self._queue.delete(delivery.receipt)
             elif ending == Ending.AGAIN:
@@ -177,9 +177,7 @@ class ChunkWorker:
             # The process is stopping: the stream is cancelled (messaging withdraws what it had not handed off);
             # give the claims and the message back so another worker goes on at once.
             with contextlib.suppress(Exception):
-                unsettled = [r.index for r in claimed]
-                if unsettled:
-                    await self._chunks.release(ref.job_id, ref.seq, owner, unsettled)
+                await self._chunks.release(ref.job_id, ref.seq, owner, [r.index for r in claimed])
                 await self._queue.extend(delivery.receipt, 0)
             raise
         except Exception as exc:

@@ -86,3 +86,16 @@ async def test_no_shared_key_above_half_a_partition_at_1000_recipients_a_second(
     assert by_pattern.get("r#*#*#*") and len(by_pattern["r#*#*#*"]) == n, "a state item a recipient"
     # Nothing grows with the chunk beyond an identity page (the header used to hold every identity).
     assert tally.largest_item[0] <= PAGE_BYTES + 1_000, tally.largest_item
+
+
+async def test_renewing_a_chunks_lease_is_one_write_whatever_it_holds(logged):
+    """A worker renews its lease every lease/3 s for as long as it works a chunk: one write on the chunk's hold,
+    not one a recipient (500 a chunk, 200 writes a second per bulk process, before)."""
+    store, _, _, log, _ = logged
+    for seq, n in enumerate((10, 120)):
+        assert await store.add_chunk(chunk("J3", seq, n))
+        assert len(await store.claim("J3", seq, "w1", NOW + 30, NOW)) == n
+        before = len(read_log(log))
+        assert await store.renew("J3", seq, "w1", NOW + 60) is True
+        lines = read_log(log)[before:]
+        assert [line["op"] for line in lines] == ["UpdateItem"], lines

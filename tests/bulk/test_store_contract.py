@@ -164,11 +164,25 @@ async def test_claims_are_exclusive_until_their_lease_runs_out(stores):
     mine = await chunks.claim("J1", 0, "worker-a", NOW + 30, NOW)
     assert [r.index for r in mine] == [0, 1, 2] and all(r.owner == "worker-a" for r in mine)
     assert await chunks.claim("J1", 0, "worker-b", NOW + 40, NOW + 10) == []  # a duplicate delivery
-    assert await chunks.renew("J1", 0, "worker-a", NOW + 60) == 3
+    assert await chunks.renew("J1", 0, "worker-a", NOW + 60) is True
     assert await chunks.claim("J1", 0, "worker-b", NOW + 70, NOW + 45) == []  # renewed: still a's
     taken = await chunks.claim("J1", 0, "worker-b", NOW + 100, NOW + 61)  # a died: its lease ran out
-    assert [r.index for r in taken] == [0, 1, 2]
-    assert await chunks.renew("J1", 0, "worker-a", NOW + 200) == 0
+    assert [r.index for r in taken] == [0, 1, 2] and all(r.owner == "worker-b" for r in taken)
+    assert await chunks.renew("J1", 0, "worker-a", NOW + 200) is False  # a, back from a pause, is fenced off
+    assert await chunks.release("J1", 0, "worker-a", [0, 1, 2]) == 0
+    assert await chunks.claim("J1", 0, "worker-c", NOW + 130, NOW + 99) == []  # a's release left b's hold alone
+    assert [r.outcome for r in (await chunks.get_chunk("J1", 0)).recipients][:3] == [Outcome.CLAIMED] * 3
+
+
+async def test_the_hold_is_the_chunks_whatever_its_size(stores):
+    """Renewing a chunk's lease is one write whatever it holds: the hold, not each recipient, carries the lease."""
+    _, chunks = stores
+    await chunks.add_chunk(chunk("J1", 0, 300))
+    assert len(await chunks.claim("J1", 0, "worker-a", NOW + 30, NOW)) == 300
+    for t in range(1, 5):  # renewed every lease/3 for longer than the first lease
+        assert await chunks.renew("J1", 0, "worker-a", NOW + 30 + 10 * t) is True
+    assert await chunks.claim("J1", 0, "worker-b", NOW + 100, NOW + 65) == []  # renewed to NOW + 70
+    assert len(await chunks.claim("J1", 0, "worker-b", NOW + 100, NOW + 71)) == 300
 
 
 async def test_release_returns_only_the_owners_claims(stores):
@@ -176,11 +190,13 @@ async def test_release_returns_only_the_owners_claims(stores):
     await chunks.add_chunk(chunk("J1", 0, 3))
     await chunks.claim("J1", 0, "worker-a", NOW + 30, NOW)
     assert await chunks.release("J1", 0, "worker-b", [0, 1]) == 0
+    assert await chunks.claim("J1", 0, "worker-b", NOW + 30, NOW + 1) == []  # b's release gave up no hold of a's
     assert await chunks.release("J1", 0, "worker-a", [0, 1]) == 2
     states = [r.outcome for r in (await chunks.get_chunk("J1", 0)).recipients]
     assert states == [Outcome.PENDING, Outcome.PENDING, Outcome.CLAIMED]
+    # a gave up the chunk with the release: the next delivery is claimed at once, the one a kept included
     again = await chunks.claim("J1", 0, "worker-b", NOW + 30, NOW + 1)
-    assert [r.index for r in again] == [0, 1]
+    assert [r.index for r in again] == [0, 1, 2]
 
 
 async def test_outcomes_move_forward_only_and_counts_follow(stores):
@@ -253,6 +269,7 @@ async def test_a_sent_recipient_whose_message_was_withdrawn_is_reopened_once_and
     counts = await chunks.counts("J1")
     assert (counts.sent, counts.delivered, counts.failed, counts.pending) == (2, 1, 1, 1)
     assert await chunks.open_chunks("J1", 1) == [0] and await chunks.open_count("J1", 0) == 1
+    assert await chunks.release("J1", 0, "worker-a", []) == 0  # a's worker is done with the chunk
     [again] = await chunks.claim("J1", 0, "worker-b", NOW + 40, NOW + 4)  # the resumed job claims it again
     assert again.index == 0
     await chunks.record("J1", 0, [Update(0, Outcome.SENT, "messages/M9", "w9")], NOW + 5)

@@ -116,7 +116,6 @@ def recipient_from_doc(index: int, doc: dict[str, Any], state: dict[str, Any]) -
         values=doc.get("v", {}),
         outcome=Outcome(state.get("outcome") or Outcome.PENDING),
         owner=state.get("owner") or "",
-        lease_until=float(state.get("lease_until") or 0.0),
         message=state.get("message") or "",
         provider_id=state.get("provider_id") or "",
         error_code=state.get("error_code") or "",

@@ -11,7 +11,8 @@ BulkJobChunksTable
   chunk header chunk#<job>#<seq>        chunk    size, pages, open (recipients without an outcome): a few bytes
   identities   ids#<job>#<seq>          p#<idx>  rs: the identities of the recipients from idx on (a suppressed one
                                                  carries its reason), pages of at most PAGE_BYTES, written once
-  recipient    r#<job>#<seq>#<idx>      r        outcome, owner, lease_until, message, provider_id, error_code, reason
+  hold         hold#<job>#<seq>         hold     holder, held_until: the worker working the chunk, under a lease
+  recipient    r#<job>#<seq>#<idx>      r        outcome, owner, message, provider_id, error_code, reason
   counters     counts#<job>#<n>         counts   one number per counter, in COUNTER_SHARDS shards
   expansion    expansion#<job>          exp      cursor, next_seq, done, owner, lease_until
 
@@ -23,8 +24,11 @@ BulkJobChunksTable
   the send brought.
 - A header with its identity pages is written with the counters in one transaction, conditioned on not existing:
   a repeated expansion writes nothing twice, counts nothing twice.
-- A recipient without a state item is in its identity's state (PENDING, or SUPPRESSED with the reason). A claim is
-  an UpdateItem conditioned on the state (absent, PENDING, or CLAIMED under a lease that ran out).
+- A recipient without a state item is in its identity's state (PENDING, or SUPPRESSED with the reason).
+- The lease is the chunk's, on its hold item: a claim takes the hold (conditioned on it being free, run out or
+  the claimer's), then marks each open recipient CLAIMED by an UpdateItem conditioned on its state (absent,
+  PENDING, or CLAIMED: by a holder whose lease ran out, since the hold is the claimer's now). Renewing is one write
+  a chunk, whatever its size; release gives the hold up with the recipients it names.
 - record() reads the states of the recipients it is given only (BatchGetItem), writes each outcome conditioned on
   the outcome it read, with the chunk's open count and a counter shard in the same transaction; a refused
   condition (someone else moved it) is read again and retried.
@@ -135,6 +139,10 @@ def _ids_pk(job_id: str, seq: int) -> str:
 
 def _state_key(job_id: str, seq: int, index: int) -> dict[str, Any]:
     return _key(f"r#{job_id}#{seq:08d}#{index:05d}", "r")
+
+
+def _hold_key(job_id: str, seq: int) -> dict[str, Any]:
+    return _key(f"hold#{job_id}#{seq:08d}", "hold")
 
 
 def _index_of(item: dict[str, Any]) -> int:
@@ -414,28 +422,22 @@ class DynamoChunkStore:
         chunk = await self.get_chunk(job_id, seq)
         if chunk is None:
             return []
-        candidates = [
-            r.index
-            for r in chunk.recipients
-            if r.outcome == Outcome.PENDING or (r.outcome == Outcome.CLAIMED and r.lease_until < now)
-        ]
+        candidates = [r.index for r in chunk.recipients if r.outcome in OPEN]
+        if not candidates or not await self._hold(job_id, seq, owner, until, now):
+            return []
         client = await self._client()
 
         async def write(index: int) -> None:
             await client.update_item(
                 TableName=self._table,
                 Key=_state_key(job_id, seq, index),
-                UpdateExpression="SET outcome = :claimed, #o = :owner, lease_until = :until",
-                ConditionExpression=(
-                    "attribute_not_exists(outcome) OR outcome = :pending OR (outcome = :claimed AND lease_until < :now)"
-                ),
+                UpdateExpression="SET outcome = :claimed, #o = :owner",
+                ConditionExpression="attribute_not_exists(outcome) OR outcome = :pending OR outcome = :claimed",
                 ExpressionAttributeNames={"#o": "owner"},
                 ExpressionAttributeValues={
                     ":claimed": {"S": Outcome.CLAIMED.value},
                     ":pending": {"S": Outcome.PENDING.value},
                     ":owner": {"S": owner},
-                    ":until": dynamo.attribute(until),
-                    ":now": dynamo.attribute(now),
                 },
             )
 
@@ -443,9 +445,29 @@ class DynamoChunkStore:
         out = []
         for r in chunk.recipients:
             if r.index in claimed:
-                r.outcome, r.owner, r.lease_until = Outcome.CLAIMED, owner, until
+                r.outcome, r.owner = Outcome.CLAIMED, owner
                 out.append(r)
         return out
+
+    async def _hold(self, job_id: str, seq: int, owner: str, until: float, now: float) -> bool:
+        """Takes or extends the chunk's hold for owner: free, run out before `now`, or owner's already."""
+        try:
+            await (await self._client()).update_item(
+                TableName=self._table,
+                Key=_hold_key(job_id, seq),
+                UpdateExpression="SET holder = :me, held_until = :until",
+                ConditionExpression="attribute_not_exists(holder) OR holder = :me OR held_until < :now",
+                ExpressionAttributeValues={
+                    ":me": {"S": owner},
+                    ":until": dynamo.attribute(until),
+                    ":now": dynamo.attribute(now),
+                },
+            )
+            return True
+        except Exception as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
 
     async def _owned(self, job_id: str, seq: int, owner: str, indexes: list[int], update: str, values) -> int:
         client = await self._client()
@@ -466,23 +488,41 @@ class DynamoChunkStore:
 
         return len(await self._each(indexes, write))
 
-    async def renew(self, job_id: str, seq: int, owner: str, until: float) -> int:
-        size = await self._size(job_id, seq)
-        states = await self._states(job_id, seq, range(size or 0), projection="pk, outcome, #o")
-        mine = [i for i, s in states.items() if s.get("outcome") == Outcome.CLAIMED and s.get("owner") == owner]
-        return await self._owned(
-            job_id, seq, owner, sorted(mine), "SET lease_until = :until", {":until": dynamo.attribute(until)}
-        )
+    async def renew(self, job_id: str, seq: int, owner: str, until: float) -> bool:
+        try:
+            await (await self._client()).update_item(
+                TableName=self._table,
+                Key=_hold_key(job_id, seq),
+                UpdateExpression="SET held_until = :until",
+                ConditionExpression="holder = :me",
+                ExpressionAttributeValues={":me": {"S": owner}, ":until": dynamo.attribute(until)},
+            )
+            return True
+        except Exception as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
 
     async def release(self, job_id: str, seq: int, owner: str, indexes: list[int]) -> int:
-        return await self._owned(
+        released = await self._owned(
             job_id,
             seq,
             owner,
             indexes,
-            "SET outcome = :pending, #o = :empty, lease_until = :zero",
-            {":pending": {"S": Outcome.PENDING.value}, ":empty": {"S": ""}, ":zero": {"N": "0"}},
+            "SET outcome = :pending, #o = :empty",
+            {":pending": {"S": Outcome.PENDING.value}, ":empty": {"S": ""}},
         )
+        try:  # then the hold, so the chunk's next delivery is claimed at once
+            await (await self._client()).delete_item(
+                TableName=self._table,
+                Key=_hold_key(job_id, seq),
+                ConditionExpression="holder = :me",
+                ExpressionAttributeValues={":me": {"S": owner}},
+            )
+        except Exception as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise
+        return released
 
     async def _current(self, job_id: str, seq: int, indexes: set[int]) -> dict[int, Recipient]:
         """These recipients as they stand (identities read only for those without a state item: never claimed)."""
@@ -548,7 +588,7 @@ class DynamoChunkStore:
                 "TableName": self._table,
                 "Key": _state_key(job_id, seq, current.index),
                 "UpdateExpression": (
-                    "SET outcome = :new, #o = :empty, lease_until = :zero, message = :m, provider_id = :p,"
+                    "SET outcome = :new, #o = :empty, message = :m, provider_id = :p,"
                     " error_code = :e, reason = :r, update_time = :t"
                 ),
                 "ConditionExpression": condition,
@@ -557,7 +597,6 @@ class DynamoChunkStore:
                     ":was": {"S": current.outcome.value},
                     ":new": {"S": u.outcome.value},
                     ":empty": {"S": ""},
-                    ":zero": {"N": "0"},
                     ":m": {"S": u.message or current.message},
                     ":p": {"S": u.provider_id or current.provider_id},
                     ":e": {"S": u.error_code},

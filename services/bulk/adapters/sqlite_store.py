@@ -48,10 +48,14 @@ CREATE INDEX IF NOT EXISTS chunks_open ON chunks(job, seq) WHERE open > 0;
 CREATE TABLE IF NOT EXISTS recipients (
   job TEXT NOT NULL, seq INTEGER NOT NULL, idx INTEGER NOT NULL,
   doc TEXT NOT NULL,
-  outcome TEXT NOT NULL, owner TEXT NOT NULL DEFAULT '', lease_until REAL NOT NULL DEFAULT 0,
+  outcome TEXT NOT NULL, owner TEXT NOT NULL DEFAULT '',
   message TEXT NOT NULL DEFAULT '', provider_id TEXT NOT NULL DEFAULT '', error_code TEXT NOT NULL DEFAULT '',
   reason TEXT NOT NULL DEFAULT '', update_time REAL NOT NULL DEFAULT 0,
   PRIMARY KEY (job, seq, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS holds (
+  job TEXT NOT NULL, seq INTEGER NOT NULL, holder TEXT NOT NULL, held_until REAL NOT NULL,
+  PRIMARY KEY (job, seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (
   job TEXT NOT NULL, name TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (job, name)
@@ -61,7 +65,7 @@ CREATE TABLE IF NOT EXISTS expansions (
   owner TEXT NOT NULL, lease_until REAL NOT NULL
 ) WITHOUT ROWID;
 """
-STATE = "outcome, owner, lease_until, message, provider_id, error_code, reason, update_time"
+STATE = "outcome, owner, message, provider_id, error_code, reason, update_time"
 
 
 def _active(job: Job) -> int:
@@ -129,6 +133,19 @@ def _bump(c: sqlite3.Connection, job_id: str, changes: dict[str, int]) -> None:
     )
 
 
+def _hold(c: sqlite3.Connection, job_id: str, seq: int, owner: str, until: float, now: float) -> bool:
+    """Takes or extends the chunk's hold (its lease) for owner: free, run out before `now`, or owner's already."""
+    return (
+        c.execute(
+            "INSERT INTO holds (job, seq, holder, held_until) VALUES (?, ?, ?, ?) ON CONFLICT (job, seq) DO UPDATE"
+            " SET holder = excluded.holder, held_until = excluded.held_until"
+            " WHERE holds.holder = excluded.holder OR holds.held_until < ?",
+            (job_id, seq, owner, until, now),
+        ).rowcount
+        > 0
+    )
+
+
 class SqliteChunkStore:
     def __init__(self, path: Path):
         self._db = SqliteDatabase(path, CHUNKS_SCHEMA)
@@ -143,7 +160,7 @@ class SqliteChunkStore:
             if cur.rowcount == 0:
                 return False
             c.executemany(
-                f"INSERT INTO recipients (job, seq, idx, doc, {STATE}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO recipients (job, seq, idx, doc, {STATE}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         chunk.job_id,
@@ -152,7 +169,6 @@ class SqliteChunkStore:
                         _dumps(recipient_to_doc(r)),
                         r.outcome.value,
                         r.owner,
-                        r.lease_until,
                         r.message,
                         r.provider_id,
                         r.error_code,
@@ -201,10 +217,12 @@ class SqliteChunkStore:
 
     async def claim(self, job_id: str, seq: int, owner: str, until: float, now: float) -> list[Recipient]:
         def run(c: sqlite3.Connection):
+            if not _hold(c, job_id, seq, owner, until, now):
+                return []
             c.execute(
-                "UPDATE recipients SET outcome = 'CLAIMED', owner = ?, lease_until = ?"
-                " WHERE job = ? AND seq = ? AND (outcome = 'PENDING' OR (outcome = 'CLAIMED' AND lease_until < ?))",
-                (owner, until, job_id, seq, now),
+                "UPDATE recipients SET outcome = 'CLAIMED', owner = ?"
+                " WHERE job = ? AND seq = ? AND outcome IN ('PENDING', 'CLAIMED')",
+                (owner, job_id, seq),
             )
             return c.execute(
                 f"SELECT idx, doc, {STATE} FROM recipients"
@@ -215,27 +233,29 @@ class SqliteChunkStore:
         rows = await self._db.write(run)
         return [recipient_from_doc(r["idx"], json.loads(r["doc"]), dict(r)) for r in rows]
 
-    async def renew(self, job_id: str, seq: int, owner: str, until: float) -> int:
+    async def renew(self, job_id: str, seq: int, owner: str, until: float) -> bool:
         return await self._db.write(
             lambda c: (
                 c.execute(
-                    "UPDATE recipients SET lease_until = ?"
-                    " WHERE job = ? AND seq = ? AND outcome = 'CLAIMED' AND owner = ?",
+                    "UPDATE holds SET held_until = ? WHERE job = ? AND seq = ? AND holder = ?",
                     (until, job_id, seq, owner),
                 ).rowcount
+                > 0
             )
         )
 
     async def release(self, job_id: str, seq: int, owner: str, indexes: list[int]) -> int:
         def run(c: sqlite3.Connection) -> int:
-            return sum(
+            released = sum(
                 c.execute(
-                    "UPDATE recipients SET outcome = 'PENDING', owner = '', lease_until = 0"
+                    "UPDATE recipients SET outcome = 'PENDING', owner = ''"
                     " WHERE job = ? AND seq = ? AND idx = ? AND outcome = 'CLAIMED' AND owner = ?",
                     (job_id, seq, i, owner),
                 ).rowcount
                 for i in indexes
             )
+            c.execute("DELETE FROM holds WHERE job = ? AND seq = ? AND holder = ?", (job_id, seq, owner))
+            return released
 
         return await self._db.write(run)
 
@@ -254,7 +274,7 @@ class SqliteChunkStore:
                 if not applies(current, u.outcome):
                     continue
                 c.execute(
-                    "UPDATE recipients SET outcome = ?, owner = '', lease_until = 0, message = ?, provider_id = ?,"
+                    "UPDATE recipients SET outcome = ?, owner = '', message = ?, provider_id = ?,"
                     " error_code = ?, reason = ?, update_time = ? WHERE job = ? AND seq = ? AND idx = ?",
                     (
                         u.outcome.value,

@@ -52,16 +52,18 @@ class ChunkStore(Protocol):
         ...
 
     async def claim(self, job_id: str, seq: int, owner: str, until: float, now: float) -> list[Recipient]:
-        """Claims, with a conditional write, every recipient of the chunk that is PENDING or CLAIMED under a
-        lease that ran out before `now`; returns those now claimed by owner until `until`."""
+        """Takes the chunk's hold for owner until `until` (free, run out before `now`, or owner's already) and
+        claims every recipient of it that is PENDING or CLAIMED (by a holder whose lease ran out); returns those
+        now claimed by owner. Held by another: none."""
         ...
 
-    async def renew(self, job_id: str, seq: int, owner: str, until: float) -> int:
-        """Extends owner's claims in the chunk; returns how many it holds."""
+    async def renew(self, job_id: str, seq: int, owner: str, until: float) -> bool:
+        """Extends owner's hold on the chunk (one write, whatever its size); False: it is no longer owner's."""
         ...
 
     async def release(self, job_id: str, seq: int, owner: str, indexes: list[int]) -> int:
-        """Puts owner's claims on these recipients back to PENDING (a withdrawn send); returns how many."""
+        """Puts owner's claims on these recipients back to PENDING (a withdrawn send) and gives up owner's hold
+        on the chunk, so its next delivery is claimed at once; returns how many recipients."""
         ...
 
     async def record(self, job_id: str, seq: int, updates: list[Update], now: float) -> int:

@@ -290,8 +290,7 @@ class Recipient:
     origination: str = ""  # the phone, identity or sender it goes from
     values: dict[str, str] = field(default_factory=dict)  # placeholder -> value
     outcome: Outcome = Outcome.PENDING
-    owner: str = ""  # the worker holding the claim
-    lease_until: float = 0.0
+    owner: str = ""  # the worker it is claimed by (the chunk's hold carries the lease)
     message: str = ""  # messages/{id}
     provider_id: str = ""
     error_code: str = ""
