@@ -58,6 +58,29 @@ def test_a_withdrawal_whose_caller_stops_waiting_goes_on_to_the_end():
     assert withdrawn == list(range(6))
 
 
+class FailingQueue(SlowQueue):
+    async def withdraw_by_key_prefix(self, prefix: str, now: float) -> Withdrawal:
+        await asyncio.sleep(0.1)
+        raise ConnectionError("the store went away")
+
+
+def test_a_withdrawal_that_fails_after_its_caller_left_is_logged_with_what_to_do(caplog):
+    async def main():
+        withdrawals = Withdrawals(FailingQueue(pages=1), Holds(), wall=lambda: 1_000.0)
+        call = asyncio.create_task(withdrawals.withdraw("bulkJobs/j2/"))
+        await asyncio.sleep(0.02)
+        call.cancel()  # the caller's deadline
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await asyncio.sleep(0.2)
+
+    with caplog.at_level("ERROR", logger="wecare.messaging"):
+        asyncio.run(main())
+    [record] = [r for r in caplog.records if r.name == "wecare.messaging"]
+    assert record.prefix == "bulkJobs/j2/" and "the store went away" in record.error
+    assert "withdraw the prefix again" in record.getMessage()
+
+
 class SlowMessaging(pb_grpc.MessagingServiceServicer):
     """Messaging as bulk's client meets it: a withdrawal that takes a second, or a service that is down."""
 

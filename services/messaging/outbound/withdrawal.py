@@ -37,9 +37,20 @@ class Withdrawals:
             # deadline), so a retry or the caller's next pass finds less, never a withdrawal cut off halfway.
             work = asyncio.ensure_future(self._messages.withdraw_by_key_prefix(prefix, now))
             self._running.add(work)
-            work.add_done_callback(self._running.discard)
+            work.add_done_callback(lambda done: self._finished(prefix, done))
             return await asyncio.shield(work)
         return await self._messages.withdraw_by_key(prefix, now)
+
+    def _finished(self, prefix: str, work: asyncio.Future) -> None:
+        """A withdrawal by prefix that failed is said here: its caller may have stopped waiting for it."""
+        self._running.discard(work)
+        if work.cancelled() or work.exception() is None:
+            return
+        log.error(
+            "withdrawal by key prefix failed: its hold stands (nothing of it is called), the queued messages stay"
+            " withdrawable; withdraw the prefix again (a pause or cancel retried does)",
+            extra={"prefix": prefix, "error": repr(work.exception())},
+        )
 
     async def withdraw_batch(self, batch_id: str) -> Withdrawal:
         return await self._messages.withdraw_batch(batch_id, self._wall())
