@@ -257,13 +257,18 @@ def _processes_of(root_pid: int, module: str) -> list[int]:
 
 
 class SentLog:
-    """The sandbox log's sends of one job, read as it grows (from where it stood when made)."""
+    """The sandbox log's sends of one job, read as it grows (from where it stood when made): (wall seconds at
+    acceptance, address), in order."""
 
     def __init__(self, path: Path, job_name: str):
         self._path = path
-        self._marker = f"|{job_name}/"
+        self._marker = f"|{job_name}/".encode()
         self._offset = path.stat().st_size if path.exists() else 0
-        self.times: list[float] = []  # wall seconds at acceptance
+        self.calls: list[tuple[float, str]] = []
+
+    @property
+    def times(self) -> list[float]:
+        return [t for t, _ in self.calls]
 
     def poll(self) -> int:
         """Reads what was appended; how many of the job's sends it held."""
@@ -274,11 +279,15 @@ class SentLog:
             data = f.read()
         end = data.rfind(b"\n") + 1  # a line still being written is read next time
         self._offset += end
-        before = len(self.times)
+        before = len(self.calls)
         for line in data[:end].splitlines():
-            if self._marker.encode() in line:
-                self.times.append(json.loads(line)["t_ns"] / 1e9)
-        return len(self.times) - before
+            if self._marker in line:
+                call = json.loads(line)
+                self.calls.append((call["t_ns"] / 1e9, "+" + call["to"].lstrip("+")))
+        return len(self.calls) - before
+
+    def after(self, t: float) -> list[tuple[float, str]]:
+        return [c for c in self.calls if c[0] >= t]
 
 
 async def pause_drill(stack, stub, md, name: str, bulk_pid: int, messaging: InstantMessaging) -> dict:

@@ -36,7 +36,7 @@ from pathlib import Path
 import grpc
 
 from bench import job_seed
-from bench.bulk_bench import _peak_kib, _processes_of, _rss_kib
+from bench.bulk_bench import SentLog, _peak_kib, _processes_of, _rss_kib
 from bench.report import Report
 from localrun.handle import Stack, running_stack
 from runtime.aws import AwsClients
@@ -67,34 +67,6 @@ ENV = {
 }
 SENT = {mpb.STATUS_SENT, mpb.STATUS_DELIVERED, mpb.STATUS_READ}
 BULK_SENT = {Outcome.SENT, Outcome.DELIVERED, Outcome.READ}
-
-
-class JobSends:
-    """The sandbox log's sends of one job, read as it grows: (wall time, address) in order."""
-
-    def __init__(self, path: Path, job_name: str):
-        self._path = path
-        self._marker = f"|{job_name}/".encode()
-        self._offset = 0
-        self.calls: list[tuple[float, str]] = []
-
-    def poll(self) -> int:
-        if not self._path.exists():
-            return 0
-        with self._path.open("rb") as f:
-            f.seek(self._offset)
-            data = f.read()
-        end = data.rfind(b"\n") + 1  # a line still being written is read next time
-        self._offset += end
-        before = len(self.calls)
-        for line in data[:end].splitlines():
-            if self._marker in line:
-                call = json.loads(line)
-                self.calls.append((call["t_ns"] / 1e9, "+" + call["to"].lstrip("+")))
-        return len(self.calls) - before
-
-    def after(self, t: float) -> list[tuple[float, str]]:
-        return [c for c in self.calls if c[0] >= t]
 
 
 @dataclass
@@ -136,9 +108,7 @@ async def _states(messaging, md, keys: list[str]) -> dict[str, int]:
     return {s.idempotency_key: s.status for s in reply.states}
 
 
-async def account(
-    stack: Stack, chunks: DynamoChunkStore, job_id: str, sends: JobSends, total_chunks: int
-) -> Accounting:
+async def account(stack: Stack, chunks: DynamoChunkStore, job_id: str, sends: SentLog, total_chunks: int) -> Accounting:
     """Every recipient of every chunk a worker touched, in exactly one state (see the module's docstring)."""
     out = Accounting()
     sent_to = Counter(a for _, a in sends.calls)
@@ -268,7 +238,7 @@ async def drill(
             )
             figures["seed"] = seeded
             peaks.sample()
-            sends = JobSends(stack.run.root / "sandbox-sent.jsonl", made.name)
+            sends = SentLog(stack.run.root / "sandbox-sent.jsonl", made.name)
             started_at = time.time()
             await bulk.StartJob(pb.StartJobRequest(name=made.name), metadata=md)
             stop_queueing = threading.Event()
