@@ -30,9 +30,9 @@ from services.bulk.adapters.chunk_queue import ChunkRef
 from services.bulk.adapters.codec import job_from_doc
 from services.bulk.adapters.dynamodb_store import COUNTER_SHARDS, _counter_key, _expansion_key, _job_key, chunk_items
 from services.bulk.domain import spec
-from services.bulk.domain.model import Chunk, Job, Recipient
+from services.bulk.domain.model import Chunk, Job
 from services.bulk.domain.spec import Candidate
-from services.bulk.expansion import CHUNK_BYTES, _size, recipient_of
+from services.bulk.expansion import Cutter, recipient_of
 
 BATCH = 25  # BatchWriteItem's most items a request
 
@@ -57,16 +57,12 @@ def address(i: int) -> str:
 def expanded_chunks(job: Job, size: int, region: str, chunk_size: int) -> Iterator[Chunk]:
     """The chunks the expander cuts `size` members of the book into (Expander._expand_contacts's rule)."""
     names = spec.placeholders(job.content)
-    seq, current, used = 0, [], 0
+    cut = Cutter(job.id, chunk_size)
     for i in range(size):
-        r: Recipient = recipient_of(member(i), len(current), seq, job, region, names, inline=False)
-        current.append(r)
-        used += _size(r)
-        if len(current) >= chunk_size or used >= CHUNK_BYTES:
-            yield Chunk(job.id, seq, current)
-            seq, current, used = seq + 1, [], 0
-    if current:
-        yield Chunk(job.id, seq, current)
+        if full := cut.add(recipient_of(member(i), cut.index, cut.seq, job, region, names, inline=False)):
+            yield full
+    if rest := cut.rest():
+        yield rest
 
 
 def expansion_item(job_id: str, chunks: int) -> dict[str, Any]:

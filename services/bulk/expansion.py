@@ -61,25 +61,54 @@ def _size(r: Recipient) -> int:
     return 40 + len(r.address) + len(r.contact) + len(r.origination) + sum(len(k) + len(v) for k, v in r.values.items())
 
 
+class Cutter:
+    """Where a chunk ends, the one rule for every audience: at chunk_size recipients or CHUNK_BYTES of identities.
+    `seq` and `index` are the next recipient's place."""
+
+    def __init__(self, job_id: str, chunk_size: int, seq: int = 0):
+        self._job_id = job_id
+        self._chunk_size = chunk_size
+        self.seq = seq
+        self.open: list[Recipient] = []
+        self._bytes = 0
+
+    @property
+    def index(self) -> int:
+        return len(self.open)
+
+    def add(self, r: Recipient) -> Chunk | None:
+        """Adds the recipient; the chunk it completed, if it did."""
+        self.open.append(r)
+        self._bytes += _size(r)
+        if len(self.open) >= self._chunk_size or self._bytes >= CHUNK_BYTES:
+            return self.rest()
+        return None
+
+    def rest(self) -> Chunk | None:
+        """The open chunk, however full (the audience ended), and the next begins."""
+        if not self.open:
+            return None
+        chunk = Chunk(self._job_id, self.seq, self.open)
+        self.seq, self.open, self._bytes = self.seq + 1, [], 0
+        return chunk
+
+
 def inline_chunks(job: Job, rows: list[Candidate], region: str, chunk_size: int) -> Iterator[Chunk]:
     """An inline list's chunks: rows admitted or suppressed, a repeated address suppressed as `duplicate`."""
     names = spec.placeholders(job.content)
     seen: set[str] = set()
-    seq, current, size = 0, [], 0
+    cut = Cutter(job.id, chunk_size)
     for row in rows:
-        r = recipient_of(row, len(current), seq, job, region, names, inline=True)
+        r = recipient_of(row, cut.index, cut.seq, job, region, names, inline=True)
         if r.outcome != Outcome.SUPPRESSED:
             if r.address in seen:
                 r = Recipient(r.index, r.address, r.contact, outcome=Outcome.SUPPRESSED, reason="duplicate")
             else:
                 seen.add(r.address)
-        current.append(r)
-        size += _size(r)
-        if len(current) >= chunk_size or size >= CHUNK_BYTES:
-            yield Chunk(job.id, seq, current)
-            seq, current, size = seq + 1, [], 0
-    if current:
-        yield Chunk(job.id, seq, current)
+        if full := cut.add(r):
+            yield full
+    if rest := cut.rest():
+        yield rest
 
 
 @dataclass(frozen=True)
@@ -170,14 +199,12 @@ class Expander:
 
     async def _expand_contacts(self, job: Job, progress: Expansion) -> bool:
         names = spec.placeholders(job.content)
-        seq = progress.next_seq
+        cut = Cutter(job.id, self._chunk_size, progress.next_seq)
         position = Position.parse(progress.cursor)
         token, skip = position.page, position.skip
-        chunk: list[Recipient] = []
-        size = 0
         began_at = position
         written: list[ChunkRef] = []
-        saved_seq, saved_at = seq, self._wall()
+        saved_seq, saved_at = cut.seq, self._wall()
         # The next page is read while this one is written.
         reading = asyncio.ensure_future(self._directory.page(job.audience, job.channel, token))
         while True:
@@ -188,34 +215,30 @@ class Expander:
             if next_token:
                 reading = asyncio.ensure_future(self._directory.page(job.audience, job.channel, next_token))
             for offset in range(skip, len(members)):
-                if not chunk:
+                if not cut.open:
                     began_at = Position(token, offset)
-                r = recipient_of(members[offset], len(chunk), seq, job, self._region, names, inline=False)
-                chunk.append(r)
-                size += _size(r)
-                if len(chunk) >= self._chunk_size or size >= CHUNK_BYTES:
-                    await self._chunks.add_chunk(Chunk(job.id, seq, chunk))
-                    written.append(ChunkRef(job.id, seq))
-                    seq, chunk, size = seq + 1, [], 0
+                r = recipient_of(members[offset], cut.index, cut.seq, job, self._region, names, inline=False)
+                if full := cut.add(r):
+                    await self._chunks.add_chunk(full)
+                    written.append(ChunkRef(job.id, full.seq))
             skip = 0
             if written:
                 await self._queue.send(written)
                 written = []
-            if next_token and (seq > saved_seq or self._wall() - saved_at > self._lease / 3):
+            if next_token and (cut.seq > saved_seq or self._wall() - saved_at > self._lease / 3):
                 # The next chunk begins where the open one did, or at the next page when none is open.
-                if not await self._save(job, seq, began_at if chunk else Position(next_token, 0)):
+                if not await self._save(job, cut.seq, began_at if cut.open else Position(next_token, 0)):
                     return False
-                saved_seq, saved_at = seq, self._wall()
+                saved_seq, saved_at = cut.seq, self._wall()
             if not next_token:
                 break
             token = next_token
-        if chunk:
-            await self._chunks.add_chunk(Chunk(job.id, seq, chunk))
-            await self._queue.send([ChunkRef(job.id, seq)])
-            seq += 1
-        if not await self._save(job, seq, None):
+        if rest := cut.rest():
+            await self._chunks.add_chunk(rest)
+            await self._queue.send([ChunkRef(job.id, rest.seq)])
+        if not await self._save(job, cut.seq, None):
             return False
-        log.info("audience expanded", extra={"job": job.name, "chunks": seq})
+        log.info("audience expanded", extra={"job": job.name, "chunks": cut.seq})
         return True
 
 
