@@ -28,7 +28,8 @@ from urllib.parse import urlsplit
 from runtime import dynamo
 from services.bulk.adapters.chunk_queue import ChunkRef
 from services.bulk.adapters.codec import job_from_doc
-from services.bulk.adapters.dynamodb_store import COUNTER_SHARDS, _counter_key, _expansion_key, _job_key, chunk_items
+from services.bulk.adapters.dynamodb_jobs import _job_key
+from services.bulk.adapters.dynamodb_store import COUNTER_SHARDS, _counter_key, _expansion_key, chunk_items
 from services.bulk.domain import spec
 from services.bulk.domain.model import Chunk, Job
 from services.bulk.domain.spec import Candidate

@@ -11,6 +11,7 @@ from runtime.audit import dynamodb_store as audit_tables
 from runtime.aws import AwsClients
 from runtime.settings import Settings
 from services.ai.adapters import dynamodb_store as ai_tables
+from services.bulk.adapters import dynamodb_jobs as bulk_jobs_table
 from services.bulk.adapters import dynamodb_store as bulk_tables
 from services.commerce.adapters import form_dynamodb as form_tables
 from services.commerce.adapters import invoice_dynamodb as invoice_tables
@@ -28,7 +29,7 @@ TABLES: tuple[tuple[str, Ensure], ...] = (
     ("docs_table", ai_tables.ensure_table),
     ("whatsapp_outbound_table", messaging_tables.ensure_outbound_table),
     ("whatsapp_inbound_table", messaging_tables.ensure_inbound_table),
-    ("bulk_jobs_table", bulk_tables.ensure_jobs_table),
+    ("bulk_jobs_table", bulk_jobs_table.ensure_jobs_table),
     ("bulk_job_chunks_table", bulk_tables.ensure_chunks_table),
     ("link_table", link_tables.ensure_table),
     ("forms_table", form_tables.ensure_table),

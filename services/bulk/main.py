@@ -18,7 +18,8 @@ from runtime.storage import open_table
 from services.bulk.adapters.chunk_queue import ChunkQueue
 from services.bulk.adapters.commerce import CommerceClient
 from services.bulk.adapters.contacts import ContactsDirectory
-from services.bulk.adapters.dynamodb_store import DynamoChunkStore, DynamoJobStore
+from services.bulk.adapters.dynamodb_jobs import DynamoJobStore
+from services.bulk.adapters.dynamodb_store import DynamoChunkStore
 from services.bulk.adapters.messaging import MessagingClient
 from services.bulk.adapters.reports import ReportBucket
 from services.bulk.adapters.sqlite_store import SqliteChunkStore, SqliteJobStore

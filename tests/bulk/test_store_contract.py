@@ -12,7 +12,8 @@ import pytest
 from runtime.aws import AwsClients
 from runtime.settings import Settings
 from services.bulk.adapters import dynamodb_store
-from services.bulk.adapters.dynamodb_store import DynamoChunkStore, DynamoJobStore
+from services.bulk.adapters.dynamodb_jobs import DynamoJobStore
+from services.bulk.adapters.dynamodb_store import DynamoChunkStore
 from services.bulk.adapters.sqlite_store import SqliteChunkStore, SqliteJobStore
 from services.bulk.domain.model import (
     Audience,

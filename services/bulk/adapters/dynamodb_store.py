@@ -1,11 +1,5 @@
-"""BulkJobsTable and BulkJobChunksTable on DynamoDB: the AWS implementation of JobStore and ChunkStore, with
-the semantics of sqlite_store. Both tables use generic keys `pk`/`sk`.
-
-BulkJobsTable
-  job          job#<id>   job    doc (the job as a map), version; gsi1 (list): "jobs" / id;
-                                 gsi2 (active, sparse): "active" / id while the job has background work
-  replace() is a Put conditioned on the version it read. ListJobs and the active jobs are Queries on the two
-  GSIs (eventually consistent: a new job shows a moment later); get is a strongly consistent read.
+"""BulkJobChunksTable on DynamoDB: the AWS implementation of ChunkStore, with the semantics of sqlite_store
+(BulkJobsTable's JobStore: dynamodb_jobs). Generic keys `pk`/`sk`.
 
 BulkJobChunksTable
   chunk header chunk#<job>#<seq>        chunk    size, pages, open (recipients without an outcome): a few bytes
@@ -43,14 +37,13 @@ from typing import Any
 
 from runtime import dynamo
 from runtime.aws import AwsClients
-from services.bulk.adapters.codec import job_from_doc, job_to_doc, recipient_from_doc, recipient_to_doc
+from services.bulk.adapters.codec import recipient_from_doc, recipient_to_doc
+from services.bulk.adapters.dynamodb_jobs import ensure_jobs_table
 from services.bulk.domain.model import (
-    ACTIVE,
     OPEN,
     Chunk,
     Counts,
     Expansion,
-    Job,
     Outcome,
     Recipient,
     Update,
@@ -59,43 +52,11 @@ from services.bulk.domain.model import (
     open_change,
 )
 
-LIST_INDEX = "list"
-ACTIVE_INDEX = "active"
 COUNTER_SHARDS = 8
 WRITES = 16  # conditional writes in flight for one chunk
 GROUP = 90  # recipient updates per transaction (a transaction takes 100 items; 2 go to the chunk and counters)
 PAGE_BYTES = 8_000  # identities an identity page holds at most (a chunk's 200 KB: 26 pages, in one transaction)
 
-JOBS_TABLE: dict[str, Any] = {
-    "AttributeDefinitions": [
-        {"AttributeName": "pk", "AttributeType": "S"},
-        {"AttributeName": "sk", "AttributeType": "S"},
-        {"AttributeName": "gsi1pk", "AttributeType": "S"},
-        {"AttributeName": "gsi1sk", "AttributeType": "S"},
-        {"AttributeName": "gsi2pk", "AttributeType": "S"},
-        {"AttributeName": "gsi2sk", "AttributeType": "S"},
-    ],
-    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-    "GlobalSecondaryIndexes": [
-        {
-            "IndexName": LIST_INDEX,
-            "KeySchema": [
-                {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-            ],
-            "Projection": {"ProjectionType": "ALL"},
-        },
-        {
-            "IndexName": ACTIVE_INDEX,
-            "KeySchema": [
-                {"AttributeName": "gsi2pk", "KeyType": "HASH"},
-                {"AttributeName": "gsi2sk", "KeyType": "RANGE"},
-            ],
-            "Projection": {"ProjectionType": "ALL"},
-        },
-    ],
-    "BillingMode": "PAY_PER_REQUEST",
-}
 CHUNKS_TABLE: dict[str, Any] = {
     "AttributeDefinitions": [
         {"AttributeName": "pk", "AttributeType": "S"},
@@ -106,27 +67,19 @@ CHUNKS_TABLE: dict[str, Any] = {
 }
 
 
-async def ensure_jobs_table(client, name: str) -> None:
-    """Creates BulkJobsTable for a local run or a test; production tables come from CloudFormation."""
-    await dynamo.ensure_table(client, name, JOBS_TABLE)
-
-
 async def ensure_chunks_table(client, name: str) -> None:
     """Creates BulkJobChunksTable for a local run or a test."""
     await dynamo.ensure_table(client, name, CHUNKS_TABLE)
 
 
 async def ensure_tables(client, jobs_table: str, chunks_table: str) -> None:
+    """Both of bulk's tables, for a local run or a test."""
     await ensure_jobs_table(client, jobs_table)
     await ensure_chunks_table(client, chunks_table)
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
-
-
-def _job_key(job_id: str) -> dict[str, Any]:
-    return _key(f"job#{job_id}", "job")
 
 
 def _chunk_pk(job_id: str, seq: int) -> str:
@@ -195,93 +148,6 @@ def chunk_items(chunk: Chunk) -> tuple[dict[str, Any], list[dict[str, Any]], dic
         "open": {"N": str(sum(1 for r in chunk.recipients if r.outcome in OPEN))},
     }
     return header, [{**_key(ids, f"p#{first:05d}"), "rs": dynamo.attribute(page)} for first, page in pages], counts
-
-
-class DynamoJobStore:
-    def __init__(self, aws: AwsClients, table: str):
-        self._aws = aws
-        self._table = table
-
-    async def _client(self):
-        return await self._aws.client("dynamodb")
-
-    @staticmethod
-    def _item(job: Job) -> dict[str, Any]:
-        item = {
-            **_job_key(job.id),
-            "doc": dynamo.attribute(job_to_doc(job)),
-            "version": {"N": str(job.version)},
-            "gsi1pk": {"S": "jobs"},
-            "gsi1sk": {"S": job.id},
-        }
-        if job.state in ACTIVE or job.needs_report:
-            item["gsi2pk"] = {"S": "active"}
-            item["gsi2sk"] = {"S": job.id}
-        return item
-
-    async def create(self, job: Job) -> None:
-        await (await self._client()).put_item(
-            TableName=self._table, Item=self._item(job), ConditionExpression="attribute_not_exists(pk)"
-        )
-
-    async def get(self, job_id: str) -> Job | None:
-        reply = await (await self._client()).get_item(TableName=self._table, Key=_job_key(job_id), ConsistentRead=True)
-        item = reply.get("Item")
-        return job_from_doc(dynamo.native(item["doc"])) if item else None
-
-    async def list(self, before_id: str | None, limit: int) -> list[Job]:
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": LIST_INDEX,
-            "KeyConditionExpression": "gsi1pk = :p AND gsi1sk < :before",
-            "ExpressionAttributeValues": {":p": {"S": "jobs"}, ":before": {"S": before_id or dynamo.TOP}},
-            "ScanIndexForward": False,
-        }
-        out: list[Job] = []
-        client = await self._client()
-        while len(out) < limit:
-            reply = await client.query(**request, Limit=limit - len(out))
-            out += [job_from_doc(dynamo.native(i["doc"])) for i in reply.get("Items", [])]
-            if not reply.get("LastEvaluatedKey"):
-                break
-            request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
-        return out
-
-    async def replace(self, job: Job, expected_version: int) -> bool:
-        try:
-            await (await self._client()).put_item(
-                TableName=self._table,
-                Item=self._item(job),
-                ConditionExpression="version = :v",
-                ExpressionAttributeValues={":v": {"N": str(expected_version)}},
-            )
-        except Exception as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
-
-    async def active(self) -> list[Job]:
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": ACTIVE_INDEX,
-            "KeyConditionExpression": "gsi2pk = :p",
-            "ExpressionAttributeValues": {":p": {"S": "active"}},
-        }
-        out: list[Job] = []
-        client = await self._client()
-        while True:
-            reply = await client.query(**request)
-            out += [job_from_doc(dynamo.native(i["doc"])) for i in reply.get("Items", [])]
-            if not reply.get("LastEvaluatedKey"):
-                return out
-            request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
-
-    async def ping(self) -> None:
-        await (await self._client()).describe_table(TableName=self._table)
-
-    async def close(self) -> None:
-        pass
 
 
 def _code(exc: Exception) -> str:

@@ -1,5 +1,5 @@
-"""The bulk stores' interfaces. Implementations: sqlite_store (embedded default), dynamodb_store (AWS). Both pass
-tests/bulk/test_store_contract.py.
+"""The bulk stores' interfaces. Implementations: sqlite_store (embedded default), dynamodb_jobs and dynamodb_store
+(AWS). Both pass tests/bulk/test_store_contract.py.
 
 - JobStore (BulkJobsTable): jobs, changed only by compare-and-swap on their version.
 - ChunkStore (BulkJobChunksTable): a job's chunks of recipients with each recipient's state, the job's counters
