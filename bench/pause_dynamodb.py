@@ -324,6 +324,11 @@ async def drill(
                 figures["final_state"] = "CANCELLED"
             figures["sends"] = sends.calls
             figures["ended"] = await account(stack, chunks, job_id, sends, seeded.chunks)
+            ended = figures["ended"]
+            progress(
+                f"pause on dynamodb: {figures['final_state']}, {dict(ended.states)}, {len(ended.wrong)} in no state"
+                f" or two, {ended.duplicates} sent twice; counts {ended.counts}; rss KiB {peaks.rss}"
+            )
         await aws.close()
         figures["peak_kib"] = dict(peaks.rss)
         figures["hwm_kib"] = {name: peaks.hwm(name) for name in peaks.pids}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import copy
 import inspect
+import os
 import signal
 import sys
 import threading
@@ -144,12 +145,21 @@ class PartitionQuery:
         Table.query = query  # type: ignore[method-assign]
 
 
+def _exit_now(*_: Any) -> None:
+    """SIGTERM: everything it holds is in memory and goes with it, so it exits at once. A clean interpreter exit
+    joins the request threads still waiting their DynamoDB turn and frees every object: holding a million-recipient
+    job's 1.6 GB, longer than a stack waits for it (then SIGKILLed, the stop reported as unclean)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGTERM, _exit_now)
     roll_back_items()
     PartitionQuery.install()
     app = DomainDispatcherApplication(create_backend_app)

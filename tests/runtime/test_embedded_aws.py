@@ -4,12 +4,16 @@ item it named as it was, its index entries too (the rollback keeps items, not wh
 
 from __future__ import annotations
 
+import signal
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+
+from localrun.procs import free_port, start_moto
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +173,13 @@ def test_a_query_reads_its_partition_and_answers_as_moto_does(monkeypatch):
         monkeypatch.setattr(Table, "all_items", counting)
         assert [_every_page(client, "t", q) for q in QUERIES] == as_moto
         assert max(listed[:-1]) <= 20 and listed[-1] == 60  # a partition each; the index query, the table
+
+
+def test_sigterm_stops_it_at_once_and_cleanly(tmp_path):
+    """Its state is memory only: SIGTERM exits 0 at once, however much it holds (a clean interpreter exit with a
+    million-recipient job's 1.6 GB outlasted the stack's wait, which then reported an unclean stop)."""
+    proc = start_moto(free_port(), tmp_path / "moto.log")
+    began = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    assert time.monotonic() - began < 5
