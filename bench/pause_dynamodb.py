@@ -67,6 +67,7 @@ ENV = {
 }
 SENT = {mpb.STATUS_SENT, mpb.STATUS_DELIVERED, mpb.STATUS_READ}
 BULK_SENT = {Outcome.SENT, Outcome.DELIVERED, Outcome.READ}
+UNTOUCHED = {"never handed", "cancelled, never sent"}  # by no worker (the report settles a cancelled job's)
 
 
 @dataclass
@@ -136,12 +137,19 @@ async def account(stack: Stack, chunks: DynamoChunkStore, job_id: str, sends: Se
                     state = "withdrawn"
                 elif r.outcome == Outcome.PENDING and status is None and times == 0:
                     state = "never handed"
+                elif (
+                    r.outcome == Outcome.SUPPRESSED
+                    and r.reason == "cancelled"
+                    and status in (None, mpb.STATUS_WITHDRAWN)
+                    and times == 0
+                ):
+                    state = "cancelled, never sent"  # the cancelled job's report settles its open recipients
                 else:
                     state = "wrong"
                     name = mpb.Status.Name(status) if status is not None else "none"
                     out.wrong.append(f"{r.address}: bulk {r.outcome.value}, messaging {name}, sent {times}x")
                 out.states[state] += 1
-                touched = touched or state != "never handed"
+                touched = touched or state not in UNTOUCHED
             out.chunks_walked += 1
             out.touched_chunks += touched
             untouched_run = 0 if touched else untouched_run + 1
@@ -329,6 +337,8 @@ async def drill(
                 f"pause on dynamodb: {figures['final_state']}, {dict(ended.states)}, {len(ended.wrong)} in no state"
                 f" or two, {ended.duplicates} sent twice; counts {ended.counts}; rss KiB {peaks.rss}"
             )
+            for wrong in ended.wrong[:5]:
+                progress(f"pause on dynamodb: in no state or two: {wrong}")
         await aws.close()
         figures["peak_kib"] = dict(peaks.rss)
         figures["hwm_kib"] = {name: peaks.hwm(name) for name in peaks.pids}
@@ -365,6 +375,18 @@ def add_rows(report: Report, f: dict, size: int) -> None:
         "-",
         "-",
         "every recipient in one state " + ("held" if not p.wrong and not p.duplicates else "BROKEN"),
+    )
+    e = f["ended"]
+    report.add(
+        f"After ResumeJob and {'CancelJob' if f['final_state'] == 'CANCELLED' else 'completion'}: recipients of the"
+        " chunks workers touched, sent / withdrawn or never handed, still pending / cancelled, never sent (the"
+        " report's walk); in no state or two; sent twice",
+        f"{e.states['sent'] + e.states['sent, bulk told on resume']:,} / {e.states['withdrawn']:,} +"
+        f" {e.states['never handed']:,} / {e.states['cancelled, never sent']:,} ({e.touched_chunks} of"
+        f" {e.chunks_walked} chunks walked); {len(e.wrong)}; {e.duplicates}",
+        "-",
+        "-",
+        "every recipient in one state " + ("held" if not e.wrong and not e.duplicates else "BROKEN"),
     )
     report.add(
         "PauseJob on DynamoDB: peak resident memory of bulk / messaging (largest process) over the drill;"
