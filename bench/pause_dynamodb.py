@@ -182,6 +182,35 @@ def _queue_chunks(stack: Stack, settings: Settings, refs, stop: threading.Event)
     return time.monotonic() - began
 
 
+def requests_between(traces: Path, start: float, end: float) -> Counter:
+    """The AWS requests each service began between two wall times, from the stack's trace file: (service,
+    "DynamoDB" or "SQS"), and the operations of each."""
+    out: Counter = Counter()
+    with traces.open(encoding="utf-8") as lines:
+        for line in lines:
+            if '"aws-api"' not in line:
+                continue
+            span = json.loads(line)
+            if start * 1e9 <= span["start_ns"] <= end * 1e9:
+                service = span["service"].removeprefix("wecare-")
+                out[
+                    (service, span["attributes"].get("rpc.service", "?"), span["attributes"].get("rpc.method", "?"))
+                ] += 1
+    return out
+
+
+def _window_text(window: Counter, seconds: float) -> str:
+    by_service: Counter = Counter()
+    for (service, aws, _), n in window.items():
+        by_service[f"{service} {aws}"] += n
+    dynamo_total = sum(n for (_, aws, _), n in window.items() if aws == "DynamoDB")
+    parts = ", ".join(f"{k} {n:,}" for k, n in by_service.most_common())
+    top = ", ".join(f"{s} {m} {n:,}" for (s, _, m), n in window.most_common(4))
+    return (
+        f"{dynamo_total:,} DynamoDB requests in {seconds:.0f}s ({dynamo_total / seconds:.0f}/s): {parts}; most: {top}"
+    )
+
+
 async def _wait(what: str, check, within: float, every: float = 0.1):
     deadline = time.monotonic() + within
     while True:
@@ -304,6 +333,8 @@ async def drill(
 
             await _wait(f"a send of {made.name} after ResumeJob", resumed, within=300)
             figures["resume_to_send_s"] = sends.calls[before][0] - resumed_at
+            await asyncio.sleep(1.0)  # the window's last spans reach the trace file
+            figures["resume_window"] = requests_between(stack.run.traces, resumed_at, sends.calls[before][0])
             progress(
                 f"pause on dynamodb: resumed, answered in {figures['resume_call_s']:.1f}s, first send after"
                 f" {figures['resume_to_send_s']:.1f}s"
@@ -393,6 +424,11 @@ def add_rows(report: Report, f: dict, size: int) -> None:
         " the embedded AWS (moto, the table in memory: not the product's)",
         f"{_mib(f['peak_kib']['bulk'])} / {_mib(f['peak_kib']['messaging'])} ({f['processes']['messaging']}"
         f" processes); {_mib(f['peak_kib']['embedded AWS'])}",
+    )
+    report.add(
+        "PauseJob on DynamoDB: the AWS requests from ResumeJob to the job's first send after it, by service (the"
+        " embedded AWS answers DynamoDB one request at a time: the window is as long as its queue)",
+        _window_text(f["resume_window"], f["resume_to_send_s"]),
     )
     report.add(
         "PauseJob on DynamoDB: ResumeJob answered / ResumeJob to the job's first send after it; the whole piece",
