@@ -1,6 +1,7 @@
 """The embedded AWS's DynamoDB (localrun/embedded_aws.py): many transactions at once are answered, none with a
 500 (moto alone: "dictionary changed size during iteration"), and a cancelled transaction still leaves every
-item it named as it was, its index entries too (the rollback keeps items, not whole tables)."""
+item it named as it was, its index entries too (the rollback keeps items, not whole tables); a Query reads its
+partition and an SQS receive its message's retention, with moto's own answers; SIGTERM stops it at once."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.dynamodb.models.table import Table
+from moto.sqs.models import Queue, SQSBackend, sqs_backends
 
+from localrun.embedded_aws import PartitionQuery, retention_check
 from localrun.procs import free_port, start_moto
 
 
@@ -131,11 +136,6 @@ def test_a_query_reads_its_partition_and_answers_as_moto_does(monkeypatch):
     """PartitionQuery: the same pages, in the same order, as moto's own Query; the whole table is listed only for
     an index query (moto sorted every item of the table for each Query: a tenth of a second at a million
     recipients)."""
-    from moto import mock_aws
-    from moto.dynamodb.models.table import Table
-
-    from localrun.embedded_aws import PartitionQuery
-
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(
@@ -183,3 +183,33 @@ def test_sigterm_stops_it_at_once_and_cleanly(tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == 0
     assert time.monotonic() - began < 5
+
+
+def test_a_receive_checks_retention_without_counting_the_queue(monkeypatch):
+    """retention_check: a message past its queue's retention period is still dropped and one within it received,
+    and no receive works out the queue's attributes (three passes over the whole queue for each message, before)."""
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="q", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+        for body in ("new", "old"):  # moto stops a receive at the first message past retention
+            sqs.send_message(QueueUrl=url, MessageBody=body)
+        monkeypatch.setattr(
+            SQSBackend,
+            "is_message_valid_based_on_retention_period",
+            SQSBackend.is_message_valid_based_on_retention_period,
+        )
+        retention_check()
+        counted = []
+        attributes = Queue.attributes
+        monkeypatch.setattr(Queue, "attributes", property(lambda q: counted.append(1) or attributes.fget(q)))
+        [queue] = [q for backend in _sqs_backends() for q in backend.queues.values() if q.name == "q"]
+        old = next(m for m in queue._messages if m.body == "old")
+        old.sent_timestamp -= 61_000  # sent 61 s ago: past the queue's 60 s
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        assert [m["Body"] for m in got] == ["new"]
+        assert counted == []
+
+
+def _sqs_backends():
+    for account in sqs_backends.values():
+        yield from account.values()
