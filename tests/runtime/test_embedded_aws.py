@@ -27,6 +27,12 @@ def table(moto_endpoint):
         "dynamodb", endpoint_url=moto_endpoint, aws_access_key_id="test", aws_secret_access_key="test"
     )
     name = f"EmbeddedAwsTest{uuid.uuid4().hex[:8]}"
+    _create_table(client, name, "KEYS_ONLY")
+    return client, name
+
+
+def _create_table(client, name: str, projection: str) -> None:
+    """pk/sk, and an index `byg` on g."""
     client.create_table(
         TableName=name,
         AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "g")],
@@ -35,12 +41,11 @@ def table(moto_endpoint):
             {
                 "IndexName": "byg",
                 "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
+                "Projection": {"ProjectionType": projection},
             }
         ],
         BillingMode="PAY_PER_REQUEST",
     )
-    return client, name
 
 
 def _put(name: str, pk: str, **attrs: str) -> dict:
@@ -138,19 +143,7 @@ def test_a_query_reads_its_partition_and_answers_as_moto_does(monkeypatch):
     recipients)."""
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="t",
-            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "g")],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "byg",
-                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        _create_table(client, "t", "ALL")
         for i in range(60):  # written out of order: the answers' order is the query's, not the writes'
             j = (i * 37) % 60
             item = {"pk": f"p{j % 3}", "sk": f"s{j:02d}", "g": f"g{j % 2}"}
