@@ -48,4 +48,8 @@ async def test_pause_and_resume_a_seeded_job_on_dynamodb(tmp_path):
 
     report = Report()
     add_rows(report, f, SIZE)  # the bench's rows are made from these figures
-    assert len(report.rows) == 5 and "every recipient in one state held" in report.rows[2][4]
+    assert len(report.rows) == 7
+    assert all("every recipient in one state held" in report.rows[i][4] for i in (2, 3))  # at the pause, at the end
+    window = f["resume_window"]  # the AWS requests between ResumeJob and its first send, from the traces
+    assert window[("bulk", "DynamoDB", "UpdateItem")] > 0 and window[("bulk", "SQS", "SendMessageBatch")] > 0
+    assert "DynamoDB requests in" in report.rows[5][1]
