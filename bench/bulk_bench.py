@@ -110,7 +110,8 @@ async def end_to_end(stack, report: Report, keep: Path) -> None:
     violations = windows.violations(phone_limit=PHONE_LIMIT)
     ratio = bound / measured
     report.add(
-        f"bulk end to end: {E2E_RECIPIENTS:,} WhatsApp recipients, 2 phones, StartJob to COMPLETED ({kept})",
+        f"bulk end to end: {E2E_RECIPIENTS:,} WhatsApp recipients, 2 phones, StartJob to COMPLETED"
+        f" ({kept.relative_to(ROOT)})",  # the repository's own folder, wherever it is cloned
         f"{measured:.1f}s (bound {bound:.1f}s at {done.binding_rate:g}/s; {len(calls):,} sends)",
         f"{ratio:.3f} of the bound",
         "-",
