@@ -42,3 +42,22 @@ async def test_a_gather_that_completes_returns_every_result_in_order():
         return 2 * n
 
     assert await table.gather([double(n) for n in range(CONCURRENCY * 2)]) == [2 * n for n in range(CONCURRENCY * 2)]
+
+
+async def test_a_gather_cancelled_before_any_coroutine_began_closes_them_all():
+    """Cancelled in the same turn of the loop that made it: its wrappers are cancelled before their first step, so
+    their own clean-up never runs (the warning of the fifth stop's clone run, test_consent_at_the_call[dynamodb])."""
+    table = DynamoTable(aws=None, name="unused")
+
+    async def one() -> None:
+        await asyncio.sleep(0)
+
+    coros = [one() for _ in range(3)]
+    task = asyncio.create_task(table.gather(coros))
+    await asyncio.sleep(0)  # the gather has made its wrappers; none of them has taken a step
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+    assert task.cancelled()
+    states = {inspect.getcoroutinestate(c) for c in coros}
+    assert states == {inspect.CORO_CLOSED}, f"coroutines left unclosed: {states}"

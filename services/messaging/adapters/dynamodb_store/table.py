@@ -155,6 +155,8 @@ class DynamoTable:
         """Runs the coroutines at most CONCURRENCY at a time; their results in order. Cancelled, it closes the
         coroutines still waiting for their turn (never started: nothing to undo, and no "never awaited" warning)."""
 
+        coros = list(coros)
+
         async def limited(coro):
             try:
                 async with self._limit:
@@ -162,7 +164,13 @@ class DynamoTable:
             finally:
                 coro.close()  # a no-op once it ran; one cancelled while waiting for the limit never starts
 
-        return await asyncio.gather(*(limited(c) for c in coros), return_exceptions=return_exceptions)
+        try:
+            return await asyncio.gather(*(limited(c) for c in coros), return_exceptions=return_exceptions)
+        except asyncio.CancelledError:
+            # Every wrapper is done by now; one cancelled before its first step never reached its `finally`.
+            for c in coros:
+                c.close()
+            raise
 
     async def ping(self) -> None:
         db = await self.db()
