@@ -38,7 +38,7 @@ from typing import Any
 from runtime import dynamo
 from runtime.aws import AwsClients
 from services.bulk.adapters.codec import recipient_from_doc, recipient_to_doc
-from services.bulk.adapters.dynamodb_jobs import ensure_jobs_table
+from services.bulk.adapters.dynamodb_jobs import _code, ensure_jobs_table
 from services.bulk.domain.model import (
     OPEN,
     Chunk,
@@ -148,11 +148,6 @@ def chunk_items(chunk: Chunk) -> tuple[dict[str, Any], list[dict[str, Any]], dic
         "open": {"N": str(sum(1 for r in chunk.recipients if r.outcome in OPEN))},
     }
     return header, [{**_key(ids, f"p#{first:05d}"), "rs": dynamo.attribute(page)} for first, page in pages], counts
-
-
-def _code(exc: Exception) -> str:
-    response = getattr(exc, "response", None) or {}
-    return response.get("Error", {}).get("Code", "")
 
 
 def _state_attrs(item: dict[str, Any]) -> dict[str, Any]:
@@ -317,18 +312,24 @@ class DynamoChunkStore:
 
     async def _hold(self, job_id: str, seq: int, owner: str, until: float, now: float) -> bool:
         """Takes or extends the chunk's hold for owner: free, run out before `now`, or owner's already."""
+        return await self._on_hold(
+            "update_item",
+            job_id,
+            seq,
+            UpdateExpression="SET holder = :me, held_until = :until",
+            ConditionExpression="attribute_not_exists(holder) OR holder = :me OR held_until < :now",
+            ExpressionAttributeValues={
+                ":me": {"S": owner},
+                ":until": dynamo.attribute(until),
+                ":now": dynamo.attribute(now),
+            },
+        )
+
+    async def _on_hold(self, operation: str, job_id: str, seq: int, **request: Any) -> bool:
+        """One conditional write on the chunk's hold item; False when its condition was refused."""
+        client = await self._client()
         try:
-            await (await self._client()).update_item(
-                TableName=self._table,
-                Key=_hold_key(job_id, seq),
-                UpdateExpression="SET holder = :me, held_until = :until",
-                ConditionExpression="attribute_not_exists(holder) OR holder = :me OR held_until < :now",
-                ExpressionAttributeValues={
-                    ":me": {"S": owner},
-                    ":until": dynamo.attribute(until),
-                    ":now": dynamo.attribute(now),
-                },
-            )
+            await getattr(client, operation)(TableName=self._table, Key=_hold_key(job_id, seq), **request)
             return True
         except Exception as exc:
             if _code(exc) == "ConditionalCheckFailedException":
@@ -355,19 +356,14 @@ class DynamoChunkStore:
         return len(await self._each(indexes, write))
 
     async def renew(self, job_id: str, seq: int, owner: str, until: float) -> bool:
-        try:
-            await (await self._client()).update_item(
-                TableName=self._table,
-                Key=_hold_key(job_id, seq),
-                UpdateExpression="SET held_until = :until",
-                ConditionExpression="holder = :me",
-                ExpressionAttributeValues={":me": {"S": owner}, ":until": dynamo.attribute(until)},
-            )
-            return True
-        except Exception as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
+        return await self._on_hold(
+            "update_item",
+            job_id,
+            seq,
+            UpdateExpression="SET held_until = :until",
+            ConditionExpression="holder = :me",
+            ExpressionAttributeValues={":me": {"S": owner}, ":until": dynamo.attribute(until)},
+        )
 
     async def release(self, job_id: str, seq: int, owner: str, indexes: list[int]) -> int:
         released = await self._owned(
@@ -378,16 +374,14 @@ class DynamoChunkStore:
             "SET outcome = :pending, #o = :empty",
             {":pending": {"S": Outcome.PENDING.value}, ":empty": {"S": ""}},
         )
-        try:  # then the hold, so the chunk's next delivery is claimed at once
-            await (await self._client()).delete_item(
-                TableName=self._table,
-                Key=_hold_key(job_id, seq),
-                ConditionExpression="holder = :me",
-                ExpressionAttributeValues={":me": {"S": owner}},
-            )
-        except Exception as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
-                raise
+        # Then the hold, so the chunk's next delivery is claimed at once (another's hold is left alone).
+        await self._on_hold(
+            "delete_item",
+            job_id,
+            seq,
+            ConditionExpression="holder = :me",
+            ExpressionAttributeValues={":me": {"S": owner}},
+        )
         return released
 
     async def _current(self, job_id: str, seq: int, indexes: set[int]) -> dict[int, Recipient]:
