@@ -65,12 +65,16 @@ class LogWriter:
 
 
 def read(path: Path) -> list[Call]:
+    """Every complete line. A reader may catch an append half copied in (one write(2) keeps writers apart, not a
+    reader: the file grows page by page), so text after the last newline is a line still being written and is left
+    for the next read; a broken line before it is a real fault and raises."""
     calls = []
     try:
         text = Path(path).read_text()
     except FileNotFoundError:
         return []
-    for line in text.splitlines():
+    complete = text[: text.rfind("\n") + 1]
+    for line in complete.splitlines():
         if line.strip():
             d = json.loads(line)
             calls.append(Call(int(d["t_ns"]), d["channel"], d["origin"], d["to"], d["id"], d["ref"]))

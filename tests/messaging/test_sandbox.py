@@ -194,3 +194,20 @@ async def test_a_sink_keeps_events_while_ingest_is_down():
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert sink.pending() == 1 and sink.delivered == 0  # kept for the next try, not dropped
+
+
+def test_the_log_read_while_a_line_is_being_written_takes_the_complete_lines(tmp_path):
+    """CI caught a reader mid-append (the file grows page by page): the complete lines are read, the half line
+    waits for the next read, and a broken line before the last newline still fails loudly."""
+    path = tmp_path / "sent.jsonl"
+    first = sandbox_log.Call(1, "WHATSAPP", PHONE, "+919800000001", "wamid.1", "job/a/1")
+    second = sandbox_log.Call(2, "WHATSAPP", PHONE, "+919800000002", "wamid.2", "job/a/2").line()
+    path.write_bytes(first.line() + second[:58])
+    assert sandbox_log.read(path) == [first]
+
+    path.write_bytes(first.line() + second)
+    assert [c.t_ns for c in sandbox_log.read(path)] == [1, 2]
+
+    path.write_bytes(second[:58] + b"\n" + first.line())
+    with pytest.raises(json.JSONDecodeError):
+        sandbox_log.read(path)
