@@ -5,7 +5,9 @@ recipient has an outcome, and finished jobs' reports written (after report_delay
 WhatsApp template job waits (WAITING, its unsent messages withdrawn) when the messaging tier leaves its category no
 new customer to reach, until the window's next release, and then goes on by itself.
 
-It looks every `interval` seconds and at once when this process starts, resumes or cancels a job."""
+It looks every `interval` seconds, at once when this process starts, resumes or cancels a job, and when a waiting
+job's resume time or a scheduled job's start comes (not up to an interval later: a tier campaign goes on the moment
+the window frees places, as its dry run planned)."""
 
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ class Supervisor:
         self._wall = wall
         self._wakeup = asyncio.Event()
         self._busy: dict[tuple[str, str], asyncio.Task] = {}
+        self._next_due = float("inf")  # the earliest resume or start time of the jobs the last pass saw
         self.jobs: Jobs | None = None
         self.expander: Expander | None = None
         self.reporter: Reporter | None = None
@@ -60,13 +63,17 @@ class Supervisor:
                 except Exception:
                     log.exception("supervisor pass failed")
                 try:
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=self._interval)
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=self._pause())
                 except TimeoutError:
                     pass
                 self._wakeup.clear()
         finally:
             for task in self._busy.values():
                 task.cancel()
+
+    def _pause(self) -> float:
+        """Until the next pass: the interval, or less when a job is due before it."""
+        return max(0.0, min(self._interval, self._next_due - self._wall()))
 
     def _spawn(self, kind: str, job: Job, work: Callable[[], Awaitable[object]]) -> None:
         key = (kind, job.id)
@@ -112,7 +119,7 @@ class Supervisor:
             return False
         if (await self._chunks.counts(job.id)).pending <= 0:
             return False
-        resume = tier.releases[0][0] if tier.releases else now + max(tier.bucket, 1.0)
+        resume = tier.releases[0][0] if tier.releases else now + max(tier.lag, 1.0)
         reason = f"the messaging tier's budget for {job.category.lower()} is spent until the window frees places"
         self._spawn("wait", job, lambda j=job: self.jobs.wait(j.id, resume, reason))
         return True
@@ -121,7 +128,11 @@ class Supervisor:
         assert self.jobs is not None and self.expander is not None and self.reporter is not None
         now = self._wall()
         tiers: dict[str, Tier | None] = {}
+        self._next_due = float("inf")
         for job in await self._store.active():
+            due = job.resume_time if job.state == JobState.WAITING else job.schedule_time
+            if job.state in (JobState.WAITING, JobState.SCHEDULED) and due and due > now:
+                self._next_due = min(self._next_due, due)  # one due already is spawned below
             if job.state == JobState.WAITING and (job.resume_time or 0) <= now:
                 self._spawn("continue", job, lambda j=job: self.jobs.go_on(j.id))
                 continue

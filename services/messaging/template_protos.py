@@ -197,6 +197,7 @@ def tier_to_proto(v: TierView) -> pb.MessagingTier:
         releases=[pb.TierRelease(release_time=timestamp(t), count=n) for t, n in v.releases],
         window_seconds=v.window,
         bucket_seconds=v.bucket_seconds,
+        release_lag_seconds=v.release_lag,
         phones=[
             pb.PhoneQuality(
                 origination=p.origination,

@@ -325,6 +325,7 @@ class MessagingDouble(pb_grpc.MessagingServiceServicer):
             releases=[pb.TierRelease(release_time=timestamp(t), count=n) for t, n in self.tier_releases],
             window_seconds=60.0,
             bucket_seconds=1.0,
+            release_lag_seconds=2.0,
         )
 
     async def ListTemplates(self, request, context) -> pb.ListTemplatesResponse:

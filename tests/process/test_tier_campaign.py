@@ -27,6 +27,7 @@ import requests
 from localrun.handle import Stack, running_stack
 from localrun.sandbox import log as sandbox_log
 from runtime.timescale import TimeScale
+from services.messaging.domain.tier import ADMISSION_GRACE
 from tests.process.meta_support import Api, Watch, campaign, job_calls, wall
 from tests.support.polling import until
 
@@ -56,6 +57,8 @@ def test_a_campaign_over_the_tier_waits_for_the_window_and_finishes_when_the_dry
     assert (int(tier["limit"]), int(tier["reserve"]), tier["limitSource"]) == (TIER, RESERVE, "setting")
     assert int(tier["marketingAvailable"]) == TIER - RESERVE and int(tier.get("used", 0)) == 0
     assert tier["windowSeconds"] == pytest.approx(day)
+    # A customer leaves the window up to a bucket and the admission's grace after a day: the dry run plans with it.
+    assert tier["releaseLagSeconds"] == pytest.approx(tier["bucketSeconds"] + ADMISSION_GRACE)
 
     name = f"spring_{uuid.uuid4().hex[:8]}"
     api.approved_template(name, "CATEGORY_MARKETING")

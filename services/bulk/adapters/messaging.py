@@ -185,7 +185,7 @@ class MessagingClient:
             raise Unavailable(f"messaging's GetMessagingTier failed: {exc.code().name} {exc.details()}") from None
         available = t.marketing_available if category == "MARKETING" else t.available
         releases = tuple((r.release_time.ToNanoseconds() / 1e9, int(r.count)) for r in t.releases)
-        return Tier(int(available) if t.limit else -1, releases, t.window_seconds, t.bucket_seconds)
+        return Tier(int(available) if t.limit else -1, releases, t.window_seconds, t.release_lag_seconds)
 
     async def states(self, keys: list[str]) -> dict[str, SendState]:
         out: dict[str, SendState] = {}

@@ -4,8 +4,8 @@ when the job will finish when it must wait for the rolling window to free places
 The tier (messaging's GetMessagingTier) says how many new customers the job's category may reach now and when
 counted customers leave the window (its releases). The plan sends what the budget allows at the job's binding
 rate, waits for the next release, sends what it freed, and so on; the customers it reaches leave the window again
-one window (and at most one of messaging's counting buckets) after they were reached, so a campaign larger than
-the tier finishes by itself over several windows."""
+one window after they were reached, and at most messaging's lag later (the rest of its counting bucket and the
+grace an admission holds), so a campaign larger than the tier finishes by itself over several windows."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class Tier:
     available: int  # new customers it may reach now; -1: no limit
     releases: tuple[tuple[float, int], ...]  # (wall time, customers) leaving the window, earliest first
     window: float  # seconds (Meta's day on the time scale)
-    bucket: float  # seconds: how much later than Meta messaging may release a customer
+    lag: float  # seconds: how much later than a window after the call messaging may release a customer
 
     @property
     def unlimited(self) -> bool:
@@ -47,7 +47,7 @@ def plan(recipients: int, rate: float, tier: Tier, now: float) -> Plan:
     while left > 0:
         sent = min(left, places)
         if sent:
-            heapq.heappush(frees, (t + tier.window + tier.bucket, sent))  # they leave the window again
+            heapq.heappush(frees, (t + tier.window + tier.lag, sent))  # they leave the window again
             t += sent / rate
             left, places = left - sent, places - sent
         if left <= 0:

@@ -59,6 +59,12 @@ def bucket_of(t: float, window: float) -> int:
     return math.floor(t / width(window))
 
 
+def lag(window: float) -> float:
+    """The most a customer counts past a day after their call: the rest of the call's bucket, and the grace its
+    admission held for it (release_time). A plan of the window's turns must add it to every turn."""
+    return width(window) + ADMISSION_GRACE
+
+
 def release_time(bucket: int, window: float) -> float:
     """When a bucket's customers leave the window: a day after the last call its admissions allow."""
     return (bucket + 1) * width(window) + window + ADMISSION_GRACE

@@ -36,6 +36,7 @@ class TierView:
     releases: list[tuple[float, int]]
     window: float
     bucket_seconds: float
+    release_lag: float  # the most a customer counts past the window after their call
     phones: list[PhoneState]
     observed: float
 
@@ -66,6 +67,7 @@ class TierReader:
             releases=tier.releases(doc, now, window),
             window=window,
             bucket_seconds=tier.width(window),
+            release_lag=tier.lag(window),
             phones=phones,
             observed=now,
         )

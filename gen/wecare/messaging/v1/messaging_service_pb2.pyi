@@ -893,7 +893,7 @@ class GetMessagingTierRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class MessagingTier(_message.Message):
-    __slots__ = ("limit", "limit_source", "reserve", "used", "marketing_available", "available", "releases", "window_seconds", "bucket_seconds", "phones", "observe_time")
+    __slots__ = ("limit", "limit_source", "reserve", "used", "marketing_available", "available", "releases", "window_seconds", "bucket_seconds", "phones", "observe_time", "release_lag_seconds")
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     LIMIT_SOURCE_FIELD_NUMBER: _ClassVar[int]
     RESERVE_FIELD_NUMBER: _ClassVar[int]
@@ -905,6 +905,7 @@ class MessagingTier(_message.Message):
     BUCKET_SECONDS_FIELD_NUMBER: _ClassVar[int]
     PHONES_FIELD_NUMBER: _ClassVar[int]
     OBSERVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_LAG_SECONDS_FIELD_NUMBER: _ClassVar[int]
     limit: int
     limit_source: str
     reserve: int
@@ -916,7 +917,8 @@ class MessagingTier(_message.Message):
     bucket_seconds: float
     phones: _containers.RepeatedCompositeFieldContainer[PhoneQuality]
     observe_time: _timestamp_pb2.Timestamp
-    def __init__(self, limit: _Optional[int] = ..., limit_source: _Optional[str] = ..., reserve: _Optional[int] = ..., used: _Optional[int] = ..., marketing_available: _Optional[int] = ..., available: _Optional[int] = ..., releases: _Optional[_Iterable[_Union[TierRelease, _Mapping]]] = ..., window_seconds: _Optional[float] = ..., bucket_seconds: _Optional[float] = ..., phones: _Optional[_Iterable[_Union[PhoneQuality, _Mapping]]] = ..., observe_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    release_lag_seconds: float
+    def __init__(self, limit: _Optional[int] = ..., limit_source: _Optional[str] = ..., reserve: _Optional[int] = ..., used: _Optional[int] = ..., marketing_available: _Optional[int] = ..., available: _Optional[int] = ..., releases: _Optional[_Iterable[_Union[TierRelease, _Mapping]]] = ..., window_seconds: _Optional[float] = ..., bucket_seconds: _Optional[float] = ..., phones: _Optional[_Iterable[_Union[PhoneQuality, _Mapping]]] = ..., observe_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., release_lag_seconds: _Optional[float] = ...) -> None: ...
 
 class TierRelease(_message.Message):
     __slots__ = ("release_time", "count")
