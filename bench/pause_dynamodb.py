@@ -38,6 +38,7 @@ import grpc
 from bench import job_seed
 from bench.bulk_bench import SentLog, _peak_kib, _processes_of, _rss_kib
 from bench.report import Report
+from localrun import jsonl
 from localrun.handle import Stack, running_stack
 from runtime.aws import AwsClients
 from runtime.settings import Settings
@@ -186,16 +187,13 @@ def requests_between(traces: Path, start: float, end: float) -> Counter:
     """The AWS requests each service began between two wall times, from the stack's trace file: (service,
     "DynamoDB" or "SQS"), and the operations of each."""
     out: Counter = Counter()
-    with traces.open(encoding="utf-8") as lines:
-        for line in lines:
-            if '"aws-api"' not in line:
-                continue
-            span = json.loads(line)
-            if start * 1e9 <= span["start_ns"] <= end * 1e9:
-                service = span["service"].removeprefix("wecare-")
-                out[
-                    (service, span["attributes"].get("rpc.service", "?"), span["attributes"].get("rpc.method", "?"))
-                ] += 1
+    for line in jsonl.complete_lines(traces):  # the stack is still writing it
+        if '"aws-api"' not in line:
+            continue
+        span = json.loads(line)
+        if start * 1e9 <= span["start_ns"] <= end * 1e9:
+            service = span["service"].removeprefix("wecare-")
+            out[(service, span["attributes"].get("rpc.service", "?"), span["attributes"].get("rpc.method", "?"))] += 1
     return out
 
 

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from localrun import jsonl
+
 SECOND_NS = 1_000_000_000
 CHANNELS = ("WHATSAPP", "SMS", "MEDIA_POST", "MEDIA_GET")
 
@@ -65,20 +67,8 @@ class LogWriter:
 
 
 def read(path: Path) -> list[Call]:
-    """Every complete line. A reader may catch an append half copied in (one write(2) keeps writers apart, not a
-    reader: the file grows page by page), so text after the last newline is a line still being written and is left
-    for the next read; a broken line before it is a real fault and raises."""
-    calls = []
-    try:
-        text = Path(path).read_text()
-    except FileNotFoundError:
-        return []
-    complete = text[: text.rfind("\n") + 1]
-    for line in complete.splitlines():
-        if line.strip():
-            d = json.loads(line)
-            calls.append(Call(int(d["t_ns"]), d["channel"], d["origin"], d["to"], d["id"], d["ref"]))
-    return calls
+    """Every complete line (localrun.jsonl: a line still being written waits for the next read)."""
+    return [Call(int(d["t_ns"]), d["channel"], d["origin"], d["to"], d["id"], d["ref"]) for d in jsonl.records(path)]
 
 
 def max_in_window(times_ns: Iterable[int], width_ns: int = SECOND_NS) -> int:

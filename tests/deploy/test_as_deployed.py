@@ -13,7 +13,6 @@ liveness probes probe (grpc.health.v1 on the service port; /readyz and /healthz 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import requests
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from deploy.services import LIVENESS_SERVICE, SERVICES, by_name
+from localrun import jsonl
 from localrun.handle import Stack, running_stack
 from localrun.procs import free_port
 from localrun.tables import ensure_tables
@@ -244,11 +244,9 @@ def _spans(path: Path, trace_id: str, need, timeout: float = 15.0) -> list[dict]
     deadline = time.monotonic() + timeout
     spans: list[dict] = []
     while time.monotonic() < deadline:
-        if path.exists():
-            lines = path.read_text(encoding="utf-8").splitlines()
-            spans = [s for s in map(json.loads, lines) if s["trace_id"] == trace_id]
-            if need(spans):
-                return spans
+        spans = [s for s in jsonl.records(path) if s["trace_id"] == trace_id]  # written to as we read
+        if need(spans):
+            return spans
         time.sleep(0.2)
     return spans
 
@@ -428,7 +426,7 @@ def test_every_recorded_aws_call_is_allowed_by_its_services_policy(deployed):
             stub.ListDeadLetters(mpb.ListDeadLettersRequest(queue=queue, page_size=5), metadata=admin)
     time.sleep(2.0)  # the dispatcher's sends of the earlier test land in the log
 
-    calls = [json.loads(line) for line in deployed.calls.read_text().splitlines()]
+    calls = jsonl.records(deployed.calls)  # the processes go on writing it
     owners = {c["owner"] for c in calls}
     assert {"contacts", "messaging", "ai", "commerce"} <= owners, owners
     services = {(c["owner"], c["signing_name"]) for c in calls}

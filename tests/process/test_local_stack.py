@@ -20,6 +20,7 @@ import urllib.request
 import grpc
 import pytest
 
+from localrun import jsonl
 from localrun.bootstrap import BUCKET, PREFIXES, QUEUES, ROLES, SES_IDENTITY, TOPIC, USER_POOL, Options, bootstrap
 from wecare.contacts.v1 import contacts_service_pb2 as pb
 from wecare.contacts.v1 import contacts_service_pb2_grpc
@@ -126,7 +127,7 @@ def test_run_dir_holds_data_logs_and_spans(stack):
         if stack.run.traces.exists() and trace_id in stack.run.traces.read_text():
             break
         time.sleep(0.1)
-    spans = [json.loads(line) for line in stack.run.traces.read_text().splitlines()]
+    spans = jsonl.records(stack.run.traces)
     (span,) = [s for s in spans if s["trace_id"] == trace_id]
     assert span["service"] == "wecare-contacts"
     assert span["name"] == "wecare.contacts.v1.ContactsService/ListContacts"
@@ -149,7 +150,7 @@ def test_the_gateways_calls_reach_every_messaging_process(stack):
         assert refused.value.code in (400, 404)
     deadline = time.monotonic() + 10  # spans are exported in batches
     while time.monotonic() < deadline:
-        spans = [json.loads(line) for line in stack.run.traces.read_text().splitlines()]
+        spans = jsonl.records(stack.run.traces)  # complete lines: the processes are still writing
         answered = [s for s in spans if s["trace_id"] in traces and s["service"] == "wecare-messaging"]
         if len({s["trace_id"] for s in answered}) == len(traces):
             break
