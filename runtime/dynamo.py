@@ -101,6 +101,12 @@ def truncate_utf8(text: str, max_bytes: int) -> str:
     return data[:max_bytes].decode(errors="ignore")
 
 
+def condition_refused(exc: BaseException) -> bool:
+    """Whether a request failed because DynamoDB refused its ConditionExpression (and for nothing else)."""
+    response = getattr(exc, "response", None) or {}
+    return response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
 class TransactionRefused(Exception):
     """A TransactWriteItems cancelled because a condition failed. `reasons` lines up with the items."""
 

@@ -118,7 +118,7 @@ class DynamoAuditStore:
         try:
             await client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not dynamo.condition_refused(exc):
                 raise
             kept = (await client.get_item(TableName=self._table, Key=_key(item), ConsistentRead=True)).get("Item")
             if kept is None or _without_ttl(kept) != _without_ttl(item):

@@ -93,10 +93,6 @@ def _unavailable(exc: Exception) -> Unavailable:
     return Unavailable(f"DocsTable cannot be reached ({exc}); retry shortly", reason="STORE_UNAVAILABLE")
 
 
-def _condition_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
 class DynamoDocsStore:
     def __init__(self, aws: AwsClients, table: str):
         self._aws = aws
@@ -289,7 +285,7 @@ class DynamoDocsStore:
         try:
             await client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
         except ClientError as exc:
-            if _condition_failed(exc):
+            if dynamo.condition_refused(exc):
                 raise AlreadyExists(f"{session.name} already exists", reason="SESSION_EXISTS") from None
             raise _unavailable(exc) from exc
         except BotoCoreError as exc:
@@ -357,7 +353,7 @@ class DynamoDocsStore:
                 ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
             )
         except ClientError as exc:
-            if not _condition_failed(exc):
+            if not dynamo.condition_refused(exc):
                 raise _unavailable(exc) from exc
             if await self.get_session(session.owner, session.id, 0) is None:
                 raise NotFound(f"{session.name} does not exist") from None

@@ -60,11 +60,6 @@ def _job_key(job_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"job#{job_id}"}, "sk": {"S": "job"}}
 
 
-def _code(exc: Exception) -> str:
-    response = getattr(exc, "response", None) or {}
-    return response.get("Error", {}).get("Code", "")
-
-
 class DynamoJobStore:
     def __init__(self, aws: AwsClients, table: str):
         self._aws = aws
@@ -124,7 +119,7 @@ class DynamoJobStore:
                 ExpressionAttributeValues={":v": {"N": str(expected_version)}},
             )
         except Exception as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if dynamo.condition_refused(exc):
                 return False
             raise
         return True

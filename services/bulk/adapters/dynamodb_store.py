@@ -38,7 +38,7 @@ from typing import Any
 from runtime import dynamo
 from runtime.aws import AwsClients
 from services.bulk.adapters.codec import recipient_from_doc, recipient_to_doc
-from services.bulk.adapters.dynamodb_jobs import _code, ensure_jobs_table
+from services.bulk.adapters.dynamodb_jobs import ensure_jobs_table
 from services.bulk.domain.model import (
     OPEN,
     Chunk,
@@ -273,7 +273,7 @@ class DynamoChunkStore:
                     await write(index)
                     done.append(index)
                 except Exception as exc:
-                    if _code(exc) != "ConditionalCheckFailedException":
+                    if not dynamo.condition_refused(exc):
                         raise
 
         await asyncio.gather(*(one(i) for i in indexes))
@@ -332,7 +332,7 @@ class DynamoChunkStore:
             await getattr(client, operation)(TableName=self._table, Key=_hold_key(job_id, seq), **request)
             return True
         except Exception as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if dynamo.condition_refused(exc):
                 return False
             raise
 
@@ -510,7 +510,7 @@ class DynamoChunkStore:
                 ReturnValues="ALL_NEW",
             )
         except Exception as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if dynamo.condition_refused(exc):
                 return None
             raise
         return self._expansion(reply["Attributes"])
@@ -533,7 +533,7 @@ class DynamoChunkStore:
                 },
             )
         except Exception as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if dynamo.condition_refused(exc):
                 return False
             raise
         return True

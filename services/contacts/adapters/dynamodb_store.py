@@ -349,8 +349,7 @@ class DynamoContactStore:
             )
         except (ClientError, BotoCoreError, RuntimeError) as exc:
             # The write itself is done; what is left stays owned and is deleted by the next write or delete.
-            code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else ""
-            if code != "ConditionalCheckFailedException":
+            if not dynamo.condition_refused(exc):
                 log.warning("retired entries of %s left for later: %s", contact.name, exc)
 
     async def delete(self, contact_id: str, expected_version: int | None = None) -> Contact | None:

@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from runtime import dynamo
-from services.messaging.adapters.dynamodb_store.table import DynamoTable, conditional_failed, key, s
+from services.messaging.adapters.dynamodb_store.table import DynamoTable, key, s
 
 ATTEMPTS = 12
 
@@ -47,7 +47,7 @@ class DynamoMarketingCapStore:
                 await db.put_item(**put)
                 return True
             except ClientError as exc:
-                if not conditional_failed(exc):
+                if not dynamo.condition_refused(exc):
                     raise
         raise RuntimeError(f"the marketing cap of a customer kept changing ({ATTEMPTS} attempts)")
 

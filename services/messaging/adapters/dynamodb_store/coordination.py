@@ -9,7 +9,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from services.messaging.adapters.dynamodb_store.table import DynamoTable, conditional_failed, key
+from runtime import dynamo
+from services.messaging.adapters.dynamodb_store.table import DynamoTable, key
 
 
 class DynamoCoordinationStore:
@@ -35,7 +36,7 @@ class DynamoCoordinationStore:
                 ExpressionAttributeValues={":t": {"N": repr(at)}},
             )
         except ClientError as exc:
-            if not conditional_failed(exc):
+            if not dynamo.condition_refused(exc):
                 raise  # else: a later mark is there already
 
     async def sender_marks(self) -> dict[str, dict[str, float]]:

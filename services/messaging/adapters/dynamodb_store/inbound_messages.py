@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from runtime import dynamo
 from services.messaging.adapters.codec import inbound_from_dict
 from services.messaging.adapters.dynamodb_store.inbound_table import InboundTable, message_item, window_key
-from services.messaging.adapters.dynamodb_store.table import TOP, conditional_failed, key, s, t
+from services.messaging.adapters.dynamodb_store.table import TOP, key, s, t
 from services.messaging.domain.model import Channel, InboundMessage, touched_by_inbound
 
 
@@ -46,7 +46,7 @@ class DynamoInboundMessageStore:
                 ExpressionAttributeValues={":t": {"N": repr(message.receive_time)}},
             )
         except ClientError as exc:
-            if not conditional_failed(exc):
+            if not dynamo.condition_refused(exc):
                 raise
         await self._t.touch(touched_by_inbound(message))
         return message, True

@@ -36,7 +36,6 @@ from services.messaging.adapters.dynamodb_store.table import (
     TOP,
     DynamoTable,
     Indexes,
-    conditional_failed,
     definition,
     key,
     s,
@@ -124,7 +123,7 @@ class InboundTable(DynamoTable):
                 await db.put_item(**put)
                 return
             except ClientError as exc:
-                if not conditional_failed(exc):
+                if not dynamo.condition_refused(exc):
                     raise
         raise RuntimeError(f"conversations/{new.id}: too many concurrent changes")
 

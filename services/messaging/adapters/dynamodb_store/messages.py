@@ -19,7 +19,7 @@ from services.messaging.adapters.dynamodb_store.outbound_table import (
     state_from,
 )
 from services.messaging.adapters.dynamodb_store.statuses import StatusBatch
-from services.messaging.adapters.dynamodb_store.table import TOP, conditional_failed, key, s, t
+from services.messaging.adapters.dynamodb_store.table import TOP, key, s, t
 from services.messaging.adapters.store import StatusApplied, Withdrawal
 from services.messaging.domain.model import (
     AcceptOutcome,
@@ -158,7 +158,7 @@ class DynamoMessageStore:
                     ExpressionAttributeValues={":m": s(m.id)},
                 )
             except ClientError as exc:
-                if not conditional_failed(exc):
+                if not dynamo.condition_refused(exc):
                     raise
         return m
 

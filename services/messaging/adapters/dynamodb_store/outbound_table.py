@@ -50,7 +50,6 @@ from services.messaging.adapters.dynamodb_store.table import (
     DynamoTable,
     Indexes,
     Projections,
-    conditional_failed,
     definition,
     key,
     s,
@@ -246,7 +245,7 @@ class OutboundTable(DynamoTable):
                 await db.put_item(**self.put(new, new_dead, found))
                 return new
             except ClientError as exc:
-                if not conditional_failed(exc):
+                if not dynamo.condition_refused(exc):
                     raise
         raise RuntimeError(f"messages/{message_id}: too many concurrent changes")
 

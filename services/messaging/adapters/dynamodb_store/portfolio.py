@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from runtime import dynamo
-from services.messaging.adapters.dynamodb_store.table import DynamoTable, conditional_failed, key
+from services.messaging.adapters.dynamodb_store.table import DynamoTable, key
 
 
 class DynamoPortfolioStore:
@@ -52,7 +52,7 @@ class DynamoPortfolioStore:
                     ExpressionAttributeValues={":u": {"N": repr(until)}},
                 )
             except ClientError as exc:
-                if not conditional_failed(exc):
+                if not dynamo.condition_refused(exc):
                     raise  # else: counted in a later bucket already
 
         await self._t.gather([one(r) for r in set(recipients)])

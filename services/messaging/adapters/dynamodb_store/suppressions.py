@@ -6,7 +6,7 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from runtime import dynamo
-from services.messaging.adapters.dynamodb_store.table import DynamoTable, conditional_failed, key, s
+from services.messaging.adapters.dynamodb_store.table import DynamoTable, key, s
 
 
 class DynamoSuppressionStore:
@@ -24,7 +24,7 @@ class DynamoSuppressionStore:
                 ExpressionAttributeValues={":u": {"N": repr(until)}},
             )
         except ClientError as exc:
-            if not conditional_failed(exc):
+            if not dynamo.condition_refused(exc):
                 raise  # else: a longer suppression is already there
 
     async def suppressed(self, recipient: str, kind: str, now: float) -> str | None:

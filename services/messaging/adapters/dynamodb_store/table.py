@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from runtime import dynamo
 from runtime.aws import AwsClients
 from services.messaging.adapters.codec import dumps
 
@@ -71,10 +72,6 @@ def key(pk: str, sk: str) -> dict[str, Any]:
     return {"pk": s(pk), "sk": s(sk)}
 
 
-def conditional_failed(exc: ClientError) -> bool:
-    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
-
-
 class DynamoTable:
     """One table: its client, strongly consistent gets, conditional puts, paged queries, bounded fan-out."""
 
@@ -96,7 +93,7 @@ class DynamoTable:
         try:
             await db.put_item(TableName=self.name, Item=item, ConditionExpression="attribute_not_exists(pk)")
         except ClientError as exc:
-            if conditional_failed(exc):
+            if dynamo.condition_refused(exc):
                 return False
             raise
         return True
@@ -121,7 +118,7 @@ class DynamoTable:
         try:
             await db.put_item(**put)
         except ClientError as exc:
-            if conditional_failed(exc):
+            if dynamo.condition_refused(exc):
                 return False
             raise
         return True
